@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11 and make:
+#   make demo   set up, then run the whole job on the built-in demo data
+#   make test   set up, then run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+OUT    ?= demo_out
+
+.PHONY: demo test setup browser clean bench
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,fiona,cluster,notebooks,layers]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(BIN)/gis demo --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: setup
+	$(BIN)/python scripts/bench_density.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache
