@@ -148,8 +148,8 @@ def load_settings(path=None):
     Examples
     --------
     >>> s = load_settings()
-    >>> s["efficiency"]["min_land_mu"]
-    3
+    >>> s["chains"]["targets_2030_yi"]["光电显示"]
+    400
     """
     base = default_settings()
     if path is None:
