@@ -1,0 +1,8 @@
+"""``python -m gis``: the same as the ``gis`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The ``gis`` command line: parses arguments, calls package functions, prints.
+
+No logic lives here.  Every error the toolkit raises on purpose
+(:class:`gis.GisError` and its subclasses ValidationError, ConfigError,
+CRSError) and a missing input file become **one line** on stderr and exit
+code 2; anything else is a bug and keeps its traceback.
+
+Adding a command
+----------------
+Write ``add_arguments(parser)`` and ``run(args) -> int`` and register them::
+
+    def _demo_arguments(p):
+        p.add_argument("--out", default="out", help="output folder / 输出目录")
+
+    def _demo(args):
+        settings = load_settings(args.settings)
+        ...                      # call gis.* functions, print, return 0
+        return 0
+
+    register("demo", "run the demo pipeline / 运行示例流程", _demo_arguments, _demo)
+
+``args.settings`` (``--settings FILE``, before the command name) is
+available to every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from ._errors import GisError, ValidationError
+
+__all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
+
+
+@dataclass
+class Command:
+    """A subcommand: its name, help text, argument builder and runner."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+#: name -> Command, in the order registered (the order of ``gis --help``)
+COMMANDS: dict[str, Command] = {}
+
+
+def register(name, help, add_arguments, run):
+    """Register a subcommand (replacing one of the same name)."""
+    COMMANDS[name] = Command(name, help, add_arguments, run)
+
+
+def one_line(exc):
+    """The message of an expected error as a single line.
+
+    >>> one_line(ValidationError(["a is missing", "b is missing"], source="t.xlsx"))
+    't.xlsx: 2 problems: a is missing; b is missing'
+    """
+    if isinstance(exc, ValidationError):
+        head = f"{exc.source}: " if exc.source else ""
+        if len(exc.problems) == 1:
+            return head + exc.problems[0].replace("\n", " ")
+        return head + f"{len(exc.problems)} problems: " + "; ".join(p.replace("\n", " ") for p in exc.problems)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    text = str(exc) or type(exc).__name__
+    return "; ".join(part.strip(" -") for part in text.splitlines() if part.strip())
+
+
+#: errors shown as one line with exit code 2 (user errors, not bugs)
+EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+
+
+def _error(command, exc):
+    print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- validate
+def _validate_arguments(p):
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
+    p.add_argument("--out", default=".", metavar="DIR",
+                   help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
+    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default=None,
+                   help="system of 经度/纬度 in tables (default: setting io.enterprises.coords, gcj02)")
+    p.add_argument("--sheet", default=None, help="sheet of a workbook (default: the best-matching sheet)")
+    p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
+    p.add_argument("--boundary", default=None, metavar="FILE",
+                   help="county outline for the outside-Yiwu check (default: the shipped outline)")
+    p.add_argument("--engine", choices=["pyogrio", "fiona"], default="pyogrio", help="vector I/O engine")
+
+
+def _validate(args):
+    from .config import load_settings
+    from .io import validate_file
+    from .ledger import Ledger
+
+    settings = load_settings(args.settings)
+    ledger = Ledger()
+    failed = 0
+    for f in args.files:
+        try:
+            _, led, _ = validate_file(
+                f, coords=args.coords, sheet=args.sheet, layer=args.layer,
+                boundary=args.boundary, engine=args.engine, settings=settings,
+            )
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
+            continue
+        ledger.extend(led)
+    if failed == len(args.files):
+        return 2
+    print(ledger.summary_text())
+    out = ledger.write_csv(Path(args.out) / "rejects.csv")
+    print(f"拒绝清单 / rejects ledger: {out} ({len(ledger)} 条 entries)")
+    return 2 if failed else 0
+
+
+register("validate", "check input files and write rejects.csv / 检查输入文件并输出拒绝清单",
+         _validate_arguments, _validate)
+
+
+# ---------------------------------------------------------------- main
+def build_parser():
+    """The argparse parser with every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="gis",
+        description="义乌国土空间规划 GIS 工具 / Yiwu spatial-planning GIS toolkit",
+    )
+    parser.add_argument("--version", action="version", version=f"gis {__version__}")
+    parser.add_argument("--settings", default=None, metavar="FILE",
+                        help="YAML file overriding default settings / 参数设置文件")
+    # --settings is also accepted after the command name
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--settings", default=argparse.SUPPRESS, metavar="FILE",
+                        help="YAML file overriding default settings / 参数设置文件")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``gis`` command; returns the exit code (0 ok, 2 user error).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
+        return int(exc.code or 0)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except EXPECTED_ERRORS as exc:
+        _error(args.command, exc)
+        return 2
+    except KeyboardInterrupt:
+        print("gis: interrupted / 已中断", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

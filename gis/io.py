@@ -1,0 +1,1151 @@
+"""Loading and validation: bureau files in, clean tables and a rejects ledger out.
+
+Enterprise tables (.xlsx/.csv, Chinese or English headers, a title row or
+several above the header) go through :func:`load_enterprises`; vector layers
+(GeoPackage, Shapefile in GBK with or without .cpg, FileGDB, GeoJSON,
+GeoParquet) through :func:`read_layer`, :func:`read_landuse` (三调 DLTB) and
+:func:`read_plan` (用地用海).  Everything comes out in EPSG:4549 with a
+``source_row`` column; every row that did not make it is in the
+:class:`gis.ledger.Ledger` with a reason, so that
+``rows read == loaded + rejected`` always holds.
+
+Numbers written as text
+-----------------------
+``"1,234.5"``, full-width ``"１２３"``, ``"12%"`` (= 0.12) and a trailing unit
+equal to the column's unit (``"12.5亩"``) are read as numbers; blanks and
+``-`` are missing.  A trailing **万** multiplies by 10 000 *in the unit of the
+column*, except in columns whose unit already starts with 万 (万元,
+万千瓦时), where ``"12.5万"`` is read as 12.5 万元 (how planners write it);
+**亿** is 10⁸, or 10 000 in a 万元 column.  A header that names another unit
+(``税收(元)``, ``用地面积(平方米)``) is converted with the factors of the
+``io.unit_factors`` setting.  Anything else is rejected as ``not_a_number``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import re
+import unicodedata
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import GisError, ValidationError
+from .config import load_settings
+from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, to_working
+from .identifiers import PROBLEMS as USCC_PROBLEMS
+from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
+from .ledger import Ledger
+from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "VECTOR_SUFFIXES",
+    "normalise_header",
+    "read_table",
+    "column_mapping",
+    "parse_numbers",
+    "load_enterprises",
+    "read_layer",
+    "read_landuse",
+    "read_plan",
+    "is_table",
+    "layer_kind",
+    "validate_file",
+]
+
+TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
+
+
+def is_table(path):
+    """True when ``path`` is a spreadsheet/CSV (by extension), False for a vector layer."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def _settings(settings):
+    return settings if settings is not None else load_settings()
+
+
+def _must_exist(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "input file not found / 找不到输入文件", str(path))
+    return path
+
+
+# ---------------------------------------------------------------- headers
+_BRACKETS = re.compile(r"[\(\[【<〈]([^\(\)\[\]【】<>〈〉]*)[\)\]】>〉]")
+
+
+def normalise_header(header):
+    """Normalise a column header for matching: ``(text, unit)``.
+
+    NFKC (full-width brackets and digits become ASCII), spaces removed,
+    lower case; a bracketed part is taken off and returned as the unit.
+
+    Examples
+    --------
+    >>> normalise_header(" 用地面积（亩） ")
+    ('用地面积', '亩')
+    >>> normalise_header("Tax")
+    ('tax', None)
+    """
+    s = unicodedata.normalize("NFKC", str(header)).lower()
+    s = re.sub(r"\s+", "", s)
+    units = _BRACKETS.findall(s)
+    s = _BRACKETS.sub("", s)
+    unit = units[0] if units else None
+    return s, (unit or None)
+
+
+def _alias_lookup(aliases):
+    out = {}
+    for internal, names in aliases.items():
+        for name in [internal, *names]:
+            out.setdefault(normalise_header(name)[0], internal)
+    return out
+
+
+def _cell_text(values):
+    """Object array -> normalised header keys (vectorised over a row)."""
+    s = pd.Series(values, dtype=object)
+    s = s.where(s.notna(), "").astype(str)
+    return s.map(lambda v: normalise_header(v)[0])
+
+
+def _header_scores(block, lookup):
+    """Number of recognised column names in each row of ``block`` (2-D object array)."""
+    if block.size == 0:
+        return np.zeros(len(block), dtype=int)
+    keys = _cell_text(block.ravel()).to_numpy().reshape(block.shape)
+    hit = np.isin(keys, list(lookup))
+    return hit.sum(axis=1)
+
+
+# ---------------------------------------------------------------- raw tables
+def _pick_sheets(names, sheet, source):
+    if sheet is None:
+        return list(names)
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
+            raise ValidationError(f"no sheet number {sheet}; sheets: {', '.join(names)}", source)
+        return [names[sheet]]
+    if sheet not in names:
+        raise ValidationError(f"no sheet '{sheet}'; sheets: {', '.join(names)}", source)
+    return [sheet]
+
+
+def _read_calamine(path, sheet):
+    """Sheets as object arrays via python-calamine (Rust; ~10x openpyxl, reads .xls too)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:
+        raise ValidationError(
+            f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc}) / 无法作为Excel文件读取",
+            source=Path(path).name,
+        ) from None
+    out = {}
+    for name in _pick_sheets(wb.sheet_names, sheet, Path(path).name):
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ValidationError(f"sheet '{name}' cannot be read ({exc})", source=Path(path).name) from None
+        width = max((len(r) for r in rows), default=0)
+        arr = np.full((len(rows), width), None, dtype=object)
+        for i, r in enumerate(rows):  # the parse itself: rows arrive as Python lists
+            arr[i, : len(r)] = r
+        arr[arr == ""] = None
+        out[name] = arr
+    return out
+
+
+def _read_xlsx_sheets(path, sheet):
+    try:
+        return _read_calamine(path, sheet)
+    except ImportError:
+        pass
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
+        raise ValidationError(
+            f"cannot be read as an Excel workbook ({type(exc).__name__}: {exc}) / 无法作为Excel文件读取",
+            source=Path(path).name,
+        ) from None
+    try:
+        names = _pick_sheets(wb.sheetnames, sheet, Path(path).name)
+        out = {}
+        for name in names:
+            ws = wb[name]
+            rows = list(ws.iter_rows(min_row=1, values_only=True))
+            width = max((len(r) for r in rows), default=0)
+            arr = np.full((len(rows), width), None, dtype=object)
+            for i, r in enumerate(rows):  # openpyxl yields Python tuples; this is the parse itself
+                arr[i, : len(r)] = r
+            out[name] = arr
+        return out
+    finally:
+        wb.close()
+
+
+def _read_xls(path, sheet):
+    try:
+        return _read_calamine(path, sheet)
+    except ImportError:
+        pass
+    try:
+        frames = pd.read_excel(path, sheet_name=sheet if sheet is not None else None, header=None, dtype=object)
+    except ImportError:
+        raise ValidationError(
+            "is an old .xls workbook and neither 'python-calamine' nor 'xlrd' is installed; "
+            "save it as .xlsx in Excel (另存为 .xlsx) or `pip install python-calamine`",
+            source=Path(path).name,
+        ) from None
+    except Exception as exc:
+        raise ValidationError(f"cannot be read as an Excel workbook ({exc})", source=Path(path).name) from None
+    if isinstance(frames, pd.DataFrame):
+        frames = {sheet: frames}
+    return {k: v.to_numpy(dtype=object) for k, v in frames.items()}
+
+
+def _decode(data, encodings, name):
+    for enc in encodings:
+        try:
+            return data.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise ValidationError(
+        f"is not text in any of the encodings {', '.join(encodings)} / 文件编码无法识别",
+        source=name,
+    )
+
+
+def _read_csv_text(path, settings):
+    from io import StringIO
+
+    path = Path(path)
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise ValidationError("is not a text (CSV) file / 不是文本(CSV)文件", source=path.name)
+    text, _ = _decode(data, settings["io"]["csv_encodings"], path.name)
+    lines = pd.Series(text.splitlines()[:50], dtype=object)
+    counts = {d: int(lines.str.count(re.escape(d)).sum()) for d in [",", "\t", ";", "|"]}
+    sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+    allines = pd.Series(text.splitlines(), dtype=object)
+    ncols = int(allines.str.count(re.escape(sep)).max() + 1) if len(allines) else 1
+    try:
+        df = pd.read_csv(
+            StringIO(text), sep=sep, header=None, names=range(ncols), dtype=str,
+            keep_default_na=False, skip_blank_lines=False, engine="c",
+        )
+    except Exception as exc:
+        raise ValidationError(f"cannot be parsed as CSV ({exc})", source=path.name) from None
+    arr = df.to_numpy(dtype=object)
+    arr[arr == ""] = None
+    return {"": arr}
+
+
+def _frame_from_block(arr, header_idx):
+    """DataFrame from a raw block; index = Excel row numbers (1-based)."""
+    n, width = arr.shape
+    head = arr[header_idx] if n else np.array([], dtype=object)
+    cols, auto, seen = [], [], {}
+    for j in range(width):  # loop over columns (a few dozen), not rows
+        h = head[j] if j < len(head) else None
+        h = "" if h is None or (isinstance(h, float) and np.isnan(h)) else str(h).strip()
+        if not h:
+            h = f"列{j + 1}"
+            auto.append(h)
+        if h in seen:  # a repeated header: keep both, the second marked
+            seen[h] += 1
+            h = f"{h}({seen[h]})"
+        else:
+            seen[h] = 1
+        cols.append(h)
+    data = arr[header_idx + 1 :]
+    df = pd.DataFrame(data, columns=pd.Index(cols, dtype=object), dtype=object)
+    df.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(df), name="row")
+    blank = df.isna() | df.apply(lambda c: c.astype(str).str.strip() == "")
+    df = df.loc[~blank.all(axis=1)]
+    empty_auto = [c for c in auto if blank.loc[df.index, c].all()]
+    df = df.drop(columns=empty_auto)
+    return df
+
+
+def read_table(path, sheet=None, aliases=None, settings=None):
+    """Read a spreadsheet or CSV, finding the header row below any title rows.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.xlsx``/``.xlsm``/``.xls`` (python-calamine when installed, else
+        openpyxl; ``.xls`` needs calamine or xlrd), ``.csv``/``.txt``
+        in UTF-8, UTF-8 with BOM or GBK/GB18030 (comma, tab or semicolon).
+    sheet : str or int, optional
+        Sheet name or number; by default the sheet whose header row
+        matches the most known column names.
+    aliases : dict, optional
+        ``{internal name: [accepted headers]}`` used to recognise the
+        header row; default :data:`gis.schema.ENTERPRISE_ALIASES`.
+    settings : dict, optional
+
+    Returns
+    -------
+    df : pandas.DataFrame
+        The data rows with the headers as found (stripped) and raw cell
+        values (text, numbers, dates); the index is the Excel row number
+        (1-based, named ``row``); wholly blank rows are dropped.
+        ``df.attrs["sheet"]`` holds the sheet used.
+    header_row : int
+        Excel row number (1-based) of the header.
+
+    Raises
+    ------
+    FileNotFoundError
+    ValidationError
+        When the file cannot be read (one line saying why).
+    """
+    settings = _settings(settings)
+    path = _must_exist(path)
+    if path.is_dir():
+        raise ValidationError("is a folder, not a table / 是文件夹而非表格", source=path.name)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        blocks = _read_xlsx_sheets(path, sheet)
+    elif suffix == ".xls":
+        blocks = _read_xls(path, sheet)
+    elif suffix in (".csv", ".txt", ".tsv"):
+        blocks = _read_csv_text(path, settings)
+    else:
+        raise ValidationError(
+            f"unsupported table type '{suffix}' (use .xlsx, .xls or .csv) / 不支持的表格格式", source=path.name
+        )
+    lookup = _alias_lookup(aliases or ENTERPRISE_ALIASES)
+    nsearch = int(settings["io"]["header_search_rows"])
+    best = None
+    for name, arr in blocks.items():
+        scores = _header_scores(arr[:nsearch], lookup)
+        if len(scores) == 0:
+            continue
+        i = int(np.argmax(scores))
+        if scores[i] == 0:
+            # nothing recognised: the first non-empty row is the header
+            filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
+            i = int(np.argmax(filled)) if filled.any() else 0
+        if best is None or scores[i] > best[2]:
+            best = (name, arr, int(scores[i]), i)
+    if best is None:
+        raise ValidationError("is empty (no rows) / 文件为空", source=path.name)
+    name, arr, _, i = best
+    df = _frame_from_block(arr, i)
+    df.attrs["sheet"] = name
+    return df, i + 1
+
+
+def column_mapping(headers, aliases=None, required=None, source=None, header_row=None):
+    """Map the headers of a table to internal names.
+
+    Parameters
+    ----------
+    headers : list of str
+        Headers as found in the file.
+    aliases : dict, optional
+        ``{internal: [aliases]}``; default :data:`gis.schema.ENTERPRISE_ALIASES`.
+    required : list of str, optional
+        Internal names that must be present; default the required
+        enterprise columns.
+    source : str, optional
+        File name for messages.
+    header_row : int, optional
+        Excel row of the header (for messages).
+
+    Returns
+    -------
+    dict
+        ``{internal name: header in the file}``.
+
+    Raises
+    ------
+    ValidationError
+        Listing every missing required column and every column named twice,
+        with the headers that were found.
+
+    Examples
+    --------
+    >>> m = column_mapping(["企业名称", "信用代码", "经度", "纬度", "税收（万元）"], required=["name", "tax"])
+    >>> m["uscc"], m["tax"]
+    ('信用代码', '税收（万元）')
+    """
+    aliases = aliases or ENTERPRISE_ALIASES
+    if required is None:
+        required = [k for k, v in ENTERPRISE_COLUMNS.items() if v[2]]
+    lookup = _alias_lookup(aliases)
+    found = {}
+    problems = []
+    for h in headers:
+        key = normalise_header(h)[0]
+        internal = lookup.get(key)
+        if internal is None:
+            continue
+        if internal in found:
+            problems.append(f"columns '{found[internal]}' and '{h}' both mean {internal} / 两列含义相同")
+            continue
+        found[internal] = h
+    missing = [c for c in required if c not in found]
+    if missing:
+        names = ", ".join(
+            f"{ENTERPRISE_COLUMNS[c][0]} ({c})" if c in ENTERPRISE_COLUMNS else c for c in missing
+        )
+        where = f" in row {header_row}" if header_row else ""
+        problems.insert(
+            0,
+            f"missing required columns / 缺少必填列: {names}; headers found{where}: "
+            + ", ".join(map(str, headers)),
+        )
+    if problems:
+        raise ValidationError(problems, source=source)
+    return found
+
+
+# ---------------------------------------------------------------- values
+def _is_text(s):
+    """Mask of the entries of an object Series that are str."""
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.notna()
+    values = s.to_numpy(dtype=object)
+    return pd.Series(np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values)), index=s.index)
+
+
+def _text_values(s):
+    """Cell values as stripped text; numbers without a spurious '.0'; blanks -> NaN."""
+    s = pd.Series(s, dtype=object)
+    out = pd.Series(np.nan, index=s.index, dtype=object)
+    istext = _is_text(s)
+    out[istext] = s[istext].astype(str).str.strip()
+    other = s.notna() & ~istext
+    if other.any():
+        num = pd.to_numeric(s[other], errors="coerce")
+        integral = num.notna() & (num == np.floor(num)) & (num.abs() < 1e15)
+        conv = s[other].astype(str)
+        conv[integral] = num[integral].astype("int64").astype(str)
+        out[other] = conv
+    out[out == ""] = np.nan
+    return out
+
+
+def _unit_key(unit):
+    return None if unit is None else normalise_header(unit)[0]
+
+
+def parse_numbers(values, unit=None, source_unit=None, settings=None):
+    """Parse numbers written as text, vectorised.
+
+    Parameters
+    ----------
+    values : array-like
+        Cell values (numbers or text).
+    unit : str, optional
+        The unit the toolkit uses for the column (e.g. ``"万元"``).
+    source_unit : str, optional
+        The unit named in the file's header, when different.
+    settings : dict, optional
+
+    Returns
+    -------
+    numbers : pandas.Series of float
+        NaN where missing or unparseable.
+    bad : pandas.Series of bool
+        True where a value was present but is not a number.
+
+    Examples
+    --------
+    >>> n, bad = parse_numbers(["1,234.5", "12.5万", "１２３", "", "-", "5%", "abc"], unit="亩")
+    >>> n.tolist()[:3], n.tolist()[5], bad.tolist()
+    ([1234.5, 125000.0, 123.0], 0.05, [False, False, False, False, False, False, True])
+    >>> parse_numbers(["12.5万", "3万元", "1.2亿"], unit="万元")[0].tolist()
+    [12.5, 3.0, 12000.0]
+    """
+    settings = _settings(settings)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    istext = _is_text(s)
+    out = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
+    bad = s.notna() & ~istext & out.isna()  # e.g. a date in a number column
+    text = s[istext].astype(str)
+    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
+    quick = pd.to_numeric(text, errors="coerce")
+    done = np.isfinite(quick.to_numpy(dtype="float64"))
+    out[text.index[done]] = quick[done].to_numpy()
+    text = text[~done]
+    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
+    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
+    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
+    missing = (text == "") | text.isin(missing_tokens)
+    text = text.str.replace(r"[\s,_']", "", regex=True)
+    src = _unit_key(source_unit) or _unit_key(unit) or ""
+    if src:
+        text = text.str.removesuffix(src)
+        if src.startswith("万") and len(src) > 1:
+            text = text.str.removesuffix(src[1:])
+    parts = text.str.extract(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(万|亿)?(%)?$")
+    num = pd.to_numeric(parts[0], errors="coerce")
+    wan = src.startswith("万")
+    mult = pd.Series(1.0, index=text.index)
+    mult[parts[1] == "万"] = 1.0 if wan else 1e4
+    mult[parts[1] == "亿"] = 1e4 if wan else 1e8
+    mult[parts[2] == "%"] = mult[parts[2] == "%"] / 100.0
+    value = num * mult
+    failed = num.isna() & ~missing
+    out[text.index] = value.where(~failed).to_numpy()
+    bad[text.index] = failed.to_numpy()
+    # header unit different from the toolkit's unit: convert
+    factor = _unit_factor(unit, source_unit, settings)
+    if factor != 1.0:
+        out = out * factor
+    return out, bad
+
+
+def _unit_factor(unit, source_unit, settings):
+    t, f = _unit_key(unit), _unit_key(source_unit)
+    if t is None or f is None or t == f:
+        return 1.0
+    table = {_unit_key(k): {_unit_key(a): b for a, b in v.items()} for k, v in settings["io"]["unit_factors"].items()}
+    return float(table.get(t, {}).get(f, 1.0))
+
+
+def _schema_unit(internal):
+    return normalise_header(ENTERPRISE_COLUMNS[internal][0])[1]
+
+
+def _header_unit(header, internal, settings):
+    """Unit named in the file's header when it is a known alternative unit."""
+    unit = normalise_header(header)[1]
+    target = _schema_unit(internal)
+    if unit is None or target is None:
+        return None
+    known = {_unit_key(k) for k in settings["io"]["unit_factors"].get(target, {})}
+    if _unit_key(unit) == _unit_key(target) or _unit_key(unit) in known:
+        return unit
+    return None
+
+
+def _token_key(s):
+    """Vectorised key for matching spellings: ASCII-folded, lower case, no spaces."""
+    s = s.fillna("").astype(str)
+    uniq = pd.Series(pd.unique(s), dtype=object)  # a handful of spellings: normalise those
+    keys = uniq.str.translate(FULLWIDTH_TO_ASCII).str.lower().str.replace(r"\s+", "", regex=True)
+    return s.map(dict(zip(uniq, keys)))
+
+
+def _tokens(values):
+    return {normalise_header(str(v))[0] for v in values}
+
+
+def _years(values, settings):
+    s = _text_values(values)
+    cfg = settings["io"]["enterprises"]
+    missing = s.isna() | s.str.lower().isin({str(t).lower() for t in settings["io"]["missing_tokens"]})
+    year = pd.to_numeric(s, errors="coerce")  # fast path: 2015, "2015"
+    year = year.where(year == np.floor(year))
+    slow = year.isna() & s.notna()
+    if slow.any():  # "2015年", "2015-06-01", "2015.6"
+        year[slow] = pd.to_numeric(s[slow].str.extract(r"(?<!\d)(\d{4})(?!\d)")[0], errors="coerce")
+    lo = int(cfg["year_min"])
+    hi = cfg["year_max"]
+    if hi is None:
+        hi = pd.Timestamp.now().year + 1
+    bad_form = ~missing & year.isna()
+    bad_range = ~missing & year.notna() & ((year < lo) | (year > hi))
+    year = year.where(~(bad_form | bad_range))
+    return year.astype("Int64"), bad_form | bad_range, f"{lo}–{hi}"
+
+
+def _projected_table(lon, lat, have, share):
+    """"EPSG:4549"/"EPSG:4528" when the lon/lat columns hold Gauss-Kruger metres, else None."""
+    from .crs import detect_crs
+
+    big = have & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
+    if not have.any() or big.sum() < share * have.sum():
+        return None
+    try:
+        crs = detect_crs((lon[big].min(), lat[big].min(), lon[big].max(), lat[big].max()))
+    except GisError:
+        return None
+    return crs if crs in ("EPSG:4549", "EPSG:4528") else None
+
+
+# ---------------------------------------------------------------- boundary
+def _county_outline(boundary, settings):
+    """The county outline as one shapely geometry in EPSG:4549, or None (box)."""
+    import geopandas as gpd
+    import shapely
+
+    if isinstance(boundary, str) and boundary == "bounds":
+        return None
+    if boundary is None:
+        try:
+            from . import layers  # written by another module; optional here
+
+            boundary = layers.load(settings["io"]["enterprises"]["boundary_layer"])
+        except (ImportError, AttributeError):
+            return None
+    if isinstance(boundary, (str, Path)):
+        boundary = read_layer(boundary)
+    if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        geoms = to_working(boundary).geometry.values
+        return shapely.union_all(geoms)
+    if isinstance(boundary, shapely.Geometry):
+        return boundary
+    raise GisError(f"boundary must be a GeoDataFrame, a shapely geometry, a file or None, got {type(boundary).__name__}")
+
+
+# ---------------------------------------------------------------- enterprises
+def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False):
+    """Read, check and geocode an enterprise table.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.xlsx``/``.csv`` with Chinese or English headers (see
+        :data:`gis.schema.ENTERPRISE_ALIASES`); title rows above the header
+        are skipped.
+    coords : {"gcj02", "wgs84", "cgcs2000", "bd09"}, optional
+        System of the 经度/纬度 columns; default the ``io.enterprises.coords``
+        setting (gcj02: copied from AMap).  When (nearly) every row holds
+        Gauss-Kruger metres instead (X/Y columns in EPSG:4549, or 4528 with
+        the zone prefix), they are recognised and used as such.
+    boundary : GeoDataFrame, GeoSeries, shapely geometry, path or "bounds", optional
+        County outline for the ``outside_yiwu`` check.  Default
+        ``gis.layers.load("yiwu")``; when that module is not available, the
+        lon/lat box :data:`gis.crs.YIWU_LONLAT_BOUNDS`.  A bare shapely
+        geometry is taken to be in EPSG:4549.
+    settings : dict, optional
+        From :func:`gis.config.load_settings`.
+    sheet : str or int, optional
+        Sheet to read (default: the best-matching sheet).
+    keep_extra : bool
+        Keep columns that are not in the schema (under their own headers).
+
+    Returns
+    -------
+    firms : geopandas.GeoDataFrame
+        One row per loaded firm, RangeIndex, EPSG:4549 points, columns: every
+        internal name of :data:`gis.schema.ENTERPRISE_COLUMNS` (absent
+        optional columns as missing), ``lon``/``lat`` converted to WGS84,
+        ``size_class`` as 规上/规下, ``chain`` filled from the industry code
+        when blank, ``start_year`` Int64, flags boolean, ``source_row`` (the
+        Excel row), ``geometry``.
+    ledger : gis.ledger.Ledger
+        The rejected rows (one entry per reason) and the counts;
+        ``len(firms) + ledger.rejected_rows == rows read``.
+
+    Raises
+    ------
+    FileNotFoundError, ValidationError, CRSError
+        When the table cannot be used at all (unreadable, required columns
+        missing, lon/lat swapped in the whole table, unknown ``coords``).
+    """
+    import geopandas as gpd
+    import shapely
+    from pyproj import Transformer
+
+    from .chains import chain_of_codes
+
+    settings = _settings(settings)
+    cfg = settings["io"]["enterprises"]
+    coords = coords or cfg["coords"]
+    convert_lonlat(0.0, 0.0, coords)  # unknown systems fail before reading
+    raw, header_row = read_table(path, sheet=sheet, settings=settings)
+    file = Path(path).name
+    layer = raw.attrs.get("sheet", "") or ""
+    mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
+    n = len(raw)
+    rows = raw.index.to_numpy()
+    led = Ledger()
+    bad = np.zeros(n, dtype=bool)
+
+    def reject(mask, reason, internal=None, values=None, detail=""):
+        nonlocal bad
+        mask = np.asarray(mask, dtype=bool)
+        col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
+        led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
+        bad |= mask
+
+    def col(internal):
+        if internal in mapping:
+            return raw[mapping[internal]].reset_index(drop=True)
+        return pd.Series([None] * n, dtype=object)
+
+    out = {}
+    # --- text columns
+    for internal in ("name", "industry_code", "chain"):
+        out[internal] = _text_values(col(internal))
+    for internal in ("name", "industry_code"):
+        reject(out[internal].isna(), "missing_value", internal)
+    # --- numbers
+    for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
+        if kind != "number":
+            continue
+        header = mapping.get(internal)
+        values = col(internal)
+        src_unit = _header_unit(header, internal, settings) if header else None
+        num, nan = parse_numbers(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
+        reject(nan, "not_a_number", internal, values)
+        out[internal] = num
+        out[f"_bad_{internal}"] = nan
+    # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
+    lessee = bool(cfg["keep_lessees"]) & (out["leased_mu"].fillna(0) > 0)
+    out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
+    for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
+        if kind == "number" and required:
+            reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
+    # --- credit code
+    raw_uscc = col("uscc")
+    uscc = normalise_uscc(raw_uscc)
+    problem = uscc_problem(uscc)
+    reject(problem == "missing", "missing_value", "uscc")
+    wrong = problem.notna() & (problem != "missing")
+    detail_zh_en = problem.map({p: f"{zh} / {en}" for p, (zh, en) in USCC_PROBLEMS.items()}).fillna("")
+    reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
+    out["uscc"] = uscc
+    # --- industry code
+    code = out["industry_code"].str.upper().str.replace(r"\s+", "", regex=True)
+    badcode = code.notna() & ~code.str.match(cfg["industry_code_pattern"]).fillna(False).astype(bool)
+    reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
+    out["industry_code"] = code
+    # --- 规上/规下
+    size_raw = _text_values(col("size_class"))
+    key = _token_key(size_raw)
+    above, below = key.isin(_tokens(cfg["size_above"])), key.isin(_tokens(cfg["size_below"]))
+    reject(size_raw.isna(), "missing_value", "size_class")
+    reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
+    out["size_class"] = pd.Series(np.where(above, "规上", np.where(below, "规下", None)), dtype=object)
+    # --- flags
+    for internal in ("high_tech", "tech_sme"):
+        v = _text_values(col(internal))
+        k = _token_key(v)
+        yes, no = k.isin(_tokens(cfg["flag_true"])), k.isin(_tokens(cfg["flag_false"]))
+        reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
+        out[internal] = pd.Series(np.where(yes, True, np.where(no, False, None)), dtype="boolean")
+    # --- year
+    years, badyear, yrange = _years(col("start_year"), settings)
+    reject(badyear, "bad_year", "start_year", col("start_year"), yrange)
+    out["start_year"] = years
+    # --- land
+    land = out["land_mu"]
+    reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
+    # --- coordinates
+    lon, lat = out["lon"].to_numpy(), out["lat"].to_numpy()
+    have = np.isfinite(lon) & np.isfinite(lat)
+    pair = pd.Series(out["lon"].astype(str) + ", " + out["lat"].astype(str))
+    share = float(cfg["swapped_table_share"])
+    projected = _projected_table(lon, lat, have, share)
+    x0, y0, x1, y1 = YIWU_LONLAT_BOUNDS
+    if projected:
+        # 经度/纬度 columns hold Gauss-Kruger X/Y (metres): no lon/lat checks
+        swapped = np.zeros(n, dtype=bool)
+        invalid = have & ((np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    else:
+        inbox = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+        swapped = have & ~inbox & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
+        invalid = have & ~swapped & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0)))
+    reject(invalid, "bad_coordinates", "lon", pair)
+    usable = have & ~invalid
+    if usable.sum() and swapped.sum() >= share * usable.sum():
+        raise ValidationError(
+            f"经度/纬度 look swapped in {int(swapped.sum())} of {int(usable.sum())} rows: the column "
+            f"'{mapping['lon']}' holds latitudes ({np.nanmin(lon[usable]):.3f}–{np.nanmax(lon[usable]):.3f}); "
+            "swap the two columns / 经纬度两列颠倒，请交换",
+            source=file,
+        )
+    reject(swapped, "swapped_coordinates", "lon", pair)
+    ok = usable & ~swapped
+    wlon = np.full(n, np.nan)
+    wlat = np.full(n, np.nan)
+    if projected:
+        to_gk = Transformer.from_crs(projected, WORKING_CRS, always_xy=True)
+        x, y = (np.asarray(v, dtype=float) for v in to_gk.transform(np.where(ok, lon, np.nan), np.where(ok, lat, np.nan)))
+        wlon, wlat = (np.asarray(v, dtype=float) for v in
+                      Transformer.from_crs(WORKING_CRS, "EPSG:4490", always_xy=True).transform(x, y))
+    else:
+        if ok.any():
+            wlon[ok], wlat[ok] = convert_lonlat(lon[ok], lat[ok], coords)
+        tr = Transformer.from_crs("EPSG:4490", WORKING_CRS, always_xy=True)
+        x, y = (np.asarray(v, dtype=float) for v in tr.transform(wlon, wlat))
+    outline = _county_outline(boundary, settings)
+    if outline is None:
+        inside = (wlon >= x0) & (wlon <= x1) & (wlat >= y0) & (wlat <= y1)
+    else:
+        tol = float(cfg["outside_tolerance_m"])
+        area = shapely.buffer(outline, tol) if tol > 0 else outline
+        shapely.prepare(area)
+        inside = np.zeros(n, dtype=bool)
+        if ok.any():
+            inside[ok] = shapely.intersects_xy(area, x[ok], y[ok])
+    reject(ok & ~inside, "outside_yiwu", "lon", pair)
+    out["lon"], out["lat"] = pd.Series(wlon), pd.Series(wlat)
+    # --- duplicates among the rows that passed every other check
+    good = pd.Series(~bad)
+    u = uscc.where(good)
+    dup = u.notna() & u.duplicated(keep="first")
+    first_row = pd.Series(rows).groupby(u).transform("first")
+    reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
+    # --- chain from the industry code where blank
+    blank_chain = out["chain"].isna() & out["industry_code"].notna()
+    if blank_chain.any():
+        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
+    # --- assemble
+    keep = ~bad
+    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
+    frame["source_row"] = rows.astype("int64")
+    if keep_extra:
+        used = set(mapping.values())
+        for h in raw.columns:
+            if h not in used:
+                frame[h] = raw[h].to_numpy()
+    frame = frame.loc[keep].reset_index(drop=True)
+    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
+    led.record(file, n, len(firms), layer)
+    led.check_balance(n, len(firms), file, layer)
+    return firms, led
+
+
+# ---------------------------------------------------------------- layers
+def _dbf_text_kind(dbf, limit=4 << 20):
+    """"ascii", "utf-8" or "other": what the text of a .dbf decodes as."""
+    with open(dbf, "rb") as fh:
+        data = fh.read(limit)[32:]  # skip the fixed header (record count, sizes, LDID)
+    if data.isascii():
+        return "ascii"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "other"
+
+
+def _shapefile_encoding(path, encoding, settings):
+    """Encoding to pass for a Shapefile: None to let GDAL use the .cpg."""
+    if encoding is not None or path.suffix.lower() != ".shp":
+        return encoding
+    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+        return None
+    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+    kind = _dbf_text_kind(dbf) if dbf is not None else "ascii"
+    if kind == "ascii":
+        return None
+    if kind == "utf-8":
+        return "utf-8"  # GDAL would assume ISO-8859-1 without a .cpg
+    return settings["io"]["shapefile_fallback_encoding"]
+
+
+def _list_layers(path):
+    import pyogrio
+
+    try:
+        return [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+    except Exception:
+        return []
+
+
+def _read_vector(path, layer, engine, encoding):
+    import geopandas as gpd
+
+    name = path.name
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            return gpd.read_parquet(path)
+        if layer is None and suffix in (".gpkg", ".gdb"):
+            names = _list_layers(path)
+            if len(names) > 1:
+                raise ValidationError(
+                    f"holds {len(names)} layers; name one with layer= / --layer: {', '.join(names)}",
+                    source=name,
+                )
+        kwargs = {"engine": engine}
+        if layer is not None:
+            kwargs["layer"] = layer
+        if encoding is not None:
+            kwargs["encoding"] = encoding
+        return gpd.read_file(path, **kwargs)
+    except (ValidationError, ImportError):
+        raise
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if layer is not None and "layer" in msg.lower():
+            msg += f" (layers: {', '.join(_list_layers(path))})"
+        raise ValidationError(f"cannot be read as a vector layer ({msg}) / 无法读取图层", source=name) from None
+
+
+def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, settings=None, upper_fields=False):
+    """Read a vector layer into EPSG:4549, rejecting features without geometry.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage, Shapefile, FileGDB (``.gdb`` folder), GeoJSON,
+        GeoParquet or FlatGeobuf.
+    layer : str, optional
+        Layer name; required when a GeoPackage/FileGDB holds several.
+    engine : {"pyogrio", "fiona"}
+    encoding : str, optional
+        Text encoding of a Shapefile's .dbf.  By default the .cpg is
+        trusted; with no .cpg, text that is not valid UTF-8 is read as
+        GBK/CP936 (setting ``io.shapefile_fallback_encoding``).
+    ledger : gis.ledger.Ledger, optional
+        Receives rejects (``no_geometry``) and repair notes
+        (``invalid_geometry_repaired``); without one a warning says how
+        many features were dropped.
+    settings : dict, optional
+    upper_fields : bool
+        Upper-case the field names (三调 layers).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4549 (declared CRS checked against the coordinates;
+        zone-prefixed eastings relabelled EPSG:4528; no CRS detected from the
+        coordinates), RangeIndex, a ``source_row`` column (1-based feature
+        number), invalid polygons repaired with ``shapely.make_valid``.
+
+    Raises
+    ------
+    FileNotFoundError, ValidationError, CRSError
+    """
+    import shapely
+
+    settings = _settings(settings)
+    path = _must_exist(path)
+    if engine not in ("pyogrio", "fiona"):
+        raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
+    encoding = _shapefile_encoding(path, encoding, settings)
+    gdf = _read_vector(path, layer, engine, encoding)
+    name = path.name
+    lname = layer or ""
+    if upper_fields:
+        geo = gdf.geometry.name
+        gdf = gdf.rename(columns={c: str(c).upper() for c in gdf.columns if c != geo})
+    n = len(gdf)
+    rows = np.arange(1, n + 1)
+    gdf = gdf.reset_index(drop=True)
+    gdf["source_row"] = rows
+    led = Ledger()
+    geoms = gdf.geometry.values
+    missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
+    led.add(missing, "no_geometry", file=name, layer=lname, rows=rows)
+    invalid = ~missing & ~np.asarray(shapely.is_valid(geoms), dtype=bool)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        emptied = np.asarray(shapely.is_empty(fixed), dtype=bool)
+        idx = np.flatnonzero(invalid)
+        geoms = geoms.copy()
+        geoms[idx] = fixed
+        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
+        note = np.zeros(n, dtype=bool)
+        note[idx[~emptied]] = True
+        det = np.full(n, "", dtype=object)
+        det[idx] = reasons
+        led.add(note, "invalid_geometry_repaired", file=name, layer=lname, rows=rows, detail=det)
+        gone = np.zeros(n, dtype=bool)
+        gone[idx[emptied]] = True
+        led.add(gone, "no_geometry", file=name, layer=lname, rows=rows,
+                detail=np.where(gone, " (invalid, nothing left after make_valid)", ""))
+        missing |= gone
+    gdf = gdf.loc[~missing].reset_index(drop=True)
+    gdf = to_working(gdf, source=name)
+    led.record(name, n, len(gdf), lname)
+    led.check_balance(n, len(gdf), name, lname)
+    if ledger is not None:
+        ledger.extend(led)
+    elif led.rejected_rows:
+        warnings.warn(
+            f"{name}: {led.rejected_rows} features without geometry dropped; pass ledger=Ledger() to keep the list",
+            stacklevel=2,
+        )
+    return gdf
+
+
+def _required_fields(gdf, fields, name):
+    missing = [f for f in fields if f not in gdf.columns]
+    if missing:
+        found = [c for c in gdf.columns if c not in (gdf.geometry.name, "source_row")]
+        raise ValidationError(
+            f"missing required fields / 缺少必填字段: {', '.join(missing)}; fields found: {', '.join(map(str, found))}",
+            source=name,
+        )
+
+
+def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
+    out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
+    total = Ledger()
+    total.extend(sub)
+    # the sub-ledger of read_layer recorded (rows read, loaded); replace it
+    total._sources = [{"file": name, "layer": lname, "rows_read": rows_read_layer, "loaded": len(out)}]
+    total.check_balance()
+    if ledger is not None:
+        ledger.extend(total)
+    elif total.rejected_rows:
+        warnings.warn(
+            f"{name}: {total.rejected_rows} features rejected; pass ledger=Ledger() to keep the list",
+            stacklevel=3,
+        )
+    return out
+
+
+def _layer_default(path, layer, wanted):
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb"):
+        return layer
+    names = _list_layers(path)
+    for n in names:
+        if n.upper() == wanted:
+            return n
+    return layer
+
+
+def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None, settings=None):
+    """Read a 三调 地类图斑 (DLTB) layer: fields upper case, area checked.
+
+    The area to use is ``TBDLMJ``; where it is missing, ``TBMJ − KCMJ``
+    (KCMJ missing = 0); where both are missing, the planar area of the
+    polygon in EPSG:4549 (recorded as a note ``area_from_geometry``).  Rows
+    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected.
+
+    Parameters
+    ----------
+    path, layer, engine, encoding, ledger, settings
+        As :func:`read_layer`; in a GeoPackage/FileGDB the layer named
+        ``DLTB`` is used by default.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4549, upper-case DLTB fields, ``DLBM`` as text, ``TBDLMJ``
+        filled (m², float), ``source_row``.
+
+    Raises
+    ------
+    ValidationError
+        When ``DLBM`` is missing from the layer (listing the fields found).
+    """
+    settings = _settings(settings)
+    layer = _layer_default(path, layer, "DLTB")
+    sub = Ledger()
+    gdf = read_layer(path, layer, engine, encoding, sub, settings, upper_fields=True)
+    rows_read = sub._sources[-1]["rows_read"]
+    name, lname = Path(path).name, layer or ""
+    _required_fields(gdf, ["DLBM"], name)
+    rows = gdf["source_row"].to_numpy()
+    drop = np.zeros(len(gdf), dtype=bool)
+    code = _text_values(gdf["DLBM"].astype(object)).str.upper()
+    gdf["DLBM"] = code
+    miss = code.isna().to_numpy()
+    sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="DLBM")
+    badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["dlbm_pattern"]).to_numpy()
+    sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="DLBM", values=code)
+    drop |= miss | badc
+    area = pd.to_numeric(gdf["TBDLMJ"], errors="coerce") if "TBDLMJ" in gdf else pd.Series(np.nan, index=gdf.index)
+    if "TBMJ" in gdf:
+        kc = pd.to_numeric(gdf["KCMJ"], errors="coerce").fillna(0.0) if "KCMJ" in gdf else 0.0
+        area = area.fillna(pd.to_numeric(gdf["TBMJ"], errors="coerce") - kc)
+    from_geom = area.isna().to_numpy()
+    if from_geom.any():
+        measured = gdf.geometry.area
+        area = area.fillna(measured)
+        sub.add(from_geom & ~drop, "area_from_geometry", file=name, layer=lname, rows=rows,
+                column="TBDLMJ", values=measured.round(2))
+    gdf["TBDLMJ"] = area.astype("float64")
+    zero = (area <= 0).to_numpy() & ~drop
+    sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
+    drop |= zero
+    return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
+
+
+def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, settings=None):
+    """Read a plan-zoning layer (国土空间规划 用地用海): fields upper case, code checked.
+
+    Rows with a blank or malformed ``YDYHFLDM`` are rejected.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4549, upper-case fields, ``YDYHFLDM`` as text, ``source_row``.
+
+    Raises
+    ------
+    ValidationError
+        When ``YDYHFLDM`` is missing from the layer.
+    """
+    settings = _settings(settings)
+    sub = Ledger()
+    gdf = read_layer(path, layer, engine, encoding, sub, settings, upper_fields=True)
+    rows_read = sub._sources[-1]["rows_read"]
+    name, lname = Path(path).name, layer or ""
+    _required_fields(gdf, ["YDYHFLDM"], name)
+    rows = gdf["source_row"].to_numpy()
+    code = _text_values(gdf["YDYHFLDM"].astype(object))
+    gdf["YDYHFLDM"] = code
+    miss = code.isna().to_numpy()
+    sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
+    badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
+    sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
+    return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
+
+
+def layer_kind(path, layer=None):
+    """What a vector layer holds, from its field names.
+
+    Returns
+    -------
+    str
+        ``"landuse"`` (has DLBM: 三调 DLTB), ``"plan"`` (has YDYHFLDM) or
+        ``"layer"`` (anything else, or fields that cannot be listed).
+    """
+    import pyogrio
+
+    try:
+        fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
+    except Exception:
+        return "layer"
+    upper = {str(f).upper() for f in fields}
+    if "DLBM" in upper:
+        return "landuse"
+    if "YDYHFLDM" in upper:
+        return "plan"
+    return "layer"
+
+
+def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None):
+    """Load any supported input with the matching reader; what ``gis validate`` runs.
+
+    Enterprise tables (by extension, see :data:`TABLE_SUFFIXES`) go through
+    :func:`load_enterprises`; vector layers through :func:`read_landuse`,
+    :func:`read_plan` or :func:`read_layer` according to :func:`layer_kind`.
+
+    Returns
+    -------
+    data : geopandas.GeoDataFrame
+    ledger : gis.ledger.Ledger
+        With the source recorded (rows read, loaded).
+    kind : str
+        ``"enterprises"``, ``"landuse"``, ``"plan"`` or ``"layer"``.
+    """
+    path = _must_exist(path)
+    if is_table(path):
+        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet)
+        return data, led, "enterprises"
+    led = Ledger()
+    kind = layer_kind(path, layer)
+    reader = {"landuse": read_landuse, "plan": read_plan}.get(kind)
+    if reader is None:
+        data = read_layer(path, layer=layer, engine=engine, ledger=led, settings=settings)
+    else:
+        data = reader(path, layer=layer, engine=engine, ledger=led, settings=settings)
+    return data, led, kind

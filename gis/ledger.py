@@ -1,0 +1,381 @@
+"""The rejects ledger: every input row that was not loaded, and why.
+
+Nothing is lost: each row read ends either in the results or in the ledger
+with a reason code and a message in Chinese and English.  A row rejected for
+several reasons has one ledger entry per reason but counts once in the
+balance ``rows_read == loaded + rejected_rows``.  Repairs (e.g. an invalid
+polygon made valid) are recorded as *notes* (``severity == "note"``): the
+row was loaded, the note says what was changed.
+
+Row numbers are those the user sees: for a spreadsheet, the Excel row
+(1-based, counting the title and header rows); for a vector layer, the
+feature's 1-based position in the layer.
+
+Examples
+--------
+>>> import pandas as pd
+>>> led = Ledger()
+>>> tax = pd.Series(["12", "abc", None])
+>>> led.add(tax == "abc", "not_a_number", file="a.xlsx", rows=[2, 3, 4],
+...         column="税收(万元)", values=tax)
+>>> led.add(tax.isna(), "missing_value", file="a.xlsx", rows=[2, 3, 4], column="税收(万元)")
+>>> led.rejected_rows
+2
+>>> led.check_balance(rows_read=3, loaded=1)
+>>> led.summary()["entries"].tolist()
+[1, 1]
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import GisError
+
+__all__ = ["REASONS", "LEDGER_COLUMNS", "Ledger", "BalanceError", "reason_label"]
+
+#: reason code -> (severity, label_zh, message_zh, message_en).  Messages may
+#: use {column}, {value} and {detail}.
+REASONS = {
+    "missing_value": ("reject", "必填项为空", "必填列「{column}」为空", "required column '{column}' is empty"),
+    "not_a_number": (
+        "reject", "不是数字",
+        "「{column}」的值「{value}」不是数字", "'{column}' value '{value}' is not a number",
+    ),
+    "bad_uscc": (
+        "reject", "统一社会信用代码无效",
+        "统一社会信用代码「{value}」无效：{detail}", "credit code '{value}' is invalid: {detail}",
+    ),
+    "duplicate_uscc": (
+        "reject", "统一社会信用代码重复",
+        "统一社会信用代码「{value}」与第{detail}行重复，保留第{detail}行",
+        "credit code '{value}' repeats row {detail}; row {detail} kept",
+    ),
+    "bad_size_class": (
+        "reject", "规上/规下无法识别",
+        "「{column}」的值「{value}」应为 规上 或 规下", "'{column}' value '{value}' must be 规上 or 规下",
+    ),
+    "bad_industry_code": (
+        "reject", "行业代码无效",
+        "行业代码「{value}」不是国民经济行业分类代码", "industry code '{value}' is not a GB/T 4754 code",
+    ),
+    "bad_flag": (
+        "reject", "是/否无法识别",
+        "「{column}」的值「{value}」应为 是 或 否", "'{column}' value '{value}' must be yes or no",
+    ),
+    "bad_year": (
+        "reject", "年份无效",
+        "「{column}」的值「{value}」不是有效年份（{detail}）", "'{column}' value '{value}' is not a valid year ({detail})",
+    ),
+    "zero_land_area": (
+        "reject", "用地面积为零或负数",
+        "用地面积「{value}」亩不大于0，且无租赁面积", "land area '{value}' mu is not above 0 and no leased area is given",
+    ),
+    "zero_area": (
+        "reject", "图斑面积为零或负数",
+        "面积「{value}」平方米不大于0", "area '{value}' m² is not above 0",
+    ),
+    "bad_coordinates": (
+        "reject", "坐标无效",
+        "经纬度「{value}」不是有效坐标", "lon/lat '{value}' are not valid coordinates",
+    ),
+    "swapped_coordinates": (
+        "reject", "经纬度颠倒",
+        "经纬度「{value}」疑似颠倒（经度填了纬度）", "lon/lat '{value}' look swapped (latitude in the longitude column)",
+    ),
+    "outside_yiwu": (
+        "reject", "不在义乌市范围内",
+        "坐标「{value}」不在义乌市范围内", "point '{value}' lies outside Yiwu",
+    ),
+    "no_geometry": (
+        "reject", "无几何图形",
+        "要素没有几何图形{detail}", "the feature has no geometry{detail}",
+    ),
+    "bad_code": (
+        "reject", "地类编码无效",
+        "「{column}」的值「{value}」不是有效的分类编码", "'{column}' value '{value}' is not a valid class code",
+    ),
+    "invalid_geometry_repaired": (
+        "note", "几何图形已修复",
+        "无效几何图形已用 make_valid 修复：{detail}", "invalid geometry repaired with make_valid: {detail}",
+    ),
+    "area_from_geometry": (
+        "note", "面积按图形计算",
+        "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",
+    ),
+}
+
+#: columns of :meth:`Ledger.to_frame` (and of rejects.csv)
+LEDGER_COLUMNS = [
+    "file", "layer", "row", "column", "value", "reason", "severity", "message_zh", "message_en",
+]
+
+
+class BalanceError(GisError, AssertionError):
+    """Rows read do not equal rows loaded plus rows rejected."""
+
+
+def reason_label(reason, lang="zh"):
+    """Return the short label of a reason code ("统一社会信用代码无效").
+
+    >>> reason_label("bad_uscc")
+    '统一社会信用代码无效'
+    """
+    if reason not in REASONS:
+        return reason
+    return REASONS[reason][1] if lang == "zh" else reason.replace("_", " ")
+
+
+_FIELD = re.compile(r"\{(column|value|detail)\}")
+
+
+def _fill(template, n, fields):
+    """Format ``template`` over ``n`` entries; fields are scalars or Series."""
+    out = pd.Series([""] * n, dtype=object)
+    for piece in _FIELD.split(template):
+        if piece in fields:
+            val = fields[piece]
+            if isinstance(val, pd.Series):
+                out = out + val.reset_index(drop=True).astype(str)
+            else:
+                out = out + str(val)
+        elif piece:
+            out = out + piece
+    return out
+
+
+def _text(values):
+    """Values as text for the ledger (missing -> empty)."""
+    s = pd.Series(values, dtype=object).reset_index(drop=True)
+    return s.where(s.notna(), "").astype(str)
+
+
+class Ledger:
+    """Rejected rows and repair notes, with the counts to balance them.
+
+    Entries are added from boolean masks (one call per check, vectorised).
+    Sources (file, layer, rows read, rows loaded) are recorded with
+    :meth:`record` so that :meth:`check_balance` and :meth:`summary` can
+    account for each file.
+    """
+
+    def __init__(self):
+        self._parts = []
+        self._sources = []
+
+    # -- adding ---------------------------------------------------------
+    def add(self, mask, reason, *, file, rows, layer="", column="", values=None, detail=""):
+        """Add one entry per True in ``mask``.
+
+        Parameters
+        ----------
+        mask : array-like of bool
+            Which rows the reason applies to.
+        reason : str
+            A key of :data:`REASONS`.
+        file : str
+            File name shown to the user.
+        rows : array-like of int
+            The user-visible row number of every row (same length as ``mask``).
+        layer : str
+            Sheet or layer name.
+        column : str
+            The column concerned, as named in the file.
+        values : array-like, optional
+            The offending values (same length as ``mask``).
+        detail : str or array-like, optional
+            Extra text for the message (e.g. the row of the first duplicate).
+        """
+        if reason not in REASONS:
+            raise GisError(f"unknown ledger reason {reason!r}; known: {', '.join(REASONS)}")
+        mask = np.asarray(mask, dtype=bool)
+        rows = np.asarray(rows)
+        if rows.shape != mask.shape:
+            raise GisError(f"ledger: rows ({rows.shape}) and mask ({mask.shape}) differ in length")
+        n = int(mask.sum())
+        if n == 0:
+            return
+        val = _text(np.asarray(values, dtype=object)[mask]) if values is not None else pd.Series([""] * n)
+        if np.ndim(detail) == 0:
+            det = str(detail)
+        else:
+            det = _text(np.asarray(detail, dtype=object)[mask])
+        severity, _, zh, en = REASONS[reason]
+        fields = {"column": column, "value": val, "detail": det}
+        part = pd.DataFrame(
+            {
+                "file": str(file),
+                "layer": str(layer or ""),
+                "row": rows[mask].astype(np.int64),
+                "column": str(column or ""),
+                "value": val.to_numpy(),
+                "reason": reason,
+                "severity": severity,
+                "message_zh": _fill(zh, n, fields).to_numpy(),
+                "message_en": _fill(en, n, fields).to_numpy(),
+            }
+        )
+        self._parts.append(part)
+
+    def record(self, file, rows_read, loaded, layer=""):
+        """Record how many rows a source had and how many were loaded."""
+        self._sources.append(
+            {"file": str(file), "layer": str(layer or ""), "rows_read": int(rows_read), "loaded": int(loaded)}
+        )
+
+    def extend(self, other):
+        """Append the entries and sources of another ledger (in place); returns self."""
+        self._parts.extend(other._parts)
+        self._sources.extend(other._sources)
+        return self
+
+    def __add__(self, other):
+        return Ledger.combine([self, other])
+
+    @classmethod
+    def combine(cls, ledgers):
+        """Return a new ledger holding the entries of all ``ledgers``."""
+        out = cls()
+        for led in ledgers:
+            out.extend(led)
+        return out
+
+    # -- reading --------------------------------------------------------
+    def to_frame(self):
+        """All entries as a DataFrame with :data:`LEDGER_COLUMNS`, in the order added."""
+        if not self._parts:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in LEDGER_COLUMNS})
+        return pd.concat(self._parts, ignore_index=True)[LEDGER_COLUMNS]
+
+    def sources(self):
+        """Recorded sources: file, layer, rows_read, loaded, rejected (DataFrame)."""
+        src = pd.DataFrame(self._sources, columns=["file", "layer", "rows_read", "loaded"])
+        src["rejected"] = src["rows_read"] - src["loaded"]
+        return src
+
+    def __len__(self):
+        return sum(len(p) for p in self._parts)
+
+    def _rejects(self):
+        df = self.to_frame()
+        return df[df["severity"] == "reject"]
+
+    @property
+    def rejected_rows(self):
+        """Number of distinct rows rejected (a row with two reasons counts once)."""
+        return int(self._rejects()[["file", "layer", "row"]].drop_duplicates().shape[0])
+
+    def rejected_rows_of(self, file, layer=""):
+        """Distinct rows rejected from one file (and layer)."""
+        r = self._rejects()
+        r = r[(r["file"] == str(file)) & (r["layer"] == str(layer or ""))]
+        return int(r["row"].nunique())
+
+    @property
+    def notes(self):
+        """The notes (repairs) as a DataFrame."""
+        df = self.to_frame()
+        return df[df["severity"] == "note"].reset_index(drop=True)
+
+    @property
+    def rejects(self):
+        """The rejects as a DataFrame."""
+        return self._rejects().reset_index(drop=True)
+
+    def summary(self):
+        """Counts by reason: severity, reason, label_zh, entries, rows (DataFrame).
+
+        ``entries`` counts ledger lines; ``rows`` counts distinct rows.
+        Rejects come first, then notes, each by descending count.
+        """
+        df = self.to_frame()
+        if df.empty:
+            return pd.DataFrame(columns=["severity", "reason", "label_zh", "entries", "rows"])
+        g = df.groupby(["severity", "reason"], sort=False)
+        out = g.size().rename("entries").to_frame()
+        distinct = df.drop_duplicates(["severity", "reason", "file", "layer", "row"])
+        out["rows"] = distinct.groupby(["severity", "reason"], sort=False).size()
+        out = out.reset_index()
+        out["label_zh"] = out["reason"].map(lambda r: reason_label(r))
+        out["_order"] = (out["severity"] != "reject").astype(int)
+        out = out.sort_values(["_order", "entries"], ascending=[True, False], kind="stable")
+        return out[["severity", "reason", "label_zh", "entries", "rows"]].reset_index(drop=True)
+
+    def check_balance(self, rows_read=None, loaded=None, file=None, layer=""):
+        """Raise :class:`BalanceError` unless ``rows_read == loaded + rejected rows``.
+
+        Without arguments every recorded source is checked; with ``file``
+        only that source's rejects are counted.
+
+        Raises
+        ------
+        BalanceError
+            An ``AssertionError`` and a :class:`gis.GisError`.
+        """
+        if rows_read is None:
+            for src in self._sources:
+                self.check_balance(src["rows_read"], src["loaded"], src["file"], src["layer"])
+            return
+        rejected = self.rejected_rows if file is None else self.rejected_rows_of(file, layer)
+        if int(rows_read) != int(loaded) + rejected:
+            where = f"{file}: " if file else ""
+            raise BalanceError(
+                f"{where}rows read ({rows_read}) != loaded ({loaded}) + rejected ({rejected}); "
+                "a row was lost or counted twice"
+            )
+
+    def summary_text(self):
+        """A bilingual plain-text summary: per source, rows read/loaded/rejected and reasons.
+
+        Returns
+        -------
+        str
+            Lines such as ``企业.xlsx [企业]: 读取 16 行，载入 2 行，拒绝 14 行 |
+            rows read 16, loaded 2, rejected 14`` followed by one line per
+            reason (label, code, number of rows).
+        """
+        df = self.to_frame()
+        lines = []
+        for src in self._sources:
+            where = f"{src['file']}" + (f" [{src['layer']}]" if src["layer"] else "")
+            read, loaded = src["rows_read"], src["loaded"]
+            lines.append(
+                f"{where}: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
+                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
+            )
+            mine = df[(df["file"] == src["file"]) & (df["layer"] == src["layer"])]
+            for severity, title in (("reject", "拒绝原因 / rejected by reason"), ("note", "备注 / notes")):
+                part = mine[mine["severity"] == severity]
+                if part.empty:
+                    continue
+                lines.append(f"  {title}:")
+                counts = part.drop_duplicates(["reason", "row"]).groupby("reason", sort=False).size()
+                for reason, count in counts.sort_values(ascending=False, kind="stable").items():
+                    lines.append(f"    {reason_label(reason)} ({reason}): {count}")
+        if len(self._sources) > 1:
+            read = sum(s["rows_read"] for s in self._sources)
+            loaded = sum(s["loaded"] for s in self._sources)
+            lines.append(
+                f"合计 / total: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
+                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
+            )
+        return "\n".join(lines)
+
+    def write_csv(self, path):
+        """Write the ledger as CSV in UTF-8 with BOM (opens in Excel on Chinese Windows).
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+    def __repr__(self):
+        return f"<Ledger: {len(self)} entries, {self.rejected_rows} rows rejected, {len(self.notes)} notes>"

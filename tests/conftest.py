@@ -1,0 +1,82 @@
+"""Shared test fixtures: small, generic, made in code (no network, no big files)."""
+
+from __future__ import annotations
+
+import pytest
+
+#: Approximate township centres (lon, lat, WGS84) from domain.md §1.  Note:
+#: the 大陈 and 赤岸 points lie about 1 km outside the real county outline
+#: (layers/yiwu.gpkg); use them only with an explicit box boundary.
+TOWNSHIP_CENTRES = {
+    "稠城": (120.075, 29.307), "北苑": (120.05, 29.33), "稠江": (120.03, 29.28),
+    "江东": (120.10, 29.29), "福田": (120.10, 29.33), "后宅": (120.06, 29.37),
+    "城西": (119.98, 29.30), "廿三里": (120.17, 29.33), "苏溪": (120.13, 29.42),
+    "大陈": (120.07, 29.48), "上溪": (119.94, 29.34), "义亭": (119.93, 29.27),
+    "佛堂": (120.03, 29.20), "赤岸": (120.10, 29.17),
+}
+
+#: Chinese headers of the enterprise workbook, in the bureau's order.
+ENTERPRISE_HEADERS_ZH = [
+    "企业名称", "统一社会信用代码", "行业代码", "产业链", "规上/规下", "经度", "纬度",
+    "用地面积(亩)", "租赁面积(亩)", "税收(万元)", "工业增加值(万元)", "投产年份",
+]
+
+
+def make_uscc(i, area="330782"):
+    """A valid credit code number ``i`` registered in ``area`` (check char by GB 32100)."""
+    from gis.identifiers import uscc_check_char
+
+    head = f"91{area}MA{i:07d}"
+    return head + uscc_check_char(head)
+
+
+@pytest.fixture
+def township_centres():
+    """``{name: (lon, lat)}`` of the 14 townships (WGS84, ±3 km)."""
+    return dict(TOWNSHIP_CENTRES)
+
+
+@pytest.fixture
+def yiwu_box_4549():
+    """A rectangle in EPSG:4549 covering central Yiwu (119.9–120.2 E, 29.15–29.5 N)."""
+    import shapely
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4490", "EPSG:4549", always_xy=True)
+    x0, y0 = tr.transform(119.9, 29.15)
+    x1, y1 = tr.transform(120.2, 29.5)
+    return shapely.box(x0, y0, x1, y1)
+
+
+@pytest.fixture
+def write_xlsx():
+    """``write_xlsx(path, header, rows, title_rows=(), sheet="企业")`` -> path (openpyxl)."""
+
+    def _write(path, header, rows, title_rows=(), sheet="企业"):
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = sheet
+        for t in title_rows:
+            ws.append(list(t) if isinstance(t, (list, tuple)) else [t])
+        ws.append(list(header))
+        for r in rows:
+            ws.append(list(r))
+        wb.save(path)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def valid_enterprise_rows():
+    """Five clean enterprise rows (WGS84 lon/lat), matching :data:`ENTERPRISE_HEADERS_ZH`."""
+    c = TOWNSHIP_CENTRES
+    return [
+        ["义乌甲服装有限公司", make_uscc(1), "C1811", "", "规上", *c["后宅"], 20, 0, 150.0, 900.0, 2010],
+        ["义乌乙光电有限公司", make_uscc(2), "C3974", "", "规上", *c["苏溪"], 60, 0, 800.0, 5000.0, 2018],
+        ["义乌丙化妆品有限公司", make_uscc(3), "C2682", "", "规下", *c["义亭"], 8, 2, 30.0, None, 2015],
+        ["义乌丁汽配有限公司", make_uscc(4), "C3670", "", "规上", *c["佛堂"], 45, 0, 400.0, 3000.0, 2020],
+        ["义乌戊印刷有限公司", make_uscc(5), "C2319", "", "规下", *c["稠江"], 5, 0, 12.0, None, 2005],
+    ]
