@@ -51,10 +51,15 @@ def default_settings():
         ``{section: {key: value}}`` with one section per file in
         ``gis/defaults/``.
     """
-    out = {}
-    for path in sorted(DEFAULTS_DIR.glob("*.yaml")):
-        out[path.stem] = _read_yaml(path)
-    return out
+    paths = sorted(DEFAULTS_DIR.glob("*.yaml"))
+    key = tuple((p.name, p.stat().st_mtime_ns) for p in paths)
+    if _CACHE.get("key") != key:
+        _CACHE["key"] = key
+        _CACHE["value"] = {p.stem: _read_yaml(p) for p in paths}
+    return copy.deepcopy(_CACHE["value"])
+
+
+_CACHE = {}
 
 
 def _type_name(v):

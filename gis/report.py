@@ -1,0 +1,1254 @@
+"""The yearly 亩均 report: an Excel workbook and a one-file HTML report.
+
+This module publishes tables that are already computed (by
+:mod:`gis.efficiency`); it computes no indicator itself.  Every table is a
+plain DataFrame with the toolkit's internal English column names; a *label
+map* (internal name -> Chinese header with unit, e.g. ``"tax_per_mu" ->
+"亩均税收(万元/亩)"``) turns them into what a planner reads.
+
+* :func:`write_workbook`: an ``.xlsx`` with a 汇总 (run summary) sheet first,
+  Chinese headers, frozen header row, number formats per column kind,
+  column widths fitted to the content (CJK characters count double) and an
+  autofilter on every sheet.
+* :func:`write_html_report`: ONE self-contained HTML file (no external
+  request: charts inlined as ``data:`` URIs, CSS inline, a map embedded with
+  ``<iframe srcdoc>``); every value HTML-escaped.
+* :func:`write_report`: both, for the yearly batch job.
+
+Number formats follow column *kinds* (see ``gis/defaults/report.yaml``):
+``wan_yuan`` and ``mu`` with 2 decimals, ``share`` (fractions 0..1) as %,
+``percent`` (values already in %) as is, ``count`` as integers, ``score``
+with 1 decimal.  :func:`column_kinds` says which kind each column gets.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import re
+import warnings
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ConfigError, ValidationError
+from .config import load_settings
+from .schema import LABELS_ZH
+
+__all__ = [
+    "REPORT_LABELS",
+    "SUMMARY_LABELS",
+    "CLASS_NAMES",
+    "report_labels",
+    "column_kinds",
+    "display_width",
+    "summary_frame",
+    "write_workbook",
+    "workbook_path",
+    "html_table",
+    "external_references",
+    "write_html_report",
+    "write_report",
+]
+
+#: Class letter -> Chinese name (浙政发〔2018〕5号 practice).
+CLASS_NAMES = {"A": "优先发展", "B": "鼓励提升", "C": "帮扶转型", "D": "倒逼整治"}
+
+#: Default Chinese headers (with units) of the report's internal names.  The
+#: labels passed by the caller take precedence.
+REPORT_LABELS = dict(LABELS_ZH)
+REPORT_LABELS.update(
+    {
+        # indicators (gis.efficiency)
+        "tax_per_mu": "亩均税收(万元/亩)",
+        "va_per_mu": "亩均增加值(万元/亩)",
+        "revenue_per_mu": "亩均营业收入(万元/亩)",
+        "va_per_energy": "单位能耗增加值(万元/吨标煤)",
+        "va_per_emission": "单位排放增加值(万元/吨)",
+        "tax_per_kwh": "单位电耗税收(万元/万千瓦时)",
+        "labour_productivity": "全员劳动生产率(万元/人)",
+        "rd_share": "R&D经费占营业收入比重(%)",
+        "investment_per_mu": "工业性投资强度(万元/亩)",
+        "score": "综合得分",
+        "class": "评价类别",
+        "class_zh": "类别名称",
+        "grade": "评价类别",
+        "rank": "排名",
+        "scope_zh": "评价范围",
+        # plan-target monitoring (gis.efficiency.chain_targets / platform_targets)
+        "output_yi": "规上产值(亿元)",
+        "target_2030_yi": "2030年目标(亿元)",
+        "gap_yi": "差距(亿元)",
+        "progress_pct": "完成进度(%)",
+        "target": "目标代码",
+        "target_zh": "目标",
+        "target_value": "目标值(家)",
+        "current": "现状(家)",
+        "gap": "差距(家)",
+        "note": "备注",
+        "status": "评价状态",
+        "firms": "企业数(家)",
+        "parcels": "宗地数(宗)",
+        "share_A": "A类占比",
+        "share_B": "B类占比",
+        "share_C": "C类占比",
+        "share_D": "D类占比",
+        "n_A": "A类企业数(家)",
+        "n_B": "B类企业数(家)",
+        "n_C": "C类企业数(家)",
+        "n_D": "D类企业数(家)",
+        # the rejects ledger (gis.ledger.LEDGER_COLUMNS)
+        "file": "文件",
+        "layer": "图层",
+        "row": "行号",
+        "column": "列",
+        "value": "值",
+        "reason": "原因",
+        "severity": "类型",
+        "message_zh": "说明",
+        "message_en": "说明(英文)",
+        "message": "说明",
+        "count": "条数",
+    }
+)
+
+#: Labels of the run-summary keys (汇总 sheet and HTML summary).
+SUMMARY_LABELS = {
+    "year": "评价年度",
+    "previous_year": "对比年度",
+    "firms_read": "读入企业数(家)",
+    "firms_evaluated": "参评企业数(家)",
+    "firms_graded": "分类企业数(家)",
+    "firms_scored_not_graded": "参评未分类企业数(家)",
+    "firms_rejected": "剔除记录数(条)",
+    "parcels": "宗地数(宗)",
+    "land_mu": "参评用地(亩)",
+    "tax": "税收合计(万元)",
+    "value_added": "工业增加值合计(万元)",
+    "revenue": "营业收入合计(万元)",
+    "tax_per_mu": "亩均税收(万元/亩)",
+    "va_per_mu": "亩均增加值(万元/亩)",
+    "class_counts": "类别企业数",
+    "generated_at": "生成时间",
+    "source": "数据来源",
+    "config": "配置文件",
+    "demo": "数据性质",
+}
+
+_CJK_RE = (
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+)
+_ILLEGAL_XML = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+# --------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------
+def _loaded(settings):
+    """The settings, loaded once (load_settings() parses every YAML file)."""
+    return load_settings() if settings is None else settings
+
+
+def _settings(settings):
+    if settings is None:
+        settings = load_settings()
+    try:
+        return settings["report"]
+    except KeyError:
+        raise ConfigError("settings have no 'report' section (gis/defaults/report.yaml)") from None
+
+
+def report_labels(labels=None):
+    """Return the label map used for headers: defaults updated by ``labels``.
+
+    Parameters
+    ----------
+    labels : dict, optional
+        Internal name -> Chinese header; overrides :data:`REPORT_LABELS`.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> report_labels({"tax": "实缴税金(万元)"})["tax"]
+    '实缴税金(万元)'
+    >>> report_labels()["tax_per_mu"]
+    '亩均税收(万元/亩)'
+    """
+    out = dict(REPORT_LABELS)
+    if labels:
+        out.update({str(k): str(v) for k, v in labels.items()})
+    return out
+
+
+#: table key -> (module, attribute) of the label map its producer publishes
+_PRODUCER_LABELS = {
+    "firms": [("efficiency", "LABELS_ZH")],
+    "parcels": [("efficiency", "AGG_LABELS_ZH")],
+    "platforms": [("efficiency", "AGG_LABELS_ZH")],
+    "parks": [("efficiency", "AGG_LABELS_ZH")],
+    "townships": [("efficiency", "AGG_LABELS_ZH")],
+    "chains": [("efficiency", "AGG_LABELS_ZH")],
+    "changes": [("changes", "CHANGE_LABELS_ZH")],
+}
+
+
+def _producer_labels(key):
+    """Label map published by the module that makes table ``key`` (or {})."""
+    import importlib
+
+    out = {}
+    for mod, attr in _PRODUCER_LABELS.get(key, []):
+        try:
+            out.update(getattr(importlib.import_module(f"gis.{mod}"), attr))
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
+def display_width(values):
+    """Return the display width of each text: CJK characters count double.
+
+    Parameters
+    ----------
+    values : Series or list of str
+
+    Returns
+    -------
+    Series of int
+
+    Examples
+    --------
+    >>> display_width(["abc", "亩均税收", "A类(家)"]).tolist()
+    [3, 8, 7]
+    """
+    s = pd.Series(values, dtype=object).fillna("").astype(str)
+    return (s.str.len() + s.str.count(_CJK_RE)).astype(int)
+
+
+def _with_index(df):
+    """Put a named or non-default index into the columns (group keys)."""
+    if not isinstance(df, pd.DataFrame):
+        raise ValidationError(f"expected a DataFrame, got {type(df).__name__}")
+    if "geometry" in df.columns or hasattr(df, "geometry"):
+        geom = getattr(df, "_geometry_column_name", "geometry")
+        df = pd.DataFrame(df.drop(columns=[c for c in (geom, "geometry") if c in df.columns]))
+    names = [n for n in df.index.names if n is not None]
+    if names and not any(n in df.columns for n in names):
+        return df.reset_index()
+    return df
+
+
+def column_kinds(df, labels=None, number_formats=None, settings=None):
+    """Return the number-format kind of each column of ``df``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Internal column names.
+    labels : dict, optional
+        Internal name -> Chinese header (the rules look at the header).
+    number_formats : dict, optional
+        Column -> kind name (a key of ``report.number_formats``) or a literal
+        Excel format; wins over the rules.
+    settings : dict, optional
+        Loaded settings (default: :func:`gis.config.load_settings`).
+
+    Returns
+    -------
+    dict
+        Column -> kind (``"text"`` for non-numeric columns, ``"format:<fmt>"``
+        for a literal Excel format).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"name": ["甲"], "tax_per_mu": [1.5], "land_mu": [3.0],
+    ...                    "share_A": [0.25], "firms": [4], "score": [88.1]})
+    >>> column_kinds(df)
+    {'name': 'text', 'tax_per_mu': 'wan_yuan', 'land_mu': 'mu', 'share_A': 'share', 'firms': 'count', 'score': 'score'}
+    """
+    settings = _loaded(settings)
+    cfg = _settings(settings)
+    formats = cfg["number_formats"]
+    labels = report_labels(labels)
+    number_formats = number_formats or {}
+    out = {}
+    for col in df.columns:
+        key = str(col)
+        if key in number_formats:
+            k = number_formats[key]
+            out[col] = k if k in formats else f"format:{k}"
+            continue
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s) or not (
+            pd.api.types.is_numeric_dtype(s) or _numeric_object(s)
+        ):
+            out[col] = "text"
+            continue
+        kind = _rule_kind(labels.get(key, key), cfg)
+        if kind is None:
+            kind = "count" if pd.api.types.is_integer_dtype(s) else "number"
+        out[col] = kind
+    return out
+
+
+def _rule_kind(text, cfg):
+    """First kind of ``report.kind_rules`` whose pattern occurs in ``text``."""
+    for rule in cfg["kind_rules"]:
+        if not (isinstance(rule, (list, tuple)) and len(rule) == 2):
+            raise ConfigError(f"report.kind_rules: each rule must be [kind, [texts]], got {rule!r}")
+        if rule[0] not in cfg["number_formats"]:
+            raise ConfigError(f"report.kind_rules: kind '{rule[0]}' is not in report.number_formats")
+        if any(p in text for p in rule[1]):
+            return rule[0]
+    return None
+
+
+def _numeric_object(s):
+    if s.dtype != object:
+        return False
+    v = s.dropna()
+    if v.empty:
+        return False
+    return bool(v.map(lambda x: isinstance(x, (int, float, np.number)) and not isinstance(x, bool)).all())
+
+
+def _format_of(kind, cfg):
+    if kind.startswith("format:"):
+        return kind[7:]
+    if kind == "text":
+        return None
+    try:
+        return cfg["number_formats"][kind]
+    except KeyError:
+        raise ConfigError(f"report.number_formats has no kind '{kind}'") from None
+
+
+def _cell_values(s, kind):
+    """Column -> object array ready for openpyxl (None for missing)."""
+    if kind == "text":
+        if pd.api.types.is_bool_dtype(s):
+            v = s.map({True: "是", False: "否"})
+        else:
+            v = s
+        if isinstance(v.dtype, pd.DatetimeTZDtype):
+            v = v.dt.tz_localize(None)
+        if pd.api.types.is_datetime64_any_dtype(v):
+            arr = v.astype(object).to_numpy()
+            return np.where(pd.isna(arr), None, arr)
+        isna = v.isna().to_numpy()
+        t = v.astype(object).where(~v.isna(), "").astype(str)
+        t = t.str.replace(_ILLEGAL_XML, "", regex=True)
+        arr = t.to_numpy(dtype=object)
+        arr[isna] = None
+        return arr
+    num = pd.to_numeric(s, errors="coerce").astype("float64")
+    arr = num.to_numpy()
+    fin = np.isfinite(arr)
+    out = arr.astype(object)
+    out[~fin] = None
+    if kind in ("count", "year", "rank"):
+        ints = np.where(fin, np.round(np.where(fin, arr, 0)), 0).astype(np.int64)
+        whole = fin & (ints == arr)
+        out[whole] = ints[whole].tolist()
+    return out
+
+
+def _text_width(arr, kind, fmt):
+    """Display width of the widest formatted value of a column."""
+    vals = [v for v in arr if v is not None]
+    if not vals:
+        return 0
+    if kind == "text":
+        return int(display_width(pd.Series(arr, dtype=object).dropna()).max())
+    if isinstance(vals[0], (_dt.date, _dt.datetime)):
+        return 19
+    nums = np.asarray(vals, dtype=float)
+    lo, hi = float(nums.min()), float(nums.max())
+    dec = 0
+    if fmt and "." in fmt:
+        dec = len(fmt.split(".")[1].rstrip("%"))
+    sep = "," if fmt and "," in fmt else ""
+    if kind == "share":
+        lo, hi = lo * 100, hi * 100
+    w = max(len(f"{x:{sep}.{dec}f}") for x in (lo, hi))
+    return w + (1 if kind == "share" else 0)
+
+
+def _sheet_title(name):
+    title = str(name)
+    problems = []
+    if not title or len(title) > 31:
+        problems.append(f"sheet name '{title}' must have 1 to 31 characters")
+    if _BAD_SHEET_CHARS.search(title):
+        problems.append(f"sheet name '{title}' contains one of [ ] : * ? / \\")
+    if problems:
+        raise ValidationError(problems, source="write_workbook")
+    return title
+
+
+def _to_datetime(generated_at):
+    if generated_at is None:
+        return None
+    if isinstance(generated_at, str):
+        generated_at = _dt.datetime.fromisoformat(generated_at)
+    if isinstance(generated_at, _dt.date) and not isinstance(generated_at, _dt.datetime):
+        generated_at = _dt.datetime.combine(generated_at, _dt.time())
+    if generated_at.tzinfo is not None:
+        generated_at = generated_at.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return generated_at.replace(microsecond=0)
+
+
+def summary_frame(summary, labels=None, settings=None):
+    """Return the run summary as a two-column table 项目 / 值.
+
+    Parameters
+    ----------
+    summary : dict
+        Keys of :data:`SUMMARY_LABELS` (others are shown under their label
+        in ``labels`` or as they are).  ``class_counts`` (a mapping class ->
+        firms) gives one row per class; ``demo: True`` adds the demo-data note.
+    labels : dict, optional
+    settings : dict, optional
+
+    Returns
+    -------
+    DataFrame
+        Columns ``item`` (Chinese label), ``value`` and ``key`` (the
+        internal key, used to pick the number format).
+
+    Examples
+    --------
+    >>> t = summary_frame({"year": 2025, "firms_read": 12, "class_counts": {"A": 3, "B": 9}})
+    >>> t["item"].tolist()
+    ['评价年度', '读入企业数(家)', 'A类(优先发展)企业数(家)', 'B类(鼓励提升)企业数(家)']
+    """
+    settings = _loaded(settings)
+    cfg = _settings(settings)
+    lab = {**report_labels(), **SUMMARY_LABELS, **{str(k): str(v) for k, v in (labels or {}).items()}}
+    rows = []
+    for key, value in (summary or {}).items():
+        if key == "class_counts" and isinstance(value, dict):
+            for cls, n in value.items():
+                name = CLASS_NAMES.get(str(cls))
+                item = f"{cls}类({name})企业数(家)" if name else f"{cls}类企业数(家)"
+                rows.append((item, n, "count"))
+            continue
+        if key == "demo":
+            if value:
+                rows.append((lab["demo"], cfg["demo_note"], "text"))
+            continue
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                rows.append((f"{lab.get(key, key)}：{lab.get(str(sub), sub)}", v, str(sub)))
+            continue
+        if isinstance(value, (list, tuple)):
+            value = "、".join(map(str, value))
+        if isinstance(value, (_dt.datetime, _dt.date)):
+            value = value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else value.isoformat()
+        rows.append((lab.get(key, key), value, key))
+    return pd.DataFrame(rows, columns=["item", "value", "key"])
+
+
+# --------------------------------------------------------------------------
+# workbook
+# --------------------------------------------------------------------------
+def workbook_path(out_dir, year, settings=None):
+    """Return the workbook's path ``out_dir / 亩均效益评价_{year}.xlsx``.
+
+    >>> workbook_path("out", 2025).name
+    '亩均效益评价_2025.xlsx'
+    """
+    settings = _loaded(settings)
+    return Path(out_dir) / _settings(settings)["workbook_name"].format(year=year)
+
+
+def _ordered_sheets(sheets, cfg):
+    names = cfg["sheets"]
+    by_title = {v: k for k, v in names.items()}
+    keyed = {}
+    for key, df in sheets.items():
+        k = by_title.get(key, key)
+        if k in keyed:
+            raise ValidationError(f"sheet '{names.get(k, k)}' given twice ('{k}' and its name)",
+                                  source="write_workbook")
+        keyed[k] = df
+    ordered = [(k, names[k], keyed[k]) for k in names if k in keyed]
+    ordered += [(k, k, df) for k, df in keyed.items() if k not in names]
+    return ordered
+
+
+def _sheet_label_map(key, title, labels, sheet_labels):
+    """Labels of one sheet: defaults < producer's map < labels < sheet_labels."""
+    out = report_labels(_producer_labels(key))
+    out.update({str(k): str(v) for k, v in (labels or {}).items()})
+    for k in (key, title):
+        out.update({str(a): str(b) for a, b in ((sheet_labels or {}).get(k) or {}).items()})
+    return out
+
+
+def _write_sheet(wb, title, df, kinds, labels, cfg, header_style):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(_sheet_title(title))
+    cols = list(df.columns)
+    headers = [labels.get(str(c), str(c)) for c in cols]
+    columns = []
+    widths = []
+    hw = display_width(headers).tolist() if headers else []
+    for j, c in enumerate(cols):
+        kind = kinds[c]
+        fmt = _format_of(kind, cfg)
+        arr = _cell_values(df[c], kind)
+        columns.append(arr)
+        w = max(hw[j], _text_width(arr, kind, fmt)) + 2
+        widths.append(min(max(w, cfg["min_column_width"]), cfg["max_column_width"]))
+        ws.column_dimensions[get_column_letter(j + 1)].width = widths[-1]
+    if cols:
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(df) + 1}"
+    font, fill, align = header_style
+    head = []
+    for h in headers:
+        cell = WriteOnlyCell(ws, value=h)
+        cell.data_type = "s"
+        cell.font, cell.fill, cell.alignment = font, fill, align
+        head.append(cell)
+    ws.append(head)
+    templates = []
+    for c in cols:
+        cell = WriteOnlyCell(ws)
+        fmt = _format_of(kinds[c], cfg)
+        if fmt:
+            cell.number_format = fmt
+        templates.append((cell, kinds[c] == "text"))
+    for i in range(len(df)):
+        row = []
+        for arr, (cell, is_text) in zip(columns, templates):
+            v = arr[i]
+            if v is None:
+                row.append(None)
+                continue
+            cell.value = v
+            if is_text and isinstance(v, str):
+                cell.data_type = "s"  # never a formula (=, +, - injection)
+            row.append(cell)
+        ws.append(row)
+    return ws
+
+
+def _deterministic_zip(path, stamp):
+    """Rewrite the .xlsx zip with fixed entry times and docProps dates."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(path) as zin:
+        entries = [(i.filename, zin.read(i.filename)) for i in zin.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                text = data.decode("utf-8")
+                for tag in ("created", "modified"):
+                    text = re.sub(
+                        rf"(<dcterms:{tag}[^>]*>)[^<]*(</dcterms:{tag}>)", rf"\g<1>{iso}\g<2>", text
+                    )
+                data = text.encode("utf-8")
+            info = zipfile.ZipInfo(name, date_time=stamp.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            zout.writestr(info, data)
+    Path(path).write_bytes(buf.getvalue())
+
+
+def write_workbook(path, sheets, labels=None, number_formats=None, summary=None,
+                   generated_at=None, sheet_labels=None, settings=None):
+    """Write tables to an Excel workbook for planners.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xlsx`` to write (parent folders are created).
+    sheets : dict
+        Table key or sheet name -> DataFrame with internal column names.
+        Keys of ``report.sheets`` (``firms``, ``parcels``, ``platforms``,
+        ``parks``, ``townships``, ``chains``, ``targets``, ``changes``,
+        ``ledger``) or their sheet names (企业评价 ...) are placed in the
+        report's order; other keys follow, named as given.  The ledger
+        (a DataFrame or :class:`gis.ledger.Ledger`) gets Chinese reason labels.  A named index
+        (e.g. ``platform`` after a groupby) becomes the first column;
+        geometry columns are left out.
+    labels : dict, optional
+        Internal name -> Chinese header with unit (over :data:`REPORT_LABELS`).
+    number_formats : dict, optional
+        Column -> kind (``wan_yuan``, ``mu``, ``share``, ``percent``,
+        ``count``, ``score``, ``year``, ``number``) or a literal Excel format.
+    summary : dict, optional
+        The run summary (see :func:`summary_frame`); written first as 汇总.
+    generated_at : datetime or ISO str, optional
+        Generation time (UTC) written in the summary and the file's
+        properties; when given, the file's bytes are deterministic.
+    sheet_labels : dict, optional
+        Table key (or sheet name) -> label map for that sheet only, over
+        ``labels`` (e.g. ``rank`` is 排名 for firms but 亩均税收排名 for
+        platforms).  By default the maps published by the producing modules
+        (``gis.efficiency.LABELS_ZH`` for firms, ``AGG_LABELS_ZH`` for the
+        aggregates, ``gis.changes.CHANGE_LABELS_ZH`` for 年度变化) are used
+        under ``labels``.
+    settings : dict, optional
+        Loaded settings.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValidationError
+        For a bad sheet name or a table that is not a DataFrame.
+    """
+    settings = _loaded(settings)
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    cfg = _settings(settings)
+    user_labels = labels
+    labels = report_labels(labels)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = _to_datetime(generated_at)
+    header_style = (
+        Font(bold=True),
+        PatternFill("solid", fgColor="DDEBF7"),
+        Alignment(vertical="center", wrap_text=False),
+    )
+    wb = Workbook(write_only=True)
+    if summary is not None:
+        summary = dict(summary)
+        if "generated_at" not in summary:
+            summary["generated_at"] = (stamp or _dt.datetime.now().replace(microsecond=0))
+        sf = summary_frame(summary, user_labels, settings)
+        _write_summary(wb, cfg["summary_sheet"], sf, number_formats or {}, cfg, header_style)
+    for key, title, df in _ordered_sheets(sheets, cfg):
+        if key == "ledger":
+            df = _ledger_frame(df)
+        df = _with_index(df)
+        if df.columns.duplicated().any():
+            dup = sorted(set(map(str, df.columns[df.columns.duplicated()])))
+            raise ValidationError(f"sheet '{title}': duplicate columns {dup}", source=str(path))
+        df = df.reset_index(drop=True)
+        lab = _sheet_label_map(key, title, user_labels, sheet_labels)
+        kinds = column_kinds(df, lab, number_formats, settings)
+        _write_sheet(wb, title, df, kinds, lab, cfg, header_style)
+    if stamp is not None:
+        wb.properties.created = stamp
+        wb.properties.modified = stamp
+    wb.properties.creator = "yiwu-gis"
+    wb.properties.title = "亩均效益评价"
+    wb.save(path)
+    if stamp is not None:
+        _deterministic_zip(path, stamp)
+    return path
+
+
+def _summary_kind(key, item, value, number_formats, cfg):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return "text"
+    if key in number_formats:
+        k = number_formats[key]
+        return k if k in cfg["number_formats"] else f"format:{k}"
+    kind = _rule_kind(str(item), cfg)
+    if kind is None:
+        kind = "count" if isinstance(value, (int, np.integer)) else "number"
+    return kind
+
+
+def _write_summary(wb, title, sf, number_formats, cfg, header_style):
+    from openpyxl.cell import WriteOnlyCell
+
+    ws = wb.create_sheet(_sheet_title(title))
+    items = sf["item"].astype(str)
+    vals = []
+    for key, item, v in zip(sf["key"], sf["item"], sf["value"]):
+        kind = _summary_kind(key, item, v, number_formats, cfg)
+        if isinstance(v, (bool, np.bool_)):
+            v, kind = ("是" if v else "否"), "text"
+        if kind == "text" or not isinstance(v, (int, float, np.number)):
+            vals.append((str(v) if v is not None else None, None))
+        else:
+            fmt = _format_of(kind, cfg)
+            v = v.item() if isinstance(v, np.generic) else v
+            if not np.isfinite(v):
+                vals.append((None, None))
+                continue
+            if kind in ("count", "year", "rank") and float(v).is_integer():
+                v = int(v)
+            vals.append((v, fmt))
+    ws.column_dimensions["A"].width = min(
+        max(int(display_width(list(items) + ["项目"]).max()) + 2, cfg["min_column_width"]),
+        cfg["max_column_width"],
+    )
+    vw = [0 if v is None else display_width([v]).iloc[0] if isinstance(v, str) else len(f"{v:,.2f}")
+          for v, _ in vals]
+    ws.column_dimensions["B"].width = min(max(max(vw + [4]) + 2, cfg["min_column_width"]),
+                                          cfg["max_column_width"])
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:B{len(sf) + 1}"
+    font, fill, align = header_style
+    head = []
+    for h in ("项目", "值"):
+        c = WriteOnlyCell(ws, value=h)
+        c.font, c.fill, c.alignment = font, fill, align
+        head.append(c)
+    ws.append(head)
+    for item, (v, fmt) in zip(items, vals):
+        a = WriteOnlyCell(ws, value=item)
+        a.data_type = "s"
+        b = WriteOnlyCell(ws, value=v)
+        if isinstance(v, str):
+            b.data_type = "s"
+        if fmt:
+            b.number_format = fmt
+        ws.append([a, b])
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+_CSS = """
+:root { --ink:#1f2933; --muted:#616e7c; --line:#d9e2ec; --head:#e8f0f8; --accent:#1f5f99; }
+* { box-sizing: border-box; }
+body { font-family: "Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC",
+       "WenQuanYi Micro Hei",SimHei,sans-serif; color:var(--ink); margin:0; background:#f7f9fb;
+       line-height:1.55; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; background:#fff; }
+h1 { font-size: 26px; margin: 8px 0 4px; color: var(--accent); }
+h2 { font-size: 20px; margin: 34px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
+h3 { font-size: 16px; margin: 22px 0 8px; }
+p.meta { color: var(--muted); margin: 0 0 16px; }
+.note { background:#fff7e6; border-left:4px solid #f0a202; padding:8px 12px; margin:12px 0; }
+.cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(190px,1fr)); gap:10px; }
+.card { border:1px solid var(--line); border-radius:6px; padding:10px 12px; background:#fbfdff; }
+.card .k { color:var(--muted); font-size:13px; }
+.card .v { font-size:20px; font-weight:600; font-variant-numeric: tabular-nums; }
+figure { margin: 16px 0; text-align:center; }
+figure img { max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px; }
+figcaption { color:var(--muted); font-size:13px; margin-top:4px; }
+.tablewrap { overflow-x:auto; margin: 8px 0 18px; }
+table { border-collapse: collapse; font-size: 13px; min-width: 50%; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; white-space: nowrap; }
+th { background: var(--head); position: sticky; top: 0; white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr:nth-child(even) td { background: #fafcfe; }
+.more { color: var(--muted); font-size: 12px; }
+iframe.map { width:100%; border:1px solid var(--line); border-radius:4px; }
+nav.toc a { margin-right: 14px; color: var(--accent); text-decoration: none; }
+footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
+"""
+
+
+def _fmt_number(v, kind, cfg):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    if kind == "share":
+        return f"{v * 100:.1f}%"
+    if kind == "count":
+        return f"{int(round(v)):,}" if float(v).is_integer() else f"{v:,.2f}"
+    if kind in ("year", "rank"):
+        return f"{int(v)}" if float(v).is_integer() else str(v)
+    if kind == "score":
+        return f"{v:.1f}"
+    return f"{v:,.2f}"
+
+
+def html_table(df, labels=None, number_formats=None, max_rows=None, settings=None):
+    """Return ``df`` as an HTML ``<table>`` with Chinese headers, every value escaped.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Internal column names (a named index becomes the first column).
+    labels, number_formats : dict, optional
+        As in :func:`write_workbook`.
+    max_rows : int, optional
+        Rows shown (default ``report.html.max_rows``); a note says how many
+        more the workbook holds.  A code column with a Chinese twin
+        (``status`` and ``status_zh``) shows the twin only.
+    settings : dict, optional
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> t = html_table(pd.DataFrame({"name": ["<b>甲</b>"], "share_A": [0.25]}))
+    >>> "&lt;b&gt;甲&lt;/b&gt;" in t and "25.0%" in t and "A类占比" in t
+    True
+    """
+    settings = _loaded(settings)
+    cfg = _settings(settings)
+    labels = report_labels(labels)
+    df = _with_index(df).reset_index(drop=True)
+    # a code column with a Chinese twin (status / status_zh): show the twin only
+    df = df[[c for c in df.columns if f"{c}_zh" not in df.columns]]
+    if max_rows is None:
+        max_rows = cfg["html"]["max_rows"]
+    n = len(df)
+    shown = df.iloc[:max_rows]
+    kinds = column_kinds(df, labels, number_formats, settings)
+    head = "".join(f"<th>{html.escape(labels.get(str(c), str(c)))}</th>" for c in df.columns)
+    cols = []
+    for c in df.columns:
+        arr = _cell_values(shown[c], kinds[c])
+        if kinds[c] == "text":
+            cells = ["<td></td>" if v is None else f"<td>{html.escape(str(v))}</td>" for v in arr]
+        else:
+            cells = [f'<td class="num">{html.escape(_fmt_number(v, kinds[c], cfg))}</td>' for v in arr]
+        cols.append(cells)
+    body = "\n".join("<tr>" + "".join(r) + "</tr>" for r in zip(*cols)) if cols else ""
+    more = ""
+    if n > len(shown):
+        more = f'<p class="more">仅显示前 {len(shown)} 行，共 {n} 行；完整数据见 Excel 工作簿。</p>'
+    return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>\n{body}\n</tbody></table></div>{more}")
+
+
+class _RefParser(HTMLParser):
+    """Collects every resource reference (src, href, srcset, CSS url())."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.refs = []
+        self._style = False
+
+    def handle_starttag(self, tag, attrs):
+        for k, v in attrs:
+            if v is None:
+                continue
+            if k in ("src", "href", "data", "poster", "action", "background", "xlink:href"):
+                self.refs.append((tag, k, v.strip()))
+            elif k == "srcset":
+                self.refs += [(tag, k, part.strip().split(" ")[0]) for part in v.split(",")]
+            elif k == "style":
+                self.refs += [(tag, "style", u) for u in _css_urls(v)]
+        self._style = tag == "style"
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self._style = False
+
+    def handle_data(self, data):
+        if self._style:
+            self.refs += [("style", "url", u) for u in _css_urls(data)]
+
+
+def _css_urls(text):
+    urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text)
+    urls += re.findall(r"@import\s+['\"]([^'\"]+)", text)
+    return urls
+
+
+def external_references(html_text, anchors=True):
+    """Return the references of an HTML text that would leave the file.
+
+    A reference is fine when it is a ``data:`` URI or a fragment (``#x``);
+    anything else (``http(s)://``, protocol-relative ``//host``, or a
+    relative file path) is listed.
+
+    Parameters
+    ----------
+    html_text : str
+    anchors : bool
+        Also list ``<a href>`` links (which a reader may click but which load
+        nothing by themselves).
+
+    Returns
+    -------
+    list of (tag, attribute, url)
+
+    Examples
+    --------
+    >>> external_references('<img src="data:image/png;base64,AA"><script src="https://cdn.x/y.js"></script>')
+    [('script', 'src', 'https://cdn.x/y.js')]
+    """
+    p = _RefParser()
+    p.feed(html_text)
+    p.close()
+    out = []
+    for tag, attr, url in p.refs:
+        low = url.lower()
+        if low.startswith("data:") or low.startswith("#") or low in ("", "about:blank"):
+            continue
+        if tag == "a" and attr == "href" and not anchors:
+            continue
+        out.append((tag, attr, url))
+    return out
+
+
+def _section_html(content):
+    if isinstance(content, pd.DataFrame):
+        return html_table(content)
+    if isinstance(content, dict):
+        cards = []
+        for k, v in content.items():
+            if isinstance(v, float):
+                v = f"{v:,.2f}"
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                v = f"{v:,}"
+            cards.append(f'<div class="card"><div class="k">{html.escape(str(k))}</div>'
+                         f'<div class="v">{html.escape(str(v))}</div></div>')
+        return f'<div class="cards">{"".join(cards)}</div>'
+    if isinstance(content, (list, tuple)):
+        return "<ul>" + "".join(f"<li>{html.escape(str(x))}</li>" for x in content) + "</ul>"
+    return "".join(f"<p>{html.escape(par)}</p>" for par in str(content).split("\n\n") if par.strip())
+
+
+def _chart_img(chart, caption):
+    if isinstance(chart, bytes):
+        if chart[:8] == b"\x89PNG\r\n\x1a\n":
+            mime = "image/png"
+        elif chart.lstrip()[:5] in (b"<?xml", b"<svg ") or b"<svg" in chart[:300]:
+            mime = "image/svg+xml"
+        else:
+            raise ValidationError(f"chart '{caption}': bytes are neither PNG nor SVG",
+                                  source="write_html_report")
+        data = chart
+    elif isinstance(chart, str):
+        if "<svg" not in chart[:500]:
+            raise ValidationError(f"chart '{caption}': text is not SVG", source="write_html_report")
+        mime, data = "image/svg+xml", chart.encode("utf-8")
+    else:
+        raise ValidationError(f"chart '{caption}': expected PNG bytes or SVG text, got "
+                              f"{type(chart).__name__}", source="write_html_report")
+    b64 = base64.b64encode(data).decode("ascii")
+    cap = html.escape(str(caption))
+    return (f'<figure><img alt="{cap}" src="data:{mime};base64,{b64}">'
+            f"<figcaption>{cap}</figcaption></figure>")
+
+
+def write_html_report(path, sections, charts, tables, map_html=None, title="亩均效益评价报告",
+                      subtitle=None, map_png=None, labels=None, settings=None):
+    """Write ONE self-contained HTML report (no external request at all).
+
+    Parameters
+    ----------
+    path : str or Path
+    sections : dict
+        Heading -> content, shown first in this order.  Content is a dict
+        (shown as summary cards, label -> value), a list (bullets), a
+        DataFrame (a table) or text (paragraphs split on blank lines).
+    charts : dict
+        Caption -> PNG bytes or SVG text (see :mod:`gis.charts`); inlined
+        as ``data:`` URIs.
+    tables : dict
+        Caption -> DataFrame with internal column names (headers from
+        ``labels``), or -> ``(DataFrame, label map)`` for a table with its
+        own headers; at most ``report.html.max_rows`` rows are shown.
+    map_html : str, optional
+        A self-contained map page (e.g. from :mod:`gis.maps`), embedded in an
+        ``<iframe srcdoc>``.  It must not load anything from outside itself.
+    title : str
+        Page title, e.g. "义乌市2025年度工业企业亩均效益评价".
+    subtitle : str, optional
+        A line under the title (source, generation time).
+    map_png : bytes, optional
+        A static PNG map shown when ``map_html`` is not given.
+    labels : dict, optional
+    settings : dict, optional
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValidationError
+        When ``map_html`` loads external resources (named), or a chart is
+        neither PNG nor SVG.
+    """
+    settings = _loaded(settings)
+    cfg = _settings(settings)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    parts = [f"<h1>{html.escape(str(title))}</h1>"]
+    if subtitle:
+        parts.append(f'<p class="meta">{html.escape(str(subtitle))}</p>')
+    ids = []
+    body = []
+    n = 0
+
+    def _section(head, inner):
+        nonlocal n
+        n += 1
+        ids.append((f"s{n}", head))
+        body.append(f'<section id="s{n}"><h2>{html.escape(str(head))}</h2>{inner}</section>')
+
+    for head, content in (sections or {}).items():
+        _section(head, _section_html(content))
+    if charts:
+        _section("图表", "".join(_chart_img(c, cap) for cap, c in charts.items()))
+    if map_html is not None:
+        ext = external_references(map_html, anchors=False)
+        if ext:
+            shown = "; ".join(f"<{t} {a}={u}>" for t, a, u in ext[:5])
+            raise ValidationError(
+                f"map_html loads {len(ext)} external resource(s), the report must work offline: {shown}",
+                source="write_html_report",
+            )
+        h = int(cfg["html"]["map_height_px"])
+        _section("地图", f'<iframe class="map" title="地图" height="{h}" '
+                         f'sandbox="allow-scripts" srcdoc="{html.escape(map_html, quote=True)}"></iframe>')
+    elif map_png is not None:
+        _section("地图", _chart_img(map_png, "地图（示意）"))
+    for cap, t in (tables or {}).items():
+        df, lab = t if isinstance(t, tuple) else (t, labels)
+        _section(cap, html_table(df, labels=lab, settings=settings))
+    toc = '<nav class="toc">' + "".join(
+        f'<a href="#{i}">{html.escape(str(h))}</a>' for i, h in ids) + "</nav>"
+    doc = (
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{html.escape(str(title))}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(parts) + "\n" + toc + "\n" + "\n".join(body)
+        + '\n<footer>由 yiwu-gis 生成；本文件不引用任何外部资源，可离线打开。</footer>\n</main>\n</body>\n</html>\n'
+    )
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(doc)
+    return path
+
+
+# --------------------------------------------------------------------------
+# the yearly report
+# --------------------------------------------------------------------------
+def _ledger_frame(ledger):
+    """The rejects ledger as a DataFrame with Chinese reason labels."""
+    if ledger is None:
+        return None
+    if hasattr(ledger, "to_frame") and not isinstance(ledger, (pd.DataFrame, pd.Series)):
+        ledger = ledger.to_frame()
+    if not isinstance(ledger, pd.DataFrame):
+        raise ValidationError(f"ledger: expected a DataFrame or gis.ledger.Ledger, got {type(ledger).__name__}",
+                              source="write_report")
+    ledger = ledger.copy()
+    if "reason" in ledger.columns:
+        try:
+            from .ledger import REASONS
+        except ImportError:  # pragma: no cover - ledger module is part of the package
+            REASONS = {}
+        names = {k: v[1] for k, v in REASONS.items()}
+        ledger["reason"] = ledger["reason"].map(lambda r: names.get(r, r))
+    if "severity" in ledger.columns:
+        ledger["severity"] = ledger["severity"].replace({"reject": "剔除", "note": "修正"})
+    if "value" in ledger.columns:
+        ledger["value"] = ledger["value"].astype(object).where(ledger["value"].notna(), None)
+        ledger["value"] = ledger["value"].map(lambda v: v if v is None else str(v))
+    return ledger
+
+
+def _quality_counts(ledger):
+    """Data-quality counts: entries per file, type and reason."""
+    keys = [c for c in ("file", "severity", "reason") if c in ledger.columns]
+    if not keys:
+        return pd.DataFrame({"count": [len(ledger)]})
+    return (ledger.groupby(keys, dropna=False, sort=True).size().rename("count").reset_index()
+            .sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True))
+
+
+def _firm_extremes(firms, cols, n):
+    score = cols["score"]
+    keep = [cols.get(k, k) for k in ("rank", "name", "chain", "platform", "township")]
+    keep += ["land_mu", cols["tax_per_mu"], score, cols["klass"]]
+    keep = [c for i, c in enumerate(keep) if c in firms.columns and c not in keep[:i]]
+    s = pd.to_numeric(firms[score], errors="coerce")
+    ok = s.notna()
+    if cols["klass"] in firms.columns:  # graded firms only, as in the chart
+        ok &= firms[cols["klass"]].isin(list(CLASS_NAMES))
+    f = firms.loc[ok, keep].assign(_s=s[ok])
+    f = f.sort_values("_s", ascending=False, kind="mergesort").drop(columns="_s")
+    top = f.head(n)
+    bottom = f.iloc[len(top):].tail(n)
+    return top, bottom
+
+
+def _summary_cards(sf, cfg):
+    """The numbers of the summary as cards (texts go to the subtitle)."""
+    cards = {}
+    for key, item, v in zip(sf["key"], sf["item"], sf["value"]):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
+            continue
+        kind = _summary_kind(key, item, v, {}, cfg)
+        cards[item] = _fmt_number(float(v), kind, cfg)
+    return cards
+
+
+def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None, labels=None,
+                 map_html=None, boundary=None, areas=None, number_formats=None,
+                 generated_at=None, title=None, sheet_labels=None, settings=None, progress=True):
+    """Write the yearly 亩均 report: the workbook and the one-file HTML report.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Output folder (created).
+    year : int
+        Evaluation year (file names, titles).
+    tables : dict
+        Computed tables with internal column names, keyed ``firms``
+        (every firm: indicators, score, class, rank), ``parcels``,
+        ``platforms``, ``parks``, ``townships``, ``chains``, ``targets``;
+        any may be missing.  Charts read the firm table's columns named in
+        ``report.columns`` (``name``, ``platform``, ``chain``, ``grade``,
+        ``score``, ``tax_per_mu``); a chart whose columns are missing is
+        skipped with a warning.  A GeoDataFrame of firms also gives the
+        static map when ``map_html`` is not given.
+    ledger : DataFrame or gis.ledger.Ledger, optional
+        The rejects ledger (sheet 数据质量; counts in the HTML).
+    summary : dict, optional
+        The run summary (see :func:`summary_frame`): firms_read,
+        firms_evaluated, firms_graded, firms_rejected, totals,
+        class_counts, source, demo ...
+    previous : DataFrame, optional
+        The year-on-year change table; the 年度变化 sheet is written only
+        when it is given (here or as ``tables["changes"]``).
+    labels : dict, optional
+        Internal name -> Chinese header with unit.
+    map_html : str, optional
+        A self-contained map page, embedded in the HTML report.
+    boundary, areas : GeoDataFrame, optional
+        City outline and platform/park outlines for the static map.
+    number_formats : dict, optional
+        Column -> kind or Excel format (see :func:`write_workbook`).
+    generated_at : datetime or ISO str, optional
+        Fixes the generation time (deterministic workbook bytes).
+    title : str, optional
+        Default "义乌市{year}年度工业企业亩均效益评价".
+    sheet_labels : dict, optional
+        Table key -> label map for that table only (see :func:`write_workbook`).
+    settings : dict, optional
+    progress : bool
+        Show a progress bar when the steps take more than
+        ``report.progress_delay_s`` seconds.
+
+    Returns
+    -------
+    dict
+        ``{"workbook": Path, "html": Path}``.
+    """
+    settings = _loaded(settings)
+    from tqdm import tqdm
+
+    from . import charts as ch
+
+    cfg = _settings(settings)
+    cols = cfg["columns"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = _to_datetime(generated_at) or _dt.datetime.now().replace(microsecond=0)
+    tables = dict(tables or {})
+    changes = previous if previous is not None else tables.pop("changes", None)
+    tables.pop("changes", None)
+    if changes is not None:
+        tables["changes"] = changes
+    led = _ledger_frame(ledger)
+    if led is not None:
+        tables["ledger"] = led
+    summary = {"year": year, **dict(summary or {})}
+    summary.setdefault("generated_at", stamp)
+    firms = tables.get("firms")
+    title = title or f"义乌市{year}年度工业企业亩均效益评价"
+
+    steps = {"workbook": "Excel工作簿", "class_share": "分类占比图", "distribution": "亩均税收分布图",
+             "top_bottom": "前后企业图", "map": "地图", "html": "HTML报告"}
+    bar = tqdm(steps, desc="亩均报告", unit="步", delay=cfg["progress_delay_s"], disable=not progress)
+    paths = {}
+    chart_out = {}
+    html_tables = {}
+
+    def _chart(caption, need, fn, **kw):
+        if firms is None:
+            return
+        miss = [c for c in need if c not in firms.columns]
+        if miss:
+            warnings.warn(f"write_report: chart '{caption}' skipped, the firm table has no column(s) {miss}",
+                          stacklevel=3)
+            return
+        chart_out[caption] = fn(firms, settings=settings, **kw)
+
+    for step in bar:
+        bar.set_postfix_str(steps[step])
+        if step == "workbook":
+            paths["workbook"] = write_workbook(
+                workbook_path(out_dir, year, settings), tables, labels=labels,
+                number_formats=number_formats, summary=summary, generated_at=stamp,
+                sheet_labels=sheet_labels, settings=settings)
+        elif step == "class_share":
+            _chart("各平台企业分类占比", [cols["platform"], cols["klass"]], ch.class_share_chart,
+                   by=cols["platform"], klass=cols["klass"])
+        elif step == "distribution":
+            _chart("各产业链亩均税收分布", [cols["chain"], cols["tax_per_mu"]], ch.distribution_chart,
+                   value=cols["tax_per_mu"], by=cols["chain"],
+                   xlabel=report_labels(labels).get(cols["tax_per_mu"], "亩均税收(万元/亩)"))
+        elif step == "top_bottom":
+            _chart("综合得分前后企业", [cols["score"], cols["name"]], ch.top_bottom_chart,
+                   score=cols["score"], name=cols["name"], klass=cols["klass"])
+        elif step == "map":
+            map_png = None
+            if map_html is None and firms is not None and hasattr(firms, "geometry") \
+                    and cols["klass"] in firms.columns:
+                map_png = ch.class_map_chart(firms, klass=cols["klass"], boundary=boundary,
+                                             areas=areas, fmt="png", settings=settings)
+        elif step == "html":
+            sf = summary_frame(summary, labels, settings)
+            sections = {"概况": _summary_cards(sf, cfg)}
+            if summary.get("demo"):
+                sections["说明"] = cfg["demo_note"]
+            n = int(cfg["charts"]["top_n"])
+
+            def lab(key):
+                return _sheet_label_map(key, cfg["sheets"].get(key, key), labels, sheet_labels)
+
+            for key, cap in (("platforms", "平台"), ("chains", "产业链"), ("parks", "园区"),
+                             ("townships", "镇街"), ("targets", "规划目标"),
+                             ("platform_targets", "平台目标")):
+                if key in tables:
+                    html_tables[cap] = (tables[key], lab(key))
+            if firms is not None and cols["score"] in firms.columns:
+                top, bottom = _firm_extremes(firms, cols, n)
+                html_tables[f"综合得分前{len(top)}名企业"] = (top, lab("firms"))
+                if len(bottom):
+                    html_tables[f"综合得分后{len(bottom)}名企业"] = (bottom, lab("firms"))
+            if changes is not None:
+                c = _with_index(changes)
+                if "transition" in c.columns:
+                    moves = c["transition"].value_counts(dropna=False, sort=True)
+                    html_tables["类别变化统计"] = (
+                        pd.DataFrame({"transition": moves.index.astype(object), "firms": moves.to_numpy()}),
+                        {**lab("changes"), "firms": "企业数(家)"})
+                if "stayed_c_or_d" in c.columns:
+                    stay = c[c["stayed_c_or_d"].fillna(False).astype(bool)]
+                    html_tables["连续两年C/D类企业"] = (stay, lab("changes"))
+                if not {"transition", "stayed_c_or_d"} & set(c.columns):
+                    html_tables["年度变化"] = (c, lab("changes"))
+            if led is not None:
+                html_tables["数据质量（剔除与修正记录条数）"] = (_quality_counts(led), lab("ledger"))
+            subtitle = f"生成时间 {stamp.isoformat(sep=' ')}"
+            if summary.get("source"):
+                subtitle += f"；数据来源 {summary['source']}"
+            if summary.get("demo"):
+                subtitle += f"；{cfg['demo_note']}"
+            paths["html"] = write_html_report(
+                out_dir / cfg["html_name"].format(year=year), sections, chart_out, html_tables,
+                map_html=map_html, title=title, subtitle=subtitle, map_png=map_png,
+                labels=labels, settings=settings)
+    bar.close()
+    return paths
