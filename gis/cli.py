@@ -127,6 +127,104 @@ register("validate", "check input files and write rejects.csv / 检查输入文�
          _validate_arguments, _validate)
 
 
+# ---------------------------------------------------------------- demo / report
+def _print_summary(result):
+    """Print the run summary and where the outputs are."""
+    s = result.summary
+    print(f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
+          f"+ 拒绝 rejected {s['firms_rejected']}")
+    print(f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
+          f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
+          f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
+          f"不参评 out of scope {s['firms_out_of_scope']}")
+    if s.get("land_mu"):
+        print(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
+              f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
+    for key, line in result.summary.get("extra_lines", {}).items():
+        print(line)
+    for key, path in result.paths.items():
+        if isinstance(path, dict):
+            for sub, p in path.items():
+                print(f"  {key}/{sub}: {p}")
+        else:
+            print(f"  {key}: {path}")
+    print(f"用时 {s.get('seconds', 0)} s")
+
+
+def _stages(args):
+    from .pipeline import STAGES
+
+    skip = set(getattr(args, "skip", None) or [])
+    return tuple(s for s in STAGES if s not in skip)
+
+
+def _stage_arguments(p):
+    from .pipeline import STAGES
+
+    p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
+                   help="stages to leave out / 跳过的步骤")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _demo_arguments(p):
+    p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="folder of the generated demo inputs (default: $GIS_DEMO_DIR or ./data/demo)")
+    p.add_argument("--scale", type=float, default=None,
+                   help="demo size multiplier (default 1: about 2 000 evaluated firms)")
+    _stage_arguments(p)
+
+
+def _demo(args):
+    from .config import load_settings
+    from .pipeline import demo_inputs, run
+
+    settings = load_settings(args.settings)
+    inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
+    print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
+    result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
+                 progress=not args.no_progress, echo=print)
+    _print_summary(result)
+    return 0
+
+
+register("demo", "run the whole job on the synthetic demo data / 用示例数据运行全流程",
+         _demo_arguments, _demo)
+
+
+def _report_arguments(p):
+    p.add_argument("--enterprises", required=True, metavar="FILE",
+                   help="enterprise table (.xlsx/.csv) / 企业名录")
+    p.add_argument("--year", required=True, type=int, help="evaluation year / 评价年度")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--previous", default=None, metavar="FILE",
+                   help="last year's enterprise table / 上年企业名录")
+    p.add_argument("--landuse", default=None, metavar="FILE",
+                   help="三调 地类图斑 layer (DLTB); without it land comes from 用地面积")
+    p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
+    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02",
+                   help="system of 经度/纬度 (default gcj02, as copied from AMap)")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="YAML file overriding default settings / 参数设置文件")
+    _stage_arguments(p)
+
+
+def _report(args):
+    from .config import load_settings
+    from .pipeline import run
+
+    settings = load_settings(args.config or args.settings)
+    result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
+                 previous=args.previous, coords=args.coords, settings=settings,
+                 stages=_stages(args), progress=not args.no_progress, echo=print)
+    _print_summary(result)
+    return 0
+
+
+register("report", "the yearly 亩均 report: Excel workbook, HTML report, GeoPackage / 亩均效益年度报告",
+         _report_arguments, _report)
+
+
 # ---------------------------------------------------------------- main
 def build_parser():
     """The argparse parser with every registered command."""

@@ -103,6 +103,11 @@ REASONS = {
         "note", "几何图形已修复",
         "无效几何图形已用 make_valid 修复：{detail}", "invalid geometry repaired with make_valid: {detail}",
     ),
+    "no_parcel": (
+        "note", "未匹配到工业宗地",
+        "企业坐标未落在工业宗地内（{detail}），用地面积按企业名录计",
+        "the firm's point is not on an industrial parcel ({detail}); its land comes from the table",
+    ),
     "area_from_geometry": (
         "note", "面积按图形计算",
         "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",

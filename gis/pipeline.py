@@ -1,0 +1,456 @@
+"""The whole job, stage by stage: load → attach → measure → classify → publish.
+
+Each stage is a plain function of GeoDataFrames that the command line, the
+notebooks and ``scripts/yearly_report.py`` call alike; :func:`run` chains
+them and writes the outputs.  Nothing here holds rules of its own: those
+live in the topical modules and their settings.
+
+Typical use in a notebook::
+
+    from gis import pipeline
+    inputs = pipeline.demo_inputs()              # or your own file paths
+    result = pipeline.run(**inputs, out_dir="out", stages=("efficiency",))
+    result.firms[["name", "tax_per_mu", "score", "class"]].head()
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .config import load_settings
+
+__all__ = [
+    "STAGES",
+    "Run",
+    "demo_dir",
+    "demo_inputs",
+    "planning_layers",
+    "load_firms",
+    "load_land",
+    "evaluate_firms",
+    "efficiency_tables",
+    "run_summary",
+    "write_results",
+    "run",
+]
+
+#: stages :func:`run` knows, in order
+STAGES = ("efficiency", "renewal", "density", "maps", "report")
+
+
+@dataclass
+class Run:
+    """Everything one run computed (frames in EPSG:4549) and wrote (paths)."""
+
+    year: int
+    settings: dict
+    layers: dict
+    firms: gpd.GeoDataFrame | None = None
+    parcels: gpd.GeoDataFrame | None = None
+    plan: gpd.GeoDataFrame | None = None
+    ledger: object = None
+    tables: dict = field(default_factory=dict)
+    changes: pd.DataFrame | None = None
+    renewal: dict = field(default_factory=dict)
+    density: dict = field(default_factory=dict)
+    paths: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+
+def _progress(iterable, enabled, desc):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit="步", leave=False)
+
+
+def demo_dir(path=None):
+    """Folder of the demo data: ``path``, else ``$GIS_DEMO_DIR``, else ``./data/demo``."""
+    return Path(path or os.environ.get("GIS_DEMO_DIR") or Path.cwd() / "data" / "demo")
+
+
+def demo_inputs(path=None, scale=None, settings=None):
+    """Generate (or reuse) the synthetic demo data and return :func:`run` inputs.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Folder for the demo files (see :func:`demo_dir`).
+    scale : float, optional
+        Size multiplier; default ``$GIS_DEMO_SCALE`` or 1.
+
+    Returns
+    -------
+    dict
+        ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
+        ``year``, ``coords`` and ``demo=True``: keyword arguments of
+        :func:`run`.
+    """
+    from . import demo
+
+    scale = float(scale if scale is not None else os.environ.get("GIS_DEMO_SCALE", 1.0))
+    paths = demo.ensure_demo(demo_dir(path), scale=scale, settings=settings)
+    year = int(load_settings()["demo"].get("year", 2025)) if settings is None else int(
+        settings["demo"].get("year", 2025)
+    )
+    return {
+        "enterprises": paths["enterprises"],
+        "previous": paths["enterprises_previous"],
+        "landuse": paths["landuse"],
+        "plan": paths["plan"],
+        "year": year,
+        "coords": "gcj02",
+        "demo": True,
+    }
+
+
+def planning_layers(catalogue=None):
+    """The planning layers in EPSG:4549: ``boundary``, ``townships``, ``platforms``, ``parks``."""
+    from . import layers
+
+    return {
+        "boundary": layers.load("yiwu", catalogue=catalogue),
+        "townships": layers.load("townships", catalogue=catalogue),
+        "platforms": layers.load("platforms", catalogue=catalogue),
+        "parks": layers.load("parks", catalogue=catalogue),
+    }
+
+
+def load_firms(path, coords="gcj02", boundary=None, settings=None):
+    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``."""
+    from .io import load_enterprises
+
+    return load_enterprises(path, coords=coords, boundary=boundary, settings=settings)
+
+
+def load_land(landuse=None, plan=None, ledger=None, settings=None):
+    """Read the 三调 parcels and the plan zoning (either may be None)."""
+    from .io import read_landuse, read_plan
+
+    parcels = read_landuse(landuse, ledger=ledger, settings=settings) if landuse else None
+    plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
+    return parcels, plan_gdf
+
+
+def _unmatched_notes(firms, attached, ledger, source):
+    """Record firms that matched no industrial parcel as notes in the ledger."""
+    if ledger is None or "match" not in attached:
+        return
+    mask = (attached["match"] == "unmatched") & ~attached.get("lessee", False)
+    if mask.any():
+        ledger.add(
+            mask.to_numpy(), "no_parcel", file=Path(str(source)).name,
+            rows=firms.get("source_row", pd.Series(range(len(firms)))).to_numpy(),
+            column="经度/纬度", values=attached["match_note"].to_numpy(),
+            detail="",
+        )
+
+
+def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None, source=""):
+    """Attach firms to parcels and zones, then evaluate them (亩均效益).
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_firms`.
+    parcels : GeoDataFrame or None
+        三调 parcels; without them the land comes from the table (用地面积)
+        and the zones from the firms' points.
+    layers : dict
+        From :func:`planning_layers`.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per firm: the input columns, the attach columns (parcel_id,
+        match, land_mu, platform, park, township, ...) and the
+        :func:`gis.efficiency.evaluate` columns (indicators, score, rank,
+        class).
+    """
+    from . import attach, efficiency
+
+    settings = settings or load_settings()
+    if parcels is not None and len(parcels):
+        units = attach.evaluation_units(
+            firms, parcels, layers.get("platforms"), layers.get("parks"),
+            layers.get("townships"), settings=settings,
+        )
+        _unmatched_notes(firms, units, ledger, source)
+    else:
+        units = firms.copy()
+        units["table_mu"] = units["land_mu"]
+        units["land_from"] = "table"
+        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
+            zones = layers.get(key)
+            units[col] = (
+                attach.zone_of_points(units, zones) if zones is not None else None
+            )
+    ev = efficiency.evaluate(units, settings=settings, year=year)
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
+
+
+def efficiency_tables(ev, parcels=None, layers=None, settings=None):
+    """Aggregates and plan-target monitoring for the report.
+
+    Returns
+    -------
+    dict
+        ``firms`` (the evaluation), ``parcels``, ``platforms``, ``parks``,
+        ``townships``, ``chains`` (:func:`gis.efficiency.aggregate`, ratio
+        of sums, with a 全市合计 row), ``targets`` (chains against the 2030
+        targets) and ``platform_targets``.
+    """
+    from . import attach, efficiency
+    from . import layers as layers_mod
+
+    settings = settings or load_settings()
+    land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
+    tables = {"firms": ev}
+    if "parcel_id" in ev:
+        tables["parcels"] = efficiency.aggregate(
+            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings
+        )
+    for key, col in (("platforms", "platform"), ("parks", "park"),
+                     ("townships", "township"), ("chains", "chain")):
+        if col in ev:
+            tables[key] = efficiency.aggregate(ev, col, settings=settings)
+    tables["targets"] = efficiency.chain_targets(ev, settings=settings)
+    try:
+        targets = layers_mod.targets("platform")
+        tables["platform_targets"] = efficiency.platform_targets(ev, targets, settings=settings)
+    except (KeyError, ValueError):
+        pass
+    return tables
+
+
+def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None):
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes."""
+    scope = ev["scope"] if "scope" in ev else pd.Series(dtype=object)
+    evaluated = scope.isin(["graded", "scored_not_graded"])
+    graded = scope.eq("graded")
+    land = float(ev.loc[evaluated, "land_mu"].sum())
+    tax = float(ev.loc[evaluated, "tax"].sum())
+    out = {
+        "year": year,
+        "source": str(source),
+        "demo": bool(demo),
+        "firms_read": int(rows_read),
+        "firms_loaded": int(len(ev)),
+        "firms_rejected": int(ledger.rejected_rows) if ledger is not None else 0,
+        "firms_evaluated": int(evaluated.sum()),
+        "firms_graded": int(graded.sum()),
+        "firms_scored_not_graded": int(scope.eq("scored_not_graded").sum()),
+        "firms_lessee": int(scope.eq("lessee").sum()),
+        "firms_out_of_scope": int(scope.eq("out_of_scope").sum()),
+        "parcels": int(len(parcels)) if parcels is not None else 0,
+        "land_mu": land,
+        "tax": tax,
+        "value_added": float(ev.loc[evaluated, "value_added"].sum()),
+        "revenue": float(ev.loc[evaluated, "revenue"].sum()),
+        "tax_per_mu": tax / land if land else float("nan"),
+        "class_counts": {
+            k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
+        } if "class" in ev else {},
+    }
+    return out
+
+
+_GPKG_DROP = ("notes",)
+
+
+def _for_gpkg(gdf):
+    """Columns GeoPackage can store (lists/dicts as text)."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == out.geometry.name:
+            continue
+        if out[col].dtype == object:
+            sample = out[col].dropna()
+            if len(sample) and isinstance(sample.iloc[0], (list, dict, tuple, set)):
+                out[col] = out[col].map(lambda v: None if v is None else str(v))
+    return out
+
+
+def write_results(result, path):
+    """Write the result layers to one GeoPackage (EPSG:4549).
+
+    Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
+    ``townships`` and, when computed, ``renewal_parcels``,
+    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    layers = {}
+    if result.firms is not None:
+        layers["enterprises"] = result.firms
+    if result.parcels is not None:
+        layers["parcels"] = result.parcels
+    for key in ("platforms", "parks", "townships"):
+        zones = result.layers.get(key)
+        if zones is None:
+            continue
+        agg = result.tables.get(key)
+        if agg is not None:
+            zones = zones.merge(agg.drop(columns="geometry", errors="ignore"),
+                                left_on="name_zh", right_index=True, how="left")
+        layers[key] = zones
+    for key in ("renewal_parcels", "renewal_blocks"):
+        if result.renewal.get(key) is not None:
+            layers[key] = result.renewal[key]
+    for key in ("hotspots", "clusters"):
+        if result.density.get(key) is not None:
+            layers[key] = result.density[key]
+    for name, gdf in layers.items():
+        gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+    return path
+
+
+def _stage_efficiency(result, inputs, progress):
+    from . import changes as changes_mod
+
+    s = result.settings
+    ev = evaluate_firms(
+        result.firms, result.parcels, result.layers, settings=s, year=result.year,
+        ledger=result.ledger, source=inputs["enterprises"],
+    )
+    result.firms = ev
+    result.tables = efficiency_tables(ev, result.parcels, result.layers, settings=s)
+    if inputs.get("previous"):
+        prev, prev_ledger = load_firms(
+            inputs["previous"], coords=inputs.get("coords"),
+            boundary=result.layers["boundary"], settings=s,
+        )
+        prev_ev = evaluate_firms(
+            prev, result.parcels, result.layers, settings=s, year=result.year - 1,
+        )
+        result.changes = changes_mod.year_changes(ev, prev_ev)
+        result.tables["previous_firms"] = prev_ev
+
+
+def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
+        settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None):
+    """Run the pipeline and write its outputs into ``out_dir``.
+
+    Parameters
+    ----------
+    enterprises : str or Path
+        The enterprise table (.xlsx/.csv).
+    out_dir : str or Path
+        Output folder.
+    year : int
+        Evaluation year.
+    landuse, plan, previous : str or Path, optional
+        The 三调 layer, the plan-zoning layer, last year's enterprise table.
+    coords : str
+        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09).
+    settings : dict or str or Path, optional
+        Settings, or a YAML file of overrides.
+    stages : tuple of str
+        Any of :data:`STAGES`; loading, attaching and the results
+        GeoPackage always run.
+    demo : bool
+        Mark outputs as synthetic demo data.
+    echo : callable, optional
+        Called with progress lines (e.g. ``print``).
+
+    Returns
+    -------
+    Run
+    """
+    echo = echo or (lambda *_: None)
+    if settings is None or isinstance(settings, (str, Path)):
+        settings = load_settings(settings)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
+    t0 = time.perf_counter()
+    layers = planning_layers(catalogue)
+    result = Run(year=int(year), settings=settings, layers=layers)
+
+    steps = ["load", "attach+efficiency"] + [s for s in STAGES[1:] if s in stages] + ["write"]
+    for step in _progress(steps, progress, "亩均评价"):
+        t = time.perf_counter()
+        if step == "load":
+            firms, ledger = load_firms(enterprises, coords, layers["boundary"], settings)
+            parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
+            result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+            rows_read = len(firms) + ledger.rejected_rows
+            echo(f"读取企业 {rows_read} 行: 载入 {len(firms)}, 拒绝 {ledger.rejected_rows}")
+        elif step == "attach+efficiency":
+            _stage_efficiency(result, inputs, progress)
+            if result.parcels is not None:
+                result.parcels = _parcels_with_zones(result)
+        elif step == "renewal":
+            _stage_renewal(result)
+        elif step == "density":
+            _stage_density(result, out_dir)
+        elif step == "maps":
+            _stage_maps(result, out_dir)
+        elif step == "report":
+            result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+                                         source=enterprises, demo=demo, year=year)
+            _stage_report(result, out_dir)
+        elif step == "write":
+            result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+            result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        result.timings[step] = time.perf_counter() - t
+    if not result.summary:
+        result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+                                     source=enterprises, demo=demo, year=year)
+    result.summary["seconds"] = round(time.perf_counter() - t0, 1)
+    return result
+
+
+def _parcels_with_zones(result):
+    """Parcels with their platform, park and township and the firms' sums."""
+    from . import attach
+
+    parcels = result.parcels
+    zoned = attach.attach_zones(
+        parcels, result.layers.get("platforms"), result.layers.get("parks"),
+        result.layers.get("townships"),
+    )
+    agg = result.tables.get("parcels")
+    if agg is not None:
+        agg = agg.drop(index=[i for i in agg.index if i not in set(parcels["BSM"])], errors="ignore")
+        zoned = zoned.merge(agg, left_on="BSM", right_index=True, how="left")
+    return zoned
+
+
+def _stage_renewal(result):
+    raise NotImplementedError
+
+
+def _stage_density(result, out_dir):
+    raise NotImplementedError
+
+
+def _stage_maps(result, out_dir):
+    raise NotImplementedError
+
+
+def _stage_report(result, out_dir):
+    from . import report
+
+    tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
+    paths = report.write_report(
+        out_dir, result.year, tables, ledger=result.ledger, summary=result.summary,
+        previous=result.changes, boundary=result.layers.get("boundary"),
+        areas=result.layers.get("platforms"), settings=result.settings,
+        map_html=result.paths.get("report_map_html"),
+    )
+    result.paths.update({f"report_{k}": v for k, v in paths.items()})
