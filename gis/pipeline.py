@@ -35,6 +35,7 @@ __all__ = [
     "load_land",
     "evaluate_firms",
     "efficiency_tables",
+    "density_outputs",
     "run_summary",
     "write_results",
     "run",
@@ -435,8 +436,61 @@ def _stage_renewal(result):
     raise NotImplementedError
 
 
+def density_outputs(firms, layers, out_dir=None, settings=None):
+    """Cluster density of the firms: grids (and GeoTIFFs), hot spots, clusters, LQ.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        Enterprise points in EPSG:4549 with ``chain`` (and ``tax``, ``revenue``).
+    layers : dict
+        From :func:`planning_layers`.
+    out_dir : str or Path, optional
+        When given, grids are written to ``out_dir/density/<chain>.tif``
+        (``全部.tif`` for all firms).
+
+    Returns
+    -------
+    dict
+        ``grids`` ({chain: DensityGrid}), ``tifs`` ({chain: Path}),
+        ``hotspots`` and ``clusters`` (GeoDataFrames), ``location_quotients``
+        (one row per zone × chain, ``zone_kind`` 平台/园区/镇街),
+        ``platform_share`` and ``clark_evans`` (DataFrames).
+    """
+    from . import clusters, density
+
+    settings = settings or load_settings()
+    pts = firms[firms.geometry.notna() & ~firms.geometry.is_empty]
+    outline = layers["boundary"]
+    area = outline.geometry.union_all()
+    out = {"grids": density.density_by_chain(pts, include_all=True, clip=area, settings=settings)}
+    if out_dir is not None:
+        folder = Path(out_dir) / "density"
+        folder.mkdir(parents=True, exist_ok=True)
+        out["tifs"] = {
+            name: density.write_geotiff(grid, folder / f"{name}.tif", settings=settings)
+            for name, grid in out["grids"].items()
+        }
+    hot = clusters.hot_spots(pts, area=outline, settings=settings)
+    out["hotspots"] = hot[hot["count"] > 0] if "count" in hot else hot
+    out["clusters"] = clusters.dbscan_clusters(
+        pts, platforms=layers.get("platforms"), parks=layers.get("parks"), settings=settings
+    )
+    lq = []
+    for key, kind in (("platforms", "平台"), ("parks", "园区"), ("townships", "镇街")):
+        if layers.get(key) is not None:
+            t = clusters.location_quotient(pts, layers[key]).rename(columns={"name_zh": "zone"})
+            lq.append(t.assign(zone_kind=kind))
+    out["location_quotients"] = pd.concat(lq, ignore_index=True) if lq else None
+    out["platform_share"] = clusters.share_in_planned_platform(pts, layers["platforms"])
+    out["clark_evans"] = clusters.clark_evans(pts, area, settings=settings)
+    return out
+
+
 def _stage_density(result, out_dir):
-    raise NotImplementedError
+    result.density = density_outputs(result.firms, result.layers, out_dir, result.settings)
+    if result.density.get("tifs"):
+        result.paths["density"] = result.density["tifs"]
 
 
 def _stage_maps(result, out_dir):

@@ -1097,7 +1097,8 @@ def _summary_cards(sf, cfg):
 
 def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None, labels=None,
                  map_html=None, boundary=None, areas=None, number_formats=None,
-                 generated_at=None, title=None, sheet_labels=None, settings=None, progress=True):
+                 generated_at=None, title=None, sheet_labels=None, settings=None, progress=True,
+                 extra_tables=None, extra_charts=None):
     """Write the yearly 亩均 report: the workbook and the one-file HTML report.
 
     Parameters
@@ -1142,6 +1143,13 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     progress : bool
         Show a progress bar when the steps take more than
         ``report.progress_delay_s`` seconds.
+
+    extra_tables : dict, optional
+        More HTML sections from other stages (renewal, density): caption ->
+        DataFrame or ``(DataFrame, labels)``.  Their workbook sheets go in
+        ``tables`` under keys of ``report.sheets``.
+    extra_charts : dict, optional
+        Caption -> PNG bytes or SVG text, shown after the 亩均 charts.
 
     Returns
     -------
@@ -1243,6 +1251,9 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
                     html_tables["连续两年C/D类企业"] = (stay, lab("changes"))
                 if not {"transition", "stayed_c_or_d"} & set(c.columns):
                     html_tables["年度变化"] = (c, lab("changes"))
+            for cap, item in (extra_tables or {}).items():
+                html_tables[cap] = item
+            chart_out.update(extra_charts or {})
             if led is not None:
                 html_tables["数据质量（剔除与修正记录条数）"] = (_quality_counts(led), lab("ledger"))
             subtitle = f"生成时间 {stamp.isoformat(sep=' ')}"
