@@ -130,7 +130,11 @@ def merge_settings(base, override, where="", source="settings", open_keys=()):
 
 
 #: mappings whose keys belong to the user (not checked against defaults)
-OPEN_KEYS = ("chains.chains", "efficiency.benchmarks", "chains.targets_2030_yi")
+OPEN_KEYS = (
+    "chains.chains", "efficiency.benchmarks", "chains.targets_2030_yi",
+    "renewal.standard_far", "renewal.tax_average_previous", "renewal.benchmark_tax_per_mu",
+    "renewal.benchmark_value_added_per_mu", "renewal.match.lead_chains",
+)
 
 
 def load_settings(path=None):

@@ -1,0 +1,1176 @@
+"""Renewal candidates (低效工业用地), renewal blocks (更新区块), priority and the 5 000 亩 check.
+
+Every industrial parcel is tested against every rule of domain.md §4; each
+test is one row of :func:`rule_results` (measured value, threshold, Chinese
+evidence such as ``"容积率 0.62 < 1.00"``), so a parcel failing several rules
+keeps every reason.  :func:`candidates` turns the rows into one row per
+industrial parcel with a status: **候选** (flagged), **豁免** (failed a rule
+lifted by an exemption, the exemption recorded) or **达标** (passing).
+Nothing is dropped: ``len(candidates(...))`` is the number of parcels in scope.
+
+Input contract
+--------------
+``parcels`` : GeoDataFrame in EPSG:4549, one row per 三调 地类图斑, columns
+
+================  =========  ==================================================
+column            required   meaning
+================  =========  ==================================================
+parcel_id         yes        unique id (三调 BSM)
+DLBM              yes        三调 地类编码 (text, e.g. "0601")
+geometry          yes        polygon, EPSG:4549
+area_mu           no         land area in 亩 (default: geometry area / 666.667)
+firms             no         number of firms on the parcel (missing = 0)
+tax               no         Σ tax of its firms, 万元 (0 when no firm)
+value_added       no         Σ 工业增加值, 万元
+floor_area        no         Σ 总建筑面积, m² (floors over 8 m already counted
+                             twice); FAR = floor_area / parcel area in m²
+chain             no         dominant industry chain of its firms
+any_above_size    no         bool: a 规上 firm is on the parcel
+youngest_years    no         years in production of its youngest firm; or
+start_year        no         the latest 投产年份 of its firms (needs ``year``)
+grade             no         worst class A/B/C/D among its firms
+grade_previous    no         last year's class (or give ``previous``)
+supply_date       no         供地/合同 date (idle rule 4b, needs ``year``)
+start_date        no         开工 date (missing = not started)
+industry_codes    no         GB/T 4754 codes of its firms, a list or a text
+                             joined by ``;`` ``,`` ``、`` or spaces
+platform, park    no         names of the platform / park it lies in
+================  =========  ==================================================
+
+A rule whose input column is missing (or whose value is missing for a
+parcel) is recorded with ``evaluated=False`` and says why; it never fails.
+
+``plan`` : GeoDataFrame of the 用地用海 plan layer with ``YDYHFLDM``, EPSG:4549.
+
+``benchmarks`` : DataFrame from :func:`chain_benchmarks`, indexed by chain
+name plus ``"全部"`` (all chains): ``tax_avg_previous`` (last year's average
+亩均税收), ``standard_far`` (标准地 容积率), ``benchmark_tax_per_mu`` and
+``benchmark_value_added_per_mu`` (for the gain).  Values come from
+``gis/defaults/renewal.yaml``; a null setting is computed from the data.
+
+Scope
+-----
+A parcel is in scope when its 三调 code is industrial (``0601``, ``0508``;
+setting ``industrial_codes_sandiao``) — scope ``三调工业`` — or when it is
+built (setting ``built_codes_sandiao``) but not industrial while the plan
+makes at least ``sliver_mu`` 亩 of it industrial (1001*, 1101*) — scope
+``规划工业·现状他用``.  Unbuilt land under planned industrial land is not a
+renewal candidate; :func:`gis.matching.match_sites` offers it as 规划未建.
+Roads and water (三调 10xx, 11xx) are never in scope.
+
+Rules
+-----
+``low_far`` 容积率偏低
+    FAR < max(far_min, far_standard_share × 标准地 FAR of its chain).
+``low_tax`` 亩均税收偏低
+    tax / area_mu < tax_share × last year's average of its chain (the
+    all-chain average ``全部`` when the chain is unknown).
+``grade_d`` 评价D类
+    grade in ``grade_d`` (D).
+``grade_c_twice`` 连续两年C类
+    grade in ``grade_c_twice`` (C) and last year's in ``grade_c_previous`` (C, D).
+``idle`` 闲置
+    no firm, or firms whose tax ≤ ``idle_max_tax`` (0).
+``idle_unstarted`` 供地满两年未开工
+    ``supply_date`` at least ``idle_years`` (2) before 31 Dec of ``year`` and
+    no ``start_date`` on or before it.
+``against_plan`` 用地不符合规划
+    三调 industrial with ≥ ``sliver_mu`` 亩 planned non-industrial, or built
+    non-industrial with ≥ ``sliver_mu`` 亩 planned industrial (overlay, 亩).
+``prohibited`` 淘汰或禁止类产业
+    an industry code starting with one of ``prohibited_codes``.
+
+Parcels of scope ``规划工业·现状他用`` are not in industrial use, so only
+``against_plan`` and ``prohibited`` apply to them; their other rules are
+recorded as not evaluated ("现状非工业用地，不适用").
+
+Exemptions
+----------
+Setting ``exemptions`` lists which rules each exemption lifts (defaults):
+
+* ``above_size`` 规上企业 (``any_above_size``): low_far, low_tax, grade_d, grade_c_twice
+* ``strategic`` 战略性新兴产业 (chain of kind 战略性新兴 in chains.yaml): same
+* ``far_exempt`` 允许低容积率产业 (chain in ``far_exempt_chains`` and
+  亩均税收 > ``far_exempt_min_tax`` 8 万元/亩): low_far
+* ``young`` 投产不满3年 (youngest firm < ``young_years``): low_far, low_tax,
+  grade_d, grade_c_twice and idle (a new firm may not pay tax yet)
+
+The 金华 rules exempt these *firms* from the efficiency criteria; no
+exemption lifts ``against_plan``, ``prohibited`` or ``idle_unstarted``, which
+concern the land's legal status or an industry banned outright.  Firms are
+aggregated to the parcel, so a parcel is exempt when any firm on it is
+(一地多企: the conservative reading).
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import ConfigError, CRSError, ValidationError
+from .config import load_settings
+from .crs import M2_PER_MU, WORKING_CRS
+
+__all__ = [
+    "RULES",
+    "EXEMPTIONS",
+    "STATUS",
+    "LABELS_ZH",
+    "industrial_mask",
+    "plan_overlay",
+    "chain_benchmarks",
+    "rule_results",
+    "candidates",
+    "renewal_blocks",
+    "priority",
+    "benchmark_gain",
+    "yearly_plan_check",
+    "zh_columns",
+]
+
+#: rule id -> Chinese name, in the order rules are reported
+RULES = {
+    "low_far": "容积率偏低",
+    "low_tax": "亩均税收偏低",
+    "grade_d": "评价D类",
+    "grade_c_twice": "连续两年C类",
+    "idle": "闲置(无企业或无税收)",
+    "idle_unstarted": "供地满两年未开工",
+    "against_plan": "用地不符合规划",
+    "prohibited": "淘汰或禁止类产业",
+}
+#: exemption id -> Chinese name
+EXEMPTIONS = {
+    "above_size": "规上企业",
+    "strategic": "战略性新兴产业",
+    "far_exempt": "允许低容积率产业且亩均税收高",
+    "young": "投产不满3年",
+}
+#: the three statuses of :func:`candidates`
+STATUS = {"flagged": "候选", "exempt": "豁免", "passing": "达标"}
+ALL_CHAINS = "全部"
+
+#: internal column name -> Chinese header (tables planners read)
+LABELS_ZH = {
+    "parcel_id": "宗地标识码",
+    "DLBM": "地类编码",
+    "scope": "认定范围",
+    "area_mu": "面积(亩)",
+    "firms": "企业数",
+    "tax": "税收(万元)",
+    "value_added": "工业增加值(万元)",
+    "floor_area": "总建筑面积(m²)",
+    "far": "容积率",
+    "tax_per_mu": "亩均税收(万元/亩)",
+    "chain": "产业链",
+    "platform": "平台",
+    "park": "园区",
+    "status": "认定结果",
+    "reasons": "认定理由",
+    "evidence": "依据",
+    "n_failed": "不达标条数",
+    "exemptions": "豁免情形",
+    "exempt_evidence": "豁免说明",
+    "rule": "规则",
+    "rule_zh": "规则名称",
+    "evaluated": "已检验",
+    "failed": "不达标",
+    "value": "实测值",
+    "threshold": "阈值",
+    "exempt_by": "豁免",
+    "flagged": "认定低效",
+    "block_id": "区块编号",
+    "n_parcels": "宗地数",
+    "parcel_ids": "成员宗地",
+    "term_area": "面积得分",
+    "term_gap": "差距得分",
+    "term_platform": "平台得分",
+    "term_block": "连片得分",
+    "priority": "优先得分",
+    "rank": "排序",
+    "benchmark_tax_per_mu": "亩均税收标杆(万元/亩)",
+    "benchmark_value_added_per_mu": "亩均增加值标杆(万元/亩)",
+    "gain_tax": "达标可增税收(万元)",
+    "gain_value_added": "达标可增增加值(万元)",
+    "cum_mu": "累计面积(亩)",
+    "plan_year": "计划年度",
+    "mismatch_mu": "不符合规划面积(亩)",
+    "plan_code": "规划地类",
+}
+
+
+# --------------------------------------------------------------- helpers
+def _settings(settings):
+    settings = settings if settings is not None else load_settings()
+    if "renewal" not in settings:
+        raise ConfigError("settings: section 'renewal' missing (gis/defaults/renewal.yaml)")
+    return settings
+
+
+def _norm_codes(values):
+    """Codes as stripped upper-case text ('' for missing)."""
+    s = pd.Series(values, copy=False)
+    return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.upper()
+
+
+def _prefix(values, prefixes):
+    """Bool array: code starts with one of ``prefixes``."""
+    prefixes = tuple(str(p).strip().upper() for p in (prefixes or []))
+    if not prefixes:
+        return np.zeros(len(values), dtype=bool)
+    return _norm_codes(values).str.startswith(prefixes).to_numpy(dtype=bool)
+
+
+def _check_parcels(parcels, func, required=("parcel_id", "DLBM")):
+    if not isinstance(parcels, gpd.GeoDataFrame):
+        raise ValidationError(f"{func}: parcels must be a GeoDataFrame, got {type(parcels).__name__}")
+    if parcels.crs is None or CRS(parcels.crs) != CRS(WORKING_CRS):
+        raise CRSError(
+            f"{func}: parcels must be in {WORKING_CRS} (got {parcels.crs}); "
+            "call gis.crs.to_working() first"
+        )
+    problems = [f"column '{c}' missing" for c in required if c not in parcels.columns]
+    if "parcel_id" in parcels.columns:
+        ids = parcels["parcel_id"]
+        if ids.isna().any():
+            rows = list(np.flatnonzero(ids.isna().to_numpy())[:10])
+            problems.append(f"column 'parcel_id' empty in rows {rows}")
+        dup = ids[ids.duplicated(keep=False) & ids.notna()]
+        if len(dup):
+            problems.append(
+                f"column 'parcel_id' has duplicates: {sorted(map(str, dup.unique()))[:10]}"
+            )
+    if parcels.geometry.isna().any() or parcels.geometry.is_empty.any():
+        bad = np.flatnonzero((parcels.geometry.isna() | parcels.geometry.is_empty).to_numpy())
+        problems.append(f"empty geometry in rows {list(bad[:10])}")
+    if problems:
+        raise ValidationError(problems, source=f"{func}(parcels)")
+
+
+def _area_mu(parcels):
+    if "area_mu" in parcels.columns:
+        return parcels["area_mu"].astype(float).to_numpy()
+    return shapely.area(parcels.geometry.values) / M2_PER_MU
+
+
+def _num(parcels, col, default=np.nan):
+    if col in parcels.columns:
+        return pd.to_numeric(parcels[col], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(parcels), default, dtype=float)
+
+
+def _text(parcels, col):
+    if col in parcels.columns:
+        s = parcels[col]
+        return s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
+    return np.full(len(parcels), "", dtype=object)
+
+
+def _f(values, digits=2):
+    """Format numbers as text (vectorised)."""
+    arr = np.asarray(values, dtype=float)
+    out = np.char.mod(f"%.{digits}f", np.nan_to_num(arr, nan=0.0)).astype(object)
+    out[np.isnan(arr)] = "—"
+    return out
+
+
+def _cat(*parts):
+    """Element-wise concatenation of text arrays and scalars."""
+    out = None
+    for p in parts:
+        p = np.asarray(p, dtype=object) if not isinstance(p, str) else p
+        out = p if out is None else out + p
+    return out
+
+
+def _components(geoms, gap_m):
+    """Labels of connected components of geometries within ``gap_m`` of each other."""
+    n = len(geoms)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    tree = shapely.STRtree(geoms)
+    if gap_m > 0:
+        i, j = tree.query(geoms, predicate="dwithin", distance=gap_m)
+    else:
+        i, j = tree.query(geoms, predicate="intersects")
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    # renumber by first appearance so ids follow the input order
+    _, first = np.unique(labels, return_index=True)
+    order = np.argsort(np.argsort(first))
+    return order[labels]
+
+
+def _lookup(chains, table, col):
+    """Per-row value of ``table[col]`` for each chain, the 全部 row as fallback."""
+    s = table[col]
+    fallback = s.get(ALL_CHAINS, np.nan)
+    vals = pd.Series(chains).map(s).astype(float)
+    return vals.fillna(fallback if fallback is not None else np.nan).to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------- scope and overlay
+def industrial_mask(codes, settings=None, system="sandiao"):
+    """Whether each land-use code is industrial land in scope of the renewal rules.
+
+    Parameters
+    ----------
+    codes : array-like of str
+        三调 DLBM (``system="sandiao"``) or 用地用海 YDYHFLDM (``system="ydyh"``).
+    settings : dict, optional
+        Settings from :func:`gis.config.load_settings`.
+    system : {"sandiao", "ydyh"}
+        The classification the codes belong to (06 means different things).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> industrial_mask(["0601", "0508", "0702", None]).tolist()
+    [True, True, False, False]
+    >>> industrial_mask(["100101", "0601", "M2"], system="ydyh").tolist()
+    [True, False, True]
+    """
+    s = _settings(settings)["renewal"]
+    key = {"sandiao": "industrial_codes_sandiao", "ydyh": "industrial_codes_plan"}.get(system)
+    if key is None:
+        raise ValueError(f"industrial_mask: system must be 'sandiao' or 'ydyh', got {system!r}")
+    return _prefix(codes, s[key])
+
+
+def plan_overlay(parcels, plan, settings=None):
+    """Area of each parcel where the plan disagrees with 三调 about industry.
+
+    For a 三调-industrial parcel: the area the plan makes non-industrial.
+    For any other parcel: the area the plan makes industrial (1001*, 1101*).
+    Only those intersections are computed (consistent pieces are skipped).
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        With ``DLBM``, in EPSG:4549.
+    plan : GeoDataFrame
+        用地用海 layer with ``YDYHFLDM``, in EPSG:4549.
+    settings : dict, optional
+
+    Returns
+    -------
+    DataFrame aligned to ``parcels.index``
+        ``mismatch_mu`` (亩, capped at the parcel area) and ``plan_code`` (the
+        plan code of the largest mismatching piece, ``""`` when none).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> p = gpd.GeoDataFrame({"parcel_id": [1, 2], "DLBM": ["0601", "0702"]},
+    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=WORKING_CRS)
+    >>> z = gpd.GeoDataFrame({"YDYHFLDM": ["100101", "0701"]},
+    ...     geometry=[box(0, 0, 150, 100), box(150, 0, 200, 100)], crs=WORKING_CRS)
+    >>> plan_overlay(p, z).round(2).to_dict("list")
+    {'mismatch_mu': [0.0, 7.5], 'plan_code': ['', '100101']}
+    """
+    settings = _settings(settings)
+    _check_parcels(parcels, "plan_overlay", required=("DLBM",))
+    return _plan_overlay(parcels, plan, settings)
+
+
+def _plan_overlay(parcels, plan, settings):
+    if plan is None or "YDYHFLDM" not in plan.columns:
+        raise ValidationError("plan_overlay: plan layer needs a column 'YDYHFLDM'")
+    if plan.crs is None or CRS(plan.crs) != CRS(WORKING_CRS):
+        raise CRSError(f"plan_overlay: plan must be in {WORKING_CRS} (got {plan.crs})")
+    n = len(parcels)
+    pg = parcels.geometry.values
+    zg = plan.geometry.values
+    p_ind = industrial_mask(parcels["DLBM"], settings, "sandiao")
+    z_ind = industrial_mask(plan["YDYHFLDM"], settings, "ydyh")
+    z_code = _norm_codes(plan["YDYHFLDM"]).to_numpy(dtype=object)
+    tree = shapely.STRtree(zg)
+    i, j = tree.query(pg, predicate="intersects")
+    keep = p_ind[i] != z_ind[j]
+    i, j = i[keep], j[keep]
+    area = shapely.area(shapely.intersection(pg[i], zg[j])) / M2_PER_MU
+    mismatch = np.bincount(i, weights=area, minlength=n)
+    mismatch = np.minimum(mismatch, _area_mu(parcels))
+    code = np.full(n, "", dtype=object)
+    if len(i):
+        order = np.lexsort((-area, i))
+        i_s, j_s, a_s = i[order], j[order], area[order]
+        first = np.r_[True, i_s[1:] != i_s[:-1]] & (a_s > 0)
+        code[i_s[first]] = z_code[j_s[first]]
+    return pd.DataFrame({"mismatch_mu": mismatch, "plan_code": code}, index=parcels.index)
+
+
+def _scope(parcels, plan, settings):
+    """(scope text array, overlay DataFrame or None) for every parcel."""
+    s = settings["renewal"]
+    ind = industrial_mask(parcels["DLBM"], settings, "sandiao")
+    built = _prefix(parcels["DLBM"], s["built_codes_sandiao"])
+    scope = np.where(ind, "三调工业", "").astype(object)
+    ov = None
+    if plan is not None:
+        # unbuilt land can never be in scope: overlay industrial and built land only
+        sub = ind | built
+        part = _plan_overlay(parcels[sub], plan, settings)
+        ov = pd.DataFrame({"mismatch_mu": 0.0, "plan_code": ""}, index=parcels.index)
+        ov.loc[sub, "mismatch_mu"] = part["mismatch_mu"].to_numpy()
+        ov.loc[sub, "plan_code"] = part["plan_code"].to_numpy(dtype=object)
+        other = ~ind & built & (ov["mismatch_mu"].to_numpy() >= s["sliver_mu"])
+        scope[other] = "规划工业·现状他用"
+    return scope, ov
+
+
+# --------------------------------------------------------------- benchmarks
+def _chain_averages(table, num_col):
+    if table is None or num_col not in table.columns or "chain" not in table.columns:
+        return pd.Series(dtype=float)
+    area = pd.Series(_area_mu(table), index=table.index) if isinstance(table, gpd.GeoDataFrame) \
+        else pd.to_numeric(table["area_mu"], errors="coerce")
+    firms = pd.to_numeric(table["firms"], errors="coerce").fillna(0) if "firms" in table else 1
+    val = pd.to_numeric(table[num_col], errors="coerce")
+    ok = (firms > 0) & (area > 0) & val.notna()
+    df = pd.DataFrame({"chain": table["chain"], "v": val, "a": area})[ok]
+    df = df[df["chain"].notna() & (df["chain"].astype(str) != "")]
+    sums = df.groupby("chain")[["v", "a"]].sum()
+    out = sums["v"] / sums["a"]
+    out[ALL_CHAINS] = df["v"].sum() / df["a"].sum() if len(df) else np.nan
+    return out
+
+
+def chain_benchmarks(parcels, settings=None, previous=None):
+    """Per-chain reference values used by the rules, the priority and the gain.
+
+    Parameters
+    ----------
+    parcels : DataFrame
+        This year's parcels (``chain``, ``tax``, ``value_added``, ``area_mu``
+        or a geometry, ``firms``); averages use parcels with firms only.
+    settings : dict, optional
+    previous : DataFrame, optional
+        Last year's parcels (same columns).  When given, last year's
+        averages come from it; otherwise from ``parcels`` (labelled 本年数据).
+
+    Returns
+    -------
+    DataFrame indexed by chain (every chain of chains.yaml and of the data,
+    plus ``"全部"``), columns ``tax_avg_previous`` (万元/亩),
+    ``tax_avg_source`` (设置 | 上年数据 | 本年数据), ``standard_far``,
+    ``benchmark_tax_per_mu``, ``benchmark_value_added_per_mu``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"chain": ["光电显示", "光电显示", "纺织服装"],
+    ...     "tax": [30.0, 10.0, 5.0], "area_mu": [10.0, 10.0, 5.0], "firms": [1, 1, 1]})
+    >>> b = chain_benchmarks(t)
+    >>> float(b.loc["光电显示", "tax_avg_previous"]), float(b.loc["全部", "tax_avg_previous"])
+    (2.0, 1.8)
+    """
+    settings = _settings(settings)
+    s = settings["renewal"]
+    names = list(settings["chains"]["chains"])
+    for c in ([] if parcels is None or "chain" not in parcels else parcels["chain"].dropna().unique()):
+        if c not in names and str(c) != "":
+            names.append(c)
+    idx = pd.Index(names + [ALL_CHAINS], name="chain")
+    src_table, src_label = (previous, "上年数据") if previous is not None else (parcels, "本年数据")
+    tax_data = _chain_averages(src_table, "tax").reindex(idx)
+    tax_now = _chain_averages(parcels, "tax").reindex(idx)
+    va_now = _chain_averages(parcels, "value_added").reindex(idx)
+
+    def setting(key):
+        return pd.Series({k: v for k, v in (s.get(key) or {}).items() if v is not None},
+                         dtype=float).reindex(idx)
+
+    set_tax = setting("tax_average_previous")
+    out = pd.DataFrame(index=idx)
+    out["tax_avg_previous"] = set_tax.fillna(tax_data)
+    out["tax_avg_source"] = np.where(set_tax.notna(), "设置",
+                                     np.where(tax_data.notna(), src_label, "无数据"))
+    out["standard_far"] = setting("standard_far")
+    out["benchmark_tax_per_mu"] = setting("benchmark_tax_per_mu").fillna(out["tax_avg_previous"])
+    out["benchmark_value_added_per_mu"] = setting("benchmark_value_added_per_mu").fillna(va_now)
+    # chains without data of their own fall back to the all-chain row
+    out["benchmark_tax_per_mu"] = out["benchmark_tax_per_mu"].fillna(tax_now.get(ALL_CHAINS))
+    return out
+
+
+# --------------------------------------------------------------- rules
+def _industry_hits(parcels, prefixes):
+    """(evaluated, failed, first hit code) per parcel for the prohibited rule.
+
+    One regular expression over the codes as text (lists are matched through
+    their text form), so no Python loop over the rows.
+    """
+    n = len(parcels)
+    if "industry_codes" not in parcels.columns:
+        return np.zeros(n, bool), np.zeros(n, bool), np.full(n, "", dtype=object)
+    raw = parcels["industry_codes"]
+    evaluated = raw.notna().to_numpy(bool)
+    alts = []
+    for p in prefixes or []:
+        p = str(p).strip().upper()
+        alts.append("C?" + re.escape(p[1:]) if p[:1] == "C" and p[1:].isdigit() else re.escape(p))
+    if not alts:
+        return evaluated, np.zeros(n, bool), np.full(n, "", dtype=object)
+    text = raw.astype(object).where(raw.notna(), "").astype(str).str.upper()
+    pat = r"(?:^|[^0-9A-Z])((?:" + "|".join(alts) + r")[0-9]*)"
+    hit = text.str.extract(pat, expand=False)
+    failed = hit.notna().to_numpy(bool) & evaluated
+    code = hit.astype(object).where(hit.notna(), "").to_numpy(dtype=object).copy()
+    digit = failed & pd.Series(code, dtype=object).str.match(r"\d").fillna(False).to_numpy(bool)
+    code[digit] = "C" + code[digit]
+    return evaluated, failed, code
+
+
+def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None, benchmarks=None):
+    """Test every industrial parcel against every renewal rule (long format).
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        See the module docstring for the columns.
+    settings : dict, optional
+        From :func:`gis.config.load_settings` (section ``renewal``).
+    plan : GeoDataFrame, optional
+        用地用海 layer (``YDYHFLDM``); without it ``against_plan`` is not
+        evaluated and only 三调-industrial parcels are in scope.
+    year : int, optional
+        Evaluation year: needed for ``start_year`` ages and the
+        ``idle_unstarted`` rule (reference date 31 December of ``year``).
+    previous : DataFrame, optional
+        Last year's parcels (``parcel_id``, ``grade``, ``chain``, ``tax``,
+        ``area_mu``, ``firms``): last year's class for ``grade_c_twice`` (when
+        ``parcels`` has no ``grade_previous``) and last year's chain averages.
+    benchmarks : DataFrame, optional
+        From :func:`chain_benchmarks`; computed from ``parcels``/``previous``
+        when not given.
+
+    Returns
+    -------
+    DataFrame
+        One row per (parcel in scope, rule), parcels in input order and rules
+        in :data:`RULES` order: ``parcel_id``, ``scope``, ``rule``, ``rule_zh``,
+        ``evaluated`` (bool), ``failed`` (bool: the test fails, before
+        exemptions), ``value`` (measured), ``threshold``, ``evidence``
+        (Chinese), ``exempt_by`` (Chinese names of the exemptions lifting a
+        failed rule, ``""`` if none), ``flagged`` (failed and not exempt).
+    """
+    settings = _settings(settings)
+    s = settings["renewal"]
+    _check_parcels(parcels, "rule_results")
+    scope, ov = _scope(parcels, plan, settings)
+    keep = scope != ""
+    P = parcels[keep]
+    scope = scope[keep]
+    n = len(P)
+    if benchmarks is None:
+        benchmarks = chain_benchmarks(parcels[keep], settings, previous=previous)
+
+    area = _area_mu(P)
+    area_m2 = area * M2_PER_MU
+    has_firms_col = "firms" in P.columns
+    firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
+    tax = _num(P, "tax")
+    tax = np.where(np.isnan(tax) & (firms == 0), 0.0, tax)
+    floor = _num(P, "floor_area")
+    chain = _text(P, "chain")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # no land area: the ratios are unknown and their rules not evaluated
+        far = np.where(area > 0, floor / area_m2, np.nan)
+        tpm = np.where(area > 0, tax / area, np.nan)
+
+    rows = {}
+
+    # 1. low FAR
+    std = _lookup(chain, benchmarks, "standard_far") if n else np.zeros(0)
+    thr = np.fmax(s["far_min"], s["far_standard_share"] * std)
+    ev = ~np.isnan(far)
+    fail = ev & (far < thr)
+    rows["low_far"] = (ev, fail, far, thr, np.where(
+        ev, _cat("容积率 ", _f(far), np.where(fail, " < ", " ≥ "), _f(thr)), "缺少建筑面积，未检验"))
+
+    # 2. low tax per mu
+    avg = _lookup(chain, benchmarks, "tax_avg_previous") if n else np.zeros(0)
+    thr = s["tax_share"] * avg
+    ev = ~np.isnan(tpm) & ~np.isnan(avg)
+    fail = ev & (tpm < thr)
+    rows["low_tax"] = (ev, fail, tpm, thr, np.where(
+        ev, _cat("亩均税收 ", _f(tpm), np.where(fail, " < ", " ≥ "), _f(thr),
+                 " 万元/亩（上年产业链均值 ", _f(avg), " × ", f"{s['tax_share']:g}）"),
+        "缺少税收或产业链均值，未检验"))
+
+    # 3. grades
+    grade = pd.Series(_text(P, "grade")).str.strip().str.upper().to_numpy(dtype=object)
+    if "grade_previous" in P.columns:
+        gprev = pd.Series(_text(P, "grade_previous")).str.strip().str.upper().to_numpy(dtype=object)
+    elif previous is not None and {"parcel_id", "grade"} <= set(previous.columns):
+        m = previous.drop_duplicates("parcel_id").set_index("parcel_id")["grade"]
+        gprev = P["parcel_id"].map(m)
+        gprev = gprev.astype(object).where(gprev.notna(), "").astype(str).str.upper().to_numpy(dtype=object)
+    else:
+        gprev = np.full(n, "", dtype=object)
+    ev = grade != ""
+    fail = ev & np.isin(grade, [g.upper() for g in s["grade_d"]])
+    rows["grade_d"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan),
+                       np.where(ev, _cat("评价等级 ", grade), "无评价等级，未检验"))
+    ev2 = ev & (gprev != "")
+    fail = ev2 & np.isin(grade, [g.upper() for g in s["grade_c_twice"]]) \
+        & np.isin(gprev, [g.upper() for g in s["grade_c_previous"]])
+    rows["grade_c_twice"] = (ev2, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
+        ev2, _cat("本年 ", grade, "，上年 ", gprev), "无上年评价等级，未检验"))
+
+    # 4. idle: no firm or no tax
+    no_firm = firms == 0
+    no_tax = ~no_firm & ~np.isnan(tax) & (tax <= s["idle_max_tax"])
+    ev = np.full(n, has_firms_col)
+    fail = ev & (no_firm | no_tax)
+    rows["idle"] = (ev, fail, tax, np.full(n, float(s["idle_max_tax"])), np.where(
+        ~ev, "缺少企业数，未检验", np.where(no_firm, "无入驻企业", _cat(
+            "企业 ", _f(firms, 0), " 家，税收 ", _f(tax), " 万元"))))
+
+    # 4b. idle: not started N years after supply
+    if "supply_date" in P.columns and year is not None:
+        ref = pd.Timestamp(year=int(year), month=12, day=31)
+        sup = pd.to_datetime(P["supply_date"], errors="coerce").to_numpy()
+        start = pd.to_datetime(P["start_date"], errors="coerce").to_numpy() \
+            if "start_date" in P.columns else np.full(n, np.datetime64("NaT"))
+        yrs = (ref.to_datetime64() - sup) / np.timedelta64(1, "D") / 365.25
+        ev = ~np.isnat(sup)
+        started = ~np.isnat(start) & (start <= ref.to_datetime64())
+        fail = ev & ~started & (yrs >= s["idle_years"])
+        evid = np.where(started, _cat("供地后已开工，距供地 ", _f(yrs, 1), " 年"),
+                        _cat("供地满 ", _f(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
+                             f"{s['idle_years']:g} 年"))
+        rows["idle_unstarted"] = (ev, fail, yrs, np.full(n, float(s["idle_years"])),
+                                  np.where(ev, evid, "无供地日期，未检验"))
+    else:
+        why = "无供地日期，未检验" if "supply_date" not in P.columns else "未给定评价年度，未检验"
+        rows["idle_unstarted"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
+                                  np.full(n, float(s["idle_years"])), np.full(n, why, dtype=object))
+
+    # 5. against plan
+    sliver = float(s["sliver_mu"])
+    if ov is not None:
+        mis = ov["mismatch_mu"].to_numpy()[keep]
+        code = ov["plan_code"].to_numpy(dtype=object)[keep]
+        ind = scope == "三调工业"
+        fail = mis >= sliver
+        dl = _text(P, "DLBM")
+        evid = np.where(
+            ind,
+            np.where(fail, _cat("规划为非工业用地(", code, ") ", _f(mis), f" 亩 ≥ {sliver:g} 亩"),
+                     _cat("与规划相符(不符部分 ", _f(mis), f" 亩 < {sliver:g} 亩)")),
+            _cat("规划工业用地(", code, ") ", _f(mis), " 亩，现状地类 ", dl))
+        rows["against_plan"] = (np.ones(n, bool), fail, mis, np.full(n, sliver), evid)
+    else:
+        rows["against_plan"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
+                                np.full(n, sliver), np.full(n, "未提供规划图层，未检验", dtype=object))
+
+    # 6. prohibited industries
+    ev, fail, hit = _industry_hits(P, s["prohibited_codes"])
+    rows["prohibited"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
+        fail, _cat("行业代码 ", hit, " 属淘汰/禁止类"),
+        np.where(ev, "无淘汰/禁止类行业", "无行业代码，未检验")))
+
+    # exemptions
+    kinds = {k: v.get("kind", "") for k, v in settings["chains"]["chains"].items()}
+    if "youngest_years" in P.columns:
+        age = _num(P, "youngest_years")
+    elif "start_year" in P.columns and year is not None:
+        age = int(year) - _num(P, "start_year")
+    else:
+        age = np.full(n, np.nan)
+    above = P["any_above_size"].fillna(False).astype(bool).to_numpy() \
+        if "any_above_size" in P.columns else np.zeros(n, bool)
+    exempt = {
+        "above_size": above,
+        "strategic": pd.Series(chain).map(kinds).eq("战略性新兴").to_numpy(bool),
+        "far_exempt": np.isin(chain, list(s["far_exempt_chains"] or []))
+        & (np.nan_to_num(tpm, nan=-np.inf) > s["far_exempt_min_tax"]),
+        "young": ~no_firm & (np.nan_to_num(age, nan=np.inf) < s["young_years"]),
+    }
+    lifted = s.get("exemptions") or {}
+    unknown = [f"{e}.{r}" for e, rs in lifted.items() for r in (rs or []) if r not in RULES]
+    unknown += [e for e in lifted if e not in EXEMPTIONS]
+    if unknown:
+        raise ConfigError(f"renewal.exemptions: unknown exemption or rule {unknown} "
+                          f"(exemptions: {list(EXEMPTIONS)}; rules: {list(RULES)})")
+
+    ids = P["parcel_id"].to_numpy(dtype=object)
+    # land not in industrial use (planned industrial, used otherwise): only the
+    # land-status rules apply, the firm-performance rules do not
+    other_use = scope != "三调工业"
+    cols = {c: [] for c in ("evaluated", "failed", "value", "threshold", "evidence", "exempt_by")}
+    for r, (ev, fail, val, thr, evid) in rows.items():
+        ev = np.asarray(ev, bool)
+        if r not in ("against_plan", "prohibited") and other_use.any():
+            ev = ev & ~other_use
+            evid = np.where(other_use, "现状非工业用地，不适用", np.asarray(evid, dtype=object))
+        fail = np.asarray(fail, bool) & ev
+        by = np.full(n, "", dtype=object)
+        for e, name in EXEMPTIONS.items():
+            if r in (lifted.get(e) or []):
+                on = fail & exempt[e]
+                by[on] = np.where(by[on] == "", name, _cat(by[on], "、", name))
+        for c, v in zip(cols, (ev, fail, np.asarray(val, float), np.asarray(thr, float),
+                               np.asarray(evid, dtype=object), by)):
+            cols[c].append(v)
+    k = len(RULES)
+
+    def interleave(arrays):
+        # (parcel, rule) order: parcel-major, rules in RULES order
+        return np.stack(arrays, axis=1).ravel() if n else np.asarray([], dtype=arrays[0].dtype)
+
+    def text(values):
+        return pd.Series(values, dtype=object)   # plain object text: cheap to reshape later
+
+    ev, fail = interleave(cols["evaluated"]), interleave(cols["failed"])
+    by = interleave(cols["exempt_by"])
+    return pd.DataFrame({
+        "parcel_id": text(np.repeat(ids, k)),
+        "scope": text(np.repeat(scope, k)),
+        "rule": text(np.tile(np.array(list(RULES), dtype=object), n)),
+        "rule_zh": text(np.tile(np.array(list(RULES.values()), dtype=object), n)),
+        "evaluated": ev, "failed": fail,
+        "value": interleave(cols["value"]), "threshold": interleave(cols["threshold"]),
+        "evidence": text(interleave(cols["evidence"])), "exempt_by": text(by),
+        "flagged": fail & (by == ""),
+    })
+
+
+# --------------------------------------------------------------- candidates
+def _append(acc, mask, piece, sep):
+    """Element-wise: append ``piece`` to the text ``acc`` where ``mask``, with ``sep``."""
+    piece = np.broadcast_to(np.asarray(piece, dtype=object), acc.shape)
+    joined = np.where(acc == "", piece, _cat(acc, sep, piece))
+    return np.where(mask, joined, acc)
+
+
+def candidates(parcels, rule_results):
+    """One row per parcel in scope with its status, reasons and evidence.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The parcels given to :func:`rule_results`.
+    rule_results : DataFrame
+        Output of :func:`rule_results`.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4549), one row per parcel in ``rule_results``, in the
+    order of ``parcels``, index of ``parcels``: ``parcel_id``, ``DLBM``,
+    ``scope``, ``area_mu``, ``firms``, ``tax``, ``value_added``,
+    ``floor_area``, ``far``, ``tax_per_mu``, ``chain``, ``platform``,
+    ``park`` (the optional inputs present), ``status`` (候选 | 豁免 | 达标),
+    ``reasons`` (flagged rules, Chinese, joined by "；"), ``evidence``,
+    ``n_failed`` (number of flagged rules), ``exemptions`` (e.g.
+    "规上企业：容积率偏低"), ``exempt_evidence``, and one bool column
+    ``r_<rule>`` per rule (flagged), ``geometry``.
+
+    Raises
+    ------
+    ValidationError
+        When ``rule_results`` names parcels not in ``parcels``.
+    """
+    _check_parcels(parcels, "candidates")
+    rr = rule_results
+    ids = pd.Index(rr["parcel_id"].unique())
+    known = pd.Index(parcels["parcel_id"])
+    missing = ids.difference(known)
+    if len(missing):
+        raise ValidationError(
+            f"candidates: rule_results names {len(missing)} parcels absent from parcels, "
+            f"e.g. {list(map(str, missing[:5]))}")
+    P = parcels[parcels["parcel_id"].isin(ids)]
+    cols = [c for c in ("parcel_id", "DLBM", "area_mu", "firms", "tax", "value_added",
+                        "floor_area", "chain", "platform", "park") if c in P.columns]
+    out = P[cols].copy()
+    pid = out["parcel_id"]
+    area = _area_mu(P)
+    out["area_mu"] = area
+    scope = rr.drop_duplicates("parcel_id").set_index("parcel_id")["scope"]
+    out.insert(2, "scope", pid.map(scope).to_numpy())
+    tax = _num(P, "tax")
+    firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["far"] = np.where(area > 0, _num(P, "floor_area") / (area * M2_PER_MU), np.nan)
+        out["tax_per_mu"] = np.where(area > 0, np.where(np.isnan(tax) & (firms == 0), 0.0, tax)
+                                     / area, np.nan)
+
+    # wide tables (parcel × rule), then one vectorised pass per rule: no row loop
+    present = set(rr["rule"].unique())
+    rules = [r for r in RULES if r in present]
+    rules += [r for r in rr["rule"].unique() if r not in RULES]
+    keys = pd.Index(pid)
+
+    k = len(rules)
+    # rule_results' own layout (each parcel once, all rules in order, parcels in
+    # input order) reshapes directly; anything else goes through a pivot
+    regular = (k > 0 and len(rr) == len(keys) * k and np.array_equal(
+        rr["rule"].to_numpy(dtype=object), np.tile(np.array(rules, dtype=object), len(keys)))
+        and np.array_equal(rr["parcel_id"].to_numpy(dtype=object)[::k], keys.to_numpy(dtype=object)))
+
+    def wide(col, fill):
+        if regular:
+            a = rr[col].to_numpy(dtype=object).reshape(len(keys), k)
+            return {r: a[:, q] for q, r in enumerate(rules)}
+        w = rr.pivot(index="parcel_id", columns="rule", values=col).reindex(index=keys)
+        return {r: w[r].where(w[r].notna(), fill).to_numpy() for r in rules}
+
+    flag = {r: v.astype(bool) for r, v in wide("flagged", False).items()}
+    fail = {r: v.astype(bool) for r, v in wide("failed", False).items()}
+    evid = {r: v.astype(object) for r, v in wide("evidence", "").items()}
+    by = {r: v.astype(object) for r, v in wide("exempt_by", "").items()}
+    m = len(out)
+    reasons = np.full(m, "", dtype=object)
+    evidence = np.full(m, "", dtype=object)
+    exempt_ev = np.full(m, "", dtype=object)
+    nf = np.zeros(m, dtype=int)
+    nl = np.zeros(m, dtype=int)
+    for r in rules:
+        lift = fail[r] & ~flag[r]
+        nf += flag[r]
+        nl += lift
+        reasons = _append(reasons, flag[r], RULES.get(r, r), "；")
+        evidence = _append(evidence, flag[r], evid[r], "；")
+        exempt_ev = _append(exempt_ev, lift, _cat(RULES.get(r, r), "(", evid[r], ")"), "；")
+    exemptions = np.full(m, "", dtype=object)
+    for name in EXEMPTIONS.values():
+        txt = np.full(m, "", dtype=object)
+        for r in rules:
+            on = fail[r] & ~flag[r] & pd.Series(by[r]).str.contains(name, regex=False).to_numpy(bool)
+            txt = _append(txt, on, RULES.get(r, r), "、")
+        exemptions = _append(exemptions, txt != "", _cat(name + "：", txt), "；")
+    out["status"] = np.where(nf > 0, STATUS["flagged"],
+                             np.where(nl > 0, STATUS["exempt"], STATUS["passing"]))
+    out["reasons"] = reasons
+    out["evidence"] = evidence
+    out["n_failed"] = nf
+    out["exemptions"] = exemptions
+    out["exempt_evidence"] = exempt_ev
+    for r in RULES:
+        out[f"r_{r}"] = flag[r] if r in flag else False
+    return gpd.GeoDataFrame(out, geometry=P.geometry, crs=parcels.crs)
+
+
+# --------------------------------------------------------------- blocks
+def _largest_overlap(geoms, layer, name_col="name_zh"):
+    """Name of the ``layer`` feature overlapping each geometry most ('' if none)."""
+    n = len(geoms)
+    names = np.full(n, "", dtype=object)
+    if layer is None or len(layer) == 0 or n == 0:
+        return names
+    if name_col not in layer.columns:
+        raise ValidationError(f"renewal_blocks: layer needs a column '{name_col}'")
+    if layer.crs is None or CRS(layer.crs) != CRS(WORKING_CRS):
+        raise CRSError(f"renewal_blocks: platform/park layer must be in {WORKING_CRS} "
+                       f"(got {layer.crs}); call gis.crs.to_working() first")
+    lg = layer.geometry.values
+    i, j = shapely.STRtree(lg).query(geoms, predicate="intersects")
+    if len(i) == 0:
+        return names
+    a = shapely.area(shapely.intersection(geoms[i], lg[j]))
+    order = np.lexsort((-a, i))
+    i, j, a = i[order], j[order], a[order]
+    first = np.r_[True, i[1:] != i[:-1]] & (a > 0)
+    names[i[first]] = layer[name_col].to_numpy(dtype=object)[j[first]]
+    return names
+
+
+def _weighted_mode(labels, keys, weights):
+    """Per label, the key with the largest summed weight ('' keys ignored)."""
+    df = pd.DataFrame({"l": labels, "k": keys, "w": weights})
+    df = df[df["k"].astype(str) != ""]
+    if df.empty:
+        return pd.Series(dtype=object)
+    g = df.groupby(["l", "k"], sort=False)["w"].sum().reset_index()
+    g = g.sort_values(["l", "w"], ascending=[True, False], kind="stable")
+    return g.drop_duplicates("l").set_index("l")["k"]
+
+
+def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=None):
+    """Merge flagged candidates touching or within ``gap_m`` into renewal blocks.
+
+    Two flagged parcels whose distance is ≤ ``gap_m`` are linked (the same
+    as their ``gap_m/2`` buffers intersecting); blocks are the connected
+    components (STRtree ``dwithin`` query + scipy connected components).
+    An isolated candidate is a block of one parcel, so the blocks cover
+    every flagged parcel exactly once.
+
+    Parameters
+    ----------
+    candidates : GeoDataFrame
+        Output of :func:`candidates`; only ``status == "候选"`` rows are used.
+    gap_m : float, optional
+        Default: setting ``block_gap_m`` (10 m).
+    settings : dict, optional
+    platforms, parks : GeoDataFrame, optional
+        Layers with ``name_zh`` (EPSG:4549).  A block lies in the one it
+        overlaps most; without a layer, the candidates' ``platform`` /
+        ``park`` column decides (largest area).
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4549), one row per block, largest first:
+    ``block_id`` (RB0001...), ``n_parcels``, ``area_mu`` (Σ parcels),
+    ``firms``, ``tax``, ``value_added``, ``floor_area`` (sums of the columns
+    present), ``far``, ``tax_per_mu``, ``chain`` (largest area),
+    ``platform``, ``park``, ``reasons`` (e.g. "容积率偏低 3；闲置(无企业或无税收) 1"),
+    ``n_<rule>`` counts, ``gain_tax``/``gain_value_added`` sums when the
+    candidates carry them, ``parcel_ids`` (list), ``geometry`` (union).
+    """
+    settings = _settings(settings)
+    gap = float(settings["renewal"]["block_gap_m"] if gap_m is None else gap_m)
+    if gap < 0:
+        raise ValueError(f"renewal_blocks: gap_m must be ≥ 0, got {gap}")
+    c = candidates[candidates["status"] == STATUS["flagged"]]
+    geoms = c.geometry.values
+    lab = _components(geoms, gap)
+    area = _area_mu(c)
+    df = pd.DataFrame({"l": lab, "area_mu": area})
+    for col in ("firms", "tax", "value_added", "floor_area", "gain_tax", "gain_value_added"):
+        if col in c.columns:
+            df[col] = pd.to_numeric(c[col], errors="coerce").fillna(0).to_numpy()
+    rule_cols = [r for r in RULES if f"r_{r}" in c.columns]
+    for r in rule_cols:
+        df[f"n_{r}"] = c[f"r_{r}"].to_numpy(bool).astype(int)
+    g = df.groupby("l", sort=True)
+    out = g.sum()
+    out.insert(0, "n_parcels", g.size())
+    if "floor_area" in out:
+        out["far"] = out["floor_area"] / (out["area_mu"] * M2_PER_MU)
+    if "tax" in out:
+        out["tax_per_mu"] = out["tax"] / out["area_mu"]
+    if "chain" in c.columns:
+        out["chain"] = _weighted_mode(lab, _text(c, "chain"), area).reindex(out.index).fillna("")
+    # geometry: union of members (singletons copied as they are)
+    single = out["n_parcels"].to_numpy() == 1
+    geom = np.empty(len(out), dtype=object)
+    first_pos = pd.Series(np.arange(len(lab))).groupby(lab).first()
+    geom[single] = geoms[first_pos.to_numpy()[single]]
+    multi = out.index[~single]
+    if len(multi):
+        mm = np.isin(lab, multi)
+        unions = gpd.GeoDataFrame({"l": lab[mm]}, geometry=geoms[mm], crs=c.crs).dissolve("l")
+        geom[~single] = unions.geometry.reindex(multi).to_numpy()
+    geom = np.asarray(geom)
+    for name, layer in (("platform", platforms), ("park", parks)):
+        if layer is not None:
+            out[name] = _largest_overlap(geom, layer)
+        elif name in c.columns:
+            out[name] = _weighted_mode(lab, _text(c, name), area).reindex(out.index).fillna("")
+    if rule_cols:
+        txt = np.full(len(out), "", dtype=object)
+        for r in rule_cols:
+            k = out[f"n_{r}"].to_numpy()
+            piece = np.where(k > 0, _cat(RULES[r], " ", _f(k, 0)), "")
+            txt = np.where((txt != "") & (piece != ""), _cat(txt, "；", piece), txt + piece)
+        out["reasons"] = txt
+    out["parcel_ids"] = c["parcel_id"].groupby(lab).agg(list).reindex(out.index).to_numpy()
+    out = gpd.GeoDataFrame(out, geometry=geom, crs=c.crs if c.crs is not None else WORKING_CRS)
+    out = out.sort_values(["area_mu"], ascending=False, kind="stable")
+    out.insert(0, "block_id", [f"RB{k:04d}" for k in range(1, len(out) + 1)])
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------- priority, gain, target
+def benchmark_gain(frame, benchmarks):
+    """Extra tax and value added if the land reached its chain's 亩均 benchmark.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Parcels or blocks with ``area_mu``, ``tax``, ``chain`` and, optionally,
+        ``value_added``.
+    benchmarks : DataFrame
+        From :func:`chain_benchmarks` (``benchmark_tax_per_mu``,
+        ``benchmark_value_added_per_mu``; the ``全部`` row for unknown chains).
+
+    Returns
+    -------
+    DataFrame aligned to ``frame.index``: ``benchmark_tax_per_mu``,
+    ``benchmark_value_added_per_mu``, ``gain_tax`` = max(0, benchmark × 亩 −
+    tax), ``gain_value_added`` likewise (万元).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"benchmark_tax_per_mu": [10.0, 6.0],
+    ...     "benchmark_value_added_per_mu": [50.0, 30.0]}, index=["光电显示", "全部"])
+    >>> f = pd.DataFrame({"area_mu": [20.0, 5.0], "tax": [50.0, 40.0],
+    ...     "value_added": [100.0, 0.0], "chain": ["光电显示", "其他"]})
+    >>> benchmark_gain(f, b)[["gain_tax", "gain_value_added"]].to_dict("list")
+    {'gain_tax': [150.0, 0.0], 'gain_value_added': [900.0, 150.0]}
+    """
+    missing = [c for c in ("area_mu", "tax") if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"benchmark_gain: columns {missing} missing")
+    chain = _text(frame, "chain")
+    area = pd.to_numeric(frame["area_mu"], errors="coerce").to_numpy(float)
+    bt = _lookup(chain, benchmarks, "benchmark_tax_per_mu")
+    bv = _lookup(chain, benchmarks, "benchmark_value_added_per_mu")
+    tax = np.nan_to_num(_num(frame, "tax"), nan=0.0)
+    va = np.nan_to_num(_num(frame, "value_added"), nan=0.0)
+    return pd.DataFrame({
+        "benchmark_tax_per_mu": bt, "benchmark_value_added_per_mu": bv,
+        "gain_tax": np.maximum(0.0, bt * area - tax),
+        "gain_value_added": np.maximum(0.0, bv * area - va),
+    }, index=frame.index)
+
+
+def priority(frame, settings=None, benchmarks=None, blocks=None):
+    """Priority score of candidate parcels or blocks, with its terms shown.
+
+    ``priority = term_area + term_gap + term_platform + term_block``, each term
+    already multiplied by its weight (setting ``priority_weights``):
+
+    * ``term_area`` = w_area × min(area_mu / priority_area_ref_mu, 1)
+    * ``term_gap`` = w_gap × clip(1 − 亩均税收 / benchmark of its chain, 0, 1)
+      (distance to the benchmark: the further below, the more to gain)
+    * ``term_platform`` = w_platform if ``platform`` is not empty
+    * ``term_block`` = w_block × min(block area / priority_block_ref_mu, 1):
+      a block's own area; for parcels the area of the block holding them
+      (``blocks`` given), else their own area.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Candidates or blocks (``area_mu``, ``tax``, ``chain``, ``platform``).
+    settings : dict, optional
+    benchmarks : DataFrame, optional
+        From :func:`chain_benchmarks`; default computed from ``frame``.
+    blocks : GeoDataFrame, optional
+        Output of :func:`renewal_blocks`, for the parcels' block term.
+
+    Returns
+    -------
+    DataFrame aligned to ``frame.index``: ``term_area``, ``term_gap``,
+    ``term_platform``, ``term_block``, ``priority`` (0–100), ``rank``
+    (1 = first; ties by larger area, then input order).
+    """
+    s = _settings(settings)["renewal"]
+    w = s["priority_weights"]
+    if "area_mu" not in frame.columns:
+        raise ValidationError("priority: column 'area_mu' missing")
+    if benchmarks is None:
+        benchmarks = chain_benchmarks(frame, settings)
+    area = pd.to_numeric(frame["area_mu"], errors="coerce").fillna(0).to_numpy(float)
+    tax = np.nan_to_num(_num(frame, "tax"), nan=0.0)
+    bench = _lookup(_text(frame, "chain"), benchmarks, "benchmark_tax_per_mu")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.where(bench > 0, np.clip(1 - tax / np.where(area > 0, area, np.nan) / bench, 0, 1), 0)
+    gap = np.nan_to_num(gap, nan=0.0)
+    plat = _text(frame, "platform") != ""
+    if "parcel_ids" in frame.columns:
+        block_area = area
+    elif blocks is not None and len(blocks):
+        m = blocks[["parcel_ids", "area_mu"]].explode("parcel_ids").set_index("parcel_ids")["area_mu"]
+        block_area = frame["parcel_id"].map(m).fillna(pd.Series(area, index=frame.index)).to_numpy(float)
+    else:
+        block_area = area
+    out = pd.DataFrame({
+        "term_area": w.get("area", 0) * np.minimum(area / s["priority_area_ref_mu"], 1.0),
+        "term_gap": w.get("gap", 0) * gap,
+        "term_platform": w.get("platform", 0) * plat.astype(float),
+        "term_block": w.get("block", 0) * np.minimum(block_area / s["priority_block_ref_mu"], 1.0),
+    }, index=frame.index)
+    out["priority"] = out.sum(axis=1)
+    order = np.lexsort((np.arange(len(out)), -area, -out["priority"].to_numpy()))
+    rank = np.empty(len(out), dtype=int)
+    rank[order] = np.arange(1, len(out) + 1)
+    out["rank"] = rank
+    return out
+
+
+def yearly_plan_check(ranked, target_mu=None, settings=None):
+    """Do the candidates, in priority order, reach the yearly target (5 000 亩)?
+
+    Parcels or blocks are taken whole in rank order (``rank`` column when
+    present, else row order); an item goes to year k when the area before it
+    is below k × target, so a year may end slightly above the target.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        With ``area_mu`` (and ``rank``).
+    target_mu : float, optional
+        Default: setting ``yearly_target_mu`` (5 000 亩).
+    settings : dict, optional
+
+    Returns
+    -------
+    dict
+        ``table``: the input in rank order plus ``cum_mu`` and ``plan_year``;
+        ``total_mu``; ``target_mu``; ``years_of_supply`` (total / target);
+        ``reaches_target`` (bool: total ≥ target); ``n_first_year`` (items
+        needed to reach the target, or all when it is not reached);
+        ``shortfall_mu`` (max(0, target − total)).
+
+    Examples
+    --------
+    >>> r = yearly_plan_check(pd.DataFrame({"area_mu": [3000.0, 2500.0, 1000.0]}))
+    >>> r["table"]["cum_mu"].tolist(), r["table"]["plan_year"].tolist()
+    ([3000.0, 5500.0, 6500.0], [1, 1, 2])
+    >>> r["reaches_target"], r["years_of_supply"], r["n_first_year"]
+    (True, 1.3, 2)
+    """
+    s = _settings(settings)["renewal"]
+    target = float(s["yearly_target_mu"] if target_mu is None else target_mu)
+    if target <= 0:
+        raise ValueError(f"yearly_plan_check: target_mu must be > 0, got {target}")
+    t = ranked.sort_values("rank", kind="stable") if "rank" in ranked.columns else ranked
+    t = t.copy()
+    area = pd.to_numeric(t["area_mu"], errors="coerce").fillna(0).to_numpy(float)
+    cum = np.cumsum(area)
+    t["cum_mu"] = cum
+    t["plan_year"] = (np.floor((cum - area) / target) + 1).astype(int)
+    total = float(cum[-1]) if len(cum) else 0.0
+    reached = total >= target
+    n_first = int(np.searchsorted(cum, target) + 1) if reached else len(t)
+    return {
+        "table": t,
+        "total_mu": total,
+        "target_mu": target,
+        "years_of_supply": total / target,
+        "reaches_target": bool(reached),
+        "n_first_year": n_first,
+        "shortfall_mu": max(0.0, target - total),
+    }
+
+
+def zh_columns(frame):
+    """Return ``frame`` with Chinese column headers (:data:`LABELS_ZH`) for planners.
+
+    List columns (``parcel_ids``) become text joined by "," so the table can
+    be written to Excel or a GeoPackage as it is.
+
+    Examples
+    --------
+    >>> zh_columns(pd.DataFrame({"block_id": ["RB0001"], "parcel_ids": [["a", "b"]],
+    ...                          "n_idle": [1]})).to_dict("records")
+    [{'区块编号': 'RB0001', '成员宗地': 'a,b', '闲置(无企业或无税收)(宗)': 1}]
+    """
+    def zh(c):
+        if c in LABELS_ZH:
+            return LABELS_ZH[c]
+        if c[:2] == "r_" and c[2:] in RULES:
+            return RULES[c[2:]]
+        if c[:2] == "n_" and c[2:] in RULES:
+            return RULES[c[2:]] + "(宗)"
+        return c
+
+    names = {c: zh(c) for c in frame.columns}
+    out = frame.copy()
+    if "parcel_ids" in out.columns:
+        out["parcel_ids"] = out["parcel_ids"].map(
+            lambda v: ",".join(map(str, v)) if isinstance(v, (list, tuple, np.ndarray)) else v)
+    return out.rename(columns=names)
