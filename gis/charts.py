@@ -37,6 +37,7 @@ __all__ = [
     "distribution_chart",
     "top_bottom_chart",
     "class_map_chart",
+    "density_chart",
 ]
 
 #: The vendored fallback font (subset of Noto Sans CJK SC, SIL OFL 1.1).
@@ -473,3 +474,49 @@ def class_map_chart(firms, klass=None, boundary=None, areas=None, title="企业�
         ax.legend(loc="lower right", fontsize=8, frameon=True)
 
     return _render(draw, fmt, settings, "class_map_chart")
+
+
+def density_chart(grid, boundary=None, areas=None, title="企业核密度（全部企业）", fmt="png",
+                  settings=None):
+    """Return a static map of a density grid with the outline and platforms.
+
+    Parameters
+    ----------
+    grid : gis.density.DensityGrid
+        A grid in EPSG:4549 (``array`` north-up, ``transform``, ``metadata``).
+    boundary, areas : GeoDataFrame, optional
+        The city outline and platform outlines, drawn on top.
+    title : str
+    fmt : {"png", "svg"}
+    settings : dict, optional
+
+    Returns
+    -------
+    bytes or str
+    """
+    import numpy as np
+
+    settings = load_settings() if settings is None else settings
+    from .crs import WORKING_CRS
+
+    arr = np.asarray(grid.array, dtype=float)
+    rows, cols = arr.shape
+    t = grid.transform
+    extent = (t.c, t.c + t.a * cols, t.f + t.e * rows, t.f)
+    unit = grid.metadata.get("units", "per km²")
+
+    def draw(fig):
+        fig.set_size_inches(6.5, 6.5)
+        ax = fig.add_subplot()
+        shown = np.ma.masked_where(~np.isfinite(arr) | (arr <= 0), arr)
+        im = ax.imshow(shown, extent=extent, origin="upper", cmap="YlOrRd", interpolation="nearest")
+        if boundary is not None:
+            boundary.to_crs(WORKING_CRS).boundary.plot(ax=ax, color="#555", linewidth=0.8)
+        if areas is not None:
+            areas.to_crs(WORKING_CRS).boundary.plot(ax=ax, color="#3d6a99", linewidth=0.8,
+                                                    linestyle="--")
+        ax.set_axis_off()
+        ax.set_title(title)
+        fig.colorbar(im, ax=ax, shrink=0.6, label=f"密度 ({unit})")
+
+    return _render(draw, fmt, settings, "density_chart")

@@ -36,6 +36,9 @@ __all__ = [
     "evaluate_firms",
     "efficiency_tables",
     "density_outputs",
+    "parcel_facts",
+    "renewal_outputs",
+    "report_extras",
     "run_summary",
     "write_results",
     "run",
@@ -276,7 +279,9 @@ def _for_gpkg(gdf):
         if out[col].dtype == object:
             sample = out[col].dropna()
             if len(sample) and isinstance(sample.iloc[0], (list, dict, tuple, set)):
-                out[col] = out[col].map(lambda v: None if v is None else str(v))
+                out[col] = out[col].map(
+                    lambda v: None if v is None
+                    else "、".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v))
     return out
 
 
@@ -432,8 +437,141 @@ def _parcels_with_zones(result):
     return zoned
 
 
+_WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+def parcel_facts(ev, parcels, year=None):
+    """Per-parcel facts for the renewal rules, from the evaluated firms.
+
+    A firm on several parcels (``parcel_ids``) has its tax, value added and
+    floor area shared among them in proportion to their area; lessees count
+    as firms on the parcel they sit on (their tax is produced there) but add
+    no land.
+
+    Parameters
+    ----------
+    ev : DataFrame
+        :func:`evaluate_firms` output (``parcel_id``, ``parcel_ids``, ``tax``,
+        ``value_added``, ``floor_area``, ``chain``, ``size_class``,
+        ``start_year``, ``class``, ``industry_code``).
+    parcels : GeoDataFrame
+        三调 parcels (``BSM``, ``DLBM``), with ``platform``/``park`` if known.
+    year : int, optional
+        Evaluation year (for ``youngest_years``).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``parcels`` with the columns of the :mod:`gis.renewal` input
+        contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
+        ``value_added``, ``floor_area``, ``chain``, ``any_above_size``,
+        ``youngest_years``, ``grade``, ``industry_codes``.
+    """
+    from . import attach, efficiency
+
+    out = parcels.drop(columns=[c for c in efficiency.AGG_LABELS_ZH if c in parcels.columns])
+    out["parcel_id"] = out["BSM"]
+    land = attach.parcel_land(parcels)
+    out["area_mu"] = out["BSM"].map(land).astype(float)
+    ids = ev.get("parcel_ids")
+    if ids is None:
+        ids = ev["parcel_id"]
+    links = pd.DataFrame({"firm": ev.index, "pid": ids.fillna(ev["parcel_id"]).astype(object)})
+    links = links.dropna(subset=["pid"])
+    links["pid"] = links["pid"].astype(str).str.split(";")
+    links = links.explode("pid")
+    links = links[links["pid"].astype(bool)]
+    links["mu"] = links["pid"].map(land).fillna(0.0)
+    tot = links.groupby("firm")["mu"].transform("sum")
+    links["share"] = (links["mu"] / tot).where(tot > 0, 1.0 / links.groupby("firm")["pid"].transform("size"))
+    f = ev.loc[links["firm"]].reset_index(drop=True)
+    links = links.reset_index(drop=True)
+    money = pd.DataFrame({
+        c: pd.to_numeric(f[c], errors="coerce").fillna(0.0) * links["share"]
+        for c in ("tax", "value_added", "floor_area")
+    })
+    money["pid"] = links["pid"]
+    money["firm"] = links["firm"]
+    sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
+    sums["firms"] = money.groupby("pid")["firm"].nunique()
+    f = f.assign(pid=links["pid"], share_tax=money["tax"])
+    chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
+             .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
+             .drop_duplicates("pid").set_index("pid")["chain"])
+    sums["chain"] = chain
+    sums["any_above_size"] = f.assign(a=f["size_class"].eq("规上")).groupby("pid")["a"].any()
+    if year is not None and "start_year" in f:
+        newest = pd.to_numeric(f["start_year"], errors="coerce").groupby(f["pid"]).max()
+        sums["youngest_years"] = year - newest
+    if "class" in f:
+        worst = f["class"].map(_WORST).groupby(f["pid"]).max()
+        sums["grade"] = worst.map({v: k for k, v in _WORST.items()})
+    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
+        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+    out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
+    out["firms"] = out["firms"].fillna(0).astype(int)
+    for c in ("tax", "value_added", "floor_area"):
+        out[c] = out[c].fillna(0.0)
+    out["any_above_size"] = out["any_above_size"].astype("boolean").fillna(False).astype(bool)
+    return out
+
+
+def renewal_outputs(facts, plan=None, year=None, previous_facts=None, layers=None, settings=None):
+    """Renewal candidates, blocks, priorities and the yearly 5 000 亩 check.
+
+    Parameters
+    ----------
+    facts : GeoDataFrame
+        From :func:`parcel_facts`.
+    plan : GeoDataFrame, optional
+        The 用地用海 plan layer.
+    previous_facts : DataFrame, optional
+        Last year's :func:`parcel_facts` (for C two years running and last
+        year's chain averages).
+
+    Returns
+    -------
+    dict
+        ``rules`` (long table), ``renewal_parcels`` (every parcel in scope
+        with status 候选/豁免/达标, reasons, evidence, priority),
+        ``renewal_blocks`` (with priority), ``benchmarks``, ``plan_check``
+        (dict from :func:`gis.renewal.yearly_plan_check`).
+    """
+    from . import renewal
+
+    settings = settings or load_settings()
+    layers = layers or {}
+    prev = None
+    if previous_facts is not None:
+        prev = pd.DataFrame(previous_facts.drop(columns="geometry", errors="ignore"))
+    bench = renewal.chain_benchmarks(facts, settings, previous=prev)
+    rules = renewal.rule_results(facts, settings, plan=plan, year=year, previous=prev,
+                                 benchmarks=bench)
+    cands = renewal.candidates(facts, rules)
+    flagged = cands[cands["status"] == "候选"]
+    blocks = renewal.renewal_blocks(flagged, settings=settings, platforms=layers.get("platforms"),
+                                    parks=layers.get("parks"))
+    cands = cands.join(renewal.benchmark_gain(cands, bench))
+    pri = renewal.priority(cands, settings, benchmarks=bench, blocks=blocks)
+    cands = cands.join(pri)
+    bpri = renewal.priority(blocks, settings, benchmarks=bench)
+    blocks = blocks.join(bpri).sort_values("rank")
+    check = renewal.yearly_plan_check(blocks, settings=settings)
+    return {"rules": rules, "renewal_parcels": cands, "renewal_blocks": blocks,
+            "benchmarks": bench, "plan_check": check}
+
+
 def _stage_renewal(result):
-    raise NotImplementedError
+    if result.parcels is None:
+        return
+    facts = parcel_facts(result.firms, result.parcels, result.year)
+    prev_facts = None
+    prev_ev = result.tables.get("previous_firms")
+    if prev_ev is not None:
+        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1)
+    result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
+                                     result.layers, result.settings)
+    result.renewal["facts"] = facts
 
 
 def density_outputs(firms, layers, out_dir=None, settings=None):
@@ -497,14 +635,89 @@ def _stage_maps(result, out_dir):
     raise NotImplementedError
 
 
+def _plain(df):
+    """A table for Excel/HTML: no geometry, lists joined with "、"."""
+    out = pd.DataFrame(df.drop(columns="geometry", errors="ignore")).copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            sample = out[col].dropna()
+            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set)):
+                out[col] = out[col].map(lambda v: "、".join(map(str, v)) if v is not None else "")
+    return out
+
+
+def report_extras(result):
+    """Renewal and density tables, sections and charts for the yearly report.
+
+    Returns
+    -------
+    tuple of dict
+        ``(sheets, sheet_labels, html_tables, charts, summary_lines)``.
+    """
+    from . import charts, clusters, renewal
+
+    sheets, labels, html, figs, lines = {}, {}, {}, {}, {}
+    R = result.renewal
+    if R:
+        cands = R["renewal_parcels"].sort_values(["status", "rank"])
+        sheets["renewal_parcels"] = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
+        sheets["renewal_blocks"] = _plain(R["renewal_blocks"])
+        check = R["plan_check"]
+        sheets["renewal_plan"] = _plain(check["table"])
+        for key in ("renewal_parcels", "renewal_blocks", "renewal_plan"):
+            labels[key] = renewal.LABELS_ZH
+        status = cands["status"].value_counts()
+        counts = pd.DataFrame({
+            "认定结果": status.index, "宗地数": status.to_numpy(),
+            "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
+        })
+        html["低效工业用地认定（宗地）"] = counts
+        verdict = "可以" if check["reaches_target"] else "不能"
+        lines["renewal"] = (
+            f"低效工业用地: 候选 {int(status.get('候选', 0))} 宗, 区块 {len(R['renewal_blocks'])} 个, "
+            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
+            f"可供 {check['years_of_supply']:.1f} 年"
+        )
+        html["年度盘活目标核算"] = pd.DataFrame({
+            "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
+            "数值": [round(check["total_mu"], 1), check["target_mu"], "是" if check["reaches_target"] else "否",
+                   round(check["years_of_supply"], 2), check["n_first_year"], round(check["shortfall_mu"], 1)],
+        })
+        top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
+        html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
+    D = result.density
+    if D:
+        if D.get("clusters") is not None:
+            sheets["clusters"] = _plain(D["clusters"])
+            labels["clusters"] = clusters.LABELS_ZH
+            html["产业集聚区（DBSCAN）"] = (_plain(D["clusters"]).head(15), clusters.LABELS_ZH)
+        if D.get("location_quotients") is not None:
+            sheets["location_quotients"] = D["location_quotients"]
+            labels["location_quotients"] = clusters.LABELS_ZH
+        html["产业链在规划平台内的比重"] = (D["platform_share"], clusters.LABELS_ZH)
+        html["产业链集聚程度（Clark-Evans 最近邻指数）"] = (
+            D["clark_evans"].reset_index(), clusters.LABELS_ZH)
+        grid = D["grids"].get("全部") if D.get("grids") else None
+        if grid is not None:
+            figs["企业核密度"] = charts.density_chart(
+                grid, result.layers.get("boundary"), result.layers.get("platforms"),
+                settings=result.settings)
+    return sheets, labels, html, figs, lines
+
+
 def _stage_report(result, out_dir):
     from . import report
 
     tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
+    sheets, labels, html, figs, lines = report_extras(result)
+    tables.update(sheets)
+    result.summary["extra_lines"] = lines
+    summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
     paths = report.write_report(
-        out_dir, result.year, tables, ledger=result.ledger, summary=result.summary,
+        out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
         areas=result.layers.get("platforms"), settings=result.settings,
-        map_html=result.paths.get("report_map_html"),
+        map_html=result.paths.get("report_map_html"), sheet_labels=labels,
+        extra_tables=html, extra_charts=figs,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
