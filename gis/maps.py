@@ -1,0 +1,1442 @@
+"""Interactive maps that work offline: self-contained Folium HTML.
+
+Every map is one HTML file holding Leaflet, its plugins, their CSS and
+icons (vendored from the npm registry into ``gis/static/``, versions and
+licences in ``gis/static/VERSIONS.json``), inlined, so it opens from disk or
+an intranet server with no request to any host; with a configured tile
+server it requests only that host.
+
+Builders compose: :func:`base_map` makes the map, each ``add_*`` function
+draws one GeoDataFrame (EPSG:4549, or any CRS it can be projected from) and
+returns the map, :func:`save_map` writes it, :func:`standard_maps` writes the
+standard set (overview, 亩均, renewal, density)::
+
+    m = base_map(yiwu, lang="zh")
+    add_boundary(m, yiwu)
+    add_platforms(m, platforms)
+    add_enterprises(m, firms)
+    save_map(m, "maps/overview.html")
+
+Safety and size
+---------------
+- Values reach the page as JSON data and are written into popups, tooltips,
+  legends and the search box with ``textContent``: markup in a name is shown
+  as text, never run.
+- ``public=True`` (on :func:`base_map`) drops the confidential columns of
+  ``maps.public_drop_columns`` / ``public_drop_fragments`` from the data
+  before anything is written.
+- Polygons are simplified in EPSG:4549 (``maps.simplify_m``), coordinates
+  rounded (``maps.coord_decimals``), only popup columns kept, vectors drawn on
+  a canvas; points are clustered; layers beyond ``maps.feature_budget`` /
+  ``maps.point_budget`` are aggregated to hexagons with a note on the map.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import folium
+import folium.plugins as fplugins
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer, LayerControl
+from folium.template import Template
+
+from ._errors import ConfigError, CRSError, GisError, ValidationError
+from .config import load_settings
+from .crs import WEB_CRS, WORKING_CRS, wgs84_to_gcj02
+
+__all__ = [
+    "BASEMAPS",
+    "STATIC_DIR",
+    "base_map",
+    "add_boundary",
+    "add_townships",
+    "add_platforms",
+    "add_parks",
+    "add_landuse",
+    "add_enterprises",
+    "add_efficiency",
+    "add_renewal",
+    "add_density",
+    "add_hotspots",
+    "add_clusters",
+    "add_polygons",
+    "hex_aggregate",
+    "confidential_columns",
+    "public_frame",
+    "to_html",
+    "save_map",
+    "standard_maps",
+    "vendored_assets",
+    "legends",
+]
+
+STATIC_DIR = Path(__file__).parent / "static"
+BASEMAPS = ("none", "intranet", "tianditu", "amap", "osm")
+
+# ---------------------------------------------------------------------------
+# Vendored assets: every URL folium (or one of its plugins used here) writes
+# into a page maps to a vendored file, or to None when the feature is not used
+# (bootstrap, font-awesome, awesome-markers).  An unknown URL is an error, so
+# a new plugin cannot silently bring back a CDN request.
+# ---------------------------------------------------------------------------
+_JQUERY = "https://code.jquery.com/jquery-3.7.1.min.js"
+_ASSETS = {
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet/leaflet.js",
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet/leaflet.css",
+    _JQUERY: "jquery/jquery.min.js",
+    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": None,
+    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": None,
+    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": None,
+    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": None,
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": None,
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": None,
+    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": None,
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
+        "leaflet.markercluster/leaflet.markercluster.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
+        "leaflet.markercluster/MarkerCluster.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css":
+        "leaflet.markercluster/MarkerCluster.Default.css",
+    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js":
+        "leaflet.fullscreen/Control.FullScreen.js",
+    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css":
+        "leaflet.fullscreen/Control.FullScreen.css",
+    "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js":
+        "leaflet-measure/leaflet-measure.min.js",
+    "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css":
+        "leaflet-measure/leaflet-measure.css",
+    "https://cdn.jsdelivr.net/gh/ardhi/Leaflet.MousePosition/src/L.Control.MousePosition.min.js":
+        "leaflet-mouse-position/src/L.Control.MousePosition.js",
+    "https://cdn.jsdelivr.net/gh/ardhi/Leaflet.MousePosition/src/L.Control.MousePosition.min.css":
+        "leaflet-mouse-position/src/L.Control.MousePosition.css",
+    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js":
+        "leaflet-search/dist/leaflet-search.min.js",
+    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css":
+        "leaflet-search/dist/leaflet-search.min.css",
+    # the toolkit's own helpers (not a CDN URL: only ever inlined)
+    "gis:gis-maps.js": "gis-maps/gis-maps.js",
+    "gis:gis-maps.css": "gis-maps/gis-maps.css",
+}
+_MARKERCLUSTER_JS = [("markerclusterjs", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js")]
+_MARKERCLUSTER_CSS = [
+    ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css"),
+    ("markerclusterdefaultcss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"),
+]
+_MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml",
+         ".jpg": "image/jpeg", ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf"}
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+
+
+def vendored_assets():
+    """The vendored web packages: a DataFrame of package, version, licence, integrity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per npm package in ``gis/static/VERSIONS.json``.
+
+    Examples
+    --------
+    >>> v = vendored_assets().set_index("package")
+    >>> v.loc["leaflet", "version"]
+    '1.9.3'
+    """
+    with open(STATIC_DIR / "VERSIONS.json", encoding="utf-8") as fh:
+        return pd.DataFrame(json.load(fh))
+
+
+@functools.lru_cache(maxsize=None)
+def _asset_text(rel):
+    path = STATIC_DIR / rel
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if rel.endswith(".css"):
+        def to_data_uri(match):
+            ref = match.group(2).strip()
+            if ref.startswith(("data:", "#")):
+                return match.group(0)
+            target = (path.parent / ref).resolve()
+            if not target.is_file() or STATIC_DIR.resolve() not in target.parents:
+                raise GisError(f"{path}: url({ref}) points to no vendored file")
+            mime = _MIME.get(target.suffix.lower(), "application/octet-stream")
+            data = base64.b64encode(target.read_bytes()).decode("ascii")
+            return f'url("data:{mime};base64,{data}")'
+
+        text = _CSS_URL.sub(to_data_uri, text)
+        return text.replace("</style", "<\\/style")
+    return text.replace("</script", "<\\/script")
+
+
+def _walk(element):
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def _inline_assets(m):
+    """Replace every default_js/default_css URL under the figure by inline code."""
+    root = m.get_root()
+    elements = list(_walk(root))
+    needs_jquery = bool(getattr(m, "objects_to_stay_in_front", None)) or any(
+        isinstance(e, folium.Popup) for e in elements
+    )
+    js, css = [], []
+    for e in elements:
+        for attr, out in (("default_js", js), ("default_css", css)):
+            links = getattr(e, attr, None)
+            if not links:
+                continue
+            for _, url in links:
+                if url not in out:
+                    out.append(url)
+            setattr(e, attr, [])
+    if needs_jquery and _JQUERY not in js:
+        js.insert(1, _JQUERY)
+    unknown = [u for u in js + css if u not in _ASSETS]
+    if unknown:
+        raise GisError(
+            "no vendored copy of " + ", ".join(unknown)
+            + ": add the package to scripts/vendor_assets.py and gis.maps._ASSETS"
+        )
+    for url in css:
+        rel = _ASSETS[url]
+        if rel:
+            root.header.add_child(Element(f"<style>{_asset_text(rel)}</style>"), name="gis_css_" + rel)
+    for url in js:
+        rel = _ASSETS[url]
+        if rel and (url != _JQUERY or needs_jquery):
+            root.header.add_child(Element(f"<script>{_asset_text(rel)}</script>"), name="gis_js_" + rel)
+
+
+class _OfflineMap(folium.Map):
+    """A folium.Map whose page inlines its assets (for save, notebooks, to_html)."""
+
+    def render(self, **kwargs):
+        if not any(isinstance(c, LayerControl) for c in self._children.values()):
+            LayerControl(collapsed=False, position="topright").add_to(self)
+        else:  # keep the layer control last, after every layer it lists
+            for key, child in list(self._children.items()):
+                if isinstance(child, LayerControl):
+                    self._children.move_to_end(key)
+        _inline_assets(self)
+        super().render(**kwargs)
+
+
+class _Helpers(JSCSSMixin, MacroElement):
+    default_js = [("gis_maps_js", "gis:gis-maps.js")]
+    default_css = [("gis_maps_css", "gis:gis-maps.css")]
+    _template = Template("")
+
+
+_SAFE_JSON = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+              0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _json(obj):
+    """JSON that is safe inside a <script> element."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(_SAFE_JSON)
+
+
+class _DataLayer(JSCSSMixin, Layer):
+    """A vector layer drawn by gis-maps.js from column-wise JSON data."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = gis.dataLayer({{ this.spec_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec_json, name, show=True, points=False):
+        # Leaflet's layer control writes names with innerHTML: escape them
+        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        self._name = "GisDataLayer"
+        self.spec_json = spec_json
+        if points:
+            self.default_js = list(_MARKERCLUSTER_JS)
+            self.default_css = list(_MARKERCLUSTER_CSS)
+
+
+class _ImageLayer(Layer):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.imageOverlay({{ this.url|tojson }}, {{ this.bounds|tojson }},
+            {opacity: {{ this.opacity|tojson }}, interactive: false, className: "gis-image"});
+        gis.register({{ this.key|tojson }}, {{ this.get_name() }}, 1);
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, url, bounds, key, name, opacity, show=True):
+        super().__init__(name=html.escape(name), overlay=True, control=True, show=show)
+        self._name = "GisImageLayer"
+        self.url, self.bounds, self.key, self.opacity = url, bounds, key, opacity
+
+
+class _Legend(MacroElement):
+    """A categorical legend or a colour scale bound to a layer (gis-maps.js)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.legend({{ this._parent.get_name() }}, {{ this.layer.get_name() }}, {{ this.spec_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer, spec):
+        super().__init__()
+        self._name = "GisLegend"
+        self.layer = layer
+        self.spec = spec
+        self.spec_json = _json(spec)
+
+
+class _Note(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.note({{ this._parent.get_name() }}, {{ this.text_json }}, "bottomleft");
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text):
+        super().__init__()
+        self._name = "GisNote"
+        self.text = text
+        self.text_json = _json(text)
+
+
+class _Search(JSCSSMixin, MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.search({{ this._parent.get_name() }}, {{ this.layer.get_name() }}, {{ this.opts_json }});
+        {% endmacro %}
+        """
+    )
+    default_js = [("Leaflet.Search.js", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
+    default_css = [("Leaflet.Search.css", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+
+    def __init__(self, layer, opts):
+        super().__init__()
+        self._name = "GisSearch"
+        self.layer = layer
+        self.opts_json = _json(opts)
+
+
+class _Title(MacroElement):
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}<div class="gis-title">{{ this.text }}</div>{% endmacro %}
+        """
+    )
+
+    def __init__(self, text):
+        super().__init__()
+        self._name = "GisTitle"
+        self.text = html.escape(str(text))
+
+
+# ---------------------------------------------------------------------------
+# labels
+# ---------------------------------------------------------------------------
+_TEXT = {
+    "boundary": ("义乌市界", "Yiwu boundary"),
+    "townships": ("镇街", "Townships"),
+    "platforms": ("产业平台", "Industrial platforms"),
+    "parks": ("产业园区", "Industrial parks"),
+    "landuse": ("土地利用现状", "Land use"),
+    "enterprises": ("企业", "Enterprises"),
+    "efficiency": ("亩均效益", "Output per mu"),
+    "renewal_parcels": ("低效用地图斑", "Renewal parcels"),
+    "renewal_blocks": ("更新单元", "Renewal blocks"),
+    "density": ("企业密度", "Enterprise density"),
+    "hotspots": ("冷热点", "Hot and cold spots"),
+    "clusters": ("产业集群", "Industrial clusters"),
+    "grade": ("亩均等级", "Efficiency class"),
+    "tax_per_mu": ("亩均税收", "Tax per mu"),
+    "missing": ("无数据", "no data"),
+    "count": ("数量", "Count"),
+    "search": ("搜索企业名称", "Search enterprise name"),
+    "not_found": ("未找到", "Not found"),
+    "cancel": ("取消", "Cancel"),
+    "fullscreen": ("全屏", "Full screen"),
+    "exit_fullscreen": ("退出全屏", "Exit full screen"),
+    "n_features": ("要素数", "Features"),
+    "area_mu": ("面积", "Area"),
+    "dominant": ("主要类别", "Main class"),
+    "mean_value": ("平均值", "Mean"),
+    "approximate": ("边界为示意,非法定界线", "Approximate outlines, not legal boundaries"),
+}
+_GRADE_TEXT = {
+    "A": ("A 优先发展", "A priority"), "B": ("B 鼓励提升", "B encourage"),
+    "C": ("C 帮扶转型", "C support"), "D": ("D 倒逼整治", "D rectify"),
+}
+_COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
+
+
+def _t(key, lang):
+    zh, en = _TEXT[key]
+    return en if lang == "en" else zh
+
+
+def _maps_settings(settings):
+    s = settings if settings is not None else load_settings()
+    if "maps" in s:
+        s = s["maps"]
+    return s
+
+
+def _state(m):
+    st = getattr(m, "gis", None)
+    if st is None:
+        raise ValidationError(
+            "the map was not made by gis.maps.base_map(): build it with base_map() "
+            "so layers know the language, the basemap and public mode"
+        )
+    return st
+
+
+def _check_colour(c, key):
+    if not isinstance(c, str) or not _COLOUR.match(c):
+        raise ConfigError(f"maps.{key}: {c!r} is not a colour (#rrggbb or a CSS name)")
+    return c
+
+
+# ---------------------------------------------------------------------------
+# base map
+# ---------------------------------------------------------------------------
+def _lonlat_bounds(bounds_or_gdf):
+    if hasattr(bounds_or_gdf, "total_bounds"):
+        g = bounds_or_gdf
+        if g.crs is None:
+            raise CRSError("base_map: the GeoDataFrame has no CRS")
+        return tuple(g.to_crs(WEB_CRS).total_bounds)
+    b = tuple(float(v) for v in bounds_or_gdf)
+    if len(b) != 4:
+        raise ValidationError("base_map: bounds must be (minx, miny, maxx, maxy)")
+    if max(abs(v) for v in b) > 360:  # projected: EPSG:4549 metres
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(WORKING_CRS, WEB_CRS, always_xy=True)
+        xs, ys = tr.transform([b[0], b[2], b[0], b[2]], [b[1], b[1], b[3], b[3]])
+        return min(xs), min(ys), max(xs), max(ys)
+    return b
+
+
+def _tile_layers(basemap, s, lang):
+    """[(url, attribution, name, subdomains)] of a basemap; checks keys and URLs."""
+    if basemap == "none":
+        return []
+    if basemap == "intranet":
+        url = os.environ.get("GIS_TILE_URL") or s.get("tile_url") or ""
+        if not url:
+            raise ConfigError(
+                "maps.tile_url: basemap 'intranet' needs an XYZ URL template: set "
+                "maps.tile_url in your settings or the environment variable GIS_TILE_URL"
+            )
+        return [(url, s.get("tile_attribution", ""), "内网底图" if lang != "en" else "Intranet basemap", "abc")]
+    if basemap == "tianditu":
+        key = os.environ.get("GIS_TIANDITU_KEY") or s.get("tianditu_key") or ""
+        if not key:
+            raise ConfigError(
+                "maps.tianditu_key: basemap 'tianditu' needs a 天地图 key: set the "
+                "environment variable GIS_TIANDITU_KEY (or maps.tianditu_key in a local settings file)"
+            )
+        out = []
+        for layer in s["tianditu_layers"]:
+            url = s["tianditu_url"].replace("{layer}", layer).replace("{key}", key)
+            out.append((url, "天地图 © 国家地理信息公共服务平台", f"天地图 {layer}", "01234567"))
+        return out
+    if basemap == "amap":
+        return [(s["amap_url"], "© 高德地图 AutoNavi", "高德地图" if lang != "en" else "AMap", "1234")]
+    if basemap == "osm":
+        return [(s["osm_url"], "© OpenStreetMap contributors", "OpenStreetMap", "abc")]
+    raise ConfigError(f"maps.basemap: unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
+
+
+def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False, title=None):
+    """An empty offline map framed on ``bounds_or_gdf``, with its controls.
+
+    Parameters
+    ----------
+    bounds_or_gdf : GeoDataFrame, GeoSeries or tuple
+        What to frame: a layer (any CRS) or ``(minx, miny, maxx, maxy)`` in
+        lon/lat or EPSG:4549 metres.
+    basemap : {"none", "intranet", "tianditu", "amap", "osm"}, optional
+        Default ``maps.basemap`` ("none": plain background, no request to any
+        host).  "intranet" takes its URL template from ``$GIS_TILE_URL`` or
+        ``maps.tile_url``; "tianditu" its key from ``$GIS_TIANDITU_KEY`` or
+        ``maps.tianditu_key``; "amap" shifts every overlay to GCJ-02.
+    lang : {"zh", "en"}
+        Language of layer names, legends, popups and controls.
+    settings : dict, optional
+        Result of :func:`gis.config.load_settings`; default the shipped one.
+    public : bool
+        Drop confidential columns from every layer added to this map.
+    title : str, optional
+        A title shown at the top of the map.
+
+    Returns
+    -------
+    folium.Map
+        With scale bar, full-screen button, measuring tool and mouse
+        coordinates; a layer control is added when the map is rendered.
+    """
+    if lang not in ("zh", "en"):
+        raise ValidationError(f"base_map: lang must be 'zh' or 'en', got {lang!r}")
+    s = _maps_settings(settings)
+    basemap = basemap or s.get("basemap", "none")
+    tiles = _tile_layers(basemap, s, lang)
+    gcj = basemap == "amap"
+    w, so, e, n = _lonlat_bounds(bounds_or_gdf)
+    if gcj:
+        (w, e), (so, n) = wgs84_to_gcj02(np.array([w, e]), np.array([so, n]))
+    m = _OfflineMap(
+        location=[(so + n) / 2, (w + e) / 2], zoom_start=11, tiles=None,
+        prefer_canvas=True, control_scale=True, max_zoom=19,
+    )
+    m.options["maxZoom"] = 19  # markercluster needs the map's maxZoom without tiles
+    m.gis = {"lang": lang, "basemap": basemap, "gcj02": gcj, "public": bool(public),
+             "settings": s, "keys": []}
+    for i, (url, attr, name, subdomains) in enumerate(tiles):
+        folium.TileLayer(tiles=url, attr=html.escape(attr), name=html.escape(name), subdomains=subdomains,
+                         max_zoom=19, overlay=i > 0, control=True).add_to(m)
+    m.fit_bounds([[so, w], [n, e]])
+    bg = _check_colour(s.get("background", "#f3f1ec"), "background")
+    m.get_root().header.add_child(
+        Element(f"<style>.folium-map.leaflet-container{{background:{bg};}}</style>"), name="gis_bg")
+    _Helpers().add_to(m)
+    zh = lang != "en"
+    fplugins.Fullscreen(position="topleft", title=_t("fullscreen", lang),
+                        title_cancel=_t("exit_fullscreen", lang)).add_to(m)
+    fplugins.MeasureControl(position="topleft", primary_length_unit="meters",
+                            secondary_length_unit="kilometers", primary_area_unit="sqmeters",
+                            secondary_area_unit="hectares",
+                            localization="cn" if zh else "en").add_to(m)
+    fplugins.MousePosition(position="bottomleft", separator=" , ", num_digits=6,
+                           prefix=("经纬度" if zh else "Lon/lat") + (" (GCJ-02)" if gcj else ""),
+                           lng_first=True, empty_string="—").add_to(m)
+    if title:
+        _Title(title).add_to(m)
+    return m
+
+
+# ---------------------------------------------------------------------------
+# data preparation
+# ---------------------------------------------------------------------------
+def confidential_columns(columns, settings=None):
+    """The columns a public map must not contain.
+
+    Parameters
+    ----------
+    columns : iterable of str
+    settings : dict, optional
+
+    Returns
+    -------
+    list of str
+        Those of ``columns`` named in ``maps.public_drop_columns`` or
+        containing a fragment of ``maps.public_drop_fragments``.
+
+    Examples
+    --------
+    >>> confidential_columns(["name", "tax_per_mu", "grade", "能耗_吨"])
+    ['tax_per_mu', '能耗_吨']
+    """
+    s = _maps_settings(settings)
+    exact = {c.lower() for c in s["public_drop_columns"]}
+    frags = [f.lower() for f in s["public_drop_fragments"]]
+    return [c for c in columns
+            if str(c).lower() in exact or any(f in str(c).lower() for f in frags)]
+
+
+def public_frame(gdf, settings=None):
+    """``gdf`` without its confidential columns (see :func:`confidential_columns`)."""
+    return gdf.drop(columns=confidential_columns(
+        [c for c in gdf.columns if c != gdf.geometry.name], settings))
+
+
+def _working(gdf, where):
+    if gdf is None or not hasattr(gdf, "geometry"):
+        raise ValidationError(f"{where}: expected a GeoDataFrame")
+    if gdf.crs is None:
+        raise CRSError(f"{where}: the layer has no CRS (expected EPSG:4549)")
+    g = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    return g if g.crs == WORKING_CRS else g.to_crs(WORKING_CRS)
+
+
+def _display_geoms(geoms_4549, st, simplify=True):
+    """Simplified (EPSG:4549), projected to WGS84, GCJ-shifted if needed, rounded."""
+    s = st["settings"]
+    arr = np.asarray(geoms_4549)
+    if simplify and s["simplify_m"] > 0:
+        arr = shapely.simplify(arr, float(s["simplify_m"]), preserve_topology=True)
+    import geopandas as gpd
+
+    arr = np.asarray(gpd.GeoSeries(arr, crs=WORKING_CRS).to_crs(WEB_CRS).values)
+    if st["gcj02"]:
+        def shift(xy):
+            x, y = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        arr = shapely.transform(arr, shift)
+    d = int(s["coord_decimals"])
+    return shapely.transform(arr, lambda xy: np.round(xy, d))
+
+
+def _column_values(series):
+    if pd.api.types.is_datetime64_any_dtype(series):
+        series = series.dt.strftime("%Y-%m-%d")
+    if pd.api.types.is_float_dtype(series):
+        series = series.round(6)
+    obj = series.astype(object)
+    return obj.where(series.notna(), None).tolist()
+
+
+def _fields(kind, st, columns):
+    lang = st["lang"]
+    out = []
+    for col, zh, en, unit, dec in st["settings"]["popup_fields"].get(kind, []):
+        if col in columns and col not in [f[0] for f in out]:
+            out.append([col, en if lang == "en" else zh, unit or "", dec])
+    return out
+
+
+def _categorical(values, colours, missing, labels=None):
+    """(codes, palette, legend entries) for a categorical column."""
+    values = pd.Series(values)
+    cats = [c for c in colours if (values == c).any()]
+    extra = sorted(set(values.dropna().astype(str)) - {str(c) for c in cats})
+    codes = pd.Categorical(values, categories=cats).codes.astype(int)
+    palette = [colours[c] for c in cats]
+    entries = [[colours[c], (labels or {}).get(c, str(c))] for c in cats]
+    if extra or (codes < 0).any():
+        codes = np.where(codes < 0, len(palette), codes)
+        palette.append(missing)
+        entries.append([missing, labels.get("__missing__", "其他") if labels else "其他"])
+    return codes, palette, entries
+
+
+def _classified(values, s, lang, cmap=None, unit=""):
+    """(codes, palette, legend entries) for a continuous column (mapclassify)."""
+    import mapclassify
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(v)
+    codes = np.full(len(v), -1)
+    palette, entries = [], []
+    if ok.any():
+        k = int(min(s["classify_k"], len(np.unique(v[ok]))))
+        if k >= 2:
+            scheme = s["classify_scheme"]
+            try:
+                cls = mapclassify.classify(v[ok], scheme, k=k)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
+            bins = np.asarray(cls.bins, dtype=float)
+            codes[ok] = np.asarray(cls.yb)
+        else:
+            bins = np.array([v[ok].max()])
+            codes[ok] = 0
+        cm = colormaps[cmap or s["value_cmap"]]
+        nb = len(bins)
+        palette = [to_hex(cm(0.15 + 0.85 * i / max(nb - 1, 1))) for i in range(nb)]
+        lows = np.concatenate([[v[ok].min()], bins[:-1]])
+        entries = [[palette[i], f"{lows[i]:,.2f} – {bins[i]:,.2f}" + (f" {unit}" if unit else "")]
+                   for i in range(nb)]
+    if (~ok).any():
+        codes = np.where(codes < 0, len(palette), codes)
+        palette.append(s["missing_colour"])
+        entries.append([s["missing_colour"], _t("missing", lang)])
+    return codes, palette, entries
+
+
+def hex_aggregate(gdf, side_m, category=None, value=None):
+    """Aggregate features to hexagons (by their centroid), in EPSG:4549.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Points or polygons in a projected CRS (metres).
+    side_m : float
+        Side length of the (pointy-top) hexagons in metres.
+    category : str, optional
+        A column; each hexagon gets the category covering most area (or the
+        most points) in ``dominant``.
+    value : str, optional
+        A numeric column; each hexagon gets its mean in ``mean_value``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per occupied hexagon: ``n`` (features), ``area_mu`` (summed
+        area of the features, 0 for points), ``dominant``, ``mean_value``
+        (when asked), hexagon geometry; same CRS as ``gdf``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy([0, 10, 5000], [0, 10, 0]), crs="EPSG:4549")
+    >>> h = hex_aggregate(pts, 1000)
+    >>> sorted(h["n"].tolist())
+    [1, 2]
+    """
+    import geopandas as gpd
+
+    from .crs import M2_PER_MU
+
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        raise CRSError("hex_aggregate: project the layer to EPSG:4549 first")
+    geoms = gdf.geometry.values
+    c = shapely.centroid(np.asarray(geoms))
+    x, y = shapely.get_x(c), shapely.get_y(c)
+    side = float(side_m)
+    q = (np.sqrt(3) / 3 * x - y / 3) / side
+    r = (2 / 3 * y) / side
+    s_ = -q - r
+    rq, rr, rs = np.round(q), np.round(r), np.round(s_)
+    dq, dr, ds = np.abs(rq - q), np.abs(rr - r), np.abs(rs - s_)
+    fix_q = (dq > dr) & (dq > ds)
+    fix_r = ~fix_q & (dr > ds)
+    rq = np.where(fix_q, -rr - rs, rq)
+    rr = np.where(fix_r, -rq - rs, rr)
+    area = np.asarray(shapely.area(np.asarray(geoms))) / M2_PER_MU
+    df = pd.DataFrame({"q": rq.astype(np.int64), "r": rr.astype(np.int64), "area_mu": area})
+    agg = {"n": ("area_mu", "size"), "area_mu": ("area_mu", "sum")}
+    if value is not None:
+        df["v"] = pd.to_numeric(gdf[value], errors="coerce").to_numpy()
+        agg["mean_value"] = ("v", "mean")
+    out = df.groupby(["q", "r"]).agg(**agg).reset_index()
+    if category is not None:
+        df["cat"] = gdf[category].to_numpy()
+        weight = np.where(df["area_mu"] > 0, df["area_mu"], 1.0)
+        by = df.assign(w=weight).groupby(["q", "r", "cat"], dropna=False)["w"].sum().reset_index()
+        top = by.sort_values("w", ascending=False).drop_duplicates(["q", "r"])
+        out = out.merge(top[["q", "r", "cat"]].rename(columns={"cat": "dominant"}), on=["q", "r"], how="left")
+    cx = side * np.sqrt(3) * (out["q"].to_numpy() + out["r"].to_numpy() / 2)
+    cy = side * 1.5 * out["r"].to_numpy()
+    ang = np.deg2rad(30 + 60 * np.arange(7))
+    ring = np.stack([cx[:, None] + side * np.cos(ang), cy[:, None] + side * np.sin(ang)], axis=-1)
+    polys = shapely.polygons(ring)
+    return gpd.GeoDataFrame(out.drop(columns=["q", "r"]), geometry=polys, crs=gdf.crs)
+
+
+def _aggregate_to_budget(g, budget, st, category=None, value=None):
+    side = float(st["settings"]["hex_side_m"])
+    agg = hex_aggregate(g, side, category=category, value=value)
+    while len(agg) > budget:
+        side *= 2
+        agg = hex_aggregate(g, side, category=category, value=value)
+    return agg, side
+
+
+def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colours=None,
+               category_labels=None, value=None, unit="", legend_title=None, tooltip=None,
+               title=None, style=None, points=False, show=True, search=None, outline=False):
+    """Shared engine of the add_* functions."""
+    st = _state(m)
+    s = st["settings"]
+    lang = st["lang"]
+    where = f"gis.maps.add_{kind}"
+    g = _working(g, where)
+    if st["public"]:
+        g = public_frame(g, s)
+        for col in (value, category):
+            if col is not None and col not in g.columns and col in confidential_columns([col], s):
+                raise ValidationError(
+                    f"{where}: a public map cannot be coloured by the confidential column {col!r}")
+    for col in (value, category):
+        if col is not None and col not in g.columns:
+            raise ValidationError(f"{where}: column {col!r} not found (columns: {', '.join(map(str, g.columns))})")
+    name = name or _t(key if key in _TEXT else kind, lang)
+    note = None
+    budget = int(s["point_budget"] if points else s["feature_budget"])
+    n_in = len(g)
+    if n_in > budget:
+        agg, side = _aggregate_to_budget(g, budget, st, category=category, value=value)
+        word = "家" if points else "个"
+        note = (f"{name}: {n_in:,} {word}要素超过显示上限 {budget:,},已按边长 {side:,.0f} m 六边形汇总"
+                if lang != "en" else
+                f"{name}: {n_in:,} features exceed the display budget of {budget:,}; "
+                f"aggregated to hexagons of side {side:,.0f} m")
+        g = agg.rename(columns={"n": "_n", "area_mu": "_area_mu", "mean_value": "_mean", "dominant": "_dom"})
+        fields = [["_n", _t("n_features", lang), "", 0]]
+        if not points:
+            fields.append(["_area_mu", _t("area_mu", lang), "亩" if lang != "en" else "mu", 1])
+        if category is not None:
+            fields.append(["_dom", _t("dominant", lang), "", None])
+            category = "_dom"
+        if value is not None:
+            fields.append(["_mean", _t("mean_value", lang), unit, 2])
+            value = "_mean"
+        elif category is None:
+            value, unit = "_n", ""
+            legend_title = f"{name} ({_t('count', lang)})"
+        points = False
+        search = None
+        tooltip = None
+        title = None
+    else:
+        fields = _fields(kind, st, g.columns)
+    keep = [f[0] for f in fields]
+    for col in (tooltip, title, search):
+        if col is not None and col in g.columns and col not in keep:
+            keep.append(col)
+    spec = {"key": key, "kind": "points" if points else "polygons", "lang": lang,
+            "fields": fields, "title": title if title in g.columns else None,
+            "tooltip": tooltip if tooltip in g.columns else None,
+            "style": style or {}}
+    props = {c: _column_values(g[c]) for c in keep if c in g.columns}
+    legend = None
+    if category is not None:
+        codes, palette, entries = _categorical(g[category], colours, s["missing_colour"], category_labels)
+        props["_c"] = codes.tolist()
+        spec["palette"] = palette
+        legend = {"key": key, "title": legend_title or name, "entries": entries}
+    elif value is not None:
+        codes, palette, entries = _classified(g[value], s, lang, unit=unit)
+        props["_c"] = codes.tolist()
+        spec["palette"] = palette
+        legend = {"key": key, "title": legend_title or name, "entries": entries}
+    elif colour is not None:
+        spec["palette"] = [colour]
+        props["_c"] = [0] * len(g)
+        legend = {"key": key, "title": name, "entries": [[colour, name]], "outline": outline}
+    for c in spec.get("palette", []):
+        _check_colour(c, f"colours of {kind}")
+    spec["props"] = props
+    geoms = _display_geoms(g.geometry.values, st, simplify=not points)
+    if points:
+        spec["x"] = shapely.get_x(geoms).tolist()
+        spec["y"] = shapely.get_y(geoms).tolist()
+        body = _json(spec)
+    else:
+        spec["geoms"] = "@@GEOMS@@"
+        body = _json(spec)
+        gj = "[" + ",".join(shapely.to_geojson(geoms).tolist()) + "]"
+        body = body.replace('"@@GEOMS@@"', gj.translate(_SAFE_JSON), 1)
+    layer = _DataLayer(body, name=name, show=show, points=points)
+    layer.add_to(m)
+    st["keys"].append(key)
+    if legend is not None:
+        legend["shown"] = bool(show)
+        if note:
+            legend["note"] = note
+        _Legend(layer, legend).add_to(m)
+    if note:
+        _Note(note).add_to(m)
+    if search is not None and search in g.columns:
+        _Search(layer, {"property": search, "placeholder": _t("search", lang),
+                        "notFound": _t("not_found", lang), "cancel": _t("cancel", lang)}).add_to(m)
+    return m
+
+
+# ---------------------------------------------------------------------------
+# public builders
+# ---------------------------------------------------------------------------
+def add_polygons(m, gdf, key, name, *, kind="efficiency", colour=None, category=None,
+                 colours=None, value=None, unit="", show=True):
+    """Draw any polygon layer: one colour, a categorical column or classified values.
+
+    Parameters
+    ----------
+    m : folium.Map
+        From :func:`base_map`.
+    gdf : geopandas.GeoDataFrame
+    key : str
+        Identifier of the layer in the page (``window.gis.layers[key]``).
+    name : str
+        Name in the layer control and legend.
+    kind : str
+        Which ``maps.popup_fields`` list gives the popup.
+    colour : str, optional
+        One colour for every feature.
+    category : str, optional
+        Column coloured by ``colours`` (a dict value -> colour).
+    value : str, optional
+        Numeric column classified with ``maps.classify_scheme``.
+    unit : str
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    style = {"weight": 1, "color": "#555", "fillOpacity": 0.6, "opacity": 0.8}
+    return _add_layer(m, gdf, key, kind, name=name, colour=colour, category=category,
+                      colours=colours, value=value, unit=unit, style=style, show=show,
+                      title=next((c for c in ("name_zh", "name") if c in gdf.columns), None))
+
+
+def add_boundary(m, gdf, name=None):
+    """Draw the county outline (no fill). Returns the map."""
+    st = _state(m)
+    c = _check_colour(st["settings"]["boundary_colour"], "boundary_colour")
+    return _add_layer(m, gdf, "boundary", "townships", name=name, colour=c, outline=True,
+                      style={"weight": 2.5, "color": c, "fill": False, "interactive": False})
+
+
+def add_townships(m, gdf, name=None, show=True):
+    """Draw township (镇街) outlines with a tooltip of their name. Returns the map."""
+    st = _state(m)
+    c = _check_colour(st["settings"]["township_colour"], "township_colour")
+    return _add_layer(m, gdf, "townships", "townships", name=name, colour=c, outline=True,
+                      tooltip="name_zh", title="name_zh", show=show,
+                      style={"weight": 1.2, "color": c, "dashArray": "4 4", "fillOpacity": 0.03})
+
+
+def _with_targets(gdf, targets, lang):
+    """``gdf`` with a ``targets_2030`` text column (one line per target, current value when given)."""
+    if targets is None or len(targets) == 0:
+        return gdf
+    t = pd.DataFrame(targets)
+    key = "id" if "id" in t.columns and "id" in gdf.columns else "name_zh"
+    need = {key, "text"} | ({"target"} if lang == "en" else {"target_zh"})
+    missing = sorted(need - set(t.columns))
+    if missing or key not in gdf.columns:
+        raise ValidationError(
+            f"gis.maps: targets need columns {sorted(need)} (as gis.layers.targets() returns) "
+            f"and the layer a column {key!r}; missing {missing or [key]}")
+    label = (t["target"] if lang == "en" else t["target_zh"]).astype(str)
+    line = label + " " + t["text"].astype(str)
+    if "current" in t.columns:
+        cur = pd.to_numeric(t["current"], errors="coerce")
+        now = "now" if lang == "en" else "现状"
+        line = line + np.where(cur.notna(), " (" + now + " " + cur.map("{:g}".format) + ")", "")
+    text = line.groupby(t[key].to_numpy()).agg("\n".join)
+    return gdf.assign(targets_2030=gdf[key].map(text))
+
+
+def _platform_like(m, gdf, key, colour_key, name, colour_by, show, targets=None):
+    st = _state(m)
+    s = st["settings"]
+    gdf = _with_targets(gdf, targets, st["lang"])
+    c = _check_colour(s[colour_key], colour_key)
+    style = {"weight": 2, "color": c, "fillOpacity": 0.15}
+    if colour_by == "grade" and "grade" in gdf.columns:
+        return _add_layer(m, gdf, key, "platforms", name=name, category="grade",
+                          colours=s["grade_colours"], category_labels=_grade_labels(st["lang"]),
+                          legend_title=_t("grade", st["lang"]), style=dict(style, fillOpacity=0.45),
+                          tooltip="name_zh", title="name_zh", show=show)
+    if colour_by is not None and colour_by != "grade":
+        return _add_layer(m, gdf, key, "platforms", name=name, value=colour_by, style=dict(style, fillOpacity=0.55),
+                          tooltip="name_zh", title="name_zh", show=show,
+                          unit="万元/亩" if colour_by == "tax_per_mu" else "")
+    approx = "approximate" in gdf.columns and gdf["approximate"].fillna(False).astype(bool).any()
+    out = _add_layer(m, gdf, key, "platforms", name=name, colour=c, outline=True, style=style,
+                     tooltip="name_zh", title="name_zh", show=show)
+    if approx:
+        leg = [ch for ch in m._children.values() if isinstance(ch, _Legend)][-1]
+        leg.spec["note"] = _t("approximate", st["lang"])
+        leg.spec_json = _json(leg.spec)
+    return out
+
+
+def add_platforms(m, gdf, name=None, colour_by=None, targets=None, show=True):
+    """Draw industrial platforms (popup: planned vs measured area, lead industries, targets).
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        Columns used when present: name_zh, kind_zh, planned_km2, measured_km2,
+        lead_industries, targets_2030, current_values, approximate, n_firms,
+        tax_per_mu, grade (``maps.popup_fields.platforms``), e.g.
+        ``gis.layers.load("platforms")``.
+    name : str, optional
+    colour_by : {None, "grade", "tax_per_mu", column}, optional
+        None: one outline colour; "grade": A/B/C/D colours; a numeric column:
+        classified colours (mapclassify).
+    targets : pandas.DataFrame, optional
+        2030 targets in the long format of :func:`gis.layers.targets`
+        (``id`` or ``name_zh``, ``target_zh``, ``text``), optionally with a
+        ``current`` column of current values; shown in the popup.
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    return _platform_like(m, gdf, "platforms", "platform_colour", name, colour_by, show, targets)
+
+
+def add_parks(m, gdf, name=None, colour_by=None, targets=None, show=True):
+    """Draw industrial parks; as :func:`add_platforms`. Returns the map."""
+    return _platform_like(m, gdf, "parks", "park_colour", name, colour_by, show, targets)
+
+
+def _grade_labels(lang):
+    i = 1 if lang == "en" else 0
+    out = {g: v[i] for g, v in _GRADE_TEXT.items()}
+    out["__missing__"] = _t("missing", lang)
+    return out
+
+
+def add_landuse(m, parcels, code_col="DLBM", system="sandiao", name=None, show=True):
+    """Draw land-use parcels coloured by class (三调 or 用地用海 standard colours).
+
+    Parameters
+    ----------
+    m : folium.Map
+    parcels : geopandas.GeoDataFrame
+        With the land-use code column ``code_col``.
+    code_col : str
+    system : {"sandiao", "ydyh"}
+        Classification of the codes (colours and names from
+        :func:`gis.landuse.landuse_colour` / ``landuse_name``).
+    name : str, optional
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    from . import landuse
+
+    if code_col not in parcels.columns:
+        raise ValidationError(f"gis.maps.add_landuse: column {code_col!r} not found")
+    codes = parcels[code_col].astype("string")
+    colour = landuse.landuse_colour(codes, system)
+    label = landuse.landuse_name(codes, system).fillna(codes).fillna("无地类编码").astype(str)
+    g = parcels.assign(_lu_colour=np.asarray(colour, dtype=object),
+                       _lu_label=label.to_numpy(dtype=object))
+    # one legend entry per class name, in code order
+    order = g.assign(_code=codes).sort_values("_code").drop_duplicates("_lu_label")
+    colours = dict(zip(order["_lu_label"], order["_lu_colour"]))
+    st = _state(m)
+    return _add_layer(m, g, "landuse", "landuse", name=name, category="_lu_label", colours=colours,
+                      tooltip="_lu_label",
+                      style={"weight": 0.5, "color": "#666", "fillOpacity": 0.7}, show=show,
+                      legend_title=_t("landuse", st["lang"]))
+
+
+def add_enterprises(m, firms, name=None, colour_by="grade", search=True, show=True):
+    """Draw enterprises as clustered points (popup: name, chain, 亩均税收, score, class).
+
+    Parameters
+    ----------
+    m : folium.Map
+    firms : geopandas.GeoDataFrame
+        Points; columns used when present: name, chain, land_mu, tax_per_mu,
+        score, grade (``maps.popup_fields.enterprises``).
+    name : str, optional
+    colour_by : {"grade", None}
+        Colour points by class A/B/C/D (``maps.grade_colours``).
+    search : bool
+        Add a search box for enterprise names (column ``name``).
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    st = _state(m)
+    s = st["settings"]
+    kw = {}
+    if colour_by == "grade" and "grade" in firms.columns:
+        kw = dict(category="grade", colours=s["grade_colours"], category_labels=_grade_labels(st["lang"]),
+                  legend_title=(name or _t("enterprises", st["lang"])) + " · " + _t("grade", st["lang"]))
+    else:
+        kw = dict(colour=_check_colour(s["platform_colour"], "platform_colour"))
+    if not firms.geom_type.isin(["Point"]).all():
+        raise ValidationError("gis.maps.add_enterprises: enterprises must be points "
+                              f"(found {sorted(set(firms.geom_type.dropna()))})")
+    return _add_layer(m, firms, "enterprises", "enterprises", name=name, points=True,
+                      title="name", search="name" if search else None, show=show,
+                      style={"weight": 1, "color": "#444", "fillOpacity": 0.6}, **kw)
+
+
+def add_efficiency(m, gdf, by="grade", name=None, key="efficiency", show=True):
+    """Draw parcels (or platforms) coloured by 亩均 class or by a classified indicator.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        Polygons with ``grade`` (A/B/C/D) or the numeric column ``by``.
+    by : str
+        "grade" (categorical, ``maps.grade_colours``) or a numeric column such
+        as "tax_per_mu" (classes by ``maps.classify_scheme``/``classify_k``;
+        not allowed in public mode, the classes would reveal the values).
+    name : str, optional
+    key : str
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    st = _state(m)
+    s = st["settings"]
+    lang = st["lang"]
+    style = {"weight": 0.6, "color": "#555", "fillOpacity": 0.75}
+    title = next((c for c in ("name", "name_zh", "BSM") if c in gdf.columns), None)
+    if by == "grade":
+        return _add_layer(m, gdf, key, "efficiency", name=name, category="grade",
+                          colours=s["grade_colours"], category_labels=_grade_labels(lang),
+                          legend_title=(name or _t("efficiency", lang)) + " · " + _t("grade", lang),
+                          style=style, title=title, tooltip=title, show=show)
+    unit = "万元/亩" if by == "tax_per_mu" else ""
+    label = _t(by, lang) if by in _TEXT else by
+    return _add_layer(m, gdf, key, "efficiency", name=name, value=by, unit=unit,
+                      legend_title=f"{label}" + (f" ({unit})" if unit else ""),
+                      style=style, title=title, tooltip=title, show=show)
+
+
+def add_renewal(m, gdf, kind="parcels", name=None, show=True):
+    """Draw renewal candidates (popup: reasons and evidence).
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        Polygons with text columns ``reasons`` and ``evidence`` (and
+        name/BSM/area_mu when present).
+    kind : {"parcels", "blocks"}
+        Candidate parcels or renewal blocks (units).
+    name : str, optional
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    if kind not in ("parcels", "blocks"):
+        raise ValidationError(f"gis.maps.add_renewal: kind must be 'parcels' or 'blocks', got {kind!r}")
+    st = _state(m)
+    c = _check_colour(st["settings"]["renewal_colours"][kind], f"renewal_colours.{kind}")
+    style = ({"weight": 1, "color": c, "fillOpacity": 0.45} if kind == "parcels"
+             else {"weight": 2.5, "color": c, "fillOpacity": 0.08, "dashArray": "6 3"})
+    title = next((col for col in ("name", "BSM") if col in gdf.columns), None)
+    return _add_layer(m, gdf, f"renewal_{kind}", "renewal", name=name, colour=c, style=style,
+                      title=title, tooltip=title, show=show, outline=kind == "blocks")
+
+
+def add_hotspots(m, gdf, category=None, name=None, significant_only=True, show=True):
+    """Draw hot and cold spots (grid cells or polygons) coloured by class.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        E.g. the result of :func:`gis.clusters.hot_spots` (column
+        ``gi_class``), or any polygons with a class column.
+    category : str, optional
+        The class column: default ``gi_class`` when present, else ``label``.
+        Colours from ``maps.hotspot_colours`` (unknown classes grey).
+    name : str, optional
+    significant_only : bool
+        Leave out cells of class 不显著 (``gi_bin == 0``), which only repeat
+        the background.
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    st = _state(m)
+    category = category or ("gi_class" if "gi_class" in gdf.columns else "label")
+    if category not in gdf.columns:
+        raise ValidationError(f"gis.maps.add_hotspots: column {category!r} not found")
+    if significant_only:
+        keep = gdf[category].astype(str) != "不显著"
+        if "gi_bin" in gdf.columns:
+            keep &= gdf["gi_bin"] != 0
+        gdf = gdf[keep]
+    colours = dict(st["settings"]["hotspot_colours"])
+    return _add_layer(m, gdf, "hotspots", "hotspots", name=name, category=category, colours=colours,
+                      style={"weight": 0.5, "color": "#555", "fillOpacity": 0.55}, show=show,
+                      tooltip=category)
+
+
+def add_clusters(m, gdf, category="cluster", name=None, show=True):
+    """Draw industrial clusters (polygons), one colour per cluster.
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        E.g. :func:`gis.clusters.dbscan_clusters` (cluster, n_firms,
+        dominant_chain, chain_counts, area_mu, platform, park).
+    category : str
+        The cluster id column; the legend names each cluster by
+        ``dominant_chain`` or ``label`` when present.
+    name : str, optional
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    st = _state(m)
+    if category not in gdf.columns:
+        raise ValidationError(f"gis.maps.add_clusters: column {category!r} not found")
+    pal = st["settings"]["cluster_colours"]
+    cats = sorted(pd.unique(gdf[category].dropna()), key=lambda v: (str(type(v)), v))
+    colours = {c: pal[i % len(pal)] for i, c in enumerate(cats)}
+    label = next((c for c in ("label", "dominant_chain") if c in gdf.columns), None)
+    labels = None
+    if label is not None:
+        first = gdf.drop_duplicates(category).set_index(category)[label]
+        labels = {c: f"{c}: {first[c]}" for c in cats}
+    return _add_layer(m, gdf, "clusters", "clusters", name=name, category=category, colours=colours,
+                      category_labels=labels,
+                      style={"weight": 2, "color": "#333", "fillOpacity": 0.35}, show=show,
+                      tooltip=label or category, title=label)
+
+
+def _affine_xy(t, col, row):
+    return t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f
+
+
+def add_density(m, grid, transform, crs=WORKING_CRS, name=None, unit=None, cmap=None, show=True):
+    """Draw a density grid as a coloured image with its colour scale.
+
+    Parameters
+    ----------
+    m : folium.Map
+    grid : 2-D array
+        Values (e.g. firms per km²), row 0 at the north, NaN for no data.
+    transform : affine.Affine
+        The grid's transform in ``crs`` (rasterio convention).
+    crs : str
+        CRS of the grid (EPSG:4549 by default).
+    name : str, optional
+    unit : str, optional
+        Shown under the colour scale.
+    cmap : str, optional
+        Matplotlib colormap (default ``maps.density_cmap``).
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+        The grid is reprojected to Web Mercator (bilinear) and embedded as a
+        PNG data URI; cells at or below ``maps.density_floor`` × max are
+        transparent.
+    """
+    import rasterio.warp
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+    from PIL import Image
+    from pyproj import Transformer
+    from rasterio.enums import Resampling
+
+    st = _state(m)
+    s = st["settings"]
+    lang = st["lang"]
+    arr = np.asarray(grid, dtype="float32")
+    if arr.ndim != 2 or arr.size == 0:
+        raise ValidationError(f"gis.maps.add_density: grid must be a non-empty 2-D array, got shape {arr.shape}")
+    h, w = arr.shape
+    left, top = _affine_xy(transform, 0, 0)
+    right, bottom = _affine_xy(transform, w, h)
+    dst_t, dw, dh = rasterio.warp.calculate_default_transform(
+        crs, "EPSG:3857", w, h, left=min(left, right), bottom=min(top, bottom),
+        right=max(left, right), top=max(top, bottom))
+    dst = np.full((dh, dw), np.nan, dtype="float32")
+    rasterio.warp.reproject(arr, dst, src_transform=transform, src_crs=crs, dst_transform=dst_t,
+                            dst_crs="EPSG:3857", resampling=Resampling.bilinear,
+                            src_nodata=np.nan, dst_nodata=np.nan)
+    # the scale is that of the source grid (bilinear resampling smooths peaks)
+    vmax = float(np.nanmax(arr)) if np.isfinite(arr).any() else 0.0
+    vmin = 0.0
+    cm = colormaps[cmap or s["density_cmap"]]
+    norm = np.clip((dst - vmin) / (vmax - vmin), 0, 1) if vmax > vmin else np.zeros_like(dst)
+    rgba = (cm(np.nan_to_num(norm)) * 255).astype("uint8")
+    transparent = ~np.isfinite(dst) | (norm <= float(s["density_floor"]))
+    rgba[..., 3] = np.where(transparent, 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    x0, y1 = _affine_xy(dst_t, 0, 0)
+    x1, y0 = _affine_xy(dst_t, dw, dh)
+    tr = Transformer.from_crs("EPSG:3857", WEB_CRS, always_xy=True)
+    (lon0, lon1), (lat0, lat1) = tr.transform([x0, x1], [y0, y1])
+    if st["gcj02"]:
+        glon, glat = wgs84_to_gcj02((lon0 + lon1) / 2, (lat0 + lat1) / 2)
+        dlon, dlat = glon - (lon0 + lon1) / 2, glat - (lat0 + lat1) / 2
+        lon0, lon1, lat0, lat1 = lon0 + dlon, lon1 + dlon, lat0 + dlat, lat1 + dlat
+    d = int(s["coord_decimals"])
+    bounds = [[round(lat0, d), round(lon0, d)], [round(lat1, d), round(lon1, d)]]
+    name = name or _t("density", lang)
+    layer = _ImageLayer(url, bounds, "density", name, float(s["density_opacity"]), show=show)
+    layer.add_to(m)
+    st["keys"].append("density")
+    colours = [to_hex(cm(t)) for t in np.linspace(0, 1, 7)]
+    _Legend(layer, {"key": "density", "title": name, "type": "continuous", "colours": colours,
+                    "min": f"{vmin:g}", "max": f"{vmax:,.3g}", "unit": unit or "", "shown": bool(show)}).add_to(m)
+    return m
+
+
+def legends(m):
+    """The legends of a map: ``{layer key: spec}``.
+
+    Each spec has ``title`` and either ``entries`` (a list of ``[colour,
+    label]``, for categorical and classified layers) or ``type="continuous"``
+    with ``colours``, ``min``, ``max``, ``unit`` (colour scales); ``note``
+    when the layer was aggregated.
+
+    Returns
+    -------
+    dict
+    """
+    return {c.spec["key"]: c.spec for c in m._children.values() if isinstance(c, _Legend)}
+
+
+# ---------------------------------------------------------------------------
+# output
+# ---------------------------------------------------------------------------
+_REMOTE_ASSET = re.compile(r"""<(?:script|link)\b[^>]*(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def to_html(m):
+    """The map as one self-contained HTML page (str).
+
+    Raises
+    ------
+    GisError
+        If any <script src> or <link href> still points to a host.
+    """
+    page = m.get_root().render()
+    hit = _REMOTE_ASSET.search(page)
+    if hit:
+        raise GisError(f"the page still loads a remote asset: {page[hit.start():hit.start() + 160]}")
+    return page
+
+
+def save_map(m, path):
+    """Write the map to ``path`` (UTF-8, self-contained); returns the Path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = to_html(m)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(page)
+    return path
+
+
+_STANDARD = {
+    # name: (title zh, title en, layers drawn (in order), layers that make the map worth writing)
+    "overview": ("义乌市产业空间总览", "Yiwu overview",
+                 ["landuse", "townships", "platforms", "parks", "enterprises"],
+                 ["townships", "platforms", "parks", "landuse", "enterprises"]),
+    "efficiency": ("亩均效益", "Output per mu",
+                   ["townships", "efficiency", "platforms", "enterprises"],
+                   ["efficiency", "enterprises"]),
+    "renewal": ("低效用地再开发候选", "Renewal candidates",
+                ["townships", "renewal_blocks", "renewal_parcels"],
+                ["renewal_parcels", "renewal_blocks"]),
+    "density": ("产业集聚密度", "Industrial density",
+                ["townships", "density", "hotspots", "clusters"],
+                ["density", "hotspots", "clusters"]),
+}
+_LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse", "enterprises",
+               "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters"}
+
+
+def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settings=None,
+                  landuse_system="sandiao"):
+    """Write the standard maps (overview, 亩均, renewal, density) that have data.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    layers : dict
+        Any of: ``boundary`` (or ``yiwu``), ``townships``, ``platforms``,
+        ``parks``, ``landuse`` (parcels with DLBM), ``enterprises`` (points
+        with name, chain, tax_per_mu, score, grade), ``efficiency`` (parcels
+        with grade / tax_per_mu), ``renewal_parcels``, ``renewal_blocks``
+        (reasons, evidence), ``density`` (a tuple ``(grid, transform)`` or a
+        dict with keys grid, transform, optional crs, unit), ``hotspots``
+        (label), ``clusters`` (cluster).  Missing layers are skipped; a map
+        none of whose own layers is given is not written.
+    lang : {"zh", "en"}
+    basemap : str, optional
+    public : bool
+        Drop confidential columns (public edition).
+    settings : dict, optional
+    landuse_system : {"sandiao", "ydyh"}
+
+    Returns
+    -------
+    dict
+        ``{map name: Path}`` for the maps written (``overview.html``,
+        ``efficiency.html``, ``renewal.html``, ``density.html``).
+    """
+    unknown = set(layers) - _LAYER_KEYS
+    if unknown:
+        raise ValidationError(f"gis.maps.standard_maps: unknown layer name(s) {sorted(unknown)} "
+                              f"(known: {', '.join(sorted(_LAYER_KEYS))})")
+    given = {k: v for k, v in layers.items() if v is not None}
+    if "yiwu" in given and "boundary" not in given:
+        given["boundary"] = given.pop("yiwu")
+    vector = [v for k, v in given.items() if k != "density" and len(v)]
+    if "boundary" in given:
+        frame = given["boundary"]
+    elif vector:
+        frame = tuple(np.array([v.to_crs(WEB_CRS).total_bounds for v in vector]).T.tolist())
+        frame = (min(frame[0]), min(frame[1]), max(frame[2]), max(frame[3]))
+    else:
+        from .crs import YIWU_LONLAT_BOUNDS
+
+        frame = YIWU_LONLAT_BOUNDS
+    out_dir = Path(out_dir)
+    written = {}
+    for map_name, (tzh, ten, order, own) in _STANDARD.items():
+        if not any(k in given for k in own):
+            continue
+        m = base_map(frame, basemap=basemap, lang=lang, settings=settings, public=public,
+                     title=ten if lang == "en" else tzh)
+        if "boundary" in given:
+            add_boundary(m, given["boundary"])
+        for k in order:
+            if k not in given:
+                continue
+            v = given[k]
+            if k == "townships":
+                add_townships(m, v, show=map_name != "overview" or "platforms" not in given)
+            elif k == "platforms":
+                by = "grade" if map_name == "efficiency" and "grade" in v.columns else None
+                add_platforms(m, v, colour_by=by)
+            elif k == "parks":
+                add_parks(m, v)
+            elif k == "landuse":
+                add_landuse(m, v, system=landuse_system, show=True)
+            elif k == "enterprises":
+                add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
+            elif k == "efficiency":
+                add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu")
+            elif k == "renewal_parcels":
+                add_renewal(m, v, kind="parcels")
+            elif k == "renewal_blocks":
+                add_renewal(m, v, kind="blocks")
+            elif k == "density":
+                if isinstance(v, dict):
+                    add_density(m, v["grid"], v["transform"], crs=v.get("crs", WORKING_CRS), unit=v.get("unit"))
+                else:
+                    add_density(m, v[0], v[1])
+            elif k == "hotspots":
+                add_hotspots(m, v)
+            elif k == "clusters":
+                add_clusters(m, v)
+        written[map_name] = save_map(m, out_dir / f"{map_name}.html")
+    return written
