@@ -225,6 +225,153 @@ register("report", "the yearly 亩均 report: Excel workbook, HTML report, GeoPa
          _report_arguments, _report)
 
 
+# ---------------------------------------------------------------- map / density / match
+def _input_arguments(p):
+    g = p.add_argument_group("inputs (default: the synthetic demo data) / 输入数据（缺省用示例数据）")
+    g.add_argument("--enterprises", default=None, metavar="FILE", help="enterprise table / 企业名录")
+    g.add_argument("--landuse", default=None, metavar="FILE", help="三调 DLTB layer")
+    g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
+    g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
+    g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
+    g.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02")
+    g.add_argument("--config", default=None, metavar="FILE", help="settings YAML / 参数设置文件")
+
+
+def _inputs(args, settings):
+    """Run inputs from the arguments, or the demo data when no table is given."""
+    from ._errors import ValidationError
+    from .pipeline import demo_inputs
+
+    if args.enterprises is None:
+        print("未指定 --enterprises，使用示例数据（合成） / no --enterprises: using the synthetic demo data")
+        return demo_inputs(settings=settings)
+    if args.year is None:
+        raise ValidationError("--year is required with --enterprises / 请用 --year 指定评价年度")
+    return {"enterprises": args.enterprises, "landuse": args.landuse, "plan": args.plan,
+            "previous": args.previous, "year": args.year, "coords": args.coords}
+
+
+def _map_arguments(p):
+    from .maps import STANDARD_MAPS
+
+    p.add_argument("--out", default="maps", metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--layers", nargs="*", choices=STANDARD_MAPS, default=None,
+                   help="which maps (default: all) / 输出哪些地图")
+    p.add_argument("--basemap", choices=["none", "intranet", "tianditu", "amap", "osm"], default=None,
+                   help="base map (default none: works with no network) / 底图")
+    p.add_argument("--public", action="store_true",
+                   help="public edition: no tax, output, energy or emission data in the HTML")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _input_arguments(p)
+
+
+def _needed_stages(names):
+    stages = ["efficiency", "maps"]
+    if names is None or "renewal" in names or "efficiency" in names:
+        stages.insert(1, "renewal")
+    if names is None or "density" in names:
+        stages.insert(-1, "density")
+    return tuple(stages)
+
+
+def _map(args):
+    from .config import load_settings
+    from .pipeline import run
+
+    import shutil
+    import tempfile
+
+    settings = load_settings(args.config or args.settings)
+    inputs = _inputs(args, settings)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
+                     progress=not args.no_progress, map_options=opts)
+        for name, path in result.paths["maps"].items():
+            target = out / path.name
+            shutil.move(str(path), target)
+            print(f"  {name}: {target}")
+    return 0
+
+
+register("map", "write the standard offline HTML maps / 输出离线交互地图", _map_arguments, _map)
+
+
+def _density_arguments(p):
+    p.add_argument("--out", default="density_out", metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _input_arguments(p)
+
+
+def _density(args):
+    from .config import load_settings
+    from .pipeline import run
+
+    settings = load_settings(args.config or args.settings)
+    result = run(**_inputs(args, settings), out_dir=args.out, settings=settings,
+                 stages=("efficiency", "density"), progress=not args.no_progress)
+    d = result.density
+    for name, path in d.get("tifs", {}).items():
+        print(f"  {name}: {path}")
+    print(f"热点格网 hot-spot cells: {len(d['hotspots'])}, 集聚区 clusters: {len(d['clusters'])}")
+    print(f"  results: {result.paths['results']} (layers hotspots, clusters)")
+    return 0
+
+
+register("density", "kernel density GeoTIFFs, hot spots and clusters / 产业集聚密度分析",
+         _density_arguments, _density)
+
+
+def _match_arguments(p):
+    p.add_argument("--mu", required=True, help="land need in 亩, e.g. 80-150 / 用地需求(亩)")
+    p.add_argument("--chain", default=None, help="industry chain of the project, e.g. 光电显示 / 产业链")
+    p.add_argument("--platform", default=None, help="only sites in this platform / 指定平台")
+    p.add_argument("--max-far", type=float, default=None, help="highest existing FAR of a site")
+    p.add_argument("--top", type=int, default=20, help="how many sites to list (default 20)")
+    p.add_argument("--out", default=None, metavar="FILE.xlsx", help="also write the list to Excel")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _input_arguments(p)
+
+
+def _match(args):
+    import tempfile
+
+    import pandas as pd
+
+    from .config import load_settings
+    from .matching import match_sites, parse_mu_range
+    from .pipeline import run
+
+    need = parse_mu_range(args.mu)  # fail on a bad range before any work
+    settings = load_settings(args.config or args.settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(**_inputs(args, settings), out_dir=tmp, settings=settings,
+                     stages=("efficiency", "renewal"), progress=not args.no_progress)
+    R = result.renewal
+    table = match_sites(need, chain=args.chain, platform=args.platform, max_far=args.max_far,
+                        candidates=R["renewal_parcels"], blocks=R["renewal_blocks"],
+                        parcels=R["facts"], plan=result.plan, settings=settings)
+    if not len(table):
+        print("没有符合条件的地块 / no site fits")
+        return 0
+    with pd.option_context("display.max_columns", 20, "display.width", 200,
+                           "display.max_colwidth", 40):
+        print(table.drop(columns=["成员宗地"], errors="ignore").head(args.top).to_string(index=False))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_excel(out, index=False, sheet_name="项目落户匹配")
+        print(f"  {out}")
+    return 0
+
+
+register("match", "sites for an incoming project's land need / 项目落户用地匹配",
+         _match_arguments, _match)
+
+
 # ---------------------------------------------------------------- main
 def build_parser():
     """The argparse parser with every registered command."""

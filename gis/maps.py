@@ -57,6 +57,7 @@ from .config import load_settings
 from .crs import WEB_CRS, WORKING_CRS, wgs84_to_gcj02
 
 __all__ = [
+    "STANDARD_MAPS",
     "BASEMAPS",
     "STATIC_DIR",
     "base_map",
@@ -1349,12 +1350,14 @@ _STANDARD = {
                 ["townships", "density", "hotspots", "clusters"],
                 ["density", "hotspots", "clusters"]),
 }
+#: names of the standard maps
+STANDARD_MAPS = tuple(_STANDARD)
 _LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse", "enterprises",
                "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters"}
 
 
 def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settings=None,
-                  landuse_system="sandiao"):
+                  landuse_system="sandiao", names=None):
     """Write the standard maps (overview, 亩均, renewal, density) that have data.
 
     Parameters
@@ -1375,6 +1378,9 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
         Drop confidential columns (public edition).
     settings : dict, optional
     landuse_system : {"sandiao", "ydyh"}
+    names : list of str, optional
+        Only these maps (default: all of ``overview``, ``efficiency``,
+        ``renewal``, ``density``).
 
     Returns
     -------
@@ -1401,7 +1407,12 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
         frame = YIWU_LONLAT_BOUNDS
     out_dir = Path(out_dir)
     written = {}
+    if names is not None and set(names) - set(_STANDARD):
+        raise ValidationError(f"gis.maps.standard_maps: unknown map name(s) "
+                              f"{sorted(set(names) - set(_STANDARD))} (known: {', '.join(_STANDARD)})")
     for map_name, (tzh, ten, order, own) in _STANDARD.items():
+        if names is not None and map_name not in names:
+            continue
         if not any(k in given for k in own):
             continue
         m = base_map(frame, basemap=basemap, lang=lang, settings=settings, public=public,

@@ -39,6 +39,7 @@ __all__ = [
     "parcel_facts",
     "renewal_outputs",
     "report_extras",
+    "map_layers",
     "run_summary",
     "write_results",
     "run",
@@ -345,7 +346,8 @@ def _stage_efficiency(result, inputs, progress):
 
 
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
-        settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None):
+        settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
+        map_options=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -369,6 +371,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Mark outputs as synthetic demo data.
     echo : callable, optional
         Called with progress lines (e.g. ``print``).
+    map_options : dict, optional
+        Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
+        ``public``, ``lang``, ``names``).
 
     Returns
     -------
@@ -405,7 +410,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         elif step == "density":
             _stage_density(result, out_dir)
         elif step == "maps":
-            _stage_maps(result, out_dir)
+            _stage_maps(result, out_dir, **(map_options or {}))
         elif step == "report":
             result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                          source=enterprises, demo=demo, year=year)
@@ -631,8 +636,44 @@ def _stage_density(result, out_dir):
         result.paths["density"] = result.density["tifs"]
 
 
-def _stage_maps(result, out_dir):
-    raise NotImplementedError
+def map_layers(result):
+    """The layers of :func:`gis.maps.standard_maps` from a :class:`Run`.
+
+    Firms and parcels get a ``grade`` column (the 亩均 class; for a parcel
+    the worst class of its firms); renewal parcels are the flagged ones.
+    """
+    lay = {k: result.layers.get(k) for k in ("boundary", "townships", "platforms", "parks")}
+    if result.firms is not None:
+        firms = result.firms
+        lay["enterprises"] = firms.assign(grade=firms["class"]) if "class" in firms else firms
+    if result.parcels is not None:
+        lay["landuse"] = result.parcels
+    facts = result.renewal.get("facts") if result.renewal else None
+    if facts is not None:
+        eff = facts[facts["firms"] > 0]
+        eff = eff.assign(tax_per_mu=eff["tax"] / eff["area_mu"])
+        lay["efficiency"] = eff
+    if result.renewal:
+        cands = result.renewal["renewal_parcels"]
+        lay["renewal_parcels"] = cands[cands["status"] == "候选"]
+        lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+    if result.density:
+        grid = result.density["grids"].get("全部")
+        if grid is not None:
+            lay["density"] = {"grid": grid.array, "transform": grid.transform, "crs": grid.crs,
+                              "unit": grid.metadata.get("units")}
+        lay["hotspots"] = result.density.get("hotspots")
+        lay["clusters"] = result.density.get("clusters")
+    return {k: v for k, v in lay.items() if v is not None}
+
+
+def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None):
+    from . import maps
+
+    result.paths["maps"] = maps.standard_maps(
+        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        public=public, settings=result.settings, names=names,
+    )
 
 
 def _plain(df):
