@@ -1,0 +1,169 @@
+"""End to end: ``gis demo`` on reduced demo data, and the CLI's error paths.
+
+The expected numbers come from the generator's manifest (what it planted)
+and from independent recomputation over the written outputs, not from
+the pipeline's own summary.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+
+from gis import cli, pipeline
+
+pytestmark = pytest.mark.slow
+
+
+def _data_rows(ws):
+    """Rows below the header that hold any value."""
+    return sum(1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    data = tmp_path_factory.mktemp("demo_data")
+    out = tmp_path_factory.mktemp("demo_out")
+    inputs = pipeline.demo_inputs(data, scale=0.15)
+    result = pipeline.run(**inputs, out_dir=out, progress=False)
+    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
+    return result, out, manifest, inputs
+
+
+def test_every_row_is_loaded_or_rejected(demo_run):
+    result, out, manifest, inputs = demo_run
+    rows_read = _data_rows(openpyxl.load_workbook(inputs["enterprises"], read_only=True)["企业名录"])
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
+    rejected_rows = rejects.loc[rejects["severity"] == "reject", "row"].nunique()
+    assert rejected_rows == manifest["expected_rejects"]
+    assert len(result.firms) + rejected_rows == rows_read
+    enterprises = pyogrio.read_dataframe(out / "results.gpkg", layer="enterprises")
+    assert len(enterprises) == len(result.firms)
+    # the planted problems are in the ledger with the reasons the manifest expects
+    planted = {(str(p["excel_row"]), p["reason"]) for p in manifest["planted"] if p.get("reason")}
+    got = set(zip(rejects["row"].astype(str), rejects["reason"]))
+    assert planted <= got
+
+
+def test_results_geopackage_layers(demo_run):
+    _, out, _, _ = demo_run
+    names = set(pyogrio.list_layers(out / "results.gpkg")[:, 0])
+    assert {"enterprises", "parcels", "platforms", "parks", "townships",
+            "renewal_parcels", "renewal_blocks", "hotspots", "clusters"} <= names
+    info = pyogrio.read_info(out / "results.gpkg", layer="parcels")
+    assert "4549" in info["crs"]
+
+
+def test_city_total_is_the_ratio_of_sums(demo_run):
+    result, _, _, _ = demo_run
+    ev = result.firms
+    counted = ev[ev["scope"].isin(["graded", "scored_not_graded"])]
+    chains = result.tables["chains"]
+    total = chains.iloc[-1]
+    assert total["tax"] == pytest.approx(counted["tax"].fillna(0).sum())
+    assert total["land_mu"] == pytest.approx(counted["land_mu"].sum())
+    assert total["tax_per_mu"] == pytest.approx(counted["tax"].fillna(0).sum() / counted["land_mu"].sum())
+    # the parts add up to the whole
+    assert chains.iloc[:-1]["tax"].sum() == pytest.approx(total["tax"])
+    platforms = result.tables["platforms"]
+    assert platforms.iloc[:-1]["firms"].sum() == platforms.iloc[-1]["firms"]
+
+
+def test_every_industrial_parcel_has_a_renewal_status(demo_run):
+    result, _, _, _ = demo_run
+    parcels = result.parcels
+    industrial = parcels["DLBM"].astype(str).isin(["0601", "0508"])
+    cands = result.renewal["renewal_parcels"]
+    in_scope = cands[cands["scope"] == "三调工业"]
+    assert set(in_scope["parcel_id"]) == set(parcels.loc[industrial, "BSM"])
+    assert set(cands["status"]) <= {"候选", "豁免", "达标"}
+    blocks = result.renewal["renewal_blocks"]
+    flagged = cands[cands["status"] == "候选"]
+    assert blocks["area_mu"].sum() == pytest.approx(flagged["area_mu"].sum())
+
+
+def test_parcel_facts_share_a_multi_parcel_firm(demo_run):
+    result, _, _, _ = demo_run
+    facts = result.renewal["facts"]
+    ev = result.firms
+    on_parcels = ev["parcel_ids"].notna() if "parcel_ids" in ev else ev["parcel_id"].notna()
+    # tax is conserved: every firm's tax lands on its parcels, shared by area
+    assert facts["tax"].sum() == pytest.approx(ev.loc[on_parcels, "tax"].fillna(0).sum())
+
+
+def test_report_workbook_and_html(demo_run):
+    result, out, _, inputs = demo_run
+    wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
+    for sheet in ["汇总", "企业评价", "宗地", "平台", "园区", "镇街", "产业链", "规划目标",
+                  "年度变化", "更新候选", "更新区块", "数据质量"]:
+        assert sheet in wb.sheetnames
+    assert _data_rows(wb["企业评价"]) == len(result.firms)
+    html = (out / f"亩均效益评价_{inputs['year']}.html").read_text(encoding="utf-8")
+    assert "低效工业用地认定" in html and "企业核密度" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_density_geotiffs_and_maps(demo_run):
+    import rasterio
+
+    result, out, _, _ = demo_run
+    with rasterio.open(out / "density" / "全部.tif") as src:
+        assert src.crs.to_epsg() == 4549
+        arr = src.read(1, masked=True)
+        # density (per km²) × cell area (km²) sums to the number of firms, less
+        # the kernel mass of firms near the border that falls outside the county
+        cell_km2 = abs(src.transform.a * src.transform.e) / 1e6
+        mass = float(arr.sum()) * cell_km2
+        n = int(result.firms.geometry.notna().sum())
+        assert 0.98 * n < mass <= n
+        grid = result.density["grids"]["全部"]
+        assert mass == pytest.approx(float(np.nansum(grid.array)) * cell_km2, rel=1e-6)
+    for name in ("overview", "efficiency", "renewal", "density"):
+        assert (out / "maps" / f"{name}.html").stat().st_size > 10_000
+
+
+def _gis(*args, cwd):
+    exe = Path(sys.executable).with_name("gis")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd,
+                          encoding="utf-8", timeout=300)
+
+
+def test_report_without_required_columns_is_one_line(tmp_path):
+    bad = tmp_path / "企业名录.xlsx"
+    pd.DataFrame({"企业名称": ["甲"], "税收(万元)": [1.0]}).to_excel(bad, index=False)
+    proc = _gis("report", "--enterprises", str(bad), "--year", "2025", "--out", str(tmp_path / "o"),
+                "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    err = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and "统一社会信用代码" in err[0]
+
+
+def test_bad_settings_file_is_one_line(tmp_path):
+    cfg = tmp_path / "rules.yaml"
+    cfg.write_text("efficiency:\n  min_land_mu: many\n", encoding="utf-8")
+    code = cli.main(["report", "--enterprises", "x.xlsx", "--year", "2025", "--out",
+                     str(tmp_path), "--config", str(cfg)])
+    assert code == 2
+
+
+def test_match_rejects_a_bad_range(capsys):
+    assert cli.main(["match", "--mu", "lots"]) == 2
+    assert "80-150" in capsys.readouterr().err
+
+
+def test_summary_counts_reconcile(demo_run):
+    result, _, _, _ = demo_run
+    s = result.summary
+    assert s["firms_read"] == s["firms_loaded"] + s["firms_rejected"]
+    scopes = result.firms["scope"].value_counts()
+    assert s["firms_graded"] == scopes.get("graded", 0)
+    assert s["firms_evaluated"] == scopes.get("graded", 0) + scopes.get("scored_not_graded", 0)
+    assert sum(s["class_counts"].values()) == s["firms_graded"]
+    assert np.isfinite(s["tax_per_mu"])
