@@ -90,7 +90,7 @@ NOTEBOOKS["01_layers_and_data.ipynb"] = [
         "maps.add_platforms(m, layers['platforms'])\n"
         "maps.add_parks(m, layers['parks'])\n"
         "maps.add_enterprises(m, firms, colour_by='chain')\n"
-        "maps.finish(m)"
+        "m"
     ),
     new_markdown_cell(OWN_DATA),
 ]
@@ -143,6 +143,171 @@ NOTEBOOKS["02_efficiency.ipynb"] = [
         "prev, _ = pipeline.load_firms(inputs['previous'], coords=inputs['coords'], boundary=layers['boundary'])\n"
         "prev_ev = pipeline.evaluate_firms(prev, parcels, layers, settings, year=inputs['year'] - 1)\n"
         "changes.transition_matrix(ev, prev_ev)"
+    ),
+    new_markdown_cell(OWN_DATA),
+]
+
+EVALUATE = """\
+from gis import config
+settings = config.load_settings()
+firms, ledger = pipeline.load_firms(inputs['enterprises'], coords=inputs['coords'],
+                                    boundary=layers['boundary'])
+parcels, plan = pipeline.load_land(inputs['landuse'], inputs['plan'], ledger=ledger)
+ev = pipeline.evaluate_firms(firms, parcels, layers, settings, year=inputs['year'])
+from gis import attach
+parcels = attach.attach_zones(parcels, layers['platforms'], layers['parks'], layers['townships'])
+facts = pipeline.parcel_facts(ev, parcels, inputs['year'])
+print(len(ev), '家企业,', len(facts), '个图斑')"""
+
+NOTEBOOKS["03_renewal.ipynb"] = [
+    new_markdown_cell(
+        "# 03 低效工业用地与更新 · Renewal candidates\n\n"
+        "每个工业图斑逐条检验认定规则（容积率、亩均税收、D类/连续两年C类、闲置、不符合规划、淘汰类产业），"
+        "记录实测值、阈值和依据；规上企业、战略性新兴产业等豁免情形也逐条记录。相邻候选图斑合并为更新区块，"
+        "按优先得分排序，并核算能否完成每年盘活 5 000 亩的目标。"
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(EVALUATE),
+    new_code_cell(
+        "prev, _ = pipeline.load_firms(inputs['previous'], coords=inputs['coords'], boundary=layers['boundary'])\n"
+        "prev_facts = pipeline.parcel_facts(\n"
+        "    pipeline.evaluate_firms(prev, parcels, layers, settings, year=inputs['year'] - 1),\n"
+        "    parcels, inputs['year'] - 1)\n"
+        "R = pipeline.renewal_outputs(facts, plan, inputs['year'], prev_facts, layers, settings)\n"
+        "R['renewal_parcels']['status'].value_counts()"
+    ),
+    new_code_cell(
+        "from gis import renewal\n"
+        "flagged = R['renewal_parcels'].query('status == \"候选\"').sort_values('rank')\n"
+        "renewal.zh_columns(flagged[['parcel_id', 'area_mu', 'firms', 'far', 'tax_per_mu', "
+        "'reasons', 'evidence', 'priority']].head(10))"
+    ),
+    new_code_cell(
+        "renewal.zh_columns(R['renewal_blocks'].drop(columns='geometry').head(10))"
+    ),
+    new_code_cell(
+        "check = R['plan_check']\n"
+        "print(f\"候选区块合计 {check['total_mu']:,.0f} 亩，年度目标 {check['target_mu']:,.0f} 亩，\"\n"
+        "      f\"{'能' if check['reaches_target'] else '不能'}完成，可供 {check['years_of_supply']:.1f} 年\")"
+    ),
+    new_markdown_cell(
+        "## 改一个阈值 · Change a threshold\n\n"
+        "把容积率下限从 1.0 提高到 1.2：候选清单和地图随之变化。"
+    ),
+    new_code_cell(
+        "import copy\n"
+        "s2 = copy.deepcopy(settings)\n"
+        "s2['renewal']['far_min'] = 1.2\n"
+        "R2 = pipeline.renewal_outputs(facts, plan, inputs['year'], prev_facts, layers, s2)\n"
+        "import pandas as pd\n"
+        "pd.DataFrame({'容积率下限 1.0': R['renewal_parcels']['status'].value_counts(),\n"
+        "              '容积率下限 1.2': R2['renewal_parcels']['status'].value_counts()})"
+    ),
+    new_code_cell(
+        "from gis import maps\n"
+        "m = maps.base_map(layers['boundary'], title='低效用地再开发候选（容积率下限 1.2）')\n"
+        "maps.add_boundary(m, layers['boundary'])\n"
+        "maps.add_platforms(m, layers['platforms'])\n"
+        "maps.add_renewal(m, R2['renewal_blocks'], kind='blocks')\n"
+        "maps.add_renewal(m, R2['renewal_parcels'].query('status == \"候选\"'), kind='parcels')\n"
+        "m"
+    ),
+    new_markdown_cell("## 项目落户匹配 · Sites for an incoming project"),
+    new_code_cell(
+        "from gis import matching\n"
+        "matching.match_sites((80, 150), chain='光电显示', candidates=R['renewal_parcels'],\n"
+        "                     blocks=R['renewal_blocks'], parcels=facts, plan=plan).head(10)"
+    ),
+    new_markdown_cell(OWN_DATA),
+]
+
+NOTEBOOKS["04_cluster_density.ipynb"] = [
+    new_markdown_cell(
+        "# 04 产业集聚 · Cluster density\n\n"
+        "核密度格网（EPSG:4549，50 m 格网，四次核，半径 1 km；分箱 + FFT 卷积），Gi* 热点（FDR 校正），"
+        "DBSCAN 集聚区，区位熵，以及各产业链在其规划平台内的比重：光电显示真的集中在光电创新城吗？"
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(
+        "firms, ledger = pipeline.load_firms(inputs['enterprises'], coords=inputs['coords'],\n"
+        "                                    boundary=layers['boundary'])\n"
+        "firms['chain'].value_counts()"
+    ),
+    new_code_cell(
+        "from gis import density\n"
+        "outline = layers['boundary'].geometry.union_all()\n"
+        "grid = density.density_grid(firms[firms['chain'] == '光电显示'], cell=50, radius=1000, clip=outline)\n"
+        "print(grid.shape, grid.metadata['units'], '最大', float(grid.array[~(grid.array != grid.array)].max()))\n"
+        "import os, pathlib\n"
+        "out = pathlib.Path(os.environ.get('GIS_OUT_DIR', 'out'))\n"
+        "density.write_geotiff(grid, out / 'density' / '光电显示.tif')"
+    ),
+    new_code_cell(
+        "from IPython.display import Image\n"
+        "from gis import charts\n"
+        "Image(charts.density_chart(grid, layers['boundary'], layers['platforms'], title='光电显示 企业核密度'))"
+    ),
+    new_code_cell(
+        "from gis import clusters\n"
+        "hot = clusters.hot_spots(firms, area=layers['boundary'])\n"
+        "hot['gi_class'].value_counts()"
+    ),
+    new_code_cell(
+        "cl = clusters.dbscan_clusters(firms, platforms=layers['platforms'], parks=layers['parks'])\n"
+        "cl.drop(columns='geometry').head(10)"
+    ),
+    new_code_cell("clusters.share_in_planned_platform(firms, layers['platforms'])"),
+    new_code_cell(
+        "lq = clusters.location_quotient(firms, layers['platforms'])\n"
+        "lq.pivot(index='name_zh', columns='chain', values='lq').round(2)"
+    ),
+    new_code_cell("clusters.clark_evans(firms, outline)"),
+    new_code_cell(
+        "from gis import maps\n"
+        "m = maps.base_map(layers['boundary'], title='光电显示 集聚')\n"
+        "maps.add_boundary(m, layers['boundary'])\n"
+        "maps.add_density(m, grid.array, grid.transform, unit=grid.metadata['units'])\n"
+        "maps.add_hotspots(m, hot)\n"
+        "maps.add_clusters(m, cl)\n"
+        "maps.add_platforms(m, layers['platforms'])\n"
+        "m"
+    ),
+    new_markdown_cell(OWN_DATA),
+]
+
+NOTEBOOKS["05_maps.ipynb"] = [
+    new_markdown_cell(
+        "# 05 地图 · Maps for the intranet\n\n"
+        "标准地图（总览、亩均、低效用地、集聚密度）各是一个独立的 HTML 文件：Leaflet 及插件已内置，"
+        "在内网或断网时直接用浏览器打开即可，不访问任何外部地址。也可以选择内网瓦片、天地图（key 来自配置或环境变量）"
+        "或高德底图（叠加图层自动转换到 GCJ-02）。公开版（public）会从文件中删除税收、产值、能耗、排放等字段。"
+    ),
+    new_code_cell(SETUP),
+    new_code_cell(
+        "import os, pathlib\n"
+        "out = pathlib.Path(os.environ.get('GIS_OUT_DIR', 'out'))\n"
+        "result = pipeline.run(**inputs, out_dir=out, stages=('efficiency', 'renewal', 'density', 'maps'),\n"
+        "                      progress=False)\n"
+        "result.paths['maps']"
+    ),
+    new_code_cell(
+        "from gis import maps\n"
+        "m = maps.base_map(layers['boundary'], title='亩均效益（公开版）', public=True)\n"
+        "lay = pipeline.map_layers(result)\n"
+        "maps.add_boundary(m, layers['boundary'])\n"
+        "maps.add_platforms(m, layers['platforms'])\n"
+        "maps.add_enterprises(m, lay['enterprises'], colour_by='grade')\n"
+        "maps.save_map(m, out / 'maps' / '亩均_公开版.html')\n"
+        "m"
+    ),
+    new_markdown_cell(
+        "## 底图 · Base maps\n\n"
+        "```python\n"
+        "os.environ['GIS_TILE_URL'] = 'http://tiles.intranet/{z}/{x}/{y}.png'   # 内网瓦片\n"
+        "m = maps.base_map(layers['boundary'], basemap='intranet')\n"
+        "m = maps.base_map(layers['boundary'], basemap='amap')   # 高德：叠加图层自动偏移到 GCJ-02\n"
+        "```\n\n"
+        "命令行：`gis map --out maps/ --layers overview efficiency --basemap none --public`"
     ),
     new_markdown_cell(OWN_DATA),
 ]
