@@ -23,6 +23,7 @@ demo: setup
 	$(BIN)/gis demo --out $(OUT)
 
 test: setup
+	$(BIN)/ruff check gis tests scripts
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup

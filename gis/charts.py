@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigError, ValidationError
-from .config import load_settings
+from .config import load_settings, section
 
 __all__ = [
     "VENDORED_FONT",
@@ -61,12 +61,7 @@ class MissingGlyphWarning(UserWarning):
 
 
 def _cfg(settings):
-    if settings is None:
-        settings = load_settings()
-    try:
-        return settings["report"]
-    except KeyError:
-        raise ConfigError("settings have no 'report' section (gis/defaults/report.yaml)") from None
+    return section(settings, "report")
 
 
 def _register(path):

@@ -22,7 +22,7 @@ import yaml
 
 from ._errors import ConfigError
 
-__all__ = ["DEFAULTS_DIR", "load_settings", "default_settings", "merge_settings"]
+__all__ = ["DEFAULTS_DIR", "load_settings", "default_settings", "merge_settings", "section"]
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 
@@ -165,3 +165,24 @@ def load_settings(path=None):
         return base
     user = _read_yaml(path)
     return merge_settings(base, user, source=str(path), open_keys=OPEN_KEYS)
+
+
+def section(settings, name):
+    """Return one section of ``settings`` (the defaults when ``settings`` is None).
+
+    Raises
+    ------
+    ConfigError
+        When the section is missing, naming its defaults file.
+
+    Examples
+    --------
+    >>> section(None, "chains")["targets_2030_yi"]["化妆品"]
+    80
+    """
+    if settings is None:
+        settings = load_settings()
+    try:
+        return settings[name]
+    except KeyError:
+        raise ConfigError(f"settings have no '{name}' section (gis/defaults/{name}.yaml)") from None

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigError, ValidationError
-from .config import load_settings
+from .config import load_settings, section
 from .schema import LABELS_ZH
 
 __all__ = [
@@ -161,12 +161,7 @@ def _loaded(settings):
 
 
 def _settings(settings):
-    if settings is None:
-        settings = load_settings()
-    try:
-        return settings["report"]
-    except KeyError:
-        raise ConfigError("settings have no 'report' section (gis/defaults/report.yaml)") from None
+    return section(settings, "report")
 
 
 def report_labels(labels=None):
