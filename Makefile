@@ -26,8 +26,11 @@ test: setup
 	$(BIN)/ruff check gis tests scripts
 	$(BIN)/python -m pytest -n 2 -q
 
+# benchmarks print time, peak memory and the ratio against a plain baseline
 bench: setup
 	$(BIN)/python scripts/bench_density.py
+	$(BIN)/python scripts/bench_renewal.py --scales 1 10 100
+	$(BIN)/python scripts/bench_maps.py --scales 1 100
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
