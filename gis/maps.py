@@ -1357,7 +1357,7 @@ _LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse",
 
 
 def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settings=None,
-                  landuse_system="sandiao", names=None):
+                  landuse_system="sandiao", names=None, targets=None):
     """Write the standard maps (overview, 亩均, renewal, density) that have data.
 
     Parameters
@@ -1381,6 +1381,9 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
     names : list of str, optional
         Only these maps (default: all of ``overview``, ``efficiency``,
         ``renewal``, ``density``).
+    targets : pandas.DataFrame, optional
+        2030 targets of platforms and parks for their popups (see
+        :func:`add_platforms`), with current values in ``current``.
 
     Returns
     -------
@@ -1427,9 +1430,9 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
                 add_townships(m, v, show=map_name != "overview" or "platforms" not in given)
             elif k == "platforms":
                 by = "grade" if map_name == "efficiency" and "grade" in v.columns else None
-                add_platforms(m, v, colour_by=by)
+                add_platforms(m, v, colour_by=by, targets=targets)
             elif k == "parks":
-                add_parks(m, v)
+                add_parks(m, v, targets=targets)
             elif k == "landuse":
                 add_landuse(m, v, system=landuse_system, show=True)
             elif k == "enterprises":

@@ -40,6 +40,7 @@ __all__ = [
     "renewal_outputs",
     "report_extras",
     "map_layers",
+    "map_targets",
     "run_summary",
     "write_results",
     "run",
@@ -643,6 +644,11 @@ def map_layers(result):
     the worst class of its firms); renewal parcels are the flagged ones.
     """
     lay = {k: result.layers.get(k) for k in ("boundary", "townships", "platforms", "parks")}
+    for key in ("platforms", "parks"):
+        agg = result.tables.get(key)
+        if lay.get(key) is not None and agg is not None:
+            cur = agg[["firms", "tax_per_mu"]].rename(columns={"firms": "n_firms"})
+            lay[key] = lay[key].merge(cur, left_on="name_zh", right_index=True, how="left")
     if result.firms is not None:
         firms = result.firms
         lay["enterprises"] = firms.assign(grade=firms["class"]) if "class" in firms else firms
@@ -667,12 +673,32 @@ def map_layers(result):
     return {k: v for k, v in lay.items() if v is not None}
 
 
+def map_targets(result):
+    """2030 targets of the platforms and parks with their current values (for map popups)."""
+    from . import layers as layers_mod
+
+    frames = []
+    for kind in ("platform", "park"):
+        try:
+            frames.append(layers_mod.targets(kind))
+        except (KeyError, ValueError):
+            continue
+    if not frames:
+        return None
+    t = pd.concat(frames, ignore_index=True)
+    cur = result.tables.get("platform_targets")
+    if cur is not None and len(cur):
+        cur = cur[["platform", "target", "current"]].rename(columns={"platform": "name_zh"})
+        t = t.merge(cur, on=["name_zh", "target"], how="left")
+    return t
+
+
 def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None):
     from . import maps
 
     result.paths["maps"] = maps.standard_maps(
         Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
-        public=public, settings=result.settings, names=names,
+        public=public, settings=result.settings, names=names, targets=map_targets(result),
     )
 
 
