@@ -303,12 +303,26 @@ def detect_crs(bounds, declared=None):
                     f"(bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, {maxy:.4f})"
                 )
             return f"EPSG:{epsg}" if epsg in (4326, 4490) else crs.to_string()
-        if gk_zone and epsg != 4528:
+        if gk_zone:
             # eastings above 40 000 000 carry the zone prefix: that is 4528
             return "EPSG:4528"
-        if epsg is not None:
-            return f"EPSG:{epsg}"
-        return crs.to_string()
+        if gk and epsg in (4549, 4528):
+            # a file labelled 4528 whose eastings have no zone prefix is 4549
+            return "EPSG:4549"
+        name = f"EPSG:{epsg}" if epsg is not None else crs.to_string()
+        if epsg not in (4549, 4528):
+            # any other projected CRS: the data must still fall on Yiwu
+            from pyproj import Transformer
+
+            t = Transformer.from_crs(crs, "EPSG:4490", always_xy=True)
+            lon, lat = t.transform([minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+            box = (min(lon), min(lat), max(lon), max(lat))
+            if np.all(np.isfinite(box)) and _inside(box, YIWU_LONLAT_BOUNDS):
+                return name
+        raise CRSError(
+            f"the data declare {crs.name} but their coordinates (bounds {minx:.1f}, {miny:.1f}, "
+            f"{maxx:.1f}, {maxy:.1f}) are not in Yiwu in that system; check the .prj / CRS"
+        )
     if gk_zone:
         return "EPSG:4528"
     if gk:

@@ -158,3 +158,22 @@ def test_area_refuses_geographic():
     g = gpd.GeoSeries([box(120, 29, 120.1, 29.1)], crs="EPSG:4326")
     with pytest.raises(CRSError, match="projected"):
         crs.area_mu(g)
+
+
+def test_declared_4528_without_zone_prefix_is_4549():
+    # a review found 4549 coordinates labelled 4528 being reprojected off the map
+    assert crs.detect_crs((505000, 3240000, 510000, 3245000), declared="EPSG:4528") == "EPSG:4549"
+
+
+def test_declared_projected_crs_must_fall_on_yiwu():
+    # Web Mercator metres of Yiwu labelled 4549: neither GK range, so refused
+    with pytest.raises(CRSError, match="not in Yiwu"):
+        crs.detect_crs((1.336e7, 3.40e6, 1.337e7, 3.41e6), declared="EPSG:4549")
+    # the same coordinates correctly labelled 3857 are accepted
+    t = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    x0, y0 = t.transform(119.95, 29.2)
+    x1, y1 = t.transform(120.15, 29.45)
+    assert crs.detect_crs((x0, y0, x1, y1), declared="EPSG:3857") == "EPSG:3857"
+    # UTM 51N coordinates of Beijing labelled as such are refused
+    with pytest.raises(CRSError, match="not in Yiwu"):
+        crs.detect_crs((440000, 4410000, 450000, 4420000), declared="EPSG:32650")
