@@ -404,8 +404,10 @@ def scores(ind, firms, benchmarks, settings=None, population=None):
 
     Each term is clipped to ``[floor, cap_multiple × weight]``.  A 规上 firm
     missing an indicator listed in ``average_if_missing`` (emission data)
-    gets the mean term of the 规上 firms of ``population`` that have it;
-    any other missing indicator (or missing benchmark) scores 0, with a note.
+    gets the mean term of the 规上 firms of ``population`` that have it, when
+    the indicator's own data (its denominator, e.g. emission) is what is
+    missing and its numerator (value added) is present; any other missing
+    indicator (or missing benchmark) scores 0, with a note.
 
     Parameters
     ----------
@@ -464,15 +466,26 @@ def scores(ind, firms, benchmarks, settings=None, population=None):
                 continue
             t = (wt * v / b).clip(lower=cfg["floor"], upper=cfg["cap_multiple"] * wt)
             miss = t.isna()
+            averaged = pd.Series(False, index=t.index)
             if s == "规上" and k in cfg["average_if_missing"]:
+                # only the missing *data* of that indicator (e.g. no emission
+                # figure) earns the average; a firm missing the numerator too
+                # (no value added) scores 0 like any other missing indicator
+                num, den = INDICATORS[k][0], INDICATORS[k][1]
+                sub = firms.reindex(t.index)
+                den_missing = (pd.to_numeric(sub[den], errors="coerce").isna()
+                               if den in sub.columns else pd.Series(True, index=t.index))
+                num_present = (pd.to_numeric(sub[num], errors="coerce").notna()
+                               if num in sub.columns else pd.Series(False, index=t.index))
+                averaged = miss & den_missing & num_present
                 have = t[~miss & pop[m]]
                 avg = have.mean() if len(have) else 0.0
-                t[miss] = avg
-                add_note(m & miss.reindex(ind.index, fill_value=False),
+                t[averaged] = avg
+                add_note(m & averaged.reindex(ind.index, fill_value=False),
                          f"{zh}缺失, 取规上平均得分{avg:.2f}")
-            else:
-                t[miss] = 0.0
-                add_note(m & miss.reindex(ind.index, fill_value=False), f"{zh}缺失, 计0分")
+            rest = miss & ~averaged
+            t[rest] = 0.0
+            add_note(m & rest.reindex(ind.index, fill_value=False), f"{zh}缺失, 计0分")
             term[m] = t
         out[f"score_{k}"] = term
     out["score"] = out[[f"score_{k}" for k in cols]].sum(axis=1, min_count=1)
@@ -607,7 +620,9 @@ def evaluate(firms, settings=None, year=None, land_col="land_mu"):
     out["rank_n"] = rank_n.where(graded)
     out["class"] = cls
     out["class_zh"] = cls.map(CLASS_ZH).astype(object)
-    out.attrs["benchmarks"] = bm
+    # plain nested dict: a DataFrame in attrs breaks pandas operations on the result
+    out.attrs["benchmarks"] = {str(k): {str(c): float(v) for c, v in row.items()}
+                               for k, row in bm.to_dict(orient="index").items()}
     return out
 
 

@@ -236,7 +236,7 @@ def test_computed_benchmarks_average_mean_median():
     # the default evaluate uses the average over graded firms
     e = evaluate(f, load_settings(), year=YEAR)
     assert e.loc["f0", "score_tax_per_mu"] == pytest.approx(min(30 * 30 / (984 / 43), 60))
-    assert e.attrs["benchmarks"].loc["规下", "tax_per_kwh"] == pytest.approx(76 / 180)
+    assert e.attrs["benchmarks"]["规下"]["tax_per_kwh"] == pytest.approx(76 / 180)
 
 
 def test_cap_multiple_setting():
@@ -350,3 +350,36 @@ def test_settings_from_a_user_yaml(tmp_path):
     assert e.loc["f4", "scope"] == "scored_not_graded"
     # float noise does not split a tie
     assert ranks(pd.Series([0.1 + 0.2, 0.3, 0.1])).tolist() == [1, 1, 3]
+
+
+def test_missing_emission_average_only_when_the_emission_figure_is_missing():
+    # three 规上 firms: A and B have all data; C lacks its emission figure; D
+    # lacks value added (so its emission indicator is missing for another
+    # reason): C gets the average emission term of A and B, D gets 0.
+    f = pd.DataFrame({
+        "size_class": ["规上"] * 4, "land_mu": [10.0] * 4, "tax": [100.0] * 4,
+        "value_added": [200.0, 600.0, 400.0, np.nan], "revenue": [1000.0] * 4,
+        "energy": [100.0] * 4, "emission": [2.0, 2.0, np.nan, 2.0],
+        "employees": [10.0] * 4, "rd": [10.0] * 4,
+    }, index=["A", "B", "C", "D"])
+    ind = indicators(f)
+    b = pd.DataFrame({"va_per_emission": [200.0, np.nan]}, index=["规上", "规下"])
+    for k in ("tax_per_mu", "va_per_mu", "va_per_energy", "labour_productivity", "rd_share"):
+        b[k] = [1.0, np.nan]
+    sc = scores(ind, f, b)
+    # va_per_emission: A 200/2=100 -> 10×100/200 = 5; B 300 -> 15 (cap 20)
+    assert sc.loc["A", "score_va_per_emission"] == pytest.approx(5.0)
+    assert sc.loc["B", "score_va_per_emission"] == pytest.approx(15.0)
+    assert sc.loc["C", "score_va_per_emission"] == pytest.approx((5.0 + 15.0) / 2)
+    assert sc.loc["D", "score_va_per_emission"] == 0.0
+
+
+def test_benchmarks_in_attrs_do_not_break_pandas(tmp_path):
+    e = evaluate(pd.DataFrame({
+        "size_class": ["规上", "规下"], "land_mu": [10.0, 5.0], "tax": [100.0, 10.0],
+        "value_added": [200.0, 20.0], "revenue": [1000.0, 80.0], "energy": [100.0, 5.0],
+        "emission": [2.0, 1.0], "employees": [10.0, 3.0], "rd": [10.0, 0.0],
+        "electricity": [50.0, 10.0], "uscc": ["a", "b"],
+    }))
+    assert isinstance(e.attrs["benchmarks"], dict)
+    e.groupby("size_class")["score"].describe()  # raised with a DataFrame in attrs
