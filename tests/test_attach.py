@@ -59,8 +59,19 @@ def ids(s):
 
 def settings(**attach):
     s = copy.deepcopy(load_settings())
-    s["attach"].update(attach)
+    s["attach"].update({"land_source": "parcel", **attach})
     return s
+
+
+@pytest.fixture(autouse=True)
+def parcel_land_source(monkeypatch):
+    """These tests exercise the parcel-land policies: land_source = parcel.
+
+    (The shipped default is ``table``, the land-use-right area.)
+    """
+    import gis.attach
+
+    monkeypatch.setattr(gis.attach, "load_settings", lambda *a, **k: settings())
 
 
 def firms_gdf(points, **cols):
