@@ -4,8 +4,8 @@ An incoming project needs, say, 80–150 亩 for a 光电显示 plant.
 :func:`match_sites` lists the land that could take it, ranked, each site
 with why it fits and what stands in the way:
 
-* **闲置工业用地** — candidates flagged idle (no firm, no tax, or not started
-  two years after supply);
+* **闲置工业用地** — candidates flagged idle (no firm, no tax, not started
+  two years after supply, or construction stopped two years);
 * **低效更新地块 / 更新区块** — other renewal candidates, single or merged into
   blocks (:func:`gis.renewal.renewal_blocks`);
 * **规划未建工业用地** — planned industrial land (用地用海 1001*/1101*) over 三调
@@ -46,6 +46,9 @@ from .renewal import (
     _weighted_mode,
     industrial_mask,
 )
+
+#: candidate columns (flagged renewal rules) that make land 闲置工业用地
+IDLE_FLAGS = ("r_idle", "r_idle_unstarted", "r_idle_stopped")
 
 __all__ = ["parse_mu_range", "planned_unbuilt", "site_pool", "match_sites", "MATCH_LABELS_ZH"]
 
@@ -185,9 +188,10 @@ def site_pool(candidates=None, blocks=None, parcels=None, plan=None, settings=No
         rows["site_id"] = rows["block_id"]
         one = rows["n_parcels"].to_numpy() == 1
         idle = np.zeros(len(rows), bool)
-        if candidates is not None and {"r_idle", "r_idle_unstarted"} <= set(candidates.columns):
+        cols = [] if candidates is None else [c for c in IDLE_FLAGS if c in candidates.columns]
+        if cols:
             c = candidates.set_index("parcel_id")
-            is_idle = c["r_idle"] | c["r_idle_unstarted"]
+            is_idle = c[cols].any(axis=1)
             idle = _per_site(rows, is_idle, "all").to_numpy(bool)
         rows["kind"] = np.where(idle, "闲置工业用地", np.where(one, "低效更新地块", "更新区块"))
     elif candidates is not None and len(candidates):
@@ -195,7 +199,8 @@ def site_pool(candidates=None, blocks=None, parcels=None, plan=None, settings=No
         rows = c.copy()
         rows["site_id"] = rows["parcel_id"].astype(str)
         rows["parcel_ids"] = [[p] for p in rows["parcel_id"]]
-        idle = (c["r_idle"] | c["r_idle_unstarted"]).to_numpy(bool) if "r_idle" in c else False
+        cols = [k for k in IDLE_FLAGS if k in c.columns]
+        idle = c[cols].any(axis=1).to_numpy(bool) if cols else False
         rows["kind"] = np.where(idle, "闲置工业用地", "低效更新地块")
     if rows is not None:
         # against plan: area of the members whose plan is non-industrial

@@ -221,8 +221,11 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
     if "parcel_id" in ev:
+        # 一地多企: every firm on a parcel is summed to the parcel, including
+        # firms too small to be evaluated alone (domain.md §3)
+        scopes = list(settings["efficiency"]["aggregate_scopes"]) + ["out_of_scope"]
         tables["parcels"] = efficiency.aggregate(
-            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings
+            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings, scopes=scopes
         )
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
@@ -470,8 +473,9 @@ def parcel_facts(ev, parcels, year=None):
     GeoDataFrame
         ``parcels`` with the columns of the :mod:`gis.renewal` input
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
-        ``value_added``, ``floor_area``, ``chain``, ``any_above_size``,
-        ``youngest_years``, ``grade``, ``industry_codes``.
+        ``value_added``, ``floor_area`` (NaN where no firm),
+        ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
+        holding the land, tenants excluded), ``grade``, ``industry_codes``.
     """
     from . import attach, efficiency
 
@@ -505,9 +509,13 @@ def parcel_facts(ev, parcels, year=None):
              .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
              .drop_duplicates("pid").set_index("pid")["chain"])
     sums["chain"] = chain
-    sums["any_above_size"] = f.assign(a=f["size_class"].eq("规上")).groupby("pid")["a"].any()
+    # exemptions come from the firms holding the land, not from tenants: a
+    # tenant that moved in last year does not exempt its landlord's parcel
+    lessee = f["lessee"].fillna(False).astype(bool) if "lessee" in f else pd.Series(False, index=f.index)
+    holders = f[~lessee]
+    sums["any_above_size"] = holders.assign(a=holders["size_class"].eq("规上")).groupby("pid")["a"].any()
     if year is not None and "start_year" in f:
-        newest = pd.to_numeric(f["start_year"], errors="coerce").groupby(f["pid"]).max()
+        newest = pd.to_numeric(holders["start_year"], errors="coerce").groupby(holders["pid"]).max()
         sums["youngest_years"] = year - newest
     if "class" in f:
         worst = f["class"].map(_WORST).groupby(f["pid"]).max()
@@ -516,8 +524,8 @@ def parcel_facts(ev, parcels, year=None):
         lambda v: ";".join(sorted(set(map(str, v.dropna())))))
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
-    for c in ("tax", "value_added", "floor_area"):
-        out[c] = out[c].fillna(0.0)
+    # no firm on the parcel: its tax and floor area are unknown, not zero
+    # (the renewal rules then say "not tested" rather than "FAR 0.00 < 1.00")
     out["any_above_size"] = out["any_above_size"].astype("boolean").fillna(False).astype(bool)
     return out
 

@@ -12,33 +12,45 @@ Input contract
 --------------
 ``parcels`` : GeoDataFrame in EPSG:4549, one row per 三调 地类图斑, columns
 
-================  =========  ==================================================
-column            required   meaning
-================  =========  ==================================================
-parcel_id         yes        unique id (三调 BSM)
-DLBM              yes        三调 地类编码 (text, e.g. "0601")
-geometry          yes        polygon, EPSG:4549
-area_mu           no         land area in 亩 (default: geometry area / 666.667)
-firms             no         number of firms on the parcel (missing = 0)
-tax               no         Σ tax of its firms, 万元 (0 when no firm)
-value_added       no         Σ 工业增加值, 万元
-floor_area        no         Σ 总建筑面积, m² (floors over 8 m already counted
-                             twice); FAR = floor_area / parcel area in m²
-chain             no         dominant industry chain of its firms
-any_above_size    no         bool: a 规上 firm is on the parcel
-youngest_years    no         years in production of its youngest firm; or
-start_year        no         the latest 投产年份 of its firms (needs ``year``)
-grade             no         worst class A/B/C/D among its firms
-grade_previous    no         last year's class (or give ``previous``)
-supply_date       no         供地/合同 date (idle rule 4b, needs ``year``)
-start_date        no         开工 date (missing = not started)
-industry_codes    no         GB/T 4754 codes of its firms, a list or a text
-                             joined by ``;`` ``,`` ``、`` or spaces
-platform, park    no         names of the platform / park it lies in
-================  =========  ==================================================
+========================  =========  ==================================================
+column                    required   meaning
+========================  =========  ==================================================
+parcel_id                 yes        unique id (三调 BSM)
+DLBM                      yes        三调 地类编码 (text, e.g. "0601")
+geometry                  yes        polygon, EPSG:4549
+area_mu                   no         land area in 亩 (default: geometry area / 666.667)
+firms                     no         number of firms on the parcel (missing = 0)
+tax                       no         Σ tax of its firms, 万元 (NaN when no firm)
+value_added               no         Σ 工业增加值, 万元 (NaN when no firm)
+floor_area                no         Σ 总建筑面积 of its firms, m² (floors over 8 m
+                                     already counted twice; NaN when no firm); FAR =
+                                     floor_area / parcel area in m²
+chain                     no         dominant industry chain of its firms
+any_above_size            no         bool: a 规上 firm is on the parcel
+youngest_years            no         years in production of its youngest firm; or
+start_year                no         the latest 投产年份 of its firms (needs ``year``)
+grade                     no         worst 亩均评价 class A/B/C/D among its firms
+grade_previous            no         last year's class (or give ``previous``)
+building_safety_grade     no         房屋安全鉴定 grade A/B/C/D of its buildings
+                                     (the worst one; "C级" and lower case accepted)
+safety_env_unrectified    no         bool: 安全或环保问题经整改仍不到位 (also 是/否,
+                                     1/0, true/false)
+supply_date               no         供地/合同 date (``idle_unstarted``, needs ``year``)
+start_date                no         开工 date (missing = not started)
+stop_date                 no         停工日期 of a stopped construction
+                                     (``idle_stopped``, needs ``year``)
+resume_date               no         复工日期 (missing = not resumed)
+industry_codes            no         GB/T 4754 codes of its firms, a list or a text
+                                     joined by ``;`` ``,`` ``、`` or spaces
+platform, park            no         names of the platform / park it lies in
+========================  =========  ==================================================
 
 A rule whose input column is missing (or whose value is missing for a
 parcel) is recorded with ``evaluated=False`` and says why; it never fails.
+``tax``, ``value_added`` and ``floor_area`` come from the enterprise list, so
+on a parcel with no firm (``firms == 0``) they are unknown, not zero: there
+``low_far`` and ``low_tax`` are not evaluated ("无企业数据，未检验") whatever the
+columns hold, and ``idle`` says "无入驻企业".
 
 ``plan`` : GeoDataFrame of the 用地用海 plan layer with ``YDYHFLDM``, EPSG:4549.
 
@@ -60,25 +72,43 @@ Roads and water (三调 10xx, 11xx) are never in scope.
 
 Rules
 -----
-``low_far`` 容积率偏低
+Numbers 1–5 are the 金华 draft's rules (domain.md §4); the 亩均评价 criteria
+are extra, the idle rules and ``against_plan`` come from 147号 and §4.
+
+``low_far`` 容积率偏低 (金华 1)
     FAR < max(far_min, far_standard_share × 标准地 FAR of its chain).
-``low_tax`` 亩均税收偏低
+    Not evaluated on a parcel with no firm (no floor-area data).
+``low_tax`` 亩均税收偏低 (金华 2)
     tax / area_mu < tax_share × last year's average of its chain (the
-    all-chain average ``全部`` when the chain is unknown).
-``grade_d`` 评价D类
+    all-chain average ``全部`` when the chain is unknown).  Not evaluated on a
+    parcel with no firm.
+``dangerous_building`` 危房(房屋安全鉴定C/D级) (金华 3)
+    ``building_safety_grade`` in ``building_safety_fail`` (C, D); not
+    evaluated without it ("未提供房屋安全鉴定").
+``prohibited`` 淘汰或禁止类产业 (金华 4)
+    an industry code starting with one of ``prohibited_codes`` (empty by
+    default: the 淘汰类 catalogue is by process and capacity, not by class).
+``unrectified`` 安全环保整改不到位 (金华 5)
+    ``safety_env_unrectified`` is true; not evaluated without it.
+``grade_d`` 亩均评价D类 (assumed: 亩均评价结果, not in the 金华 draft)
     grade in ``grade_d`` (D).
-``grade_c_twice`` 连续两年C类
+``grade_c_twice`` 亩均评价连续两年C类 (assumed: 亩均评价结果, not in the 金华 draft)
     grade in ``grade_c_twice`` (C) and last year's in ``grade_c_previous`` (C, D).
-``idle`` 闲置
-    no firm, or firms whose tax ≤ ``idle_max_tax`` (0).
+``idle`` 闲置(无企业或无税收)
+    no firm, or firms whose tax ≤ ``idle_max_tax`` (0).  The enterprise list
+    holds industrial firms only, so only parcels whose 三调 code is in
+    ``idle_codes_sandiao`` (0601) are tested; on 物流仓储 land (0508, 0604) it
+    is not evaluated ("仓储用地企业不在工业企业名录，未检验").
 ``idle_unstarted`` 供地满两年未开工
     ``supply_date`` at least ``idle_years`` (2) before 31 Dec of ``year`` and
     no ``start_date`` on or before it.
+``idle_stopped`` 停建满两年
+    ``stop_date`` at least ``idle_years`` (2) before 31 Dec of ``year`` and no
+    ``resume_date`` between the stop and that day.  Not evaluated without the
+    column, without a date, or without ``year``.
 ``against_plan`` 用地不符合规划
     三调 industrial with ≥ ``sliver_mu`` 亩 planned non-industrial, or built
     non-industrial with ≥ ``sliver_mu`` 亩 planned industrial (overlay, 亩).
-``prohibited`` 淘汰或禁止类产业
-    an industry code starting with one of ``prohibited_codes``.
 
 Parcels of scope ``规划工业·现状他用`` are not in industrial use, so only
 ``against_plan`` and ``prohibited`` apply to them; their other rules are
@@ -96,10 +126,12 @@ Setting ``exemptions`` lists which rules each exemption lifts (defaults):
   grade_d, grade_c_twice and idle (a new firm may not pay tax yet)
 
 The 金华 rules exempt these *firms* from the efficiency criteria; no
-exemption lifts ``against_plan``, ``prohibited`` or ``idle_unstarted``, which
-concern the land's legal status or an industry banned outright.  Firms are
-aggregated to the parcel, so a parcel is exempt when any firm on it is
-(一地多企: the conservative reading).
+exemption lifts ``dangerous_building``, ``prohibited``, ``unrectified``,
+``idle_unstarted``, ``idle_stopped`` or ``against_plan`` (:data:`NOT_EXEMPTIBLE`;
+a setting that lists one is a :class:`ConfigError`): they concern safety, the
+land's legal status or an industry banned outright.  Firms are aggregated to
+the parcel, so a parcel is exempt when any firm on it is (一地多企: the
+conservative reading).
 """
 
 from __future__ import annotations
@@ -120,6 +152,7 @@ from .crs import M2_PER_MU, WORKING_CRS
 
 __all__ = [
     "RULES",
+    "NOT_EXEMPTIBLE",
     "EXEMPTIONS",
     "STATUS",
     "LABELS_ZH",
@@ -135,17 +168,23 @@ __all__ = [
     "zh_columns",
 ]
 
-#: rule id -> Chinese name, in the order rules are reported
+#: rule id -> Chinese name, in the order rules are reported (金华 rules 1–5 first)
 RULES = {
     "low_far": "容积率偏低",
     "low_tax": "亩均税收偏低",
-    "grade_d": "评价D类",
-    "grade_c_twice": "连续两年C类",
+    "dangerous_building": "危房(房屋安全鉴定C/D级)",
+    "prohibited": "淘汰或禁止类产业",
+    "unrectified": "安全环保整改不到位",
+    "grade_d": "亩均评价D类",
+    "grade_c_twice": "亩均评价连续两年C类",
     "idle": "闲置(无企业或无税收)",
     "idle_unstarted": "供地满两年未开工",
+    "idle_stopped": "停建满两年",
     "against_plan": "用地不符合规划",
-    "prohibited": "淘汰或禁止类产业",
 }
+#: rules no exemption may lift (safety, legal status, banned industries)
+NOT_EXEMPTIBLE = ("dangerous_building", "prohibited", "unrectified", "idle_unstarted",
+                  "idle_stopped", "against_plan")
 #: exemption id -> Chinese name
 EXEMPTIONS = {
     "above_size": "规上企业",
@@ -170,6 +209,15 @@ LABELS_ZH = {
     "far": "容积率",
     "tax_per_mu": "亩均税收(万元/亩)",
     "chain": "产业链",
+    "grade": "亩均评价等级",
+    "grade_previous": "上年亩均评价等级",
+    "building_safety_grade": "房屋安全鉴定等级",
+    "safety_env_unrectified": "安全环保整改不到位",
+    "supply_date": "供地日期",
+    "start_date": "开工日期",
+    "stop_date": "停工日期",
+    "resume_date": "复工日期",
+    "industry_codes": "行业代码",
     "platform": "平台",
     "park": "园区",
     "status": "认定结果",
@@ -531,6 +579,22 @@ def _industry_hits(parcels, prefixes):
     return evaluated, failed, code
 
 
+_YES = {"true", "1", "1.0", "是", "yes", "y", "t"}
+_NO = {"false", "0", "0.0", "否", "no", "n", "f"}
+
+
+def _yes_no(parcels, col):
+    """(known, value, raw text) per parcel for a yes/no column (bool, 是/否, 1/0, true/false)."""
+    n = len(parcels)
+    if col not in parcels.columns:
+        return np.zeros(n, bool), np.zeros(n, bool), np.full(n, "", dtype=object)
+    raw = pd.Series(_text(parcels, col), dtype=object).str.strip()
+    low = raw.str.lower()
+    yes = low.isin(_YES).to_numpy(bool)
+    no = low.isin(_NO).to_numpy(bool)
+    return yes | no, yes, raw.to_numpy(dtype=object)
+
+
 def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None, benchmarks=None):
     """Test every industrial parcel against every renewal rule (long format).
 
@@ -545,7 +609,8 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
         evaluated and only 三调-industrial parcels are in scope.
     year : int, optional
         Evaluation year: needed for ``start_year`` ages and the
-        ``idle_unstarted`` rule (reference date 31 December of ``year``).
+        ``idle_unstarted`` and ``idle_stopped`` rules (reference date 31
+        December of ``year``).
     previous : DataFrame, optional
         Last year's parcels (``parcel_id``, ``grade``, ``chain``, ``tax``,
         ``area_mu``, ``firms``): last year's class for ``grade_c_twice`` (when
@@ -579,14 +644,18 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     area_m2 = area * M2_PER_MU
     has_firms_col = "firms" in P.columns
     firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
-    tax = _num(P, "tax")
-    tax = np.where(np.isnan(tax) & (firms == 0), 0.0, tax)
-    floor = _num(P, "floor_area")
+    no_firm = firms == 0
+    # tax, value added and floor area come from the enterprise list: on a
+    # parcel with no firm they are unknown, not zero (whatever the columns hold)
+    no_data = has_firms_col & no_firm
+    tax = np.where(no_data, np.nan, _num(P, "tax"))
+    floor = np.where(no_data, np.nan, _num(P, "floor_area"))
     chain = _text(P, "chain")
     with np.errstate(divide="ignore", invalid="ignore"):
         # no land area: the ratios are unknown and their rules not evaluated
         far = np.where(area > 0, floor / area_m2, np.nan)
         tpm = np.where(area > 0, tax / area, np.nan)
+    NO_FIRM_DATA = "无企业数据，未检验"
 
     rows = {}
 
@@ -596,7 +665,8 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     ev = ~np.isnan(far)
     fail = ev & (far < thr)
     rows["low_far"] = (ev, fail, far, thr, np.where(
-        ev, _cat("容积率 ", _f(far), np.where(fail, " < ", " ≥ "), _f(thr)), "缺少建筑面积，未检验"))
+        ev, _cat("容积率 ", _f(far), np.where(fail, " < ", " ≥ "), _f(thr)),
+        np.where(no_data, NO_FIRM_DATA, "缺少建筑面积，未检验")))
 
     # 2. low tax per mu
     avg = _lookup(chain, benchmarks, "tax_avg_previous") if n else np.zeros(0)
@@ -606,9 +676,33 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     rows["low_tax"] = (ev, fail, tpm, thr, np.where(
         ev, _cat("亩均税收 ", _f(tpm), np.where(fail, " < ", " ≥ "), _f(thr),
                  " 万元/亩（上年产业链均值 ", _f(avg), " × ", f"{s['tax_share']:g}）"),
-        "缺少税收或产业链均值，未检验"))
+        np.where(no_data, NO_FIRM_DATA, "缺少税收或产业链均值，未检验")))
 
-    # 3. grades
+    # 3. dangerous buildings (房屋安全鉴定 C/D 级)
+    fail_grades = [str(g).strip().upper() for g in (s["building_safety_fail"] or [])]
+    bsg = pd.Series(_text(P, "building_safety_grade"), dtype=object).str.strip().str.upper() \
+        .str.replace(r"\s*级$", "", regex=True).to_numpy(dtype=object)
+    ev = np.isin(bsg, ["A", "B", "C", "D"] + fail_grades)
+    fail = ev & np.isin(bsg, fail_grades)
+    rows["dangerous_building"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
+        ev, _cat("房屋安全鉴定 ", bsg, " 级", np.where(fail, "(危房)", "")),
+        np.where(bsg == "", "未提供房屋安全鉴定",
+                 _cat("房屋安全鉴定等级 '", bsg, "' 无法识别，未检验"))))
+
+    # 4. prohibited industries
+    ev, fail, hit = _industry_hits(P, s["prohibited_codes"])
+    rows["prohibited"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
+        fail, _cat("行业代码 ", hit, " 属淘汰/禁止类"),
+        np.where(ev, "无淘汰/禁止类行业", "无行业代码，未检验")))
+
+    # 5. safety / environmental failures not fixed after rectification
+    known, bad, raw = _yes_no(P, "safety_env_unrectified")
+    rows["unrectified"] = (known, known & bad, np.full(n, np.nan), np.full(n, np.nan), np.where(
+        known, np.where(bad, "安全环保问题整改不到位", "安全环保无整改不到位记录"),
+        np.where(raw == "", "未提供安全环保整改情况，未检验",
+                 _cat("安全环保整改情况 '", raw, "' 无法识别，未检验"))))
+
+    # extra (assumed): 亩均评价 classes
     grade = pd.Series(_text(P, "grade")).str.strip().str.upper().to_numpy(dtype=object)
     if "grade_previous" in P.columns:
         gprev = pd.Series(_text(P, "grade_previous")).str.strip().str.upper().to_numpy(dtype=object)
@@ -621,43 +715,69 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     ev = grade != ""
     fail = ev & np.isin(grade, [g.upper() for g in s["grade_d"]])
     rows["grade_d"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan),
-                       np.where(ev, _cat("评价等级 ", grade), "无评价等级，未检验"))
+                       np.where(ev, _cat("亩均评价等级 ", grade), "无评价等级，未检验"))
     ev2 = ev & (gprev != "")
     fail = ev2 & np.isin(grade, [g.upper() for g in s["grade_c_twice"]]) \
         & np.isin(gprev, [g.upper() for g in s["grade_c_previous"]])
     rows["grade_c_twice"] = (ev2, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        ev2, _cat("本年 ", grade, "，上年 ", gprev), "无上年评价等级，未检验"))
+        ev2, _cat("亩均评价 本年 ", grade, "，上年 ", gprev), "无上年评价等级，未检验"))
 
-    # 4. idle: no firm or no tax
-    no_firm = firms == 0
+    # idle: no firm or no tax, on land whose firms are in the (industrial) list
+    idle_land = _prefix(P["DLBM"], s["idle_codes_sandiao"])
     no_tax = ~no_firm & ~np.isnan(tax) & (tax <= s["idle_max_tax"])
-    ev = np.full(n, has_firms_col)
+    ev = has_firms_col & idle_land
     fail = ev & (no_firm | no_tax)
     rows["idle"] = (ev, fail, tax, np.full(n, float(s["idle_max_tax"])), np.where(
-        ~ev, "缺少企业数，未检验", np.where(no_firm, "无入驻企业", _cat(
-            "企业 ", _f(firms, 0), " 家，税收 ", _f(tax), " 万元"))))
+        not has_firms_col, "缺少企业数，未检验", np.where(
+            ~idle_land, "仓储用地企业不在工业企业名录，未检验",
+            np.where(no_firm, "无入驻企业", _cat("企业 ", _f(firms, 0), " 家，税收 ", _f(tax), " 万元")))))
 
-    # 4b. idle: not started N years after supply
+    idle_years = float(s["idle_years"])
+    ref = pd.Timestamp(year=int(year), month=12, day=31).to_datetime64() if year is not None else None
+
+    def dates(col):
+        if col not in P.columns:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        return pd.to_datetime(P[col], errors="coerce").to_numpy(dtype="datetime64[ns]")
+
+    # idle: not started N years after supply
     if "supply_date" in P.columns and year is not None:
-        ref = pd.Timestamp(year=int(year), month=12, day=31)
-        sup = pd.to_datetime(P["supply_date"], errors="coerce").to_numpy()
-        start = pd.to_datetime(P["start_date"], errors="coerce").to_numpy() \
-            if "start_date" in P.columns else np.full(n, np.datetime64("NaT"))
-        yrs = (ref.to_datetime64() - sup) / np.timedelta64(1, "D") / 365.25
+        sup, start = dates("supply_date"), dates("start_date")
+        yrs = (ref - sup) / np.timedelta64(1, "D") / 365.25
         ev = ~np.isnat(sup)
-        started = ~np.isnat(start) & (start <= ref.to_datetime64())
-        fail = ev & ~started & (yrs >= s["idle_years"])
+        started = ~np.isnat(start) & (start <= ref)
+        fail = ev & ~started & (yrs >= idle_years)
         evid = np.where(started, _cat("供地后已开工，距供地 ", _f(yrs, 1), " 年"),
                         _cat("供地满 ", _f(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
-                             f"{s['idle_years']:g} 年"))
-        rows["idle_unstarted"] = (ev, fail, yrs, np.full(n, float(s["idle_years"])),
+                             f"{idle_years:g} 年"))
+        rows["idle_unstarted"] = (ev, fail, yrs, np.full(n, idle_years),
                                   np.where(ev, evid, "无供地日期，未检验"))
     else:
         why = "无供地日期，未检验" if "supply_date" not in P.columns else "未给定评价年度，未检验"
         rows["idle_unstarted"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
-                                  np.full(n, float(s["idle_years"])), np.full(n, why, dtype=object))
+                                  np.full(n, idle_years), np.full(n, why, dtype=object))
 
-    # 5. against plan
+    # idle: construction stopped N years and not resumed
+    if "stop_date" in P.columns and year is not None:
+        stop, resume = dates("stop_date"), dates("resume_date")
+        yrs = (ref - stop) / np.timedelta64(1, "D") / 365.25
+        ev = ~np.isnat(stop)
+        later = ev & (stop > ref)
+        resumed = ~np.isnat(resume) & (resume >= stop) & (resume <= ref)
+        fail = ev & ~later & ~resumed & (yrs >= idle_years)
+        day = np.datetime_as_string(resume, unit="D").astype(object)
+        evid = np.where(later, "停工日期晚于评价年度末", np.where(
+            resumed, _cat("停工后已于 ", day, " 复工"),
+            _cat("停工满 ", _f(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "),
+                 f"{idle_years:g} 年")))
+        rows["idle_stopped"] = (ev, fail, yrs, np.full(n, idle_years),
+                                np.where(ev, evid, "无停工日期，未检验"))
+    else:
+        why = "无停工日期，未检验" if "stop_date" not in P.columns else "未给定评价年度，未检验"
+        rows["idle_stopped"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
+                                np.full(n, idle_years), np.full(n, why, dtype=object))
+
+    # against plan
     sliver = float(s["sliver_mu"])
     if ov is not None:
         mis = ov["mismatch_mu"].to_numpy()[keep]
@@ -674,12 +794,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     else:
         rows["against_plan"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
                                 np.full(n, sliver), np.full(n, "未提供规划图层，未检验", dtype=object))
-
-    # 6. prohibited industries
-    ev, fail, hit = _industry_hits(P, s["prohibited_codes"])
-    rows["prohibited"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        fail, _cat("行业代码 ", hit, " 属淘汰/禁止类"),
-        np.where(ev, "无淘汰/禁止类行业", "无行业代码，未检验")))
+    rows = {r: rows[r] for r in RULES}
 
     # exemptions
     kinds = {k: v.get("kind", "") for k, v in settings["chains"]["chains"].items()}
@@ -704,6 +819,10 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     if unknown:
         raise ConfigError(f"renewal.exemptions: unknown exemption or rule {unknown} "
                           f"(exemptions: {list(EXEMPTIONS)}; rules: {list(RULES)})")
+    fixed = [f"{e}.{r}" for e, rs in lifted.items() for r in (rs or []) if r in NOT_EXEMPTIBLE]
+    if fixed:
+        raise ConfigError(f"renewal.exemptions: {fixed}: no exemption may lift "
+                          f"{list(NOT_EXEMPTIBLE)} (safety, legal status, banned industries)")
 
     ids = P["parcel_id"].to_numpy(dtype=object)
     # land not in industrial use (planned industrial, used otherwise): only the
@@ -770,7 +889,8 @@ def candidates(parcels, rule_results):
     GeoDataFrame (EPSG:4549), one row per parcel in ``rule_results``, in the
     order of ``parcels``, index of ``parcels``: ``parcel_id``, ``DLBM``,
     ``scope``, ``area_mu``, ``firms``, ``tax``, ``value_added``,
-    ``floor_area``, ``far``, ``tax_per_mu``, ``chain``, ``platform``,
+    ``floor_area``, ``far``, ``tax_per_mu`` (NaN on a parcel with no firm:
+    no data), ``chain``, ``platform``,
     ``park`` (the optional inputs present), ``status`` (候选 | 豁免 | 达标),
     ``reasons`` (flagged rules, Chinese, joined by "；"), ``evidence``,
     ``n_failed`` (number of flagged rules), ``exemptions`` (e.g.
@@ -800,12 +920,12 @@ def candidates(parcels, rule_results):
     out["area_mu"] = area
     scope = rr.drop_duplicates("parcel_id").set_index("parcel_id")["scope"]
     out.insert(2, "scope", pid.map(scope).to_numpy())
-    tax = _num(P, "tax")
-    firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
+    # no firm: floor area and tax are unknown (not 0), so are the ratios
+    no_data = ("firms" in P.columns) & (np.nan_to_num(_num(P, "firms"), nan=0.0) == 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["far"] = np.where(area > 0, _num(P, "floor_area") / (area * M2_PER_MU), np.nan)
-        out["tax_per_mu"] = np.where(area > 0, np.where(np.isnan(tax) & (firms == 0), 0.0, tax)
-                                     / area, np.nan)
+        ok = (area > 0) & ~no_data
+        out["far"] = np.where(ok, _num(P, "floor_area") / (area * M2_PER_MU), np.nan)
+        out["tax_per_mu"] = np.where(ok, _num(P, "tax") / area, np.nan)
 
     # wide tables (parcel × rule), then one vectorised pass per rule: no row loop
     present = set(rr["rule"].unique())
@@ -924,7 +1044,8 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     GeoDataFrame (EPSG:4549), one row per block, largest first:
     ``block_id`` (RB0001...), ``n_parcels``, ``area_mu`` (Σ parcels),
     ``firms``, ``tax``, ``value_added``, ``floor_area`` (sums of the columns
-    present), ``far``, ``tax_per_mu``, ``chain`` (largest area),
+    present), ``far`` (Σ floor area / Σ area of the members with floor-area
+    data, i.e. with a firm; NaN when none has), ``tax_per_mu``, ``chain`` (largest area),
     ``platform``, ``park``, ``reasons`` (e.g. "容积率偏低 3；闲置(无企业或无税收) 1"),
     ``n_<rule>`` counts, ``gain_tax``/``gain_value_added`` sums when the
     candidates carry them, ``parcel_ids`` (list), ``geometry`` (union).
@@ -941,6 +1062,11 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     for col in ("firms", "tax", "value_added", "floor_area", "gain_tax", "gain_value_added"):
         if col in c.columns:
             df[col] = pd.to_numeric(c[col], errors="coerce").fillna(0).to_numpy()
+    if "floor_area" in c.columns:
+        known = pd.to_numeric(c["floor_area"], errors="coerce").notna().to_numpy()
+        if "firms" in c.columns:
+            known = known & (pd.to_numeric(c["firms"], errors="coerce").fillna(0).to_numpy() > 0)
+        df["_floor_mu"] = np.where(known, area, 0.0)
     rule_cols = [r for r in RULES if f"r_{r}" in c.columns]
     for r in rule_cols:
         df[f"n_{r}"] = c[f"r_{r}"].to_numpy(bool).astype(int)
@@ -948,7 +1074,9 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     out = g.sum()
     out.insert(0, "n_parcels", g.size())
     if "floor_area" in out:
-        out["far"] = out["floor_area"] / (out["area_mu"] * M2_PER_MU)
+        fmu = out.pop("_floor_mu")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["far"] = np.where(fmu > 0, out["floor_area"] / (fmu * M2_PER_MU), np.nan)
     if "tax" in out:
         out["tax_per_mu"] = out["tax"] / out["area_mu"]
     if "chain" in c.columns:

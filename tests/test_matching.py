@@ -138,3 +138,22 @@ def test_match_candidates_only_and_chinese_headers(data):
 def test_match_needs_some_land():
     with pytest.raises(ValidationError, match="give candidates"):
         match_sites((80, 150), settings=load_settings())
+
+
+def test_construction_stopped_two_years_is_idle_land():
+    # S1: 200 × 300 m = 90 亩, a firm with FAR 90 000 / 60 000 = 1.5 and tax,
+    # but construction stopped on 1 Jan 2020 (5 years by 31 Dec 2024): idle land
+    settings = load_settings()
+    p = gpd.GeoDataFrame({
+        "parcel_id": ["S1"], "DLBM": ["0601"], "firms": [1], "tax": [450.0],
+        "floor_area": [90000.0], "chain": ["光电显示"],
+        "stop_date": [pd.Timestamp("2020-01-01")],
+    }, geometry=[b(0, 0, 200, 300)], crs=CRS)
+    rr = rule_results(p, settings, year=2024)
+    assert set(rr[rr.flagged].rule) == {"idle_stopped"}
+    c = candidates(p, rr)
+    blocks = renewal_blocks(c, settings=settings)
+    for kw in ({"candidates": c}, {"candidates": c, "blocks": blocks}):
+        m = match_sites((80, 150), settings=settings, lang="en", **kw)
+        assert m.kind.tolist() == ["闲置工业用地"]
+        assert m.area_mu.tolist() == pytest.approx([90.0])

@@ -4,6 +4,9 @@ Every parcel is a 100 m × 100 m square in EPSG:4549 (10 000 m² = 15 亩),
 so FAR = floor_area / 10 000 and 亩均税收 = tax / 15 can be checked by hand.
 The chain benchmarks are given by hand: last year's average 亩均税收 is
 10 万元/亩 for every chain (so the low-tax threshold is 0.4 × 10 = 4.0).
+The shipped list of prohibited industry codes is empty; the tests give their
+own (``PROHIBITED``).  Parcels with no firm: P04 carries the old pipeline's
+fake zeros (floor_area 0), P12 the new NaN; both must read "no data".
 """
 
 import copy
@@ -19,6 +22,7 @@ from shapely import box
 from gis import ConfigError, CRSError, ValidationError
 from gis.config import load_settings
 from gis.renewal import (
+    NOT_EXEMPTIBLE,
     RULES,
     benchmark_gain,
     candidates,
@@ -56,7 +60,7 @@ ROWS = [
     ("P09", "0601", "纺织服装", 1, 0.0, 3000.0, None, None, False, 1),    # young: exempt
     ("P10", "0601", "纺织服装", 1, 90.0, 15000.0, "D", "B", False, 10),   # grade D
     ("P11", "0508", "纺织服装", 1, 90.0, 15000.0, "B", "B", False, 10),   # prohibited code
-    ("P12", "0601", None, 0, NAN, 0.0, None, None, False, NAN),          # idle + unstarted
+    ("P12", "0601", None, 0, NAN, NAN, None, None, False, NAN),          # idle + unstarted
     ("P13", "0702", None, 0, NAN, NAN, None, None, False, NAN),          # planned 1001, used otherwise
     ("P14", "0601", "纺织服装", 2, 90.0, 15000.0, "B", "B", False, 10),   # against plan, 7.5 亩
     ("P15", "0101", None, 0, NAN, NAN, None, None, False, NAN),          # farmland on 1001: out
@@ -65,9 +69,15 @@ ROWS = [
 IN_SCOPE = [r[0] for r in ROWS if r[0] not in ("P15", "P16")]
 
 
+# test list of prohibited GB/T 4754 prefixes (the shipped default is empty)
+PROHIBITED = ["C1910", "C2211", "C2221", "C3360"]
+
+
 @pytest.fixture
 def settings():
-    return load_settings()
+    s = load_settings()
+    s["renewal"]["prohibited_codes"] = list(PROHIBITED)
+    return s
 
 
 @pytest.fixture
@@ -170,7 +180,7 @@ def test_low_tax(rr):
 
 def test_grade_d(rr):
     r = row(rr, "P10", "grade_d")
-    assert r.flagged and r.evidence == "评价等级 D"
+    assert r.flagged and r.evidence == "亩均评价等级 D"
     assert flagged_rules(rr, "P10") == {"grade_d"}
     assert not row(rr, "P04", "grade_d").evaluated   # no firm, no grade
 
@@ -191,10 +201,27 @@ def test_grade_c_twice_from_previous_table(parcels, settings, bench):
 
 
 def test_idle_no_firm(rr):
-    r = row(rr, "P04", "idle")
-    assert r.flagged and r.evidence == "无入驻企业"
-    # an empty parcel fails several rules and keeps every reason
-    assert flagged_rules(rr, "P04") == {"low_far", "low_tax", "idle"}
+    for pid in ("P04", "P12"):          # floor_area 0 (old pipeline) or NaN (new)
+        r = row(rr, pid, "idle")
+        assert r.flagged and r.evidence == "无入驻企业"
+        # no firm = no floor-area or tax data: FAR and 亩均税收 are not 0, they are unknown
+        for rule in ("low_far", "low_tax"):
+            x = row(rr, pid, rule)
+            assert not x.evaluated and not x.failed and x.evidence == "无企业数据，未检验"
+            assert math.isnan(x.value)
+    assert flagged_rules(rr, "P04") == {"idle"}
+
+
+def test_no_firm_fake_zeros_are_not_evidence(parcels, settings, bench):
+    p = parcels.copy()
+    p.loc[p.parcel_id == "P04", ["tax", "floor_area", "value_added"]] = 0.0
+    rr = rule_results(p, settings, year=2024, benchmarks=bench)
+    assert not row(rr, "P04", "low_far").evaluated
+    assert not row(rr, "P04", "low_tax").evaluated
+    c = candidates(p, rr).set_index("parcel_id")
+    assert math.isnan(c.loc["P04", "far"]) and math.isnan(c.loc["P04", "tax_per_mu"])
+    assert c.loc["P04", "reasons"] == "闲置(无企业或无税收)"
+    assert c.loc["P01", "far"] == pytest.approx(0.5)       # parcels with firms unchanged
 
 
 def test_idle_not_started_two_years_after_supply(rr):
@@ -203,7 +230,7 @@ def test_idle_not_started_two_years_after_supply(rr):
     assert r.value == pytest.approx(years)
     assert r.flagged and r.evidence == f"供地满 {years:.1f} 年未开工 ≥ 2 年"
     assert not row(rr, "P01", "idle_unstarted").evaluated
-    assert flagged_rules(rr, "P12") == {"low_far", "low_tax", "idle", "idle_unstarted"}
+    assert flagged_rules(rr, "P12") == {"idle", "idle_unstarted"}
 
 
 def test_idle_started_is_not_idle(parcels, settings, bench):
@@ -336,7 +363,7 @@ def test_candidates_several_reasons_recorded(parcels, rr):
     c = candidates(parcels, rr).set_index("parcel_id")
     p1 = c.loc["P01"]
     assert p1.n_failed == 3
-    assert p1.reasons == "容积率偏低；亩均税收偏低；连续两年C类"
+    assert p1.reasons == "容积率偏低；亩均税收偏低；亩均评价连续两年C类"
     assert p1.evidence.split("；")[0] == "容积率 0.50 < 1.00"
     assert p1.far == pytest.approx(0.5) and p1.tax_per_mu == pytest.approx(2.0)
     assert p1.r_low_far and p1.r_low_tax and p1.r_grade_c_twice and not p1.r_idle
@@ -542,3 +569,173 @@ def test_zero_area_parcel_ratios_not_evaluated(parcels, settings, bench):
     assert not row(rr, "P01", "low_far").evaluated
     assert not row(rr, "P01", "low_tax").evaluated
     assert row(rr, "P01", "grade_c_twice").flagged            # other rules still run
+
+
+# ------------------------------------------------------------------ 金华 rules 3 and 5, idle land
+def test_dangerous_building_c_or_d_fails(parcels, settings, bench):
+    p = parcels.copy()
+    p["building_safety_grade"] = None
+    grades = {"P02": "C", "P03": "D级", "P05": "d", "P06": " b ", "P07": "待鉴定"}
+    for pid, g in grades.items():
+        p.loc[p.parcel_id == pid, "building_safety_grade"] = g
+    rr = rule_results(p, settings, year=2024, benchmarks=bench)
+    r = row(rr, "P02", "dangerous_building")
+    assert r.evaluated and r.flagged and r.evidence == "房屋安全鉴定 C 级(危房)"
+    assert row(rr, "P03", "dangerous_building").evidence == "房屋安全鉴定 D 级(危房)"
+    # P05 is 规上: no exemption lifts a dangerous building
+    r5 = row(rr, "P05", "dangerous_building")
+    assert r5.flagged and r5.exempt_by == ""
+    r6 = row(rr, "P06", "dangerous_building")
+    assert r6.evaluated and not r6.failed and r6.evidence == "房屋安全鉴定 B 级"
+    r7 = row(rr, "P07", "dangerous_building")
+    assert not r7.evaluated and "无法识别" in r7.evidence
+    r1 = row(rr, "P01", "dangerous_building")
+    assert not r1.evaluated and r1.evidence == "未提供房屋安全鉴定"
+    c = candidates(p, rr).set_index("parcel_id")
+    # P02 passed every other rule; P05 was only exempt before
+    assert c.loc["P02", "status"] == "候选" and c.loc["P02", "reasons"] == "危房(房屋安全鉴定C/D级)"
+    assert c.loc["P05", "status"] == "候选" and c.loc["P05", "reasons"] == "危房(房屋安全鉴定C/D级)"
+    assert c.loc["P05", "exemptions"] == "规上企业：容积率偏低、亩均税收偏低"
+
+
+def test_dangerous_building_without_column_not_evaluated(rr):
+    sub = rr[rr.rule == "dangerous_building"]
+    assert len(sub) == len(IN_SCOPE)
+    assert not sub.evaluated.any() and not sub.failed.any()
+    assert set(sub[sub.scope == "三调工业"].evidence) == {"未提供房屋安全鉴定"}
+
+
+def test_grade_rules_kept_as_extra_criteria(rr):
+    assert RULES["grade_d"] == "亩均评价D类" and RULES["grade_c_twice"] == "亩均评价连续两年C类"
+    assert list(RULES)[:5] == ["low_far", "low_tax", "dangerous_building", "prohibited",
+                               "unrectified"]                      # 金华 rules 1–5
+
+
+def test_unrectified_safety_environment(parcels, settings, bench):
+    p = parcels.copy()
+    p["safety_env_unrectified"] = None
+    vals = {"P02": True, "P03": "是", "P06": "1", "P07": False, "P08": "否", "P10": "不详"}
+    for pid, v in vals.items():
+        p.loc[p.parcel_id == pid, "safety_env_unrectified"] = v
+    rr = rule_results(p, settings, year=2024, benchmarks=bench)
+    for pid in ("P02", "P03", "P06"):          # P06 is strategic: not lifted
+        r = row(rr, pid, "unrectified")
+        assert r.flagged and r.exempt_by == "" and r.evidence == "安全环保问题整改不到位", pid
+    for pid in ("P07", "P08"):
+        r = row(rr, pid, "unrectified")
+        assert r.evaluated and not r.failed and r.evidence == "安全环保无整改不到位记录"
+    assert not row(rr, "P10", "unrectified").evaluated
+    r1 = row(rr, "P01", "unrectified")
+    assert not r1.evaluated and r1.evidence == "未提供安全环保整改情况，未检验"
+    assert flagged_rules(rr, "P02") == {"unrectified"}
+    assert flagged_rules(rr, "P06") == {"unrectified"}   # its low FAR/tax stay exempt
+    rr0 = rule_results(parcels, settings, benchmarks=bench)
+    assert not rr0[rr0.rule == "unrectified"].evaluated.any()
+
+
+@pytest.fixture
+def stopped(parcels):
+    p = parcels.copy()
+    p["stop_date"] = pd.NaT
+    p["resume_date"] = pd.NaT
+    dates = {  # parcel: (stop, resume)
+        "P02": ("2022-06-30", None),           # 2.5 years by 31 Dec 2024: idle
+        "P03": ("2023-03-01", None),           # 1.8 years: not yet
+        "P06": ("2020-01-01", "2021-05-01"),   # resumed
+        "P07": ("2020-01-01", "2025-03-01"),   # resumed only after the reference date
+        "P08": ("2022-01-01", "2021-01-01"),   # an earlier resumption, stopped again
+        "P09": ("2020-01-01", None),           # young firm: not lifted
+    }
+    for pid, (a, b) in dates.items():
+        p.loc[p.parcel_id == pid, "stop_date"] = pd.Timestamp(a)
+        if b:
+            p.loc[p.parcel_id == pid, "resume_date"] = pd.Timestamp(b)
+    return p
+
+
+def test_idle_stopped_two_years(stopped, settings, bench):
+    rr = rule_results(stopped, settings, year=2024, benchmarks=bench)
+    yrs = (date(2024, 12, 31) - date(2022, 6, 30)).days / 365.25      # 915 days
+    r = row(rr, "P02", "idle_stopped")
+    assert r.value == pytest.approx(yrs) and r.threshold == 2
+    assert r.flagged and r.evidence == "停工满 2.5 年未复工 ≥ 2 年"
+    r3 = row(rr, "P03", "idle_stopped")
+    assert r3.value == pytest.approx((date(2024, 12, 31) - date(2023, 3, 1)).days / 365.25)
+    assert r3.evaluated and not r3.failed and r3.evidence == "停工满 1.8 年未复工 < 2 年"
+    r6 = row(rr, "P06", "idle_stopped")
+    assert not r6.failed and r6.evidence == "停工后已于 2021-05-01 复工"
+    assert row(rr, "P07", "idle_stopped").flagged
+    assert row(rr, "P08", "idle_stopped").flagged
+    r9 = row(rr, "P09", "idle_stopped")
+    assert r9.flagged and r9.exempt_by == ""
+    r1 = row(rr, "P01", "idle_stopped")
+    assert not r1.evaluated and r1.evidence == "无停工日期，未检验"
+    assert flagged_rules(rr, "P02") == {"idle_stopped"}
+
+
+def test_idle_stopped_needs_year_and_column_and_follows_setting(stopped, parcels, settings, bench):
+    rr = rule_results(stopped, settings, benchmarks=bench)
+    sub = rr[rr.rule == "idle_stopped"]
+    assert not sub.evaluated.any() and set(sub.evidence) == {"未给定评价年度，未检验"}
+    rr = rule_results(parcels, settings, year=2024, benchmarks=bench)
+    sub = rr[rr.rule == "idle_stopped"]
+    assert not sub.evaluated.any() and set(sub.evidence) == {"无停工日期，未检验"}
+    s = copy.deepcopy(settings)
+    s["renewal"]["idle_years"] = 3                # 2.5 years is now short of it
+    rr = rule_results(stopped, s, year=2024, benchmarks=bench)
+    assert not row(rr, "P02", "idle_stopped").failed
+    assert row(rr, "P02", "idle_stopped").evidence == "停工满 2.5 年未复工 < 3 年"
+
+
+def test_storage_land_idle_not_evaluated(settings, bench):
+    # 0508 物流仓储: firms on it are not in the industrial enterprise list
+    p = gpd.GeoDataFrame({
+        "parcel_id": ["W1", "W2", "I1"], "DLBM": ["0508", "0508", "0601"],
+        "firms": [0, 1, 0], "tax": [NAN, 0.0, NAN], "floor_area": [NAN, 4000.0, NAN],
+        "chain": [None, "纺织服装", None], "area_mu": 15.0,
+        "building_safety_grade": ["D", None, None],
+    }, geometry=[sq(0, 0), sq(1, 0), sq(2, 0)], crs=CRS)
+    rr = rule_results(p, settings, year=2024, benchmarks=bench)
+    for pid in ("W1", "W2"):
+        r = row(rr, pid, "idle")
+        assert not r.evaluated and not r.failed
+        assert r.evidence == "仓储用地企业不在工业企业名录，未检验"
+    assert row(rr, "I1", "idle").flagged
+    # storage land stays in scope for the other rules
+    assert row(rr, "W1", "dangerous_building").flagged
+    w2 = row(rr, "W2", "low_far")                     # 4000 / 10000 = 0.40 < 1.00
+    assert w2.flagged and w2.evidence == "容积率 0.40 < 1.00"
+    c = candidates(p, rr).set_index("parcel_id")
+    assert c.loc["W1", "reasons"] == "危房(房屋安全鉴定C/D级)"
+    s = copy.deepcopy(settings)
+    s["renewal"]["idle_codes_sandiao"] = ["0601", "0508"]
+    rr = rule_results(p, s, year=2024, benchmarks=bench)
+    assert row(rr, "W1", "idle").flagged and row(rr, "W1", "idle").evidence == "无入驻企业"
+
+
+def test_shipped_prohibited_list_is_empty(parcels, bench):
+    s = load_settings()
+    assert s["renewal"]["prohibited_codes"] == []
+    rr = rule_results(parcels, s, benchmarks=bench)
+    r = row(rr, "P11", "prohibited")                 # C3360 is not banned as a class
+    assert r.evaluated and not r.failed and r.evidence == "无淘汰/禁止类行业"
+
+
+@pytest.mark.parametrize("rule", NOT_EXEMPTIBLE)
+def test_no_exemption_may_lift_safety_or_legal_rules(parcels, settings, bench, rule):
+    s = copy.deepcopy(settings)
+    s["renewal"]["exemptions"]["above_size"] = ["low_far", rule]
+    with pytest.raises(ConfigError, match=f"above_size.{rule}"):
+        rule_results(parcels, s, benchmarks=bench)
+
+
+def test_block_far_ignores_members_without_firm_data(settings):
+    # A: firm, 5 000 m² floor on 15 亩; B touches A, no firm (floor unknown)
+    c = gpd.GeoDataFrame({
+        "parcel_id": ["A", "B"], "status": "候选", "area_mu": 15.0, "firms": [1, 0],
+        "tax": [30.0, NAN], "floor_area": [5000.0, NAN],
+    }, geometry=[sq(0, 0), sq(1, 0)], crs=CRS)
+    b = renewal_blocks(c, gap_m=10, settings=settings)
+    assert len(b) == 1 and b.n_parcels.iloc[0] == 2
+    assert b.far.iloc[0] == pytest.approx(5000 / 10000)       # not 5000 / 20000
+    assert b.tax_per_mu.iloc[0] == pytest.approx(30 / 30)     # idle land pays no tax
