@@ -225,6 +225,53 @@ register("report", "the yearly 亩均 report: Excel workbook, HTML report, GeoPa
          _report_arguments, _report)
 
 
+def _run_arguments(p):
+    _report_arguments(p)
+    g = p.add_argument_group("engine and store / 计算引擎与数据库")
+    g.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="memory (default) or dask-geopandas over dask.distributed")
+    g.add_argument("--workers", type=int, default=None, help="dask workers of a local cluster")
+    g.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="address of a running dask scheduler (tcp://host:8786)")
+    g.add_argument("--db", default=None, metavar="URL",
+                   help="also write the year's results to PostGIS (postgresql://user:pw@host/db)")
+
+
+def _run(args):
+    from .config import load_settings
+    from .pipeline import publish, run
+
+    settings = load_settings(args.config or args.settings)
+    if args.engine == "dask":
+        from .engine import run_dask
+
+        if not args.landuse:
+            from ._errors import ValidationError
+
+            raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
+        result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
+                          previous=args.previous, coords=args.coords, settings=settings,
+                          workers=args.workers, scheduler=args.scheduler, echo=print)
+        result.summary["source"] = str(args.enterprises)
+        stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
+        result = publish(result, args.out, stages=stages)
+    else:
+        result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
+                     previous=args.previous, coords=args.coords, settings=settings,
+                     stages=_stages(args), progress=not args.no_progress, echo=print)
+    if args.db:
+        from . import postgis
+
+        written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
+        print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
+    _print_summary(result)
+    return 0
+
+
+register("run", "the whole pipeline, in memory or on dask, optionally into PostGIS / 全流程（可用 dask 与 PostGIS）",
+         _run_arguments, _run)
+
+
 # ---------------------------------------------------------------- map / density / match
 def _input_arguments(p):
     g = p.add_argument_group("inputs (default: the synthetic demo data) / 输入数据（缺省用示例数据）")

@@ -41,6 +41,7 @@ __all__ = [
     "report_extras",
     "map_layers",
     "map_targets",
+    "publish",
     "run_summary",
     "write_results",
     "run",
@@ -430,6 +431,42 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     return result
 
 
+def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False):
+    """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
+
+    Completes the density outputs from the grids, then writes the maps, the
+    report, ``results.gpkg`` and ``rejects.csv`` into ``out_dir``, exactly as
+    :func:`run` does.
+
+    Returns
+    -------
+    Run
+        ``result`` with ``paths`` filled.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if "density" in stages and result.density.get("grids") is not None \
+            and "hotspots" not in result.density:
+        result.density = density_outputs(result.firms, result.layers, out_dir, result.settings,
+                                         grids=result.density["grids"])
+        result.paths["density"] = result.density["tifs"]
+    if result.parcels is not None and "platform" not in result.parcels:
+        result.parcels = _parcels_with_zones(result)
+    if "maps" in stages:
+        _stage_maps(result, out_dir, **(map_options or {}))
+    rows_read = len(result.firms) + result.ledger.rejected_rows
+    result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
+                                    source=result.summary.get("source", ""), demo=demo,
+                                    year=result.year),
+                      **{k: v for k, v in result.summary.items() if k in ("engine",)},
+                      "seconds": round(sum(result.timings.values()), 1)}
+    if "report" in stages:
+        _stage_report(result, out_dir)
+    result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+    result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+    return result
+
+
 def _parcels_with_zones(result):
     """Parcels with their platform, park and township and the firms' sums."""
     from . import attach
@@ -588,7 +625,7 @@ def _stage_renewal(result):
     result.renewal["facts"] = facts
 
 
-def density_outputs(firms, layers, out_dir=None, settings=None):
+def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     """Cluster density of the firms: grids (and GeoTIFFs), hot spots, clusters, LQ.
 
     Parameters
@@ -600,6 +637,9 @@ def density_outputs(firms, layers, out_dir=None, settings=None):
     out_dir : str or Path, optional
         When given, grids are written to ``out_dir/density/<chain>.tif``
         (``全部.tif`` for all firms).
+    grids : dict, optional
+        Density grids already computed (e.g. by the dask engine); computed
+        here when not given.
 
     Returns
     -------
@@ -615,7 +655,9 @@ def density_outputs(firms, layers, out_dir=None, settings=None):
     pts = firms[firms.geometry.notna() & ~firms.geometry.is_empty]
     outline = layers["boundary"]
     area = outline.geometry.union_all()
-    out = {"grids": density.density_by_chain(pts, include_all=True, clip=area, settings=settings)}
+    if grids is None:
+        grids = density.density_by_chain(pts, include_all=True, clip=area, settings=settings)
+    out = {"grids": grids}
     if out_dir is not None:
         folder = Path(out_dir) / "density"
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,315 @@
+"""PostGIS as the bureau's store: read layers with filters pushed to SQL, write a year's results.
+
+Needs SQLAlchemy, GeoAlchemy2 and a psycopg driver
+(``pip install sqlalchemy geoalchemy2 "psycopg[binary]"``).  Connection
+URLs look like ``postgresql://user:password@host:5432/dbname`` (the psycopg 3
+driver is used when installed, psycopg2 otherwise).
+
+* :func:`read_layer` reads one table as a GeoDataFrame in EPSG:4549; a
+  ``bbox`` (EPSG:4549 metres) becomes ``ST_Intersects(geom,
+  ST_MakeEnvelope(..., 4549))`` (transformed to the table's SRID) so the
+  database's GIST index does the filtering, and ``where`` is added as SQL.
+* :func:`write_results` writes result layers to tables in SRID 4549 with a
+  primary key ``(year, fid)`` and a GIST index, replacing one year's rows
+  in **one transaction**: if anything fails, the previous rows of that year
+  (and of every other year) are left as they were.
+
+Typical use::
+
+    from gis import postgis
+    url = "postgresql://gis:gis@127.0.0.1:5432/gis_test"
+    parcels = postgis.read_layer(url, "dltb", bbox=(495000, 3235000, 505000, 3245000),
+                                 where="\\"DLBM\\" LIKE '06%'")
+    postgis.write_results(url, {"enterprises": firms, "renewal_blocks": blocks}, year=2025)
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+
+from ._errors import ValidationError
+from .crs import WORKING_CRS
+
+__all__ = [
+    "YEAR_COL",
+    "ID_COL",
+    "GEOM_COL",
+    "connect",
+    "layer_sql",
+    "read_layer",
+    "write_results",
+    "result_layers",
+]
+
+#: column holding the evaluation year in result tables
+YEAR_COL = "year"
+#: row number within a year (with YEAR_COL the primary key)
+ID_COL = "fid"
+#: geometry column of the result tables
+GEOM_COL = "geom"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _need():
+    try:
+        import geoalchemy2  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            'PostGIS support needs: pip install sqlalchemy geoalchemy2 "psycopg[binary]"'
+        ) from exc
+
+
+def _url(url):
+    """Prefer the psycopg 3 driver for a bare ``postgresql://`` URL when installed."""
+    url = str(url)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        try:
+            import psycopg  # noqa: F401
+
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        except ImportError:
+            return url.replace("postgres://", "postgresql://", 1)
+    return url
+
+
+def connect(url):
+    """A SQLAlchemy engine for ``url`` (no pooling kept between calls)."""
+    _need()
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    return create_engine(_url(url), poolclass=NullPool, future=True)
+
+
+def _ident(name, what):
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValidationError(
+            f"{what} {name!r} is not a plain SQL name (letters, digits, _; not starting with a digit)")
+    return '"' + name + '"'
+
+
+def _table_ref(table, schema):
+    return (f"{_ident(schema, 'schema')}." if schema else "") + _ident(table, "table")
+
+
+def layer_sql(table, geom_col, srid, bbox=None, where=None, schema=None, columns=None):
+    """The SELECT run by :func:`read_layer`, and its parameters.
+
+    Parameters
+    ----------
+    table, schema : str
+        Plain SQL names (quoted in the statement).
+    geom_col : str
+        Geometry column of the table.
+    srid : int
+        SRID of that column; the bbox envelope (EPSG:4549) is transformed to it.
+    bbox : tuple, optional
+        ``(minx, miny, maxx, maxy)`` in EPSG:4549 metres.
+    where : str, optional
+        Extra SQL condition (trusted text, e.g. ``"\\"DLBM\\" LIKE '06%'"``).
+    columns : list of str, optional
+        Columns to read (default all).
+
+    Returns
+    -------
+    (str, dict)
+
+    Examples
+    --------
+    >>> sql, p = layer_sql("dltb", "geom", 4549, bbox=(0, 0, 10, 10), where="x > 1")
+    >>> print(sql)
+    SELECT * FROM "dltb" WHERE ST_Intersects("geom", ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4549)) AND (x > 1)
+    >>> p
+    {'minx': 0.0, 'miny': 0.0, 'maxx': 10.0, 'maxy': 10.0}
+    """
+    cols = "*"
+    if columns is not None:
+        names = list(columns) + ([geom_col] if geom_col not in columns else [])
+        cols = ", ".join(_ident(c, "column") for c in names)
+    sql = f"SELECT {cols} FROM {_table_ref(table, schema)}"
+    conds, params = [], {}
+    if bbox is not None:
+        b = [float(v) for v in bbox]
+        if len(b) != 4 or not (b[2] > b[0] and b[3] > b[1]):
+            raise ValidationError(f"read_layer: bbox {bbox!r} is not (minx, miny, maxx, maxy)")
+        env = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4549)"
+        if int(srid) != 4549:
+            env = f"ST_Transform({env}, {int(srid)})"
+        conds.append(f"ST_Intersects({_ident(geom_col, 'column')}, {env})")
+        params.update(dict(zip(("minx", "miny", "maxx", "maxy"), b)))
+    if where:
+        conds.append(f"({where})")
+    if conds:
+        sql += " WHERE " + " AND ".join(conds)
+    return sql, params
+
+
+def _geometry_column(conn, table, schema):
+    from sqlalchemy import text
+
+    rows = conn.execute(
+        text("SELECT f_geometry_column, srid FROM geometry_columns "
+             "WHERE f_table_name = :t AND f_table_schema = :s"),
+        {"t": table, "s": schema or "public"},
+    ).fetchall()
+    if not rows:
+        raise ValidationError(
+            f"read_layer: no geometry column found for table {schema or 'public'}.{table} "
+            "(is it a PostGIS table? see geometry_columns)")
+    return rows[0][0], int(rows[0][1])
+
+
+def read_layer(url, table, bbox=None, where=None, schema=None, columns=None, params=None):
+    """Read a PostGIS table as a GeoDataFrame in EPSG:4549, filters done by the database.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user:password@host:port/db``.
+    table : str
+        Table name (plain SQL name).
+    bbox : tuple, optional
+        ``(minx, miny, maxx, maxy)`` in EPSG:4549 metres: only rows whose
+        geometry intersects it (``ST_Intersects`` + ``ST_MakeEnvelope``).
+    where : str, optional
+        SQL condition added with AND; use ``:name`` placeholders and
+        ``params`` for values.  Trusted text only (a planner's filter, never
+        input from the web).
+    schema : str, optional
+        Default ``public``.
+    columns : list of str, optional
+        Columns to read (the geometry is always read).
+    params : dict, optional
+        Values of the ``:name`` placeholders in ``where``.
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4549.
+    """
+    from sqlalchemy import text
+
+    eng = connect(url)
+    try:
+        with eng.connect() as conn:
+            geom_col, srid = _geometry_column(conn, table, schema)
+            sql, p = layer_sql(table, geom_col, srid, bbox, where, schema, columns)
+            p.update(params or {})
+            gdf = gpd.read_postgis(text(sql), conn, geom_col=geom_col, crs=f"EPSG:{srid}",
+                                   params=p)
+    finally:
+        eng.dispose()
+    return gdf.to_crs(WORKING_CRS) if gdf.crs != WORKING_CRS else gdf
+
+
+def _for_sql(gdf, year):
+    """The frame as written: year + fid first, lists joined, geometry ``geom`` in 4549."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise ValidationError(f"write_results: layers must be GeoDataFrames, got {type(gdf)}")
+    if gdf.crs is None:
+        raise ValidationError("write_results: a layer has no CRS")
+    out = gdf.to_crs(WORKING_CRS) if gdf.crs != WORKING_CRS else gdf.copy()
+    out.attrs = {}
+    if out.geometry.name != GEOM_COL:
+        if GEOM_COL in out.columns:
+            out = out.drop(columns=[GEOM_COL])
+        out = out.rename_geometry(GEOM_COL)
+    for col in list(out.columns):
+        if col == GEOM_COL:
+            continue
+        s = out[col]
+        if s.dtype == object:
+            sample = s.dropna()
+            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, dict)):
+                out[col] = s.map(lambda v: None if v is None else (
+                    ";".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v)))
+        elif isinstance(s.dtype, pd.CategoricalDtype):
+            out[col] = s.astype(object)
+    out = out.drop(columns=[c for c in (YEAR_COL, ID_COL) if c in out.columns])
+    out.insert(0, YEAR_COL, int(year))
+    out.insert(1, ID_COL, range(len(out)))
+    return out.reset_index(drop=True)
+
+
+def write_results(url, layers, year, schema="gis"):
+    """Write result layers to PostGIS, replacing ``year``'s rows in one transaction.
+
+    Each layer goes to table ``schema.<name>`` (created when missing, with
+    the primary key ``(year, fid)`` and a GIST index on ``geom``, SRID
+    4549).  Inside one transaction: for every layer, ``DELETE ... WHERE
+    year = :year`` then the insert.  Any failure rolls everything back: the
+    year is either fully replaced or untouched.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://...``.
+    layers : dict of str -> GeoDataFrame
+        Table name -> frame (any CRS; written in EPSG:4549).  Lists become
+        text joined by ``;``.
+    year : int
+    schema : str
+        Created when missing.
+
+    Returns
+    -------
+    dict of str -> int
+        Rows written per table.
+    """
+    from sqlalchemy import inspect, text
+
+    schema_q = _ident(schema, "schema")
+    frames = {}
+    for name, gdf in layers.items():
+        _ident(name, "table")
+        frames[name] = _for_sql(gdf, year)
+    eng = connect(url)
+    written = {}
+    try:
+        with eng.begin() as conn:  # one transaction: commit at the end, rollback on error
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema_q}"))
+            have = set(inspect(conn).get_table_names(schema=schema))
+            for name, frame in frames.items():
+                ref = _table_ref(name, schema)
+                if name in have:
+                    conn.execute(text(f"DELETE FROM {ref} WHERE {_ident(YEAR_COL, 'column')} = :y"),
+                                 {"y": int(year)})
+                frame.to_postgis(name, conn, schema=schema, if_exists="append", index=False)
+                if name not in have:
+                    conn.execute(text(
+                        f"ALTER TABLE {ref} ADD PRIMARY KEY ({_ident(YEAR_COL, 'c')}, {_ident(ID_COL, 'c')})"))
+                    gist = conn.execute(text(
+                        "SELECT count(*) FROM pg_indexes WHERE schemaname = :s AND tablename = :t "
+                        "AND indexdef ILIKE '%USING gist%'"), {"s": schema, "t": name}).scalar()
+                    if not gist:  # GeoAlchemy2 usually made one already
+                        conn.execute(text(
+                            f"CREATE INDEX {_ident(name + '_geom_gist', 'index')} "
+                            f"ON {ref} USING GIST ({_ident(GEOM_COL, 'column')})"))
+                written[name] = len(frame)
+    finally:
+        eng.dispose()
+    return written
+
+
+def result_layers(result):
+    """The layers of a :class:`gis.pipeline.Run` worth storing, by table name.
+
+    ``enterprises``, ``parcels``, ``renewal_parcels``, ``renewal_blocks``,
+    ``hotspots``, ``clusters`` (those computed).
+    """
+    out = {}
+    if getattr(result, "firms", None) is not None:
+        out["enterprises"] = result.firms
+    if getattr(result, "parcels", None) is not None:
+        out["parcels"] = result.parcels
+    for key in ("renewal_parcels", "renewal_blocks"):
+        if (result.renewal or {}).get(key) is not None:
+            out[key] = result.renewal[key]
+    for key in ("hotspots", "clusters"):
+        if (result.density or {}).get(key) is not None:
+            out[key] = result.density[key]
+    return out

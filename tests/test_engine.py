@@ -1,0 +1,192 @@
+"""The dask engine gives the in-memory results (gis.engine).
+
+The demo at scale 0.1 runs through both engines with 2 workers.  The
+thread-based LocalCluster (``processes=False``) is used for the main
+comparison to save start-up time; one test uses process workers and a
+Hilbert partitioning whose edges cut through renewal blocks and shared
+parcels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import geopandas as gpd
+
+pytest.importorskip("dask_geopandas")
+pytest.importorskip("distributed")
+
+from gis import engine, pipeline, renewal  # noqa: E402
+from gis._errors import ConfigError  # noqa: E402
+from gis.config import load_settings  # noqa: E402
+
+FIRM_COLS = ["parcel_id", "parcel_ids", "land_mu", "platform", "township", "scope",
+             "tax_per_mu", "score", "score_note", "rank", "rank_n", "class", "class_zh"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo_engine")
+    inputs = pipeline.demo_inputs(root / "data", scale=0.1)
+    mem = pipeline.run(**inputs, out_dir=root / "out", stages=("efficiency", "renewal", "density"),
+                       progress=False)
+    return inputs, mem
+
+
+@pytest.fixture(scope="module")
+def dask_run(demo):
+    inputs, _ = demo
+    return engine.run_dask(**inputs, workers=2, processes=False)
+
+
+def _block_members(blocks):
+    return [list(map(str, ids)) for ids in blocks["parcel_ids"]]
+
+
+@pytest.mark.slow
+def test_firm_scores_and_classes_identical(demo, dask_run):
+    _, mem = demo
+    a, b = mem.firms, dask_run.firms
+    assert a.index.equals(b.index)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame(a[FIRM_COLS]), pd.DataFrame(b[FIRM_COLS]))
+    assert a.attrs["benchmarks"] == b.attrs["benchmarks"]
+    assert b["class"].notna().sum() > 100  # the comparison is not vacuous
+    assert dask_run.summary["firms_graded"] == mem.summary.get("firms_graded",
+                                                             b["scope"].eq("graded").sum())
+
+
+@pytest.mark.slow
+def test_candidates_and_blocks_identical(demo, dask_run):
+    _, mem = demo
+    ca, cb = mem.renewal["renewal_parcels"], dask_run.renewal["renewal_parcels"]
+    assert ca["parcel_id"].tolist() == cb["parcel_id"].tolist()
+    assert ca["status"].tolist() == cb["status"].tolist()
+    assert (ca["status"] == "候选").sum() > 20
+    for col in ("reasons", "priority", "rank"):
+        assert ca[col].tolist() == cb[col].tolist(), col
+    ba, bb = mem.renewal["renewal_blocks"], dask_run.renewal["renewal_blocks"]
+    assert ba["block_id"].tolist() == bb["block_id"].tolist()
+    assert _block_members(ba) == _block_members(bb)
+    assert np.array_equal(ba["area_mu"].to_numpy(), bb["area_mu"].to_numpy())
+    assert ba.geometry.geom_equals_exact(bb.geometry, 1e-6).all()
+    pd.testing.assert_frame_equal(mem.renewal["rules"].reset_index(drop=True),
+                                  dask_run.renewal["rules"])
+    assert mem.renewal["plan_check"]["total_mu"] == dask_run.renewal["plan_check"]["total_mu"]
+    assert dask_run.renewal["engine"]["partitions"] > 5  # townships
+
+
+@pytest.mark.slow
+def test_density_grids_equal_within_float32(demo, dask_run):
+    _, mem = demo
+    ga, gb = mem.density["grids"], dask_run.density["grids"]
+    assert list(ga) == list(gb)
+    for name in ga:
+        x, y = ga[name].array, gb[name].array
+        assert x.shape == y.shape and ga[name].transform == gb[name].transform
+        assert np.array_equal(np.isnan(x), np.isnan(y))
+        scale = float(np.nanmax(x))
+        np.testing.assert_allclose(y, x, rtol=0, atol=4 * np.finfo(np.float32).eps * scale)
+        assert ga[name].metadata["n_points"] == gb[name].metadata["n_points"]
+
+
+@pytest.mark.slow
+def test_processes_and_hilbert_partitions_cross_edges(demo):
+    """Process workers; 16 Hilbert partitions cut through blocks: results unchanged."""
+    inputs, mem = demo
+    s = load_settings()
+    s["engine"] = dict(s["engine"], partition_by="hilbert", hilbert_partitions=16)
+    res = engine.run_dask(**inputs, settings=s, workers=2, processes=True,
+                          stages=("efficiency", "renewal"))
+    pd.testing.assert_frame_equal(pd.DataFrame(mem.firms[FIRM_COLS]),
+                                  pd.DataFrame(res.firms[FIRM_COLS]))
+    assert res.renewal["engine"]["partitions"] == 16
+    assert res.renewal["engine"]["blocks_across_partitions"] >= 1
+    ba, bb = mem.renewal["renewal_blocks"], res.renewal["renewal_blocks"]
+    assert ba["block_id"].tolist() == bb["block_id"].tolist()
+    assert _block_members(ba) == _block_members(bb)
+
+
+# ------------------------------------------------------------- small known answers
+@pytest.fixture(scope="module")
+def client():
+    with engine.dask_client(workers=2, processes=False) as c:
+        yield c
+
+
+def _square(x, y, side=100.0):
+    return shapely.box(x, y, x + side, y + side)
+
+
+def test_blocks_merged_across_partition_edge():
+    """a|b touch across the edge of partitions 0 and 1; c is alone: 2 blocks."""
+    s = load_settings()
+    cands = gpd.GeoDataFrame(
+        {"parcel_id": ["a", "b", "c"], "DLBM": ["0601"] * 3, "status": ["候选"] * 3,
+         "area_mu": [15.0, 30.0, 40.0], engine.ORD: [0, 1, 2]},
+        geometry=[_square(0, 0), _square(100, 0), _square(5000, 0)], crs="EPSG:4549")
+    pieces = []
+    for members in (["a"], ["b", "c"]):
+        sub = cands[cands["parcel_id"].isin(members)]
+        b = renewal.renewal_blocks(sub.drop(columns=[engine.ORD]), settings=s)
+        b["__first"] = engine._first_ord(b, sub)
+        pieces.append(b)
+    blocks, remerged = engine._merge_blocks(pieces, cands, s, {}, 10.0)
+    assert remerged == 1
+    # largest first: a+b = 45 亩 (hand sum), then c = 40 亩
+    assert blocks["block_id"].tolist() == ["RB0001", "RB0002"]
+    assert _block_members(blocks) == [["a", "b"], ["c"]]
+    assert blocks["area_mu"].tolist() == [45.0, 40.0]
+    assert blocks.geometry.iloc[0].area == pytest.approx(20000.0)
+
+
+def test_density_sum_of_partitions_equals_one_grid(client):
+    """Binning per partition, summed, one convolution = density_by_chain."""
+    from gis import density
+
+    rng = np.random.default_rng(7)
+    n = 600
+    x = 500_000 + rng.uniform(0, 8000, n)
+    y = 3_240_000 + rng.uniform(0, 6000, n)
+    pts = gpd.GeoDataFrame({"chain": rng.choice(["甲", "乙", "丙"], n, p=[0.5, 0.3, 0.2])},
+                           geometry=gpd.points_from_xy(x, y), crs="EPSG:4549")
+    s = load_settings()
+    s["density"] = dict(s["density"], kde=dict(s["density"]["kde"], cell_m=100, radius_m=500))
+    ref = density.density_by_chain(pts, include_all=True, bounds="points", settings=s)
+    got = engine.density_grids(client, pts, bounds="points", settings=s, npartitions=5)
+    assert list(got) == list(ref) == ["全部", "甲", "乙", "丙"]
+    for k in ref:
+        scale = float(ref[k].array.max())
+        np.testing.assert_allclose(got[k].array, ref[k].array, rtol=0,
+                                   atol=4 * np.finfo(np.float32).eps * scale)
+        # mass: every point counts 1 per km² × cell area; all inside the padded grid
+        cell_km2 = 0.1 * 0.1
+        assert float(got[k].array.sum(dtype=np.float64)) * cell_km2 == pytest.approx(
+            got[k].metadata["n_points"], rel=1e-5)
+
+
+def test_partition_keys_and_partitioned_parquet(tmp_path):
+    p = gpd.GeoDataFrame(
+        {"BSM": ["1", "2", "3"], "ZLDWDM": ["330782001001", "330782002003", "330782001009"]},
+        geometry=[_square(0, 0), _square(1000, 0), _square(0, 1000)], crs="EPSG:4549")
+    keys = engine.partition_keys(p, "township")
+    assert keys.tolist() == ["330782001", "330782002", "330782001"]
+    path = engine.write_partitioned(p, tmp_path / "parcels", keys)
+    ddf = engine.read_partitioned(path)
+    assert ddf.npartitions == 2
+    assert len(ddf.spatial_partitions) == 2
+    back = ddf.compute()
+    assert sorted(back["BSM"]) == ["1", "2", "3"]
+    first = ddf.get_partition(0).compute()
+    assert first["BSM"].tolist() == ["1", "3"] and first[engine.ORD].tolist() == [0, 2]
+    hil = engine.partition_keys(p, "hilbert", n=3)
+    assert hil.nunique() == 3
+
+
+def test_bad_engine_setting_is_a_config_error():
+    s = load_settings()
+    s["engine"] = dict(s["engine"], partition_by="province")
+    with pytest.raises(ConfigError, match="engine.partition_by"):
+        engine.partition_keys(gpd.GeoDataFrame(geometry=[], crs="EPSG:4549"), settings=s)
