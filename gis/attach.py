@@ -568,12 +568,15 @@ def firm_land(firms, links, parcel_mu, settings=None):
 
     Examples
     --------
-    Two firms declaring 6 and 2 亩 on one 10-亩 parcel share it 7.5 / 2.5:
+    Two firms declaring 6 and 2 亩 on one 10-亩 parcel share it 7.5 / 2.5
+    when the parcel's land counts (``land_source: parcel``); by default the
+    table's land-use-right area counts and the parcel share is a check:
 
     >>> f = pd.DataFrame({"land_mu": [6.0, 2.0]}, index=["x", "y"])
     >>> lk = pd.DataFrame({"firm": ["x", "y"], "parcel_id": ["p", "p"]})
-    >>> firm_land(f, lk, pd.Series({"p": 10.0}))["land_mu"].tolist()
-    [7.5, 2.5]
+    >>> out = firm_land(f, lk, pd.Series({"p": 10.0}))
+    >>> out["parcel_mu"].tolist(), out["land_mu"].tolist()
+    ([7.5, 2.5], [6.0, 2.0])
     """
     _unique_index(firms)
     cfg = _cfg(settings)
