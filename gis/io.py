@@ -232,6 +232,8 @@ def _read_csv_text(path, settings):
 
     path = Path(path)
     data = path.read_bytes()
+    if not data.strip():
+        raise ValidationError("the file is empty / 文件为空", source=path.name)
     if b"\x00" in data[:4096]:
         raise ValidationError("is not a text (CSV) file / 不是文本(CSV)文件", source=path.name)
     text, _ = _decode(data, settings["io"]["csv_encodings"], path.name)
@@ -247,7 +249,7 @@ def _read_csv_text(path, settings):
         )
     except Exception as exc:
         raise ValidationError(f"cannot be parsed as CSV ({exc})", source=path.name) from None
-    arr = df.to_numpy(dtype=object)
+    arr = df.to_numpy(dtype=object, copy=True)
     arr[arr == ""] = None
     return {"": arr}
 

@@ -143,3 +143,11 @@ def test_usage_and_help(capsys):
     assert "validate" in capsys.readouterr().out
     assert cli.main(["validate"]) == 2  # argparse usage error (no FILE)
     assert cli.main(["--version"]) == 0
+
+
+def test_empty_csv_is_one_line_not_a_traceback(tmp_path, capsys):
+    empty = tmp_path / "企业名录.csv"
+    empty.write_bytes(b"")
+    assert cli.main(["validate", str(empty), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "empty" in err
