@@ -118,10 +118,12 @@ def run_baseline(parcels, plan, settings):
         avg = bench.tax_avg_previous.get(ch, bench.tax_avg_previous["全部"])
         tax = 0.0 if r.firms == 0 else r.tax
         tpm = tax / r.area_mu
+        has_firms = r.firms > 0  # no firm: FAR and tax are unknown, not tested
+        idle_code = r.DLBM.startswith(tuple(s["idle_codes_sandiao"]))
         fails = {
-            "low_far": far < thr, "low_tax": tpm < s["tax_share"] * avg,
+            "low_far": has_firms and far < thr, "low_tax": has_firms and tpm < s["tax_share"] * avg,
             "grade_d": r.grade == "D", "grade_c_twice": r.grade == "C" and r.grade_previous in ("C", "D"),
-            "idle": r.firms == 0 or tax <= 0, "against_plan": r.mis >= s["sliver_mu"],
+            "idle": idle_code and (r.firms == 0 or tax <= 0), "against_plan": r.mis >= s["sliver_mu"],
             "prohibited": isinstance(r.industry_codes, str) and r.industry_codes.startswith(
                 tuple(s["prohibited_codes"])),
         }
