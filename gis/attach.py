@@ -101,7 +101,7 @@ ATTACH_LABELS_ZH = {
     "lessee": "租赁企业",
     "table_mu": "填报用地面积(亩)",
     "parcel_mu": "宗地用地面积(亩)",
-    "land_mu": "计算用地面积(亩)",
+    "land_mu": "用地面积(亩)",
     "land_from": "用地来源",
     "share": "宗地分摊比例",
     "firm": "企业行号",

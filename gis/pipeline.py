@@ -825,7 +825,14 @@ def report_extras(result):
 def _stage_report(result, out_dir):
     from . import report
 
+    from .attach import LAND_FROM_ZH, MATCH_ZH
+
     tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
+    firms = tables.get("firms")
+    if firms is not None:  # codes as the planners read them
+        zh = {c: firms[c].map(m).fillna(firms[c]) for c, m in
+              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH)) if c in firms}
+        tables["firms"] = firms.assign(**zh)
     sheets, labels, html, figs, lines = report_extras(result)
     tables.update(sheets)
     result.summary["extra_lines"] = lines

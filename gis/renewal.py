@@ -252,6 +252,9 @@ LABELS_ZH = {
     "mismatch_mu": "不符合规划面积(亩)",
     "plan_code": "规划地类",
 }
+LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
+LABELS_ZH.update({f"r_{k}": v for k, v in RULES.items()})
+
 
 
 # --------------------------------------------------------------- helpers

@@ -80,6 +80,7 @@ REPORT_LABELS.update(
         "grade": "评价类别",
         "rank": "排名",
         "scope_zh": "评价范围",
+        "source_row": "名录行号",
         # plan-target monitoring (gis.efficiency.chain_targets / platform_targets)
         "output_yi": "规上产值(亿元)",
         "target_2030_yi": "2030年目标(亿元)",
@@ -192,7 +193,12 @@ def report_labels(labels=None):
 
 #: table key -> (module, attribute) of the label map its producer publishes
 _PRODUCER_LABELS = {
-    "firms": [("efficiency", "LABELS_ZH")],
+    "firms": [("attach", "ATTACH_LABELS_ZH"), ("efficiency", "LABELS_ZH")],
+    "renewal_parcels": [("renewal", "LABELS_ZH")],
+    "renewal_blocks": [("renewal", "LABELS_ZH")],
+    "renewal_plan": [("renewal", "LABELS_ZH")],
+    "clusters": [("clusters", "LABELS_ZH")],
+    "location_quotients": [("clusters", "LABELS_ZH")],
     "parcels": [("efficiency", "AGG_LABELS_ZH")],
     "platforms": [("efficiency", "AGG_LABELS_ZH")],
     "parks": [("efficiency", "AGG_LABELS_ZH")],
