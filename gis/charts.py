@@ -499,6 +499,7 @@ def density_chart(grid, boundary=None, areas=None, title="企业核密度（全�
     t = grid.transform
     extent = (t.c, t.c + t.a * cols, t.f + t.e * rows, t.f)
     unit = grid.metadata.get("units", "per km²")
+    unit = "家/km²" if unit == "per km²" else unit  # a count density is firms per km²
 
     def draw(fig):
         fig.set_size_inches(6.5, 6.5)

@@ -354,6 +354,23 @@ class _Title(MacroElement):
         self.text = html.escape(str(text))
 
 
+class _MetricScale(MacroElement):
+    """A metric-only scale bar, and a plain attribution prefix (no flag icon)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, position: "bottomleft"}).addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "GisScale"
+
+
 # ---------------------------------------------------------------------------
 # labels
 # ---------------------------------------------------------------------------
@@ -511,8 +528,9 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
         (w, e), (so, n) = wgs84_to_gcj02(np.array([w, e]), np.array([so, n]))
     m = _OfflineMap(
         location=[(so + n) / 2, (w + e) / 2], zoom_start=11, tiles=None,
-        prefer_canvas=True, control_scale=True, max_zoom=19,
+        prefer_canvas=True, control_scale=False, max_zoom=19,
     )
+    _MetricScale().add_to(m)
     m.options["maxZoom"] = 19  # markercluster needs the map's maxZoom without tiles
     m.gis = {"lang": lang, "basemap": basemap, "gcj02": gcj, "public": bool(public),
              "settings": s, "keys": []}
@@ -1196,7 +1214,7 @@ def add_clusters(m, gdf, category="cluster", name=None, show=True):
     colours = {c: pal[i % len(pal)] for i, c in enumerate(cats)}
     label = next((c for c in ("label", "dominant_chain") if c in gdf.columns), None)
     labels = None
-    if label is not None:
+    if label is not None and label != category:
         first = gdf.drop_duplicates(category).set_index(category)[label]
         labels = {c: f"{c}: {first[c]}" for c in cats}
     return _add_layer(m, gdf, "clusters", "clusters", name=name, category=category, colours=colours,
@@ -1451,6 +1469,7 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
             elif k == "hotspots":
                 add_hotspots(m, v)
             elif k == "clusters":
-                add_clusters(m, v)
+                # one legend entry per industry chain, not per cluster
+                add_clusters(m, v, category="dominant_chain" if "dominant_chain" in v else "cluster")
         written[map_name] = save_map(m, out_dir / f"{map_name}.html")
     return written

@@ -405,7 +405,6 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
             result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
             rows_read = len(firms) + ledger.rejected_rows
-            echo(f"读取企业 {rows_read} 行: 载入 {len(firms)}, 拒绝 {ledger.rejected_rows}")
         elif step == "attach+efficiency":
             _stage_efficiency(result, inputs, progress)
             if result.parcels is not None:
@@ -716,8 +715,9 @@ def map_layers(result):
     if result.density:
         grid = result.density["grids"].get("全部")
         if grid is not None:
+            unit = grid.metadata.get("units")
             lay["density"] = {"grid": grid.array, "transform": grid.transform, "crs": grid.crs,
-                              "unit": grid.metadata.get("units")}
+                              "unit": "家/km²" if unit == "per km²" else unit}
         lay["hotspots"] = result.density.get("hotspots")
         lay["clusters"] = result.density.get("clusters")
     return {k: v for k, v in lay.items() if v is not None}
@@ -842,6 +842,6 @@ def _stage_report(result, out_dir):
         previous=result.changes, boundary=result.layers.get("boundary"),
         areas=result.layers.get("platforms"), settings=result.settings,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
-        extra_tables=html, extra_charts=figs,
+        extra_tables=html, extra_charts=figs, progress=False,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
