@@ -25,6 +25,14 @@ implementation of the rules.  Work crossing partition edges is handled:
 The firm table (10⁵–10⁶ rows even for a province) is held by the client;
 parcels and density points stay partitioned on the workers.
 
+With ``output_dir=`` (keep-on-workers mode, :func:`run_kept`) the results
+are not gathered either: the workers write the evaluated firms, facts, rules,
+candidates and blocks of each partition as GeoParquet and the density grids
+as GeoTIFF (convolved in bands); the client receives only global summaries
+(benchmark inputs, scores for the global ranks, blocks near partition edges,
+priority inputs, per-chain counts).  :func:`read_output` and
+:func:`read_density` read them back in the default mode's order.
+
 Typical use::
 
     from gis import engine, pipeline
@@ -38,6 +46,7 @@ import contextlib
 import re
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +69,9 @@ __all__ = [
     "firm_scores",
     "renewal_results",
     "density_grids",
+    "run_kept",
+    "read_output",
+    "read_density",
     "run_dask",
 ]
 
@@ -590,11 +602,13 @@ def _rules_task(facts, plan, prev, bench, settings, year, gap, layers):
     return rules, cands, blocks
 
 
-def _merge_blocks(pieces, cands, settings, layers, gap):
+def _merge_blocks(pieces, cands, settings, layers, gap, raw=False):
     """Blocks of all partitions, re-merged where they touch across partition edges."""
     from . import renewal
 
     parts = [(k, b) for k, b in enumerate(pieces) if b is not None and len(b)]
+    if not parts and raw:
+        return None, 0
     if not parts:
         flagged = cands[cands["status"] == "候选"]
         return renewal.renewal_blocks(flagged, gap_m=gap, settings=settings,
@@ -629,6 +643,8 @@ def _merge_blocks(pieces, cands, settings, layers, gap):
     out = pd.concat(pieces, ignore_index=True)
     out.attrs = {}
     remerged = int(len(pieces[1])) if len(pieces) > 1 else 0
+    if raw:  # keep-on-workers mode: the caller orders them with the interior blocks
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=cands.crs), remerged
     out = out.sort_values(["__first"], kind="stable").sort_values("area_mu", ascending=False,
                                                                   kind="stable")
     out["block_id"] = [f"RB{k:04d}" for k in range(1, len(out) + 1)]
@@ -738,6 +754,27 @@ def _bin_task(points, chain_col, spec):
     return out, first
 
 
+def _merge_bins(a, b):
+    """Sum of two :func:`_bin_task` results (sparse binned masses, counts, first rows)."""
+    def add(u, v):
+        idx = np.concatenate([u[0], v[0]])
+        val = np.concatenate([u[1], v[1]])
+        uniq, inv = np.unique(idx, return_inverse=True)
+        return uniq, np.bincount(inv, weights=val, minlength=len(uniq))
+
+    out, first = dict(a[0]), dict(a[1])
+    for name, val in b[0].items():
+        if name not in out:
+            out[name] = val
+        elif name == "全部":
+            out[name] = add(out[name], val)
+        else:
+            out[name] = (add(out[name][0], val[0]), out[name][1] + val[1])
+    for name, f in b[1].items():
+        first[name] = min(first.get(name, f), f)
+    return out, first
+
+
 def _sparse(grid):
     """Non-zero cells of a binned grid as (flat index, mass): a partition is small."""
     flat = grid.ravel()
@@ -779,13 +816,8 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
     dict of str -> DensityGrid
         ``"全部"`` first, then chains by decreasing number of points.
     """
-    from . import density
-
     settings = settings or load_settings()
     cfg = _cfg(settings)
-    s = density._settings(settings)["kde"]
-    cell, radius, kernel = float(s["cell_m"]), float(s["radius_m"]), s["kernel"]
-    truncate = float(s.get("gaussian_truncate", 4.0))
     if isinstance(points, gpd.GeoDataFrame):
         import dask_geopandas
 
@@ -801,6 +833,93 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
             raise ValidationError(f"density_grids: dask points need an '{ORD}' column "
                                   "(see write_partitioned)")
     parts = _partitions(client, ddf)
+    return _density_of_parts(client, parts, chain_col, clip, bounds, settings)
+
+
+def _bin_counts(result):
+    binned, first = result
+    counts = {n: v[1] for n, v in binned.items() if n != "全部"}
+    return counts, first
+
+
+_GDAL_LOCK = threading.Lock()
+
+#: cells per band when a worker convolves a large density grid band by band
+_BAND_CELLS = 2_000_000
+
+
+def _grid_of(result, name, n_points, spec, transform, rows, cols, radius, kernel, truncate,
+             source, clip, path):
+    """One chain's grid from the summed binned masses, on a worker; written as GeoTIFF."""
+    from . import density
+
+    binned = result[0]
+    ncell = spec[3] * spec[4]
+    mass = np.zeros(ncell)
+    if name in binned:
+        idx, val = binned[name] if name == "全部" else binned[name][0]
+        mass += np.bincount(idx, weights=val, minlength=ncell)
+    nz = np.flatnonzero(mass)
+    jj, ii = np.divmod(nz, spec[4])
+    w = mass[nz]
+    del mass
+    cell = spec[2]
+    cx = spec[0] + (ii + 0.5) * cell
+    cy = spec[1] - (jj + 0.5) * cell
+    mask = density._clip_mask(clip, transform, rows, cols) if clip is not None else None
+    pad = (spec[3] - rows) // 2  # padding rows of the binned grid (kernel half-width + 1)
+    band = max(8 * pad, int(_BAND_CELLS // max(cols, 1)))
+    if rows <= band:
+        g = density._density(cx, cy, w, "count", transform, rows, cols, radius, kernel,
+                             truncate, source, mask)
+    else:
+        # horizontal bands convolved one at a time (the convolution's work arrays
+        # are a band's, not the province's); masses at cell centres are binned
+        # exactly, so each band equals its window of the whole grid
+        arr = np.empty((rows, cols), dtype=np.float32)
+        grid_mass, meta = 0.0, None
+        for r0 in range(0, rows, band):
+            r1 = min(rows, r0 + band)
+            sel = (jj >= r0) & (jj < r1 + 2 * pad)
+            t = transform * transform.translation(0, r0)
+            gb = density._density(cx[sel], cy[sel], w[sel], "count", t, r1 - r0, cols, radius,
+                                  kernel, truncate, source, None)
+            arr[r0:r1] = gb.array
+            grid_mass += float(gb.array.sum(dtype=np.float64))  # per-band float32 sum
+            meta = gb.metadata
+        if mask is not None:
+            arr[~mask] = np.nan
+        cell_km2 = cell * cell / 1e6
+        total = float(w.sum())
+        mass_in = grid_mass * cell_km2
+        loss = total - mass_in
+        if abs(loss) <= 1e-6 * max(abs(total), 1.0):
+            loss = 0.0
+        meta = dict(meta, total=total, mass_in_grid=mass_in, edge_loss=loss)
+        g = density.DensityGrid(arr, transform, WORKING_CRS, meta)
+    g.metadata["n_points"] = int(n_points)
+    g.metadata["chain"] = name
+    with _GDAL_LOCK:  # GDAL in worker threads (processes=False): one write at a time
+        density.write_geotiff(g, path)
+    return {"chain": name, "n_points": int(n_points), "path": str(path),
+            "mass": float(np.nansum(g.array, dtype=np.float64))}
+
+
+def _density_of_parts(client, parts, chain_col, clip, bounds, settings, tree=False,
+                      write_dir=None):
+    """:func:`density_grids` of point partitions given as futures.
+
+    ``tree``: the partitions' binned arrays are summed pairwise on the
+    workers and only the one sum travels to the client.  ``write_dir``
+    (with ``tree``): the grids are convolved and written as GeoTIFF
+    (``<k>.tif``, ``k`` in output order) by the workers; returns
+    ``{chain: {"n_points", "path", "mass"}}`` instead of grids.
+    """
+    from . import density
+
+    s = density._settings(settings)["kde"]
+    cell, radius, kernel = float(s["cell_m"]), float(s["radius_m"]), s["kernel"]
+    truncate = float(s.get("gaussian_truncate", 4.0))
     pad = radius if kernel == "quartic" else truncate * radius
     if bounds is None or bounds == "points":
         if (bounds or s.get("extent", "county")) == "points":
@@ -817,7 +936,28 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
     k = density.kernel_weights(cell, radius, kernel, truncate).shape[0] // 2
     p = k + 1
     spec = (transform.c - p * cell, transform.f + p * cell, cell, rows + 2 * p, cols + 2 * p)
-    results = client.gather(_each(client, _bin_task, parts, chain_col, spec))
+    if tree:
+        level = _each(client, _bin_task, parts, chain_col, spec)
+        while len(level) > 1:
+            nxt = [client.submit(_merge_bins, level[k], level[k + 1], pure=False)
+                   for k in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        if write_dir is not None:
+            counts, first = client.submit(_bin_counts, level[0], pure=False).result()
+            if not counts:
+                raise ValidationError("density_grids: no points")
+            names = ["全部"] + sorted(counts, key=lambda c: (-counts[c], first[c]))
+            ns = [sum(counts.values())] + [counts[n] for n in names[1:]]
+            futs = [client.submit(_grid_of, level[0], name, n, spec, transform, rows, cols,
+                                  radius, kernel, truncate, s["source"], clip,
+                                  str(Path(write_dir) / f"{k:03d}.tif"), pure=False)
+                    for k, (name, n) in enumerate(zip(names, ns))]
+            return {r["chain"]: r for r in client.gather(futs)}
+        results = client.gather(level)
+    else:
+        results = client.gather(_each(client, _bin_task, parts, chain_col, spec))
     counts, first = {}, {}
     for binned, fst in results:
         for name, val in binned.items():
@@ -852,10 +992,453 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
     return out
 
 
+# ------------------------------------------------------- keep-on-workers mode
+#
+# With ``run_dask(..., output_dir=...)`` the per-partition results are written
+# as GeoParquet by the workers and never gathered: the client only receives
+# global summaries (indicators for the benchmarks, the scores for the global
+# ranks, the chain-benchmark facts without geometry, the blocks near partition
+# edges, the priority inputs of blocks and candidates, the density masses
+# summed tree-wise on the workers).  Every written file keeps the :data:`ORD`
+# column (firms: row in the input table; rules, candidates, facts: parcel
+# row), so ``concat`` + ``sort_values(ORD)`` gives the default mode's tables;
+# blocks carry their global ``block_id`` and ``rank``.
+
+def _write_task(df, path):
+    """Write one partition's result (GeoParquet when it has geometry); its row count."""
+    if df is None or not len(df):
+        return 0
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = df.copy()
+    out.attrs = {}
+    if isinstance(out, gpd.GeoDataFrame) and out.geometry.name in out.columns:
+        out.to_parquet(path, index=True)
+    else:
+        pd.DataFrame(out).to_parquet(path, index=True)
+    return len(out)
+
+
+def read_output(folder, what):
+    """Read back a keep-on-workers output table (``firms``, ``rules``,
+    ``renewal_parcels``, ``facts``, ``renewal_blocks``), concatenated in the
+    default mode's order (``ORD``; blocks by ``rank``); ``ORD`` dropped."""
+    files = sorted(Path(folder, what).glob("part.*.parquet"))
+    if not files:
+        return None
+    parts = []
+    for f in files:
+        try:
+            parts.append(gpd.read_parquet(f))
+        except ValueError:  # no geometry column
+            parts.append(pd.read_parquet(f))
+    out = pd.concat(parts)
+    out.attrs = {}
+    if what == "renewal_blocks":
+        return out.sort_values("rank", kind="stable").reset_index(drop=True)
+    out = out.sort_values(ORD, kind="stable").drop(columns=[ORD])
+    if what == "rules":
+        out = out.reset_index(drop=True)
+    return out
+
+
+def read_density(folder):
+    """Read back the keep-on-workers density grids: ``{chain: DensityGrid}`` in output order."""
+    from . import density
+
+    out = {}
+    for f in sorted(Path(folder, "density").glob("*.tif")):
+        g = density.read_geotiff(f)
+        out[g.metadata.get("chain", f.stem)] = g
+    return out
+
+
+def _rank_inputs(ev, k):
+    if ev is None:
+        return None
+    out = pd.DataFrame({ORD: ev[ORD], "score": ev["score"], "scope": ev["scope"],
+                        "size_class": ev["size_class"]}, index=ev.index)
+    out["__p"] = k
+    return out
+
+
+def _unmatched_rows(ev):
+    if ev is None or "match" not in ev:
+        return None
+    mask = (ev["match"] == "unmatched") & ~ev.get("lessee", False)
+    return pd.DataFrame(ev.loc[mask, [ORD, "match", "match_note"]])
+
+
+def _assign_task(ev, cols):
+    if ev is None:
+        return None
+    ev = ev.copy()
+    for c in cols.columns:
+        ev[c] = cols[c]
+    ev.attrs = {}
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=WORKING_CRS)
+
+
+def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=None, ledger=None,
+                     source=""):
+    """:func:`firm_scores` whose evaluation stays on the workers.
+
+    Returns
+    -------
+    (list of futures, dict, dict)
+        The evaluation per partition (columns of :func:`firm_scores` plus
+        :data:`ORD`), the handles, and ``{"benchmarks", "firms", "classes"}``.
+    """
+    from . import efficiency
+    from . import pipeline
+
+    settings = settings or load_settings()
+    cfg = _cfg(settings)
+    if settings["attach"]["multi_parcel"] != "per_firm":
+        raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
+                          "(gis/defaults/attach.yaml)")
+    if not firms.index.is_unique:
+        raise ValidationError("firm_scores: the firms' index must be unique")
+    units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
+                                        float(cfg["halo_m"]))
+    small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
+             if b is not None]
+    allf = pd.concat(small).sort_values(ORD, kind="stable")
+    del small
+    ecfg = efficiency._cfg(settings)
+    scope = allf["__scope"]
+    scored = scope.isin(["graded", "scored_not_graded"])
+    pop = scope.eq("graded") if ecfg["benchmark_population"] == "graded" else scored
+    ind_cols = [c for c in efficiency.INDICATORS if c in allf.columns]
+    bm = efficiency.benchmarks(allf[ind_cols], allf, pop, settings)
+    averages = {}
+    big = pop & allf["size_class"].eq("规上")
+    if big.any():
+        terms = efficiency.scores(allf.loc[big, ind_cols], allf.loc[big], bm, settings,
+                                  population=pop[big])
+        for k in ecfg["average_if_missing"]:
+            if f"score_{k}" in terms and k in allf:
+                have = terms.loc[allf.loc[big, k].notna(), f"score_{k}"]
+                averages[k] = float(have.mean()) if len(have) else 0.0
+    del allf
+    fixed = _fixed_settings(settings, bm)
+    evs = _each(client, _evaluate_task, units, fixed, year, averages)
+    del units
+    # --- global ranks and classes from (score, scope, size class) only
+    r = pd.concat([x for x in client.gather(
+        [client.submit(_rank_inputs, e, k, pure=False) for k, e in enumerate(evs)])
+        if x is not None]).sort_values(ORD, kind="stable")
+    graded = r["scope"].eq("graded")
+    size = r["size_class"]
+    gs = r["score"].where(graded)
+    group = size if ecfg["rank_by_size_class"] else None
+    out = pd.DataFrame(index=r.index)
+    out["rank"] = efficiency.ranks(gs, group)
+    if group is None:
+        rank_n = pd.Series(gs.notna().sum(), index=gs.index, dtype=float)
+    else:
+        rank_n = gs.notna().groupby(size).transform("sum").astype(float)
+    out["rank_n"] = rank_n.where(graded)
+    cls = efficiency.classes(gs, group=group, settings=settings)
+    out["class"] = cls
+    out["class_zh"] = cls.map(efficiency.CLASS_ZH).astype(object)
+    pk = r["__p"].to_numpy()
+    evf = [client.submit(_assign_task, e, out[pk == k], pure=False) for k, e in enumerate(evs)]
+    info = {"firms": int(len(r)), "graded": int(graded.sum()),
+            "score_sum": float(r["score"].sum()),
+            "classes": {str(k): int(v) for k, v in cls.value_counts().sort_index().items()},
+            "benchmarks": {str(k): {str(c): float(v) for c, v in row.items()}
+                           for k, row in bm.to_dict(orient="index").items()}}
+    del r, out
+    if ledger is not None:
+        um = [u for u in client.gather(_each(client, _unmatched_rows, evf)) if u is not None]
+        um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
+        if um is not None and len(um):
+            pipeline._unmatched_notes(firms.loc[um.index], um, ledger, source)
+    return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
+
+
+def _facts_task_kept(own, others, hull, evs, layers, settings, year, halo):
+    """:func:`_facts_task` given the evaluation pieces of the nearby partitions."""
+    evs = [e for e in evs if e is not None]
+    if not len(own):
+        return None
+    if evs:
+        full = [e for e in evs if len(e)] or evs[:1]
+        ev = pd.concat(full).sort_values(ORD, kind="stable")
+        ev = ev[[c for c in _FACT_COLS if c in ev.columns]]
+    else:
+        ev = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FACT_COLS})
+    return _facts_task(own, others, hull, _no_attrs(ev), layers, settings, year, halo)
+
+
+def _edge_split(out, k, hulls, gap):
+    """Blocks of partition ``k`` within ``gap`` of another partition (with their
+    flagged members) and the priority inputs of its interior blocks."""
+    if out is None:
+        return None
+    _, cands, blocks = out
+    if not len(blocks):
+        return None
+    others = np.array([h for j, h in enumerate(hulls) if j != k and h is not None
+                       and not shapely.is_empty(h)], dtype=object)
+    edge = np.zeros(len(blocks), dtype=bool)
+    if len(others):
+        tree = shapely.STRtree(others)
+        bi, _ = tree.query(blocks.geometry.values, predicate="dwithin", distance=max(gap, 1e-9))
+        edge[np.unique(bi)] = True
+    eb = blocks[edge]
+    ids = set(x for lst in eb["parcel_ids"] for x in lst)
+    flagged = cands[(cands["status"] == "候选") & cands["parcel_id"].isin(ids)]
+    inner = blocks.loc[~edge, [c for c in ("area_mu", "tax", "chain", "platform", "__first")
+                               if c in blocks.columns]].copy()
+    inner["__p"] = k
+    inner["__i"] = np.flatnonzero(~edge)
+    return eb, flagged, _no_attrs(inner)
+
+
+def _cands_terms(out, bench, settings, edge_area):
+    """Candidates of one partition with benchmark gain and priority terms (rank global)."""
+    from . import renewal
+
+    if out is None:
+        return None
+    _, cands, blocks = out
+    c = cands.drop(columns=[ORD])
+    c = c.join(renewal.benchmark_gain(c, bench))
+    inner = blocks[["parcel_ids", "area_mu"]] if len(blocks) else blocks
+    m = inner.explode("parcel_ids").set_index("parcel_ids")["area_mu"] if len(inner) else None
+    m = pd.concat([x for x in (m, edge_area) if x is not None and len(x)]) if (
+        m is not None or edge_area is not None) else None
+    if m is not None:
+        m = m[~m.index.duplicated(keep="last")]  # re-merged areas win
+        fake = pd.DataFrame({"parcel_ids": [[p] for p in m.index], "area_mu": m.to_numpy()})
+    else:
+        fake = None
+    pr = renewal.priority(c, settings, benchmarks=bench, blocks=fake)
+    c = c.join(pr.drop(columns=["rank"]))
+    c[ORD] = cands[ORD]
+    return c
+
+
+def _finish_cands(c, ranks, path):
+    if c is None:
+        return 0
+    c = c.copy()
+    c["rank"] = ranks.reindex(c[ORD].to_numpy()).to_numpy()
+    return _write_task(gpd.GeoDataFrame(c, geometry="geometry", crs=WORKING_CRS), path)
+
+
+def _finish_blocks(out, assign, path):
+    if out is None or assign is None or not len(assign):
+        return 0
+    b = out[2].iloc[assign["__i"].to_numpy()].copy()
+    b = b.drop(columns=["__first"])
+    for col in assign.columns.drop("__i"):
+        b[col] = assign[col].to_numpy()
+    b = b.reset_index(drop=True)
+    return _write_task(gpd.GeoDataFrame(b, geometry="geometry", crs=WORKING_CRS), path)
+
+
+def _rules_out(out):
+    return None if out is None else out[0]
+
+
+def _prio_inputs(c):
+    if c is None:
+        return None
+    return pd.DataFrame({ORD: c[ORD].to_numpy(), "priority": c["priority"].to_numpy(),
+                         "cand": (c["status"] == "候选").to_numpy(),
+                         "area": pd.to_numeric(c["area_mu"], errors="coerce").fillna(0).to_numpy(
+                             float)})
+
+
+def _drop_ord(f):
+    return None if f is None else f.drop(columns=[ORD])
+
+
+def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, prev_evf=None):
+    """:func:`renewal_results` with the per-partition results written by the workers."""
+    import distributed
+
+    from . import renewal
+
+    layers = layers or {}
+    cfg = _cfg(settings)
+    halo = float(cfg["halo_m"])
+    parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
+    nb2 = _neighbours(hulls, 2 * halo)  # firms homed there may hold parcels in the halo
+    lfut = _scatter_layers(client, layers)
+    facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
+                           [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
+                           pure=False) for i in range(len(parts))]
+    plain = [f for f in client.gather(_each(client, _plain_facts, facts)) if f is not None]
+    allfacts = pd.concat(plain).sort_values(ORD, kind="stable").drop(columns=[ORD])
+    del plain
+    prev, prev_parts = None, [None] * len(parts)
+    if prev_evf is not None:
+        pf = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
+                            [prev_evf[i]] + [prev_evf[j] for j in nb2[i]], lfut, settings,
+                            None if year is None else year - 1, halo, pure=False)
+              for i in range(len(parts))]
+        pp = _each(client, _plain_facts, pf)
+        got = [p for p in client.gather(pp) if p is not None]
+        prev = pd.concat(got).sort_values(ORD, kind="stable").drop(columns=[ORD])
+        del got
+        prev_parts = _each(client, _drop_ord, pp)
+    bench = renewal.chain_benchmarks(allfacts, settings, previous=prev)
+    del allfacts, prev
+    gap = float(settings["renewal"]["block_gap_m"])
+    pl = client.scatter(plan, broadcast=True) if plan is not None else None
+    outs = [client.submit(_rules_task, facts[i], pl, prev_parts[i], bench, settings, year, gap, lfut,
+                          pure=False) for i in range(len(parts))]
+    out_dir = Path(out_dir)
+    writes = [client.submit(_write_task, client.submit(_facts_with_firms, facts[i], pure=False),
+                            str(out_dir / "facts" / f"part.{i:05d}.parquet"), pure=False)
+              for i in range(len(parts))]
+    writes += [client.submit(_write_task, client.submit(_rules_out, outs[i], pure=False),
+                             str(out_dir / "rules" / f"part.{i:05d}.parquet"), pure=False)
+               for i in range(len(parts))]
+    # --- blocks: only those near partition edges travel, for the re-merge
+    splits = client.gather([client.submit(_edge_split, outs[i], i, list(hulls), gap, pure=False)
+                            for i in range(len(parts))])
+    edge_pieces = [None if sp is None else sp[0] for sp in splits]
+    edge_flag = [sp[1] for sp in splits if sp is not None and len(sp[1])]
+    inner = pd.concat([sp[2] for sp in splits if sp is not None] or [pd.DataFrame()])
+    edge_blocks, remerged = None, 0
+    if edge_flag:
+        ecands = gpd.GeoDataFrame(pd.concat(edge_flag).sort_values(ORD, kind="stable"),
+                                  geometry="geometry", crs=WORKING_CRS)
+        edge_blocks, remerged = _merge_blocks(edge_pieces, ecands, settings, layers, gap, raw=True)
+    del splits, edge_pieces, edge_flag
+    cols = ["area_mu", "tax", "chain", "platform", "__first"]
+    frames = []
+    if len(inner):
+        frames.append(inner)
+    if edge_blocks is not None and len(edge_blocks):
+        e = pd.DataFrame(edge_blocks[[c for c in cols if c in edge_blocks.columns]])
+        e["__p"] = -1
+        e["__i"] = np.arange(len(e))
+        frames.append(e)
+    allb = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {c: [] for c in cols + ["__p", "__i"]})
+    allb = allb.sort_values(["__first"], kind="stable").sort_values(
+        "area_mu", ascending=False, kind="stable").reset_index(drop=True)
+    allb["block_id"] = [f"RB{k:04d}" for k in range(1, len(allb) + 1)]
+    pr = renewal.priority(allb.assign(parcel_ids=None), settings, benchmarks=bench)
+    allb = allb.join(pr)
+    check = renewal.yearly_plan_check(allb.sort_values("rank"), settings=settings)
+    acols = ["__i", "block_id"] + list(pr.columns)
+    for k in range(len(parts)):
+        a = allb.loc[allb["__p"].eq(k), acols]
+        if len(a):
+            writes.append(client.submit(_finish_blocks, outs[k], a,
+                                        str(out_dir / "renewal_blocks" / f"part.{k:05d}.parquet"),
+                                        pure=False))
+    edge_area = None
+    if edge_blocks is not None and len(edge_blocks):
+        a = allb.loc[allb["__p"].eq(-1), acols].sort_values("__i")
+        eb = edge_blocks.drop(columns=["__first"]).copy()
+        for col in a.columns.drop("__i"):
+            eb[col] = a[col].to_numpy()
+        _write_task(eb.reset_index(drop=True),
+                    out_dir / "renewal_blocks" / "part.edge.parquet")
+        edge_area = eb[["parcel_ids", "area_mu"]].explode("parcel_ids").set_index(
+            "parcel_ids")["area_mu"]
+    nblocks = int(len(allb))
+    block_mu = float(allb.sort_values("rank")["area_mu"].sum()) if nblocks else 0.0
+    del allb, edge_blocks
+    # --- candidates: priority terms per partition, ranks global
+    efut = client.scatter(edge_area, broadcast=True) if edge_area is not None else None
+    ct = [client.submit(_cands_terms, outs[i], bench, settings, efut, pure=False)
+          for i in range(len(parts))]
+    pi = [p for p in client.gather(_each(client, _prio_inputs, ct)) if p is not None]
+    pi = pd.concat(pi).sort_values(ORD, kind="stable") if pi else pd.DataFrame(
+        {ORD: [], "priority": [], "cand": [], "area": []})
+    order = np.lexsort((np.arange(len(pi)), -pi["area"].to_numpy(), -pi["priority"].to_numpy()))
+    rank = np.empty(len(pi), dtype=int)
+    rank[order] = np.arange(1, len(pi) + 1)
+    ranks = pd.Series(rank, index=pi[ORD].to_numpy())
+    ncands = int(len(pi))
+    nflag = int(pi["cand"].sum()) if len(pi) else 0
+    del pi
+    rfut = client.scatter(ranks, broadcast=True)
+    writes += [client.submit(_finish_cands, ct[i], rfut,
+                             str(out_dir / "renewal_parcels" / f"part.{i:05d}.parquet"),
+                             pure=False) for i in range(len(parts))]
+    distributed.wait(writes)
+    client.gather(writes)  # raise a worker's write error here
+    return {"benchmarks": bench, "plan_check": check, "facts_futures": facts,
+            "engine": {"partitions": len(parts), "blocks_across_partitions": remerged},
+            "counts": {"candidate_rows": ncands, "candidates": nflag, "blocks": nblocks,
+                       "block_mu": block_mu}}
+
+
+def _points_task(ev, chain_col):
+    if ev is None:
+        return None
+    ok = ev.geometry.notna() & ~ev.geometry.is_empty
+    return ev.loc[ok, [chain_col, ev.geometry.name, ORD]]
+
+
+def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=None,
+             stages=_STAGES, ledger=None, source="", clip=None, timings=None, previous=None):
+    """Efficiency, renewal and density with the results kept on the workers.
+
+    The workers write ``firms``, ``facts``, ``rules``, ``renewal_parcels``
+    and ``renewal_blocks`` under ``out_dir`` (one GeoParquet per partition,
+    see :func:`read_output`); the client keeps only global summaries.
+
+    Returns
+    -------
+    dict
+        ``efficiency`` (benchmarks, counts), ``renewal`` (benchmarks,
+        plan_check, engine, counts), ``density`` (grids), ``out_dir``.
+    """
+    timings = {} if timings is None else timings
+    out_dir = Path(out_dir)
+    for what in ("firms", "previous_firms", "facts", "rules", "renewal_parcels", "renewal_blocks"):
+        for old in (out_dir / what).glob("part.*.parquet"):
+            old.unlink()
+    t = time.perf_counter()
+    evf, handles, info = firm_scores_kept(client, firms, parcels_ddf, layers, settings, year,
+                                          ledger, source)
+    fw = [client.submit(_write_task, e, str(out_dir / "firms" / f"part.{k:05d}.parquet"),
+                        pure=False) for k, e in enumerate(evf)]
+    client.gather(fw)
+    prev_evf = None
+    if previous is not None and "renewal" in stages:
+        prev_evf, _, _ = firm_scores_kept(client, previous, parcels_ddf, layers, settings,
+                                          None if year is None else year - 1)
+        client.gather([client.submit(_write_task, e, str(out_dir / "previous_firms" /
+                                                         f"part.{k:05d}.parquet"), pure=False)
+                       for k, e in enumerate(prev_evf)])
+    timings["efficiency"] = time.perf_counter() - t
+    res = {"efficiency": info, "out_dir": str(out_dir)}
+    if "renewal" in stages:
+        t = time.perf_counter()
+        ren = renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir,
+                           prev_evf)
+        ren.pop("facts_futures", None)
+        res["renewal"] = ren
+        timings["renewal"] = time.perf_counter() - t
+    if "density" in stages:
+        t = time.perf_counter()
+        pts = [client.submit(_points_task, e, "chain", pure=False) for e in evf]
+        ddir = out_dir / "density"
+        for old in ddir.glob("*.tif"):
+            old.unlink()
+        res["density"] = {"written": _density_of_parts(client, pts, "chain", clip, None,
+                                                       settings, tree=True, write_dir=ddir)}
+        timings["density"] = time.perf_counter() - t
+    return res
+
+
 # ------------------------------------------------------------------------ runner
 def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="gcj02",
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
-             stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None, **_ignored):
+             stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
+             output_dir=None, keep_on_workers=None, **_ignored):
     """The pipeline's efficiency, renewal and density stages on dask.
 
     Loading and validation are those of the in-memory path
@@ -882,6 +1465,16 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
         a temporary folder, removed afterwards).
     client : distributed.Client, optional
         Use this client (nothing started or stopped).
+    output_dir : str or Path, optional
+        Keep-on-workers mode (default ``engine.output_dir``): the workers write
+        the per-partition results (``firms``, ``facts``, ``rules``,
+        ``renewal_parcels``, ``renewal_blocks``) as GeoParquet under this
+        folder (read them back with :func:`read_output`) and only global
+        summaries reach the client: ``firms`` and ``tables`` are then
+        ``None``/empty, ``renewal`` holds ``benchmarks``, ``plan_check``,
+        ``engine`` and ``counts``, ``density`` the grids.
+    keep_on_workers : bool, optional
+        Default: true when ``output_dir`` is given (``engine.keep_on_workers``).
 
     Returns
     -------
@@ -902,6 +1495,10 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
         raise ValueError(f"run_dask: unknown stages {sorted(unknown)}; known: {', '.join(_STAGES)}")
     if landuse is None:
         raise ValidationError("run_dask: the dask engine partitions the 三调 parcels: give landuse")
+    output_dir = output_dir if output_dir is not None else cfg.get("output_dir")
+    keep = bool(output_dir) if keep_on_workers is None else bool(keep_on_workers)
+    if keep and not output_dir:
+        raise ConfigError("run_dask: keep_on_workers needs output_dir (or engine.output_dir)")
     t0 = time.perf_counter()
     timings = {}
     layers = pipeline.planning_layers(catalogue)
@@ -925,6 +1522,27 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
         echo(f"三调图斑 {len(parcels)} 个, 分区 {pddf.npartitions} 个 ({cfg['partition_by']})")
         ctx = contextlib.nullcontext(client) if client is not None else dask_client(
             workers, scheduler, processes, memory_limit, settings)
+        if keep:
+            prev = None
+            if previous and "renewal" in stages:
+                prev, _ = pipeline.load_firms(previous, coords, layers["boundary"], settings)
+            with ctx as cl:
+                area = layers["boundary"].geometry.union_all()
+                kept = run_kept(cl, firms, pddf, layers, settings, result.year, output_dir,
+                                plan_gdf, stages, ledger, enterprises, area, timings, prev)
+            result.renewal = kept.get("renewal", {})
+            result.density = kept.get("density", {})
+            result.paths = {k: str(Path(output_dir) / k) for k in
+                            ("firms", "facts", "rules", "renewal_parcels", "renewal_blocks",
+                             "density")}
+            result.timings = {k: round(v, 3) for k, v in timings.items()}
+            info = kept["efficiency"]
+            result.summary = {"engine": "dask", "keep_on_workers": True,
+                              "output_dir": str(output_dir), "firms_read": rows_read,
+                              "firms_evaluated": info["firms"], "firms_graded": info["graded"],
+                              "classes": info["classes"], "benchmarks": info["benchmarks"],
+                              "seconds": round(time.perf_counter() - t0, 1)}
+            return result
         with ctx as cl:
             t = time.perf_counter()
             ev, handles = firm_scores(cl, firms, pddf, layers, settings, result.year, ledger,

@@ -14,12 +14,15 @@ For each size the same work is timed in a fresh subprocess:
   ``density.density_by_chain``;
 * ``dask-1``, ``dask-2``: ``engine.firm_scores`` → ``engine.renewal_results``
   → ``engine.density_grids`` on a LocalCluster of 1 or 2 process workers
-  with ``--worker-memory`` each.
+  with ``--worker-memory`` each (results gathered by the client);
+* ``keep-1``, ``keep-2``: ``engine.run_kept`` (keep-on-workers mode): the
+  workers write the per-partition results as GeoParquet and only global
+  summaries reach the client.
 
 Peak memory is the largest sum of RSS over the subprocess and all its
 children (workers included), sampled every 0.1 s with psutil; for dask the
-largest single worker is shown too.  A run "fits" when its peak is within
-``--budget-mb``.  Results are compared on the overlap (Σ scores, classes,
+largest single worker is shown too.  A run "fits" when its largest single
+process (client or worker) stays within ``--budget-mb``.  Results are compared on the overlap (Σ scores, classes,
 candidates, blocks, density mass).
 
     .venv/bin/python scripts/bench_scale.py                 # default sizes
@@ -137,6 +140,36 @@ def one_memory(folder):
     return time.perf_counter() - t, _digest(ev, ren, grids)
 
 
+def one_keep(folder, workers, memory_limit):
+    import shutil
+
+    from gis import engine
+
+    s = _settings()
+    out = folder / "keep_out"
+    shutil.rmtree(out, ignore_errors=True)
+    with engine.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
+                            settings=s) as client:
+        t = time.perf_counter()
+        with open(folder / "firms.pkl", "rb") as fh:
+            firms = pickle.load(fh)
+        pddf = engine.read_partitioned(folder / "parcels")
+        res = engine.run_kept(client, firms, pddf, {}, s, 2025, out)
+        secs = time.perf_counter() - t
+    eff, ren, grids = res["efficiency"], res["renewal"], res["density"]["written"]
+    c = ren["counts"]
+    dig = {
+        "score_sum": round(eff["score_sum"], 6),
+        "classes": eff["classes"],
+        "candidates": c["candidates"],
+        "blocks": c["blocks"],
+        "block_mu": round(c["block_mu"], 4),
+        "density_mass": round(grids["全部"]["mass"], 2),
+    }
+    shutil.rmtree(out, ignore_errors=True)
+    return secs, dig
+
+
 def one_dask(folder, workers, memory_limit):
     from gis import engine
 
@@ -227,6 +260,11 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=300, help="seconds per run")
     ap.add_argument("--skip-memory-above", type=int, default=None,
                     help="do not run the in-memory path above this many counties")
+    ap.add_argument("--skip-dask-above", type=int, default=None,
+                    help="do not run the gathering dask path above this many counties")
+    ap.add_argument("--modes", nargs="+", default=["memory", "dask-1", "dask-2", "keep-1",
+                                                   "keep-2"],
+                    help="paths to run (memory, dask-1, dask-2, keep-1, keep-2)")
     a = ap.parse_args(argv)
     rows = []
     for n in a.counties:
@@ -239,8 +277,12 @@ def main(argv=None):
         modes = [("memory", ["_one", "memory", str(folder)])]
         if a.skip_memory_above is not None and n > a.skip_memory_above:
             modes = []
-        modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory])
+        if a.skip_dask_above is None or n <= a.skip_dask_above:
+            modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory])
+                      for w in (1, 2)]
+        modes += [(f"keep-{w}", ["_one", "keep", str(folder), str(w), a.worker_memory])
                   for w in (1, 2)]
+        modes = [m for m in modes if m[0] in a.modes]
         for name, args_list in modes:
             r = measure(args_list, a.timeout)
             r.update(mode=name, counties=n, parcels=meta["parcels"], firms=meta["firms"])
@@ -259,21 +301,35 @@ def main(argv=None):
     tab = df.pivot_table(index=["counties", "parcels", "firms"], columns="mode",
                          values=["seconds", "process_peak_mb"], aggfunc="first")
     print(tab.round(1).to_string())
-    mem = df[(df["mode"] == "memory") & df["fits"]]
-    biggest_fit = int(mem["parcels"].max()) if len(mem) else 0
-    d2 = df[df["mode"].str.startswith("dask") & df["fits"]]
-    print(f"\nbudget {a.budget_mb:.0f} MB per process: in-memory fits up to {biggest_fit} parcels; "
-          f"dask fits up to {int(d2['parcels'].max()) if len(d2) else 0} parcels "
-          f"(worker limit {a.worker_memory})")
+    print("\n## client (main process) and largest worker peak MB")
+    tab = df.pivot_table(index=["counties", "parcels"], columns="mode",
+                         values=["main_peak_mb", "worker_peak_mb"], aggfunc="first")
+    print(tab.round(0).to_string())
+
+    def biggest(prefix):
+        ok = df[df["mode"].str.startswith(prefix) & df["fits"]]
+        return int(ok["parcels"].max()) if len(ok) else 0
+
+    biggest_fit, d_fit, k_fit = biggest("memory"), biggest("dask"), biggest("keep")
+    print(f"\nbudget {a.budget_mb:.0f} MB per process (worker limit {a.worker_memory}): "
+          f"largest completed within budget: in-memory {biggest_fit} parcels; "
+          f"dask (gathering) {d_fit} parcels; dask keep-on-workers {k_fit} parcels")
+    if biggest_fit:
+        print(f"ratio keep-on-workers / in-memory: {k_fit / biggest_fit:.1f}× "
+              f"(gathering dask: {d_fit / biggest_fit:.1f}×; target ≥ 10×)")
     for n in a.counties:
-        s1 = df[(df["counties"] == n) & (df["mode"] == "dask-1")]["seconds"]
-        s2 = df[(df["counties"] == n) & (df["mode"] == "dask-2")]["seconds"]
-        if len(s1) and len(s2) and s1.notna().all() and s2.notna().all():
-            print(f"{n} counties: 1→2 workers speed-up {float(s1.iloc[0]) / float(s2.iloc[0]):.2f}×")
+        for pre in ("dask", "keep"):
+            s1 = df[(df["counties"] == n) & (df["mode"] == f"{pre}-1")]["seconds"]
+            s2 = df[(df["counties"] == n) & (df["mode"] == f"{pre}-2")]["seconds"]
+            if len(s1) and len(s2) and s1.notna().all() and s2.notna().all():
+                print(f"{n} counties: {pre} 1→2 workers speed-up "
+                      f"{float(s1.iloc[0]) / float(s2.iloc[0]):.2f}×")
         digests = df[df["counties"] == n].get("digest")
         if digests is not None:
-            same = len({json.dumps(d, sort_keys=True) for d in digests.dropna()}) == 1
-            print(f"{n} counties: results equal across engines: {same}")
+            got = [d for d in digests if isinstance(d, dict)]
+            if len(got) >= 2:
+                same = len({json.dumps(d, sort_keys=True) for d in got}) == 1
+                print(f"{n} counties: results equal across the {len(got)} completed runs: {same}")
     return 0
 
 
@@ -281,6 +337,8 @@ def _child(argv):
     mode, folder = argv[0], Path(argv[1])
     if mode == "memory":
         secs, dig = one_memory(folder)
+    elif mode == "keep":
+        secs, dig = one_keep(folder, int(argv[2]), argv[3])
     else:
         secs, dig = one_dask(folder, int(argv[2]), argv[3])
     print(json.dumps({"seconds": secs, "digest": dig}, ensure_ascii=False), flush=True)
