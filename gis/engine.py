@@ -439,6 +439,28 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
     return units, parts, hulls, nb_halo
 
 
+def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
+    """Attach per partition and gather the small global benchmark inputs.
+
+    Returns ``(settings, cfg, units, parts, hulls, neighbours, allf)`` where
+    ``allf`` holds every firm's indicators, scope and size class in
+    :data:`ORD` order (what benchmarks, ranks and classes need).
+    """
+    settings = settings or load_settings()
+    cfg = _cfg(settings)
+    if settings["attach"]["multi_parcel"] != "per_firm":
+        raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
+                          "(gis/defaults/attach.yaml)")
+    if not firms.index.is_unique:
+        raise ValidationError("firm_scores: the firms' index must be unique")
+    units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
+                                        float(cfg["halo_m"]))
+    small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
+             if b is not None]
+    allf = pd.concat(small).sort_values(ORD, kind="stable")
+    return settings, cfg, units, parts, hulls, nb, allf
+
+
 def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, ledger=None,
                 source=""):
     """亩均 evaluation of ``firms`` on partitioned parcels: same as :func:`gis.pipeline.evaluate_firms`.
@@ -468,19 +490,9 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
     from . import efficiency
     from . import pipeline
 
-    settings = settings or load_settings()
-    cfg = _cfg(settings)
-    if settings["attach"]["multi_parcel"] != "per_firm":
-        raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
-                          "(gis/defaults/attach.yaml)")
-    if not firms.index.is_unique:
-        raise ValidationError("firm_scores: the firms' index must be unique")
-    units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
-                                        float(cfg["halo_m"]))
-    # --- global benchmarks, from every partition's indicators
-    small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
-             if b is not None]
-    allf = pd.concat(small).sort_values(ORD, kind="stable")
+    # --- attach, then global benchmarks from every partition's indicators
+    settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
+        client, firms, parcels_ddf, layers, settings, year)
     ecfg = efficiency._cfg(settings)
     scope = allf["__scope"]
     scored = scope.isin(["graded", "scored_not_graded"])
@@ -1092,19 +1104,8 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
     from . import efficiency
     from . import pipeline
 
-    settings = settings or load_settings()
-    cfg = _cfg(settings)
-    if settings["attach"]["multi_parcel"] != "per_firm":
-        raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
-                          "(gis/defaults/attach.yaml)")
-    if not firms.index.is_unique:
-        raise ValidationError("firm_scores: the firms' index must be unique")
-    units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
-                                        float(cfg["halo_m"]))
-    small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
-             if b is not None]
-    allf = pd.concat(small).sort_values(ORD, kind="stable")
-    del small
+    settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
+        client, firms, parcels_ddf, layers, settings, year)
     ecfg = efficiency._cfg(settings)
     scope = allf["__scope"]
     scored = scope.isin(["graded", "scored_not_graded"])
