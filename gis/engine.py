@@ -461,6 +461,33 @@ def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
     return settings, cfg, units, parts, hulls, nb, allf
 
 
+def _global_benchmarks(allf, settings):
+    """County-wide benchmarks and missing-data averages from every firm's indicators.
+
+    Returns ``(benchmarks, averages)``: what each partition's
+    :func:`gis.efficiency.evaluate` needs fixed so that scores equal the
+    in-memory engine's.
+    """
+    from . import efficiency
+
+    ecfg = efficiency._cfg(settings)
+    scope = allf["__scope"]
+    scored = scope.isin(["graded", "scored_not_graded"])
+    pop = scope.eq("graded") if ecfg["benchmark_population"] == "graded" else scored
+    ind_cols = [c for c in efficiency.INDICATORS if c in allf.columns]
+    bm = efficiency.benchmarks(allf[ind_cols], allf, pop, settings)
+    averages = {}
+    big = pop & allf["size_class"].eq("规上")
+    if big.any():
+        terms = efficiency.scores(allf.loc[big, ind_cols], allf.loc[big], bm, settings,
+                                  population=pop[big])
+        for k in ecfg["average_if_missing"]:
+            if f"score_{k}" in terms and k in allf:
+                have = terms.loc[allf.loc[big, k].notna(), f"score_{k}"]
+                averages[k] = float(have.mean()) if len(have) else 0.0
+    return bm, averages
+
+
 def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, ledger=None,
                 source=""):
     """亩均 evaluation of ``firms`` on partitioned parcels: same as :func:`gis.pipeline.evaluate_firms`.
@@ -493,22 +520,7 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
     # --- attach, then global benchmarks from every partition's indicators
     settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
         client, firms, parcels_ddf, layers, settings, year)
-    ecfg = efficiency._cfg(settings)
-    scope = allf["__scope"]
-    scored = scope.isin(["graded", "scored_not_graded"])
-    graded = scope.eq("graded")
-    pop = graded if ecfg["benchmark_population"] == "graded" else scored
-    ind_cols = [c for c in efficiency.INDICATORS if c in allf.columns]
-    bm = efficiency.benchmarks(allf[ind_cols], allf, pop, settings)
-    averages = {}
-    big = pop & allf["size_class"].eq("规上")
-    if big.any():
-        terms = efficiency.scores(allf.loc[big, ind_cols], allf.loc[big], bm, settings,
-                                  population=pop[big])
-        for k in ecfg["average_if_missing"]:
-            if f"score_{k}" in terms and k in allf:
-                have = terms.loc[allf.loc[big, k].notna(), f"score_{k}"]
-                averages[k] = float(have.mean()) if len(have) else 0.0
+    bm, averages = _global_benchmarks(allf, settings)
     # --- scores per partition with the global benchmarks
     fixed = _fixed_settings(settings, bm)
     evs = client.gather(_each(client, _evaluate_task, units, fixed, year, averages))
@@ -518,7 +530,7 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
     graded = ev["scope"].eq("graded")
     size = ev["size_class"]
     gs = ev["score"].where(graded)
-    group = size if ecfg["rank_by_size_class"] else None
+    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
     ev["rank"] = efficiency.ranks(gs, group)
     if group is None:
         rank_n = pd.Series(gs.notna().sum(), index=gs.index, dtype=float)
@@ -1106,21 +1118,7 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
 
     settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
         client, firms, parcels_ddf, layers, settings, year)
-    ecfg = efficiency._cfg(settings)
-    scope = allf["__scope"]
-    scored = scope.isin(["graded", "scored_not_graded"])
-    pop = scope.eq("graded") if ecfg["benchmark_population"] == "graded" else scored
-    ind_cols = [c for c in efficiency.INDICATORS if c in allf.columns]
-    bm = efficiency.benchmarks(allf[ind_cols], allf, pop, settings)
-    averages = {}
-    big = pop & allf["size_class"].eq("规上")
-    if big.any():
-        terms = efficiency.scores(allf.loc[big, ind_cols], allf.loc[big], bm, settings,
-                                  population=pop[big])
-        for k in ecfg["average_if_missing"]:
-            if f"score_{k}" in terms and k in allf:
-                have = terms.loc[allf.loc[big, k].notna(), f"score_{k}"]
-                averages[k] = float(have.mean()) if len(have) else 0.0
+    bm, averages = _global_benchmarks(allf, settings)
     del allf
     fixed = _fixed_settings(settings, bm)
     evs = _each(client, _evaluate_task, units, fixed, year, averages)
@@ -1132,7 +1130,7 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
     graded = r["scope"].eq("graded")
     size = r["size_class"]
     gs = r["score"].where(graded)
-    group = size if ecfg["rank_by_size_class"] else None
+    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
     out = pd.DataFrame(index=r.index)
     out["rank"] = efficiency.ranks(gs, group)
     if group is None:

@@ -120,7 +120,7 @@ def _plain(df):
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("GIS_TEST_DASK_KEEP"),
-    reason="experimental keep-on-workers mode (one unexplained crash seen with threaded GDAL "
+    reason="experimental keep-on-workers mode (intermittent native crash, about 1 run in 6, with threaded GDAL "
            "writes); run with GIS_TEST_DASK_KEEP=1",
 )
 def test_keep_on_workers_outputs_equal_default(demo, dask_run, tmp_path):
