@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import warnings
@@ -301,8 +302,12 @@ def kernel_weights(cell, radius, kernel="quartic", truncate=4.0):
     return kern / (kern.sum() * cell * cell)
 
 
-def _linear_bin(x, y, w, x0, ytop, cell, rows, cols):
-    """Linear binning onto cell centres; returns the grid and the binned mass."""
+def _bin_corners(x, y, w, x0, ytop, cell, rows, cols):
+    """Flat cell index and mass of each point's four linear-binning corners.
+
+    Yields ``(flat_index, mass)`` per corner (points whose corner falls
+    outside the ``rows`` × ``cols`` grid dropped).
+    """
     u = (x - x0) / cell - 0.5  # column coordinate of cell centres
     v = (ytop - y) / cell - 0.5  # row coordinate (row 0 = north)
     i0 = np.floor(u)
@@ -311,15 +316,46 @@ def _linear_bin(x, y, w, x0, ytop, cell, rows, cols):
     fv = v - j0
     i0 = i0.astype(np.int64)
     j0 = j0.astype(np.int64)
-    grid = np.zeros(rows * cols, dtype=np.float64)
     for di, wu in ((0, 1.0 - fu), (1, fu)):
         ii = i0 + di
         okc = (ii >= 0) & (ii < cols)
         for dj, wv in ((0, 1.0 - fv), (1, fv)):
             jj = j0 + dj
             ok = okc & (jj >= 0) & (jj < rows)
-            grid += np.bincount(jj[ok] * cols + ii[ok], weights=(w * wu * wv)[ok], minlength=rows * cols)
+            yield jj[ok] * cols + ii[ok], (w * wu * wv)[ok]
+
+
+def _linear_bin(x, y, w, x0, ytop, cell, rows, cols):
+    """Linear binning onto cell centres: the binned grid (rows × cols)."""
+    grid = np.zeros(rows * cols, dtype=np.float64)
+    for idx, mass in _bin_corners(x, y, w, x0, ytop, cell, rows, cols):
+        grid += np.bincount(idx, weights=mass, minlength=rows * cols)
     return grid.reshape(rows, cols)
+
+
+def linear_bin_sparse(x, y, w, x0, ytop, cell, rows, cols):
+    """Linear binning as the non-empty cells only: memory follows the points, not the grid.
+
+    Returns
+    -------
+    (ndarray of int64, ndarray of float64)
+        Sorted flat cell indices (``row * cols + col``) and their binned mass.
+
+    Examples
+    --------
+    A point half-way between the centres of cells (1, 0) and (1, 1) of a
+    4 × 4 grid of 100 m cells:
+
+    >>> idx, m = linear_bin_sparse(np.array([100.0]), np.array([-150.0]), np.array([1.0]),
+    ...                            0.0, 0.0, 100.0, 4, 4)
+    >>> idx.tolist(), m.tolist()
+    ([4, 5, 8, 9], [0.5, 0.5, 0.0, 0.0])
+    """
+    pieces = list(_bin_corners(x, y, w, x0, ytop, cell, rows, cols))
+    idx = np.concatenate([p[0] for p in pieces])
+    mass = np.concatenate([p[1] for p in pieces])
+    uniq, inv = np.unique(idx, return_inverse=True)
+    return uniq, np.bincount(inv, weights=mass, minlength=len(uniq))
 
 
 def _convolve(binned, kern):
@@ -524,6 +560,61 @@ _TAG_KEYS = ("kernel", "radius", "cell", "weight", "units", "date", "source", "c
              "n_points", "total", "mass_in_grid", "edge_loss", "truncate")
 
 
+def _profile(path, transform, rows, cols, crs, nodata, settings):
+    """The rasterio profile of a density GeoTIFF (float32, deflate, tiled); makes the folder."""
+    s = _settings(settings)["kde"]
+    tile = int(s["tile"])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return dict(
+        driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=crs,
+        transform=transform, nodata=float(s["nodata"] if nodata is None else nodata),
+        compress="deflate", predictor=3, tiled=True, blockxsize=tile, blockysize=tile,
+    )
+
+
+def _describe(dst, metadata):
+    """Write the grid's metadata tags and band description into an open dataset."""
+    tags = {k: str(metadata[k]) for k in _TAG_KEYS if k in metadata}
+    units = tags.get("units", UNITS)
+    dst.update_tags(**tags)
+    dst.set_band_description(1, f"核密度 {metadata.get('chain', '')} ({units})".replace("  ", " "))
+    dst.update_tags(1, units=units)
+
+
+@contextlib.contextmanager
+def geotiff_rows(path, transform, rows, cols, crs=None, nodata=None, settings=None):
+    """Write a density GeoTIFF band of rows by band of rows (the grid never whole in memory).
+
+    Yields a ``write(row0, array)`` function; call ``write.finish(metadata)``
+    once the last rows are written to store the tags (as :func:`write_geotiff`).
+    NaN cells are written as ``nodata``.
+
+    Examples
+    --------
+    >>> import tempfile, rasterio.transform
+    >>> t = rasterio.transform.from_origin(0, 1000, 100, 100)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with geotiff_rows(f"{d}/a.tif", t, 10, 10) as write:
+    ...         write(0, np.ones((4, 10), np.float32))
+    ...         write(4, np.full((6, 10), 2, np.float32))
+    ...         write.finish({"chain": "全部"})
+    ...     float(read_geotiff(f"{d}/a.tif").array.sum())
+    160.0
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    profile = _profile(path, transform, rows, cols, crs or WORKING_CRS, nodata, settings)
+    fill = np.float32(profile["nodata"])
+    with rasterio.open(path, "w", BIGTIFF="IF_SAFER", **profile) as dst:
+        def write(row0, arr):
+            arr = np.where(np.isnan(arr), fill, np.asarray(arr, dtype=np.float32))
+            dst.write(arr, 1, window=Window(0, int(row0), cols, arr.shape[0]))
+
+        write.finish = lambda metadata: _describe(dst, metadata)
+        yield write
+
+
 def write_geotiff(grid, path, cog=False, nodata=None, settings=None):
     """Write a :class:`DensityGrid` as a GeoTIFF (float32, deflate, tiled).
 
@@ -547,31 +638,21 @@ def write_geotiff(grid, path, cog=False, nodata=None, settings=None):
     import rasterio.shutil
     from rasterio.io import MemoryFile
 
-    s = _settings(settings)["kde"]
-    nodata = float(s["nodata"] if nodata is None else nodata)
-    tile = int(s["tile"])
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arr = np.asarray(grid.array, dtype=np.float32)
-    arr = np.where(np.isnan(arr), np.float32(nodata), arr)
+    profile = _profile(path, grid.transform, *arr.shape, grid.crs, nodata, settings)
+    arr = np.where(np.isnan(arr), np.float32(profile["nodata"]), arr)
     rows, cols = arr.shape
-    tags = {k: str(grid.metadata[k]) for k in _TAG_KEYS if k in grid.metadata}
-    profile = dict(
-        driver="GTiff", width=cols, height=rows, count=1, dtype="float32",
-        crs=grid.crs, transform=grid.transform, nodata=nodata, compress="deflate",
-        predictor=3, tiled=True, blockxsize=tile, blockysize=tile,
-    )
-    desc = f"核密度 {grid.metadata.get('chain', '')} ({tags.get('units', UNITS)})".replace("  ", " ")
+    tile = profile["blockxsize"]
 
     def _fill(dst):
         dst.write(arr, 1)
-        dst.update_tags(**tags)
-        dst.set_band_description(1, desc)
-        dst.update_tags(1, units=tags.get("units", UNITS))
+        _describe(dst, grid.metadata)
 
     if not cog:
-        with rasterio.open(path, "w", BIGTIFF="IF_SAFER", **profile) as dst:
-            _fill(dst)
+        with geotiff_rows(path, grid.transform, rows, cols, grid.crs, nodata, settings) as write:
+            write(0, arr)
+            write.finish(grid.metadata)
         return path
     with rasterio.Env() as env:
         has_cog = "COG" in env.drivers()

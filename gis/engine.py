@@ -299,21 +299,25 @@ def _home_task(own, others, hull, firms, settings):
     return m.loc[mine, "parcel_id"]
 
 
-def _attach_task(own, others, hull, firms, home, layers, settings, halo):
-    """Attach (evaluation units) of the firms whose home parcel is in ``own``."""
+def _attach_task(own, others, hull, firms, layers, settings, halo):
+    """Attach (evaluation units) of the firms whose home parcel is in ``own``.
+
+    ``firms`` holds the firms homed in this partition or a neighbouring one
+    (a superset of those the halo's parcels can link to), with their home
+    parcel (``__pid``) and, for unmatched firms, the partition they belong
+    to (``__part``).
+    """
     from . import attach
 
     idc = settings["attach"]["parcel_id_col"]
     parcels = _with_halo(own, others, hull, halo)
-    own_ids = set(own[idc])
-    own_firms = home.index[home["pid"].isin(own_ids) | home["part"].eq(_key(own))]
-    guests = home.index[home["pid"].isin(set(parcels[idc]))]
-    idx = firms.index[firms.index.isin(own_firms.union(guests))]
-    sub = firms.loc[idx].sort_values(ORD, kind="stable")
+    own_firms = firms.index[firms["__pid"].isin(set(own[idc])) | firms["__part"].eq(_key(own))]
+    guests = firms.index[firms["__pid"].isin(set(parcels[idc]))]
+    sub = firms.loc[firms.index.isin(own_firms.union(guests))].sort_values(ORD, kind="stable")
     if not len(sub):
         return None
     units = attach.evaluation_units(
-        sub.drop(columns=[ORD]), parcels.drop(columns=[ORD, PART]),
+        sub.drop(columns=[ORD, "__pid", "__part"]), parcels.drop(columns=[ORD, PART]),
         layers.get("platforms"), layers.get("parks"), layers.get("townships"), settings=settings,
     )
     units[ORD] = sub[ORD]
@@ -398,8 +402,21 @@ def _partitions(client, ddf):
     return client.compute(ddf.to_delayed())
 
 
+def _firm_subset(client, firms, pos, extra=None):
+    """Rows ``pos`` of ``firms`` with their global position (:data:`ORD`), sent to a worker."""
+    sub = firms.iloc[pos]
+    sub = sub.assign(**{ORD: np.asarray(pos, dtype=np.int64)}, **(extra or {}))
+    sub.attrs = {}
+    return client.scatter(sub)
+
+
 def _attached(client, firms, parcels_ddf, layers, settings, halo):
-    """Evaluation units per partition (futures) and the home table."""
+    """Evaluation units per partition (futures).
+
+    Each task receives only the firms it can need (never the whole table):
+    the firms within ``snap_m`` of its hull to find their home parcel, then
+    the firms homed in it or in a neighbouring partition to attach.
+    """
     import distributed
 
     hulls = _hulls(parcels_ddf)
@@ -407,34 +424,43 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
     snap = float(settings["attach"]["snap_m"])
     nb_snap = _neighbours(hulls, 2 * snap + 1.0)
     nb_halo = _neighbours(hulls, halo)
-    firms = firms.copy()
-    firms[ORD] = np.arange(len(firms), dtype=np.int64)
-    ffut = client.scatter(firms, broadcast=True)
+    pts = firms.geometry.values
+    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    hi, fi = shapely.STRtree(pts).query(np.where(~shapely.is_empty(hulls), hulls, None),
+                                        predicate="dwithin", distance=snap)
+    by = np.argsort(hi, kind="stable")
+    near = np.split(fi[by], np.searchsorted(hi[by], np.arange(1, len(hulls))))
     homes = client.gather([
-        client.submit(_home_task, parts[i], [parts[j] for j in nb_snap[i]], hulls[i], ffut,
-                      settings, pure=False)
+        client.submit(_home_task, parts[i], [parts[j] for j in nb_snap[i]], hulls[i],
+                      _firm_subset(client, firms, np.sort(near[i])), settings, pure=False)
         for i in range(len(parts))
     ])
-    pid = pd.concat([h for h in homes if len(h)]) if any(len(h) for h in homes) else pd.Series(
-        [], dtype=object)
-    keys = client.gather(client.map(_key, parts))
-    home = pd.DataFrame({"pid": pid.reindex(firms.index)}, index=firms.index)
-    # unmatched firms go to the partition whose hull is nearest (their result
-    # does not depend on the parcels they are given)
-    part = pd.Series(None, index=firms.index, dtype=object)
-    loose = home["pid"].isna().to_numpy()
+    # the home partition of each firm: where its parcel is, else the nearest hull
+    # (an unmatched firm's result does not depend on the parcels it is given)
+    home_p = np.full(len(firms), -1, dtype=np.int64)
+    pid = np.full(len(firms), None, dtype=object)
+    where = pd.Series(np.arange(len(firms)), index=firms.index)
+    for i, h in enumerate(homes):
+        if len(h):
+            at = where.reindex(h.index).to_numpy()
+            home_p[at] = i
+            pid[at] = h.to_numpy(dtype=object)
+    loose = (home_p < 0) & ok
     if loose.any():
-        tree = shapely.STRtree(hulls)
-        nearest = tree.nearest(firms.geometry.values[loose])
-        part[loose] = np.asarray(keys, dtype=object)[nearest]
-    home["part"] = part
-    hfut = client.scatter(home, broadcast=True)
+        home_p[loose] = shapely.STRtree(hulls).nearest(pts[loose])
+    home_p[home_p < 0] = 0  # no geometry (load_firms rejects those): any partition
+    keys = np.asarray(client.gather(client.map(_key, parts)), dtype=object)
+    part = np.where(pd.isna(pid), keys[home_p], None)
+    order = np.argsort(home_p, kind="stable")
+    bounds = np.searchsorted(home_p[order], np.arange(len(parts) + 1))
     lfut = _scatter_layers(client, layers)
-    units = [
-        client.submit(_attach_task, parts[i], [parts[j] for j in nb_halo[i]], hulls[i], ffut,
-                      hfut, lfut, settings, halo, pure=False)
-        for i in range(len(parts))
-    ]
+    units = []
+    for i in range(len(parts)):
+        mine = np.concatenate([order[bounds[j]:bounds[j + 1]] for j in [i] + nb_halo[i]])
+        mine = np.sort(mine)
+        sub = _firm_subset(client, firms, mine, {"__pid": pid[mine], "__part": part[mine]})
+        units.append(client.submit(_attach_task, parts[i], [parts[j] for j in nb_halo[i]],
+                                   hulls[i], sub, lfut, settings, halo, pure=False))
     distributed.wait(units)
     return units, parts, hulls, nb_halo
 
@@ -585,6 +611,16 @@ def _plain_facts(f):
         return None
     out = _no_attrs(f.drop(columns="geometry", errors="ignore"))
     return out[pd.to_numeric(out["firms"], errors="coerce").fillna(0) > 0]
+
+
+#: the facts columns :func:`gis.renewal.chain_benchmarks` reads
+_BENCH_COLS = ("chain", "tax", "value_added", "area_mu", "firms")
+
+
+def _bench_facts(f):
+    """:func:`_plain_facts` reduced to what the chain benchmarks read (for the client)."""
+    f = _plain_facts(f)
+    return None if f is None else f[[ORD] + [c for c in _BENCH_COLS if c in f.columns]]
 
 
 def _facts_with_firms(f):
@@ -756,7 +792,13 @@ def renewal_results(client, ev, parcels_ddf, plan=None, year=None, previous_ev=N
 
 # ----------------------------------------------------------------- density tasks
 def _bin_task(points, chain_col, spec):
-    """Counts per chain of one partition, linearly binned on the global padded grid."""
+    """Counts per chain of one partition, linearly binned on the global padded grid.
+
+    Returns ``({name: binned}, {chain: first row})`` where ``binned`` is the
+    sparse ``(flat index, mass)`` of :func:`gis.density.linear_bin_sparse`
+    (``"全部"``) or ``((flat index, mass), n_points)`` (a chain): memory
+    follows the points, never the province-wide grid.
+    """
     from . import density
 
     if points is None or not len(points):
@@ -766,13 +808,13 @@ def _bin_task(points, chain_col, spec):
     x0, ytop, cell, rows, cols = spec
     out, first = {}, {}
     w = np.ones(len(x))
-    out["全部"] = _sparse(density._linear_bin(x, y, w, x0, ytop, cell, rows, cols))
+    out["全部"] = density.linear_bin_sparse(x, y, w, x0, ytop, cell, rows, cols)
     ords = points[ORD].to_numpy()
     codes, names = chains.factorize()
     for c, name in enumerate(names):
         sel = codes == c
         out[str(name)] = (
-            _sparse(density._linear_bin(x[sel], y[sel], w[sel], x0, ytop, cell, rows, cols)),
+            density.linear_bin_sparse(x[sel], y[sel], w[sel], x0, ytop, cell, rows, cols),
             int(sel.sum()))
         first[str(name)] = int(ords[sel].min())
     return out, first
@@ -799,13 +841,6 @@ def _merge_bins(a, b):
     return out, first
 
 
-def _sparse(grid):
-    """Non-zero cells of a binned grid as (flat index, mass): a partition is small."""
-    flat = grid.ravel()
-    idx = np.flatnonzero(flat)
-    return idx, flat[idx]
-
-
 def _bounds_task(points):
     from . import density
 
@@ -816,13 +851,14 @@ def _bounds_task(points):
 
 
 def density_grids(client, points, chain_col="chain", clip=None, bounds=None, settings=None,
-                  npartitions=None):
+                  npartitions=None, write_dir=None):
     """Kernel density per chain (and ``"全部"``) as :func:`gis.density.density_by_chain`.
 
-    Each partition bins its points on the one global grid; the binned
-    arrays are summed and convolved once by :mod:`gis.density` (the summed
-    mass is handed to it as points at the cell centres, where linear binning
-    is exact).  Equal to the in-memory grids within float32 rounding.
+    Each partition bins its points on the one global grid (sparse: only the
+    non-empty cells); the binned masses are summed pairwise on the workers
+    and convolved by :mod:`gis.density` band of rows by band of rows (the
+    summed mass is handed to it as points at the cell centres, where linear
+    binning is exact).  Equal to the in-memory grids within float32 rounding.
 
     Parameters
     ----------
@@ -834,11 +870,17 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
     npartitions : int, optional
         Partitions when ``points`` is in memory (Hilbert order); default
         ``engine.hilbert_partitions`` or 4 × workers.
+    write_dir : str or Path, optional
+        The workers write each grid as GeoTIFF here (``000.tif`` = ``"全部"``,
+        then the chains in output order), band by band, and nothing but a
+        summary reaches the client: for grids larger than memory.
 
     Returns
     -------
     dict of str -> DensityGrid
-        ``"全部"`` first, then chains by decreasing number of points.
+        ``"全部"`` first, then chains by decreasing number of points; with
+        ``write_dir``, ``{chain: {"chain", "n_points", "path", "mass"}}``
+        (read a grid back with :func:`gis.density.read_geotiff`).
     """
     settings = settings or load_settings()
     cfg = _cfg(settings)
@@ -857,7 +899,7 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
             raise ValidationError(f"density_grids: dask points need an '{ORD}' column "
                                   "(see write_partitioned)")
     parts = _partitions(client, ddf)
-    return _density_of_parts(client, parts, chain_col, clip, bounds, settings)
+    return _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir)
 
 
 def _bin_counts(result):
@@ -866,78 +908,88 @@ def _bin_counts(result):
     return counts, first
 
 
-_GDAL_LOCK = threading.Lock()
-
-#: cells per band when a worker convolves a large density grid band by band
+#: cells per band when a large density grid is convolved band by band
 _BAND_CELLS = 2_000_000
 
+#: GDAL in worker threads (``processes=False``): one density GeoTIFF at a time
+_GDAL_LOCK = threading.Lock()
 
-def _grid_of(result, name, n_points, spec, transform, rows, cols, radius, kernel, truncate,
-             source, clip, path):
-    """One chain's grid from the summed binned masses, on a worker; written as GeoTIFF."""
+
+def _chain_grid(result, name, n_points, spec, transform, rows, cols, kde, clip, path=None):
+    """One chain's density from the summed binned masses, convolved band of rows by band.
+
+    The bands never hold more than ~:data:`_BAND_CELLS` cells (plus the
+    kernel's padding), so a province-wide grid is computed in bounded
+    memory; masses sit at cell centres, where linear binning is exact, so
+    each band equals its window of the whole-grid convolution.
+
+    Returns
+    -------
+    DensityGrid, or dict
+        The grid; with ``path``, written there as GeoTIFF band by band
+        (never whole in memory) and ``{"chain", "n_points", "path", "mass"}``
+        returned instead.
+    """
     from . import density
 
     binned = result[0]
-    ncell = spec[3] * spec[4]
-    mass = np.zeros(ncell)
     if name in binned:
-        idx, val = binned[name] if name == "全部" else binned[name][0]
-        mass += np.bincount(idx, weights=val, minlength=ncell)
-    nz = np.flatnonzero(mass)
-    jj, ii = np.divmod(nz, spec[4])
-    w = mass[nz]
-    del mass
+        idx, w = binned[name] if name == "全部" else binned[name][0]
+    else:
+        idx, w = np.zeros(0, dtype=np.int64), np.zeros(0)
     cell = spec[2]
+    jj, ii = np.divmod(idx, spec[4])
     cx = spec[0] + (ii + 0.5) * cell
     cy = spec[1] - (jj + 0.5) * cell
-    mask = density._clip_mask(clip, transform, rows, cols) if clip is not None else None
     pad = (spec[3] - rows) // 2  # padding rows of the binned grid (kernel half-width + 1)
+    tile = int(kde["tile"])
     band = max(8 * pad, int(_BAND_CELLS // max(cols, 1)))
-    if rows <= band:
-        g = density._density(cx, cy, w, "count", transform, rows, cols, radius, kernel,
-                             truncate, source, mask)
-    else:
-        # horizontal bands convolved one at a time (the convolution's work arrays
-        # are a band's, not the province's); masses at cell centres are binned
-        # exactly, so each band equals its window of the whole grid
-        arr = np.empty((rows, cols), dtype=np.float32)
-        grid_mass, meta = 0.0, None
+    band = -(-band // tile) * tile  # whole GeoTIFF tiles per band
+    args = (float(kde["radius_m"]), kde["kernel"], float(kde.get("gaussian_truncate", 4.0)),
+            kde["source"])
+    with contextlib.ExitStack() as stack:
+        write = arr = None
+        if path is not None:
+            stack.enter_context(_GDAL_LOCK)
+            write = stack.enter_context(density.geotiff_rows(path, transform, rows, cols))
+        else:
+            arr = np.empty((rows, cols), dtype=np.float32)
+        mass_in, shown, meta = 0.0, 0.0, None
         for r0 in range(0, rows, band):
             r1 = min(rows, r0 + band)
             sel = (jj >= r0) & (jj < r1 + 2 * pad)
-            t = transform * transform.translation(0, r0)
-            gb = density._density(cx[sel], cy[sel], w[sel], "count", t, r1 - r0, cols, radius,
-                                  kernel, truncate, source, None)
-            arr[r0:r1] = gb.array
-            grid_mass += float(gb.array.sum(dtype=np.float64))  # per-band float32 sum
+            t = transform @ transform.translation(0, r0)
+            mask = density._clip_mask(clip, t, r1 - r0, cols) if clip is not None else None
+            gb = density._density(cx[sel], cy[sel], w[sel], "count", t, r1 - r0, cols, *args,
+                                  mask)
+            mass_in += gb.metadata["mass_in_grid"]
+            shown += float(np.nansum(gb.array, dtype=np.float64))
             meta = gb.metadata
-        if mask is not None:
-            arr[~mask] = np.nan
-        cell_km2 = cell * cell / 1e6
-        total = float(w.sum())
-        mass_in = grid_mass * cell_km2
-        loss = total - mass_in
-        if abs(loss) <= 1e-6 * max(abs(total), 1.0):
-            loss = 0.0
-        meta = dict(meta, total=total, mass_in_grid=mass_in, edge_loss=loss)
-        g = density.DensityGrid(arr, transform, WORKING_CRS, meta)
-    g.metadata["n_points"] = int(n_points)
-    g.metadata["chain"] = name
-    with _GDAL_LOCK:  # GDAL in worker threads (processes=False): one write at a time
-        density.write_geotiff(g, path)
+            if write is not None:
+                write(r0, gb.array)
+            else:
+                arr[r0:r1] = gb.array
+        if rows > band:  # the whole grid's totals, not the last band's
+            total = float(w.sum())
+            loss = total - mass_in
+            if abs(loss) <= 1e-6 * max(abs(total), 1.0):
+                loss = 0.0
+            meta = dict(meta, total=total, mass_in_grid=mass_in, edge_loss=loss)
+        meta = dict(meta, n_points=int(n_points), chain=name)
+        if write is None:
+            return density.DensityGrid(arr, transform, WORKING_CRS, meta)
+        write.finish(meta)
     return {"chain": name, "n_points": int(n_points), "path": str(path),
-            "mass": float(np.nansum(g.array, dtype=np.float64))}
+            "mass": shown * cell * cell / 1e6}
 
 
-def _density_of_parts(client, parts, chain_col, clip, bounds, settings, tree=False,
-                      write_dir=None):
+def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir=None):
     """:func:`density_grids` of point partitions given as futures.
 
-    ``tree``: the partitions' binned arrays are summed pairwise on the
-    workers and only the one sum travels to the client.  ``write_dir``
-    (with ``tree``): the grids are convolved and written as GeoTIFF
-    (``<k>.tif``, ``k`` in output order) by the workers; returns
-    ``{chain: {"n_points", "path", "mass"}}`` instead of grids.
+    The partitions' binned masses are summed pairwise on the workers.
+    ``write_dir``: the grids are convolved and written as GeoTIFF
+    (``<k>.tif``, ``k`` in output order) by the workers, and
+    ``{chain: {"n_points", "path", "mass"}}`` is returned instead of grids.
     """
     from . import density
 
@@ -960,60 +1012,26 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, tree=Fal
     k = density.kernel_weights(cell, radius, kernel, truncate).shape[0] // 2
     p = k + 1
     spec = (transform.c - p * cell, transform.f + p * cell, cell, rows + 2 * p, cols + 2 * p)
-    if tree:
-        level = _each(client, _bin_task, parts, chain_col, spec)
-        while len(level) > 1:
-            nxt = [client.submit(_merge_bins, level[k], level[k + 1], pure=False)
-                   for k in range(0, len(level) - 1, 2)]
-            if len(level) % 2:
-                nxt.append(level[-1])
-            level = nxt
-        if write_dir is not None:
-            counts, first = client.submit(_bin_counts, level[0], pure=False).result()
-            if not counts:
-                raise ValidationError("density_grids: no points")
-            names = ["全部"] + sorted(counts, key=lambda c: (-counts[c], first[c]))
-            ns = [sum(counts.values())] + [counts[n] for n in names[1:]]
-            futs = [client.submit(_grid_of, level[0], name, n, spec, transform, rows, cols,
-                                  radius, kernel, truncate, s["source"], clip,
-                                  str(Path(write_dir) / f"{k:03d}.tif"), pure=False)
-                    for k, (name, n) in enumerate(zip(names, ns))]
-            return {r["chain"]: r for r in client.gather(futs)}
-        results = client.gather(level)
-    else:
-        results = client.gather(_each(client, _bin_task, parts, chain_col, spec))
-    counts, first = {}, {}
-    for binned, fst in results:
-        for name, val in binned.items():
-            if name != "全部":
-                counts[name] = counts.get(name, 0) + val[1]
-                first[name] = min(first.get(name, np.iinfo(np.int64).max), fst[name])
+    level = _each(client, _bin_task, parts, chain_col, spec)
+    while len(level) > 1:
+        nxt = [client.submit(_merge_bins, level[k], level[k + 1], pure=False)
+               for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    counts, first = client.submit(_bin_counts, level[0], pure=False).result()
     if not counts:
         raise ValidationError("density_grids: no points")
-    mask = density._clip_mask(clip, transform, rows, cols) if clip is not None else None
-    ncell = spec[3] * spec[4]
-
-    def grid(name, n_points):
-        mass = np.zeros(ncell)
-        for binned, _ in results:  # sum of the partitions' binned masses
-            if name in binned:
-                idx, val = binned[name] if name == "全部" else binned[name][0]
-                mass += np.bincount(idx, weights=val, minlength=ncell)
-        nz = np.flatnonzero(mass)
-        jj, ii = np.divmod(nz, spec[4])
-        # cell centres of the padded grid: linear binning puts all their mass on one cell
-        cx = spec[0] + (ii + 0.5) * cell
-        cy = spec[1] - (jj + 0.5) * cell
-        g = density._density(cx, cy, mass[nz], "count", transform, rows, cols, radius,
-                             kernel, truncate, s["source"], mask)
-        g.metadata["n_points"] = int(n_points)
-        g.metadata["chain"] = name
-        return g
-
-    out = {"全部": grid("全部", sum(counts.values()))}
-    for name in sorted(counts, key=lambda c: (-counts[c], first[c])):
-        out[name] = grid(name, counts[name])
-    return out
+    names = ["全部"] + sorted(counts, key=lambda c: (-counts[c], first[c]))
+    ns = [sum(counts.values())] + [counts[n] for n in names[1:]]
+    if write_dir is not None:
+        futs = [client.submit(_chain_grid, level[0], name, n, spec, transform, rows, cols, s,
+                              clip, str(Path(write_dir) / f"{k:03d}.tif"), pure=False)
+                for k, (name, n) in enumerate(zip(names, ns))]
+        return {r["chain"]: r for r in client.gather(futs)}
+    summed = level[0].result()
+    return {name: _chain_grid(summed, name, n, spec, transform, rows, cols, s, clip)
+            for name, n in zip(names, ns)}
 
 
 # ------------------------------------------------------- keep-on-workers mode
@@ -1271,7 +1289,7 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
                            pure=False) for i in range(len(parts))]
-    plain = [f for f in client.gather(_each(client, _plain_facts, facts)) if f is not None]
+    plain = [f for f in client.gather(_each(client, _bench_facts, facts)) if f is not None]
     allfacts = pd.concat(plain).sort_values(ORD, kind="stable").drop(columns=[ORD])
     del plain
     prev, prev_parts = None, [None] * len(parts)
@@ -1281,7 +1299,7 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
                             None if year is None else year - 1, halo, pure=False)
               for i in range(len(parts))]
         pp = _each(client, _plain_facts, pf)
-        got = [p for p in client.gather(pp) if p is not None]
+        got = [p for p in client.gather(_each(client, _bench_facts, pf)) if p is not None]
         prev = pd.concat(got).sort_values(ORD, kind="stable").drop(columns=[ORD])
         del got
         prev_parts = _each(client, _drop_ord, pp)
@@ -1428,7 +1446,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
         for old in ddir.glob("*.tif"):
             old.unlink()
         res["density"] = {"written": _density_of_parts(client, pts, "chain", clip, None,
-                                                       settings, tree=True, write_dir=ddir)}
+                                                       settings, write_dir=ddir)}
         timings["density"] = time.perf_counter() - t
     return res
 

@@ -154,7 +154,8 @@ def one_keep(folder, workers, memory_limit):
         with open(folder / "firms.pkl", "rb") as fh:
             firms = pickle.load(fh)
         pddf = engine.read_partitioned(folder / "parcels")
-        res = engine.run_kept(client, firms, pddf, {}, s, 2025, out)
+        timings = {}
+        res = engine.run_kept(client, firms, pddf, {}, s, 2025, out, timings=timings)
         secs = time.perf_counter() - t
     eff, ren, grids = res["efficiency"], res["renewal"], res["density"]["written"]
     c = ren["counts"]
@@ -167,7 +168,7 @@ def one_keep(folder, workers, memory_limit):
         "density_mass": round(grids["全部"]["mass"], 2),
     }
     shutil.rmtree(out, ignore_errors=True)
-    return secs, dig
+    return secs, dig, timings
 
 
 def one_dask(folder, workers, memory_limit):
@@ -295,7 +296,14 @@ def main(argv=None):
                   f"worker {r['worker_peak_mb']:6.0f} MB  "
                   f"{'fits' if fits else 'OVER' if ok else 'FAILED'}"
                   f"  {r.get('digest', r.get('error'))}", flush=True)
+            if r.get("stages"):
+                print("        stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                                   r["stages"].items()), flush=True)
     df = pd.DataFrame(rows)
+    for col in ("seconds", "digest"):
+        if col not in df:
+            df[col] = None
+    df["seconds"] = pd.to_numeric(df["seconds"])
     print("\n## summary: seconds, and peak MB of the largest single process "
           "(in-memory: the process; dask: client or worker)")
     tab = df.pivot_table(index=["counties", "parcels", "firms"], columns="mode",
@@ -338,7 +346,10 @@ def _child(argv):
     if mode == "memory":
         secs, dig = one_memory(folder)
     elif mode == "keep":
-        secs, dig = one_keep(folder, int(argv[2]), argv[3])
+        secs, dig, stages = one_keep(folder, int(argv[2]), argv[3])
+        print(json.dumps({"seconds": secs, "digest": dig, "stages": stages},
+                         ensure_ascii=False), flush=True)
+        return 0
     else:
         secs, dig = one_dask(folder, int(argv[2]), argv[3])
     print(json.dumps({"seconds": secs, "digest": dig}, ensure_ascii=False), flush=True)

@@ -229,6 +229,47 @@ def test_density_sum_of_partitions_equals_one_grid(client):
             got[k].metadata["n_points"], rel=1e-5)
 
 
+def test_density_in_bands_equals_one_grid(client, tmp_path, monkeypatch):
+    """A grid convolved band by band (written by the workers, or assembled) and
+    clipped per band equals the whole-grid convolution of density_by_chain."""
+    from gis import density
+
+    rng = np.random.default_rng(11)
+    n = 800
+    x = 500_000 + rng.uniform(0, 9000, n)
+    y = 3_240_000 + rng.uniform(0, 9000, n)
+    pts = gpd.GeoDataFrame({"chain": rng.choice(["甲", "乙"], n, p=[0.7, 0.3])},
+                           geometry=gpd.points_from_xy(x, y), crs="EPSG:4549")
+    clip = shapely.Point(504_500, 3_244_500).buffer(4000)
+    s = load_settings()
+    s["density"] = dict(s["density"], kde=dict(s["density"]["kde"], cell_m=100, radius_m=500,
+                                               tile=16))
+    ref = density.density_by_chain(pts, include_all=True, bounds="points", clip=clip, settings=s)
+    rows = ref["全部"].array.shape[0]
+    monkeypatch.setattr(engine, "_BAND_CELLS", 1)  # bands of 8 × pad = 48 rows
+    assert rows > 2 * 48  # at least three bands
+    got = engine.density_grids(client, pts, bounds="points", clip=clip, settings=s,
+                               npartitions=3)
+    out = engine.density_grids(client, pts, bounds="points", clip=clip, settings=s,
+                               npartitions=3, write_dir=tmp_path)
+    assert list(got) == list(out) == list(ref)
+    cell_km2 = 0.01
+    for k, name in enumerate(ref):
+        back = density.read_geotiff(tmp_path / f"{k:03d}.tif")
+        assert back.metadata["chain"] == name and back.transform == ref[name].transform
+        for g in (got[name], back):
+            assert np.array_equal(np.isnan(g.array), np.isnan(ref[name].array))
+            np.testing.assert_allclose(g.array, ref[name].array, rtol=0,
+                                       atol=4 * np.finfo(np.float32).eps
+                                       * float(np.nanmax(ref[name].array)))
+        # the whole grid's totals, summed over the bands
+        assert got[name].metadata["total"] == pytest.approx(ref[name].metadata["total"])
+        assert got[name].metadata["mass_in_grid"] == pytest.approx(
+            ref[name].metadata["mass_in_grid"], rel=1e-6)
+        assert out[name]["mass"] == pytest.approx(
+            float(np.nansum(ref[name].array, dtype=np.float64)) * cell_km2, rel=1e-6)
+
+
 def test_partition_keys_and_partitioned_parquet(tmp_path):
     p = gpd.GeoDataFrame(
         {"BSM": ["1", "2", "3"], "ZLDWDM": ["330782001001", "330782002003", "330782001009"]},
