@@ -151,6 +151,29 @@ def _print_summary(result):
     print(f"用时 {s.get('seconds', 0)} s")
 
 
+def _print_kept(result, out):
+    """Summary of a keep-on-workers run; writes summary.json and rejects.csv into ``out``."""
+    import json
+
+    s = result.summary
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(
+        {**s, "renewal": {k: v for k, v in result.renewal.items() if k in ("engine", "counts")},
+         "timings": result.timings, "paths": result.paths}, ensure_ascii=False, indent=1,
+        default=str), encoding="utf-8")
+    rejects = result.ledger.write_csv(out / "rejects.csv")
+    print(f"企业 firms: 读取 read {s['firms_read']}, 参评 evaluated {s['firms_evaluated']}, "
+          f"定级 graded {s['firms_graded']} ({', '.join(f'{k} {v}' for k, v in s['classes'].items())})")
+    c = result.renewal.get("counts")
+    if c:
+        print(f"低效用地 candidates {c['candidates']}, 地块组 blocks {c['blocks']} "
+              f"({c['block_mu']:,.1f} 亩)")
+    print(f"结果按分区写入 results per partition: {s['output_dir']} "
+          "(gis.engine.read_output / read_density)")
+    print(f"  summary: {out / 'summary.json'}\n  rejects: {rejects}")
+    print(f"用时 {s.get('seconds', 0)} s")
+
+
 def _stages(args):
     from .pipeline import STAGES
 
@@ -235,6 +258,10 @@ def _run_arguments(p):
                    help="address of a running dask scheduler (tcp://host:8786)")
     g.add_argument("--db", default=None, metavar="URL",
                    help="also write the year's results to PostGIS (postgresql://user:pw@host/db)")
+    g.add_argument("--keep-on-workers", action="store_true",
+                   help="dask: the workers write the results per partition (GeoParquet, GeoTIFF) "
+                        "under OUT/partitions; for data larger than this machine's memory "
+                        "(no maps or report) / 结果按分区写盘")
 
 
 def _run(args):
@@ -249,9 +276,19 @@ def _run(args):
             from ._errors import ValidationError
 
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
+        kept = Path(args.out) / "partitions" if args.keep_on_workers else None
+        if kept is not None and args.db:
+            from ._errors import ValidationError
+
+            raise ValidationError("--db needs the results in memory: run without "
+                                  "--keep-on-workers, or load OUT/partitions into PostGIS")
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
-                          workers=args.workers, scheduler=args.scheduler, echo=print)
+                          workers=args.workers, scheduler=args.scheduler, echo=print,
+                          output_dir=kept)
+        if kept is not None:
+            _print_kept(result, Path(args.out))
+            return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
         result = publish(result, args.out, stages=stages)
@@ -266,6 +303,35 @@ def _run(args):
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
     return 0
+
+
+def _partition_arguments(p):
+    p.add_argument("landuse", nargs="+", metavar="FILE",
+                   help="三调 DLTB layers, e.g. one FileGDB per county / 三调地类图斑（可多个县）")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the GeoParquet partitions (give it to gis run --landuse)")
+    p.add_argument("--by", choices=["township", "county", "hilbert"], default=None,
+                   help="partition key (default: setting engine.partition_by)")
+
+
+def _partition(args):
+    from .config import load_settings
+    from .engine import partition_landuse
+    from .ledger import Ledger
+
+    settings = load_settings(args.settings)
+    ledger = Ledger()
+    res = partition_landuse(args.landuse, args.out, by=args.by, settings=settings,
+                            ledger=ledger, echo=print)
+    rejects = ledger.write_csv(Path(args.out) / "rejects.csv")
+    print(f"{res['parcels']} 图斑 parcels, {res['partitions']} 个分区 partitions: {res['folder']}")
+    print(f"拒绝清单 / rejects ledger: {rejects} ({len(ledger)} 条 entries)")
+    print(f"next: gis run --engine dask --landuse {res['folder']} --enterprises ... --year ...")
+    return 0
+
+
+register("partition", "split 三调 parcels into GeoParquet partitions for the dask engine / 三调图斑分区",
+         _partition_arguments, _partition)
 
 
 register("run", "the whole pipeline, in memory or on dask, optionally into PostGIS / 全流程（可用 dask 与 PostGIS）",

@@ -581,6 +581,10 @@ def _describe(dst, metadata):
     dst.update_tags(1, units=units)
 
 
+#: GDAL block cache (MB) while a GeoTIFF is written band by band
+_WRITE_CACHE_MB = 16
+
+
 @contextlib.contextmanager
 def geotiff_rows(path, transform, rows, cols, crs=None, nodata=None, settings=None):
     """Write a density GeoTIFF band of rows by band of rows (the grid never whole in memory).
@@ -606,7 +610,10 @@ def geotiff_rows(path, transform, rows, cols, crs=None, nodata=None, settings=No
 
     profile = _profile(path, transform, rows, cols, crs or WORKING_CRS, nodata, settings)
     fill = np.float32(profile["nodata"])
-    with rasterio.open(path, "w", BIGTIFF="IF_SAFER", **profile) as dst:
+    # a small block cache: finished tiles go to disk instead of piling up in
+    # GDAL's cache (5 % of the machine's memory by default)
+    with rasterio.Env(GDAL_CACHEMAX=_WRITE_CACHE_MB), \
+            rasterio.open(path, "w", BIGTIFF="IF_SAFER", **profile) as dst:
         def write(row0, arr):
             arr = np.where(np.isnan(arr), fill, np.asarray(arr, dtype=np.float32))
             dst.write(arr, 1, window=Window(0, int(row0), cols, arr.shape[0]))

@@ -65,6 +65,7 @@ __all__ = [
     "dask_client",
     "partition_keys",
     "write_partitioned",
+    "partition_landuse",
     "read_partitioned",
     "firm_scores",
     "renewal_results",
@@ -205,6 +206,34 @@ def partition_keys(parcels, by=None, settings=None, n=None):
     return pd.Series([f"h{b:04d}" for b in bucket], index=parcels.index, name=PART)
 
 
+def _write_parts(gdf, folder, keys, offset=0, fileno=0, taken=()):
+    """Write ``gdf`` one GeoParquet file per key; :data:`ORD` continues from ``offset``.
+
+    A key already ``taken`` (by an earlier file) gets ``.<fileno>`` appended,
+    so every partition's key stays unique.  Returns the keys written.
+    """
+    out = gdf.copy()
+    out[ORD] = offset + np.arange(len(out), dtype=np.int64)
+    out[PART] = pd.Series(keys, index=gdf.index).astype(str).to_numpy()
+    written = []
+    for key, part in out.groupby(PART, sort=True):
+        if key in taken:
+            key = f"{key}.{fileno:05d}"
+            part = part.assign(**{PART: key})
+        part.to_parquet(Path(folder) / f"part.{fileno:05d}.{key}.parquet", index=True)
+        written.append(key)
+        fileno += 1
+    return written
+
+
+def _clear_parts(folder):
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("part.*.parquet"):
+        old.unlink()
+    return folder
+
+
 def write_partitioned(gdf, path, keys):
     """Write ``gdf`` as GeoParquet, one file per key (sorted), original order kept.
 
@@ -216,16 +245,69 @@ def write_partitioned(gdf, path, keys):
     Path
         The folder (``part.<k>.<key>.parquet`` files).
     """
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    for old in path.glob("part.*.parquet"):
-        old.unlink()
-    out = gdf.copy()
-    out[ORD] = np.arange(len(out), dtype=np.int64)
-    out[PART] = pd.Series(keys, index=gdf.index).astype(str).to_numpy()
-    for k, (key, part) in enumerate(out.groupby(PART, sort=True)):
-        part.to_parquet(path / f"part.{k:05d}.{key}.parquet", index=True)
+    path = _clear_parts(path)
+    _write_parts(gdf, path, keys)
     return path
+
+
+def partition_landuse(sources, folder, by=None, settings=None, ledger=None, echo=None):
+    """Validate 三调 DLTB layers one at a time into one partitioned GeoParquet folder.
+
+    Each source (a county's FileGDB, GeoPackage, Shapefile...) is read and
+    validated by :func:`gis.io.read_landuse` (rejected rows go to
+    ``ledger``), keyed by :func:`partition_keys` and written; only one source
+    is in memory at a time, so a province is prepared on a small machine.
+    Row order (:data:`ORD`) runs on across the sources, as if they were one
+    table.  :func:`run_dask` takes the folder as ``landuse``.
+
+    Parameters
+    ----------
+    sources : str, Path or list of them
+    folder : str or Path
+        Emptied of earlier ``part.*.parquet`` files first.
+    by : {"township", "county", "hilbert"}, optional
+        Default ``engine.partition_by``.
+    ledger : gis.ledger.Ledger, optional
+    echo : callable, optional
+        Progress lines (e.g. ``print``).
+
+    Returns
+    -------
+    dict
+        ``folder``, ``parcels`` (rows written), ``partitions``.
+
+    Raises
+    ------
+    ValidationError
+        When a parcel id (``attach.parcel_id_col``) of a source repeats one
+        of an earlier source (ids must identify parcels across the province).
+    """
+    from . import io
+
+    settings = settings or load_settings()
+    idc = settings["attach"]["parcel_id_col"]
+    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    folder = _clear_parts(folder)
+    keys, hashes, offset = [], np.zeros(0, dtype=np.uint64), 0
+    for src in sources:
+        parcels = io.read_landuse(src, ledger=ledger, settings=settings)
+        if idc in parcels.columns:
+            h = pd.util.hash_array(parcels[idc].astype(str).to_numpy(dtype=object))
+            again = np.isin(h, hashes)
+            if again.any():
+                ids = parcels.loc[again, idc].astype(str).head(5).tolist()
+                raise ValidationError(
+                    [f"{Path(src).name}: column '{idc}': {int(again.sum())} parcel ids already "
+                     f"used by an earlier file, e.g. {ids}; parcel ids must be unique across "
+                     "the files (prefix them with the county code)"], source=str(src))
+            hashes = np.concatenate([hashes, h])
+        k = partition_keys(parcels, by, settings)
+        keys += _write_parts(parcels, folder, k, offset, len(keys), set(keys))
+        offset += len(parcels)
+        if echo:
+            echo(f"{Path(src).name}: {len(parcels)} 图斑 → {len(keys)} 个分区")
+        del parcels
+    return {"folder": str(folder), "parcels": int(offset), "partitions": len(keys)}
 
 
 def read_partitioned(path):
@@ -275,6 +357,14 @@ def _with_halo(own, others, hull, dist):
             parts.append(o[shapely.intersects(o.geometry.values, zone)])
     out = pd.concat(parts) if len(parts) > 1 else own
     return out.sort_values(ORD, kind="stable")
+
+
+def _is_partitioned(path):
+    """Whether ``path`` is a folder of ``part.*.parquet`` files (see :func:`partition_landuse`)."""
+    try:
+        return Path(path).is_dir() and any(Path(path).glob("part.*.parquet"))
+    except TypeError:  # a GeoDataFrame
+        return False
 
 
 def _restore(gdf):
@@ -909,7 +999,7 @@ def _bin_counts(result):
 
 
 #: cells per band when a large density grid is convolved band by band
-_BAND_CELLS = 2_000_000
+_BAND_CELLS = 500_000
 
 #: GDAL in worker threads (``processes=False``): one density GeoTIFF at a time
 _GDAL_LOCK = threading.Lock()
@@ -937,10 +1027,10 @@ def _chain_grid(result, name, n_points, spec, transform, rows, cols, kde, clip, 
         idx, w = binned[name] if name == "全部" else binned[name][0]
     else:
         idx, w = np.zeros(0, dtype=np.int64), np.zeros(0)
-    cell = spec[2]
-    jj, ii = np.divmod(idx, spec[4])
-    cx = spec[0] + (ii + 0.5) * cell
-    cy = spec[1] - (jj + 0.5) * cell
+    if len(idx) > 1 and not (np.diff(idx) >= 0).all():  # row-major order: bands are slices
+        order = np.argsort(idx, kind="stable")
+        idx, w = idx[order], w[order]
+    cell, pcols = spec[2], spec[4]
     pad = (spec[3] - rows) // 2  # padding rows of the binned grid (kernel half-width + 1)
     tile = int(kde["tile"])
     band = max(8 * pad, int(_BAND_CELLS // max(cols, 1)))
@@ -957,11 +1047,13 @@ def _chain_grid(result, name, n_points, spec, transform, rows, cols, kde, clip, 
         mass_in, shown, meta = 0.0, 0.0, None
         for r0 in range(0, rows, band):
             r1 = min(rows, r0 + band)
-            sel = (jj >= r0) & (jj < r1 + 2 * pad)
+            # the band's padded rows r0 .. r1 + 2·pad of the binned grid: one slice
+            lo, hi = np.searchsorted(idx, [r0 * pcols, (r1 + 2 * pad) * pcols])
+            jj, ii = np.divmod(idx[lo:hi], pcols)
             t = transform @ transform.translation(0, r0)
             mask = density._clip_mask(clip, t, r1 - r0, cols) if clip is not None else None
-            gb = density._density(cx[sel], cy[sel], w[sel], "count", t, r1 - r0, cols, *args,
-                                  mask)
+            gb = density._density(spec[0] + (ii + 0.5) * cell, spec[1] - (jj + 0.5) * cell,
+                                  w[lo:hi], "count", t, r1 - r0, cols, *args, mask)
             mass_in += gb.metadata["mass_in_grid"]
             shown += float(np.nansum(gb.array, dtype=np.float64))
             meta = gb.metadata
@@ -1391,6 +1483,30 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
                        "block_mu": block_mu}}
 
 
+def _trim_memory():
+    """Give freed heap memory back to the system (glibc ``malloc_trim``; else nothing)."""
+    import ctypes
+
+    try:
+        return int(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc
+        return 0
+
+
+def _release_memory(client):
+    """Between stages: freed memory of the client and the workers back to the system.
+
+    Large gathered frames are freed but glibc keeps their pages; dask
+    documents the same remedy for its workers ("memory not released back to
+    the OS").
+    """
+    import gc
+
+    gc.collect()
+    _trim_memory()
+    client.run(_trim_memory)
+
+
 def _points_task(ev, chain_col):
     if ev is None:
         return None
@@ -1431,6 +1547,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
                                                          f"part.{k:05d}.parquet"), pure=False)
                        for k, e in enumerate(prev_evf)])
     timings["efficiency"] = time.perf_counter() - t
+    _release_memory(client)
     res = {"efficiency": info, "out_dir": str(out_dir)}
     if "renewal" in stages:
         t = time.perf_counter()
@@ -1439,9 +1556,12 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
         ren.pop("facts_futures", None)
         res["renewal"] = ren
         timings["renewal"] = time.perf_counter() - t
+    del handles, prev_evf  # the parcels leave the workers' memory
     if "density" in stages:
         t = time.perf_counter()
         pts = [client.submit(_points_task, e, "chain", pure=False) for e in evf]
+        del evf
+        _release_memory(client)
         ddir = out_dir / "density"
         for old in ddir.glob("*.tif"):
             old.unlink()
@@ -1467,7 +1587,9 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
     ----------
     enterprises, year, landuse, plan, previous, coords, catalogue
         As :func:`gis.pipeline.run` (``previous``: last year's table, used
-        for the renewal rules).
+        for the renewal rules).  ``landuse`` may also be a folder written by
+        :func:`partition_landuse` (``gis partition``): the parcels are then
+        never loaded whole by this process.
     workers : int, optional
         Workers of the LocalCluster (default ``engine.workers``).
     scheduler : str, optional
@@ -1521,7 +1643,9 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
     firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings)
-    parcels, plan_gdf = pipeline.load_land(landuse, plan, ledger=ledger, settings=settings)
+    parted = _is_partitioned(landuse)  # prepared by partition_landuse: never loaded whole
+    parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=ledger,
+                                           settings=settings)
     result.ledger, result.plan, result.parcels = ledger, plan_gdf, parcels
     rows_read = len(firms) + ledger.rejected_rows
     timings["load"] = time.perf_counter() - t0
@@ -1532,11 +1656,18 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
         folder = tmp
     try:
         t = time.perf_counter()
-        path = write_partitioned(parcels, Path(folder) / "parcels",
-                                 partition_keys(parcels, settings=settings))
-        pddf = read_partitioned(path)
+        if parted:
+            pddf = read_partitioned(landuse)
+            if not keep:  # the gathering mode returns the parcels too
+                parcels = _restore(pddf.compute().sort_values(ORD, kind="stable"))
+                result.parcels = parcels
+            echo(f"三调图斑: 分区 {pddf.npartitions} 个 ({landuse})")
+        else:
+            path = write_partitioned(parcels, Path(folder) / "parcels",
+                                     partition_keys(parcels, settings=settings))
+            pddf = read_partitioned(path)
+            echo(f"三调图斑 {len(parcels)} 个, 分区 {pddf.npartitions} 个 ({cfg['partition_by']})")
         timings["partition"] = time.perf_counter() - t
-        echo(f"三调图斑 {len(parcels)} 个, 分区 {pddf.npartitions} 个 ({cfg['partition_by']})")
         ctx = contextlib.nullcontext(client) if client is not None else dask_client(
             workers, scheduler, processes, memory_limit, settings)
         if keep:

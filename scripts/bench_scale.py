@@ -116,7 +116,10 @@ def _digest(ev, ren, grids):
         "candidates": int((cands["status"] == "候选").sum()),
         "blocks": int(len(ren["renewal_blocks"])),
         "block_mu": round(float(ren["renewal_blocks"]["area_mu"].sum()), 4),
-        "density_mass": round(float(np.nansum(grids["全部"].array, dtype=np.float64)), 2),
+        # points inside the grid: Σ density (per km²) × cell area, to the nearest
+        # point (float32 cells summed in another order differ in the 7th digit)
+        "density_mass": round(float(np.nansum(grids["全部"].array, dtype=np.float64))
+                              * grids["全部"].cell_area_km2),
     }
 
 
@@ -165,7 +168,7 @@ def one_keep(folder, workers, memory_limit):
         "candidates": c["candidates"],
         "blocks": c["blocks"],
         "block_mu": round(c["block_mu"], 4),
-        "density_mass": round(grids["全部"]["mass"], 2),
+        "density_mass": round(grids["全部"]["mass"]),
     }
     shutil.rmtree(out, ignore_errors=True)
     return secs, dig, timings

@@ -9,6 +9,7 @@ parcels.
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -21,7 +22,7 @@ pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
 from gis import engine, pipeline, renewal  # noqa: E402
-from gis._errors import ConfigError  # noqa: E402
+from gis._errors import ConfigError, ValidationError  # noqa: E402
 from gis.config import load_settings  # noqa: E402
 
 FIRM_COLS = ["parcel_id", "parcel_ids", "land_mu", "platform", "township", "scope",
@@ -169,6 +170,75 @@ def test_keep_on_workers_outputs_equal_default(demo, dask_run, tmp_path):
         np.testing.assert_allclose(y, x, rtol=0, atol=4 * np.finfo(np.float32).eps
                                    * float(np.nanmax(x)))
         assert gb[name].metadata["n_points"] == ga[name].metadata["n_points"]
+
+
+@pytest.mark.slow
+def test_partitioned_sources_equal_one_file(demo, tmp_path):
+    """The county's DLTB split into two files, partitioned one file at a time
+    (townships cut in two, so keys repeat), then run from the folder: same
+    results as the in-memory run of the whole layer."""
+    from gis import io
+
+    inputs, mem = demo
+    whole = io.read_landuse(inputs["landuse"]).drop(columns=["source_row"])
+    half = len(whole) // 2
+    files = []
+    for k, part in enumerate((whole.iloc[:half], whole.iloc[half:])):
+        files.append(tmp_path / f"county_{k}.gpkg")
+        part.to_file(files[-1], layer="DLTB")
+    info = engine.partition_landuse(files, tmp_path / "parts")
+    assert info["parcels"] == len(whole)
+    keys = [p.name.split(".", 2)[2] for p in sorted((tmp_path / "parts").glob("part.*.parquet"))]
+    assert len(set(keys)) == len(keys) == info["partitions"]
+    assert any(k.endswith(".%05d" % i) for i, k in enumerate(keys))  # a township in both files
+    res = engine.run_dask(**dict(inputs, landuse=tmp_path / "parts"), workers=2, processes=False,
+                          stages=("efficiency", "renewal"))
+    pd.testing.assert_frame_equal(pd.DataFrame(mem.firms[FIRM_COLS]),
+                                  pd.DataFrame(res.firms[FIRM_COLS]))
+    ca, cb = mem.renewal["renewal_parcels"], res.renewal["renewal_parcels"]
+    for col in ("parcel_id", "status", "reasons", "rank"):
+        assert ca[col].tolist() == cb[col].tolist(), col
+    assert len(res.parcels) == len(whole)
+
+
+def test_partition_refuses_parcel_ids_used_twice(tmp_path):
+    p = gpd.GeoDataFrame(
+        {"BSM": ["1", "2"], "DLBM": ["0601", "0601"], "ZLDWDM": ["330782001001"] * 2},
+        geometry=[_square(500_000, 3_240_000), _square(500_200, 3_240_000)], crs="EPSG:4549")
+    f = tmp_path / "a.gpkg"
+    p.to_file(f, layer="DLTB")
+    with pytest.raises(ValidationError, match=r"a.gpkg: column 'BSM': 2 parcel ids already used.*'1', '2'"):
+        engine.partition_landuse([f, f], tmp_path / "parts")
+
+
+@pytest.mark.slow
+def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys):
+    """`gis partition` then `gis run --engine dask --keep-on-workers`: results on
+    disk per partition, equal to the in-memory run; --db with it is refused."""
+    from gis import cli
+
+    inputs, mem = demo
+    parts = tmp_path / "parts"
+    assert cli.main(["partition", str(inputs["landuse"]), "--out", str(parts)]) == 0
+    assert "个分区 partitions" in capsys.readouterr().out
+    conf = tmp_path / "threads.yaml"
+    conf.write_text("engine:\n  processes: false\n", encoding="utf-8")
+    args = ["--settings", str(conf), "run", "--engine", "dask", "--keep-on-workers",
+            "--workers", "2", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
+            "--plan", str(inputs["plan"]), "--year", str(inputs["year"]),
+            "--coords", inputs["coords"], "--out", str(tmp_path / "out")]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "结果按分区写入" in printed
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["firms_evaluated"] == len(mem.firms)
+    assert summary["classes"] == {k: int(v) for k, v in
+                                  mem.firms["class"].value_counts().sort_index().items()}
+    got = engine.read_output(tmp_path / "out" / "partitions", "firms")
+    pd.testing.assert_frame_equal(_plain(mem.firms[FIRM_COLS]), _plain(got[FIRM_COLS]))
+    assert (tmp_path / "out" / "rejects.csv").exists()
+    assert cli.main(args + ["--db", "postgresql://nobody@localhost/none"]) == 2
+    assert "--keep-on-workers" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------- small known answers
