@@ -301,6 +301,7 @@ def partition_landuse(sources, folder, by=None, settings=None, ledger=None, echo
                      f"used by an earlier file, e.g. {ids}; parcel ids must be unique across "
                      "the files (prefix them with the county code)"], source=str(src))
             hashes = np.concatenate([hashes, h])
+        parcels.index = pd.RangeIndex(offset, offset + len(parcels))  # unique across files
         k = partition_keys(parcels, by, settings)
         keys += _write_parts(parcels, folder, k, offset, len(keys), set(keys))
         offset += len(parcels)
@@ -375,47 +376,48 @@ def _restore(gdf):
 
 # -------------------------------------------------------------- efficiency tasks
 def _home_task(own, others, hull, firms, settings):
-    """Parcel each firm near this partition matches, for the firms matching one of ``own``."""
+    """Home parcel of the firms near this partition whose parcel is one of ``own``.
+
+    Returns a DataFrame: the firm's :data:`ORD` and its parcel's (``__pord``).
+    """
     from . import attach
 
     snap = float(settings["attach"]["snap_m"])
     near = firms[shapely.dwithin(firms.geometry.values, hull, snap)]
     if not len(near) or not len(own):
-        return pd.Series([], dtype=object)
+        return pd.DataFrame({ORD: np.zeros(0, np.int64), "__pord": np.zeros(0, np.int64)})
     parcels = _with_halo(own, others, hull, 2 * snap + 1.0)
     m = attach.firm_parcels(near, parcels, settings=settings)
     idc = settings["attach"]["parcel_id_col"]
-    mine = m["parcel_id"].isin(set(own[idc]))
-    return m.loc[mine, "parcel_id"]
+    pos = pd.Series(own[ORD].to_numpy(), index=own[idc].to_numpy())
+    pos = pos[~pos.index.duplicated()]
+    mine = m["parcel_id"].isin(pos.index).to_numpy()
+    return pd.DataFrame({ORD: near.loc[m.index[mine], ORD].to_numpy(),
+                         "__pord": pos.reindex(m.loc[mine, "parcel_id"]).to_numpy(np.int64)})
 
 
-def _attach_task(own, others, hull, firms, layers, settings, halo):
-    """Attach (evaluation units) of the firms whose home parcel is in ``own``.
+def _attach_task(own, others, hull, firms, k, layers, settings, halo):
+    """Attach (evaluation units) of the firms whose home is partition ``k`` (``own``).
 
     ``firms`` holds the firms homed in this partition or a neighbouring one
     (a superset of those the halo's parcels can link to), with their home
-    parcel (``__pid``) and, for unmatched firms, the partition they belong
-    to (``__part``).
+    partition (``__home``: where their parcel is, else the nearest) and home
+    parcel (``__pord``, the parcel's :data:`ORD`, -1 when unmatched).
     """
     from . import attach
 
-    idc = settings["attach"]["parcel_id_col"]
     parcels = _with_halo(own, others, hull, halo)
-    own_firms = firms.index[firms["__pid"].isin(set(own[idc])) | firms["__part"].eq(_key(own))]
-    guests = firms.index[firms["__pid"].isin(set(parcels[idc]))]
-    sub = firms.loc[firms.index.isin(own_firms.union(guests))].sort_values(ORD, kind="stable")
+    own_firms = firms["__home"].to_numpy() == k
+    guests = firms["__pord"].isin(parcels[ORD]).to_numpy()
+    sub = firms[own_firms | guests].sort_values(ORD, kind="stable")
     if not len(sub):
         return None
     units = attach.evaluation_units(
-        sub.drop(columns=[ORD, "__pid", "__part"]), parcels.drop(columns=[ORD, PART]),
+        sub.drop(columns=[ORD, "__home", "__pord"]), parcels.drop(columns=[ORD, PART]),
         layers.get("platforms"), layers.get("parks"), layers.get("townships"), settings=settings,
     )
     units[ORD] = sub[ORD]
-    return units.loc[units.index.isin(own_firms)]
-
-
-def _key(part):
-    return str(part[PART].iloc[0]) if len(part) else ""
+    return units.loc[sub.index[sub["__home"].to_numpy() == k]]
 
 
 def _bench_task(units, settings, year):
@@ -528,19 +530,15 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
     # the home partition of each firm: where its parcel is, else the nearest hull
     # (an unmatched firm's result does not depend on the parcels it is given)
     home_p = np.full(len(firms), -1, dtype=np.int64)
-    pid = np.full(len(firms), None, dtype=object)
-    where = pd.Series(np.arange(len(firms)), index=firms.index)
+    pord = np.full(len(firms), -1, dtype=np.int64)
     for i, h in enumerate(homes):
-        if len(h):
-            at = where.reindex(h.index).to_numpy()
-            home_p[at] = i
-            pid[at] = h.to_numpy(dtype=object)
+        home_p[h[ORD].to_numpy()] = i
+        pord[h[ORD].to_numpy()] = h["__pord"].to_numpy()
+    del homes, near
     loose = (home_p < 0) & ok
     if loose.any():
         home_p[loose] = shapely.STRtree(hulls).nearest(pts[loose])
     home_p[home_p < 0] = 0  # no geometry (load_firms rejects those): any partition
-    keys = np.asarray(client.gather(client.map(_key, parts)), dtype=object)
-    part = np.where(pd.isna(pid), keys[home_p], None)
     order = np.argsort(home_p, kind="stable")
     bounds = np.searchsorted(home_p[order], np.arange(len(parts) + 1))
     lfut = _scatter_layers(client, layers)
@@ -548,9 +546,9 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
     for i in range(len(parts)):
         mine = np.concatenate([order[bounds[j]:bounds[j + 1]] for j in [i] + nb_halo[i]])
         mine = np.sort(mine)
-        sub = _firm_subset(client, firms, mine, {"__pid": pid[mine], "__part": part[mine]})
+        sub = _firm_subset(client, firms, mine, {"__home": home_p[mine], "__pord": pord[mine]})
         units.append(client.submit(_attach_task, parts[i], [parts[j] for j in nb_halo[i]],
-                                   hulls[i], sub, lfut, settings, halo, pure=False))
+                                   hulls[i], sub, i, lfut, settings, halo, pure=False))
     distributed.wait(units)
     return units, parts, hulls, nb_halo
 
@@ -573,8 +571,9 @@ def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
                                         float(cfg["halo_m"]))
     small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
              if b is not None]
-    allf = pd.concat(small).sort_values(ORD, kind="stable")
-    return settings, cfg, units, parts, hulls, nb, allf
+    allf = pd.concat(small)
+    del small  # one copy at a time: the pieces, then their concatenation, then sorted
+    return settings, cfg, units, parts, hulls, nb, allf.sort_values(ORD, kind="stable")
 
 
 def _global_benchmarks(allf, settings):
@@ -1483,28 +1482,37 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
                        "block_mu": block_mu}}
 
 
-def _trim_memory():
-    """Give freed heap memory back to the system (glibc ``malloc_trim``; else nothing)."""
+def _trim_memory(lean=False):
+    """Give freed heap memory back to the system (glibc ``malloc_trim``; else nothing).
+
+    ``lean``: from now on, blocks of 64 KiB or more are mapped and unmapped
+    on their own (``mallopt``), so freed frames leave the process at once.
+    """
     import ctypes
 
     try:
-        return int(ctypes.CDLL("libc.so.6").malloc_trim(0))
+        libc = ctypes.CDLL("libc.so.6")
+        if lean:
+            libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+            libc.mallopt(-1, 65536)  # M_TRIM_THRESHOLD
+        return int(libc.malloc_trim(0))
     except (OSError, AttributeError):  # not glibc
         return 0
 
 
-def _release_memory(client):
+def _release_memory(client, lean=False):
     """Between stages: freed memory of the client and the workers back to the system.
 
     Large gathered frames are freed but glibc keeps their pages; dask
     documents the same remedy for its workers ("memory not released back to
-    the OS").
+    the OS").  ``lean``: see :func:`_trim_memory` (used by :func:`run_kept`,
+    whose client must stay small however large the data).
     """
     import gc
 
     gc.collect()
-    _trim_memory()
-    client.run(_trim_memory)
+    _trim_memory(lean)
+    client.run(_trim_memory, lean)
 
 
 def _points_task(ev, chain_col):
@@ -1534,6 +1542,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
         for old in (out_dir / what).glob("part.*.parquet"):
             old.unlink()
     t = time.perf_counter()
+    _release_memory(client, lean=True)
     evf, handles, info = firm_scores_kept(client, firms, parcels_ddf, layers, settings, year,
                                           ledger, source)
     fw = [client.submit(_write_task, e, str(out_dir / "firms" / f"part.{k:05d}.parquet"),

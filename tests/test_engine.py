@@ -10,7 +10,6 @@ parcels.
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pandas as pd
@@ -119,19 +118,14 @@ def _plain(df):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("GIS_TEST_DASK_KEEP"),
-    reason="experimental keep-on-workers mode (intermittent native crash, about 1 run in 6, with threaded GDAL "
-           "writes); run with GIS_TEST_DASK_KEEP=1",
-)
 def test_keep_on_workers_outputs_equal_default(demo, dask_run, tmp_path):
-    """Results written per partition by the workers (16 Hilbert partitions, so
-    blocks are re-merged across edges), read back and concatenated, equal the
-    default mode's results."""
+    """Results written per partition by process workers (16 Hilbert partitions,
+    so blocks are re-merged across edges), read back and concatenated, equal
+    the default mode's results."""
     inputs, _ = demo
     s = load_settings()
     s["engine"] = dict(s["engine"], partition_by="hilbert", hilbert_partitions=16)
-    res = engine.run_dask(**inputs, settings=s, workers=2, processes=False,
+    res = engine.run_dask(**inputs, settings=s, workers=2, processes=True,
                           output_dir=tmp_path / "out")
     assert res.firms is None and res.summary["keep_on_workers"]
     assert res.renewal["engine"]["blocks_across_partitions"] >= 1
@@ -188,7 +182,8 @@ def test_partitioned_sources_equal_one_file(demo, tmp_path):
         part.to_file(files[-1], layer="DLTB")
     info = engine.partition_landuse(files, tmp_path / "parts")
     assert info["parcels"] == len(whole)
-    keys = [p.name.split(".", 2)[2] for p in sorted((tmp_path / "parts").glob("part.*.parquet"))]
+    keys = [p.name.split(".", 2)[2].removesuffix(".parquet")
+            for p in sorted((tmp_path / "parts").glob("part.*.parquet"))]
     assert len(set(keys)) == len(keys) == info["partitions"]
     assert any(k.endswith(".%05d" % i) for i, k in enumerate(keys))  # a township in both files
     res = engine.run_dask(**dict(inputs, landuse=tmp_path / "parts"), workers=2, processes=False,
@@ -221,9 +216,7 @@ def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys):
     parts = tmp_path / "parts"
     assert cli.main(["partition", str(inputs["landuse"]), "--out", str(parts)]) == 0
     assert "个分区 partitions" in capsys.readouterr().out
-    conf = tmp_path / "threads.yaml"
-    conf.write_text("engine:\n  processes: false\n", encoding="utf-8")
-    args = ["--settings", str(conf), "run", "--engine", "dask", "--keep-on-workers",
+    args = ["run", "--engine", "dask", "--keep-on-workers",
             "--workers", "2", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
             "--plan", str(inputs["plan"]), "--year", str(inputs["year"]),
             "--coords", inputs["coords"], "--out", str(tmp_path / "out")]
