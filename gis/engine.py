@@ -554,11 +554,12 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
 
 
 def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
-    """Attach per partition and gather the small global benchmark inputs.
+    """Attach per partition, then the county-wide benchmarks.
 
-    Returns ``(settings, cfg, units, parts, hulls, neighbours, allf)`` where
-    ``allf`` holds every firm's indicators, scope and size class in
-    :data:`ORD` order (what benchmarks, ranks and classes need).
+    Returns ``(settings, cfg, units, parts, hulls, neighbours, bm, averages)``.
+    The benchmarks need every firm's indicators in :data:`ORD` order; they
+    are put together and computed by one task on a worker
+    (:func:`_benchmarks_task`), so the client never holds them.
     """
     settings = settings or load_settings()
     cfg = _cfg(settings)
@@ -569,11 +570,22 @@ def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
         raise ValidationError("firm_scores: the firms' index must be unique")
     units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
                                         float(cfg["halo_m"]))
-    small = [b for b in client.gather(_each(client, _bench_task, units, settings, year))
-             if b is not None]
-    allf = pd.concat(small)
-    del small  # one copy at a time: the pieces, then their concatenation, then sorted
-    return settings, cfg, units, parts, hulls, nb, allf.sort_values(ORD, kind="stable")
+    pieces = _each(client, _bench_task, units, settings, year)
+    bm, averages = client.submit(_benchmarks_task, settings, *pieces, pure=False).result()
+    return settings, cfg, units, parts, hulls, nb, bm, averages
+
+
+def _in_order(pieces):
+    """Per-partition frames (``None`` skipped) as one frame in :data:`ORD` order."""
+    got = [x for x in pieces if x is not None]
+    if not got:
+        return pd.DataFrame({ORD: np.zeros(0, dtype=np.int64)})
+    return pd.concat(got).sort_values(ORD, kind="stable")
+
+
+def _benchmarks_task(settings, *pieces):
+    """:func:`_global_benchmarks` of the partitions' :func:`_bench_task` pieces (on a worker)."""
+    return _global_benchmarks(_in_order(pieces), settings)
 
 
 def _global_benchmarks(allf, settings):
@@ -629,32 +641,19 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
         per-partition futures (``parts``, ``hulls``, ``neighbours``) reused
         by :func:`renewal_results`.
     """
-    from . import efficiency
     from . import pipeline
 
     # --- attach, then global benchmarks from every partition's indicators
-    settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
+    settings, cfg, units, parts, hulls, nb, bm, averages = _attached_inputs(
         client, firms, parcels_ddf, layers, settings, year)
-    bm, averages = _global_benchmarks(allf, settings)
     # --- scores per partition with the global benchmarks
     fixed = _fixed_settings(settings, bm)
     evs = client.gather(_each(client, _evaluate_task, units, fixed, year, averages))
     ev = pd.concat([e for e in evs if e is not None]).sort_values(ORD, kind="stable")
     ev = ev.drop(columns=[ORD])
     # --- global ranks and classes (as gis.efficiency.evaluate does)
-    graded = ev["scope"].eq("graded")
-    size = ev["size_class"]
-    gs = ev["score"].where(graded)
-    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
-    ev["rank"] = efficiency.ranks(gs, group)
-    if group is None:
-        rank_n = pd.Series(gs.notna().sum(), index=gs.index, dtype=float)
-    else:
-        rank_n = gs.notna().groupby(size).transform("sum").astype(float)
-    ev["rank_n"] = rank_n.where(graded)
-    cls = efficiency.classes(gs, group=group, settings=settings)
-    ev["class"] = cls
-    ev["class_zh"] = cls.map(efficiency.CLASS_ZH).astype(object)
+    for col, values in _global_classes(ev, settings).items():
+        ev[col] = values
     ev = gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
     # as gis.efficiency.evaluate stores them: a plain nested dict
     ev.attrs["benchmarks"] = {str(k): {str(c): float(v) for c, v in row.items()}
@@ -710,6 +709,16 @@ def _bench_facts(f):
     """:func:`_plain_facts` reduced to what the chain benchmarks read (for the client)."""
     f = _plain_facts(f)
     return None if f is None else f[[ORD] + [c for c in _BENCH_COLS if c in f.columns]]
+
+
+def _chain_bench_task(settings, n, *pieces):
+    """:func:`gis.renewal.chain_benchmarks` of this year's (first ``n``) and last
+    year's :func:`_bench_facts` pieces (on a worker)."""
+    from . import renewal
+
+    now = _in_order(pieces[:n]).drop(columns=[ORD])
+    prev = _in_order(pieces[n:]).drop(columns=[ORD]) if len(pieces) > n else None
+    return renewal.chain_benchmarks(now, settings, previous=prev)
 
 
 def _facts_with_firms(f):
@@ -1195,6 +1204,50 @@ def _rank_inputs(ev, k):
     return out
 
 
+def _global_classes(r, settings):
+    """Ranks and A/B/C/D classes over every firm, as :func:`gis.efficiency.evaluate`.
+
+    ``r`` has ``score``, ``scope`` and ``size_class`` for every firm (global
+    order); returns ``rank``, ``rank_n``, ``class``, ``class_zh``.
+    """
+    from . import efficiency
+
+    graded = r["scope"].eq("graded")
+    size = r["size_class"]
+    gs = r["score"].where(graded)
+    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
+    out = pd.DataFrame(index=r.index)
+    out["rank"] = efficiency.ranks(gs, group)
+    if group is None:
+        rank_n = pd.Series(gs.notna().sum(), index=gs.index, dtype=float)
+    else:
+        rank_n = gs.notna().groupby(size).transform("sum").astype(float)
+    out["rank_n"] = rank_n.where(graded)
+    cls = efficiency.classes(gs, group=group, settings=settings)
+    out["class"] = cls
+    out["class_zh"] = cls.map(efficiency.CLASS_ZH).astype(object)
+    return out
+
+
+def _ranks_task(settings, *pieces):
+    """Global ranks and classes of the partitions' :func:`_rank_inputs` (on a worker).
+
+    Returns the per-firm columns (with the partition ``__p``) and a summary.
+    """
+    r = _in_order(pieces)
+    out = _global_classes(r, settings)
+    out["__p"] = r["__p"]
+    info = {"firms": int(len(r)), "graded": int(r["scope"].eq("graded").sum()),
+            "score_sum": float(r["score"].sum()),
+            "classes": {str(k): int(v) for k, v in
+                        out["class"].value_counts().sort_index().items()}}
+    return out, info
+
+
+def _second(pair):
+    return pair[1]
+
+
 def _unmatched_rows(ev):
     if ev is None or "match" not in ev:
         return None
@@ -1202,9 +1255,12 @@ def _unmatched_rows(ev):
     return pd.DataFrame(ev.loc[mask, [ORD, "match", "match_note"]])
 
 
-def _assign_task(ev, cols):
+def _assign_task(ev, ranks, k):
+    """Partition ``k``'s evaluation with its global ranks and classes (:func:`_ranks_task`)."""
     if ev is None:
         return None
+    cols = ranks[0]
+    cols = cols[cols["__p"].to_numpy() == k].drop(columns="__p")
     ev = ev.copy()
     for c in cols.columns:
         ev[c] = cols[c]
@@ -1222,42 +1278,22 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
         The evaluation per partition (columns of :func:`firm_scores` plus
         :data:`ORD`), the handles, and ``{"benchmarks", "firms", "classes"}``.
     """
-    from . import efficiency
     from . import pipeline
 
-    settings, cfg, units, parts, hulls, nb, allf = _attached_inputs(
+    settings, cfg, units, parts, hulls, nb, bm, averages = _attached_inputs(
         client, firms, parcels_ddf, layers, settings, year)
-    bm, averages = _global_benchmarks(allf, settings)
-    del allf
     fixed = _fixed_settings(settings, bm)
     evs = _each(client, _evaluate_task, units, fixed, year, averages)
     del units
-    # --- global ranks and classes from (score, scope, size class) only
-    r = pd.concat([x for x in client.gather(
-        [client.submit(_rank_inputs, e, k, pure=False) for k, e in enumerate(evs)])
-        if x is not None]).sort_values(ORD, kind="stable")
-    graded = r["scope"].eq("graded")
-    size = r["size_class"]
-    gs = r["score"].where(graded)
-    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
-    out = pd.DataFrame(index=r.index)
-    out["rank"] = efficiency.ranks(gs, group)
-    if group is None:
-        rank_n = pd.Series(gs.notna().sum(), index=gs.index, dtype=float)
-    else:
-        rank_n = gs.notna().groupby(size).transform("sum").astype(float)
-    out["rank_n"] = rank_n.where(graded)
-    cls = efficiency.classes(gs, group=group, settings=settings)
-    out["class"] = cls
-    out["class_zh"] = cls.map(efficiency.CLASS_ZH).astype(object)
-    pk = r["__p"].to_numpy()
-    evf = [client.submit(_assign_task, e, out[pk == k], pure=False) for k, e in enumerate(evs)]
-    info = {"firms": int(len(r)), "graded": int(graded.sum()),
-            "score_sum": float(r["score"].sum()),
-            "classes": {str(k): int(v) for k, v in cls.value_counts().sort_index().items()},
-            "benchmarks": {str(k): {str(c): float(v) for c, v in row.items()}
-                           for k, row in bm.to_dict(orient="index").items()}}
-    del r, out
+    # --- global ranks and classes from (score, scope, size class), on one worker
+    ranks = client.submit(_ranks_task, settings,
+                          *[client.submit(_rank_inputs, e, k, pure=False)
+                            for k, e in enumerate(evs)], pure=False)
+    evf = [client.submit(_assign_task, e, ranks, k, pure=False) for k, e in enumerate(evs)]
+    info = client.submit(_second, ranks, pure=False).result()
+    info["benchmarks"] = {str(k): {str(c): float(v) for c, v in row.items()}
+                          for k, row in bm.to_dict(orient="index").items()}
+    del ranks
     if ledger is not None:
         um = [u for u in client.gather(_each(client, _unmatched_rows, evf)) if u is not None]
         um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
@@ -1329,11 +1365,25 @@ def _cands_terms(out, bench, settings, edge_area):
     return c
 
 
+def _cand_ranks_task(*pieces):
+    """Global candidate ranks (priority, then area, then parcel order), on a worker.
+
+    Returns the rank by parcel :data:`ORD` and ``(rows, flagged)`` counts.
+    """
+    pi = _in_order(pieces)
+    if not len(pi):
+        return pd.Series([], dtype=int), (0, 0)
+    order = np.lexsort((np.arange(len(pi)), -pi["area"].to_numpy(), -pi["priority"].to_numpy()))
+    rank = np.empty(len(pi), dtype=int)
+    rank[order] = np.arange(1, len(pi) + 1)
+    return pd.Series(rank, index=pi[ORD].to_numpy()), (int(len(pi)), int(pi["cand"].sum()))
+
+
 def _finish_cands(c, ranks, path):
     if c is None:
         return 0
     c = c.copy()
-    c["rank"] = ranks.reindex(c[ORD].to_numpy()).to_numpy()
+    c["rank"] = ranks[0].reindex(c[ORD].to_numpy()).to_numpy()
     return _write_task(gpd.GeoDataFrame(c, geometry="geometry", crs=WORKING_CRS), path)
 
 
@@ -1380,22 +1430,19 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
                            pure=False) for i in range(len(parts))]
-    plain = [f for f in client.gather(_each(client, _bench_facts, facts)) if f is not None]
-    allfacts = pd.concat(plain).sort_values(ORD, kind="stable").drop(columns=[ORD])
-    del plain
-    prev, prev_parts = None, [None] * len(parts)
+    now = _each(client, _bench_facts, facts)
+    prev, prev_parts = [], [None] * len(parts)
     if prev_evf is not None:
         pf = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                             [prev_evf[i]] + [prev_evf[j] for j in nb2[i]], lfut, settings,
                             None if year is None else year - 1, halo, pure=False)
               for i in range(len(parts))]
-        pp = _each(client, _plain_facts, pf)
-        got = [p for p in client.gather(_each(client, _bench_facts, pf)) if p is not None]
-        prev = pd.concat(got).sort_values(ORD, kind="stable").drop(columns=[ORD])
-        del got
-        prev_parts = _each(client, _drop_ord, pp)
-    bench = renewal.chain_benchmarks(allfacts, settings, previous=prev)
-    del allfacts, prev
+        prev = _each(client, _bench_facts, pf)
+        prev_parts = _each(client, _drop_ord, _each(client, _plain_facts, pf))
+    # the chain benchmarks read every parcel with firms: one task on a worker
+    bench = client.submit(_chain_bench_task, settings, len(now), *now, *prev,
+                          pure=False).result()
+    del now, prev
     gap = float(settings["renewal"]["block_gap_m"])
     pl = client.scatter(plan, broadcast=True) if plan is not None else None
     outs = [client.submit(_rules_task, facts[i], pl, prev_parts[i], bench, settings, year, gap, lfut,
@@ -1460,17 +1507,8 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     efut = client.scatter(edge_area, broadcast=True) if edge_area is not None else None
     ct = [client.submit(_cands_terms, outs[i], bench, settings, efut, pure=False)
           for i in range(len(parts))]
-    pi = [p for p in client.gather(_each(client, _prio_inputs, ct)) if p is not None]
-    pi = pd.concat(pi).sort_values(ORD, kind="stable") if pi else pd.DataFrame(
-        {ORD: [], "priority": [], "cand": [], "area": []})
-    order = np.lexsort((np.arange(len(pi)), -pi["area"].to_numpy(), -pi["priority"].to_numpy()))
-    rank = np.empty(len(pi), dtype=int)
-    rank[order] = np.arange(1, len(pi) + 1)
-    ranks = pd.Series(rank, index=pi[ORD].to_numpy())
-    ncands = int(len(pi))
-    nflag = int(pi["cand"].sum()) if len(pi) else 0
-    del pi
-    rfut = client.scatter(ranks, broadcast=True)
+    rfut = client.submit(_cand_ranks_task, *_each(client, _prio_inputs, ct), pure=False)
+    ncands, nflag = client.submit(_second, rfut, pure=False).result()
     writes += [client.submit(_finish_cands, ct[i], rfut,
                              str(out_dir / "renewal_parcels" / f"part.{i:05d}.parquet"),
                              pure=False) for i in range(len(parts))]
