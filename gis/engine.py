@@ -22,16 +22,20 @@ implementation of the rules.  Work crossing partition edges is handled:
 * **density**: each partition bins its points into the one global grid; the
   binned arrays are summed and convolved once.
 
-The firm table (10⁵–10⁶ rows even for a province) is held by the client;
-parcels and density points stay partitioned on the workers.
+The firm table (10⁵–10⁶ rows even for a province) is held by the client,
+which sends each task only the firms near its partition; parcels and
+density points stay partitioned on the workers.  Steps that need every row
+in the global order (benchmarks, ranks and classes, chain benchmarks,
+candidate ranks) run as one task on a worker.
 
 With ``output_dir=`` (keep-on-workers mode, :func:`run_kept`) the results
 are not gathered either: the workers write the evaluated firms, facts, rules,
 candidates and blocks of each partition as GeoParquet and the density grids
-as GeoTIFF (convolved in bands); the client receives only global summaries
-(benchmark inputs, scores for the global ranks, blocks near partition edges,
-priority inputs, per-chain counts).  :func:`read_output` and
-:func:`read_density` read them back in the default mode's order.
+as GeoTIFF (convolved and written band by band); the client receives only
+per-partition summaries (blocks near partition edges, counts, benchmarks).
+:func:`read_output` and :func:`read_density` read them back in the default
+mode's order.  Parcels prepared by :func:`partition_landuse` (``gis
+partition``, one county file at a time) are never loaded whole.
 
 Typical use::
 
@@ -920,11 +924,12 @@ def _bin_task(points, chain_col, spec):
 
 def _merge_bins(a, b):
     """Sum of two :func:`_bin_task` results (sparse binned masses, counts, first rows)."""
-    def add(u, v):
-        idx = np.concatenate([u[0], v[0]])
-        val = np.concatenate([u[1], v[1]])
-        uniq, inv = np.unique(idx, return_inverse=True)
-        return uniq, np.bincount(inv, weights=val, minlength=len(uniq))
+    def add(u, v):  # two sorted sets of cells: the union, masses added
+        idx = np.union1d(u[0], v[0])
+        mass = np.zeros(len(idx))
+        mass[np.searchsorted(idx, u[0])] += u[1]
+        mass[np.searchsorted(idx, v[0])] += v[1]
+        return idx, mass
 
     out, first = dict(a[0]), dict(a[1])
     for name, val in b[0].items():
@@ -998,6 +1003,11 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
                                   "(see write_partitioned)")
     parts = _partitions(client, ddf)
     return _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir)
+
+
+def _one_chain(result, name):
+    """One chain's entry of a :func:`_merge_bins` result (what its grid task needs)."""
+    return {name: result[0][name]}, {}
 
 
 def _bin_counts(result):
@@ -1125,9 +1135,11 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_di
     names = ["全部"] + sorted(counts, key=lambda c: (-counts[c], first[c]))
     ns = [sum(counts.values())] + [counts[n] for n in names[1:]]
     if write_dir is not None:
-        futs = [client.submit(_chain_grid, level[0], name, n, spec, transform, rows, cols, s,
-                              clip, str(Path(write_dir) / f"{k:03d}.tif"), pure=False)
+        futs = [client.submit(_chain_grid, client.submit(_one_chain, level[0], name, pure=False),
+                              name, n, spec, transform, rows, cols, s, clip,
+                              str(Path(write_dir) / f"{k:03d}.tif"), pure=False)
                 for k, (name, n) in enumerate(zip(names, ns))]
+        del level
         return {r["chain"]: r for r in client.gather(futs)}
     summed = level[0].result()
     return {name: _chain_grid(summed, name, n, spec, transform, rows, cols, s, clip)
@@ -1527,7 +1539,9 @@ def _trim_memory(lean=False):
     on their own (``mallopt``), so freed frames leave the process at once.
     """
     import ctypes
+    import gc
 
+    gc.collect()  # frames in reference cycles first
     try:
         libc = ctypes.CDLL("libc.so.6")
         if lean:
@@ -1546,9 +1560,6 @@ def _release_memory(client, lean=False):
     the OS").  ``lean``: see :func:`_trim_memory` (used by :func:`run_kept`,
     whose client must stay small however large the data).
     """
-    import gc
-
-    gc.collect()
     _trim_memory(lean)
     client.run(_trim_memory, lean)
 
@@ -1594,6 +1605,9 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
                                                          f"part.{k:05d}.parquet"), pure=False)
                        for k, e in enumerate(prev_evf)])
     timings["efficiency"] = time.perf_counter() - t
+    # the density points now (small), so the evaluation can leave after renewal
+    pts = [client.submit(_points_task, e, "chain", pure=False) for e in evf] \
+        if "density" in stages else []
     _release_memory(client)
     res = {"efficiency": info, "out_dir": str(out_dir)}
     if "renewal" in stages:
@@ -1603,11 +1617,9 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
         ren.pop("facts_futures", None)
         res["renewal"] = ren
         timings["renewal"] = time.perf_counter() - t
-    del handles, prev_evf  # the parcels leave the workers' memory
+    del handles, prev_evf, evf  # the parcels and evaluations leave the workers' memory
     if "density" in stages:
         t = time.perf_counter()
-        pts = [client.submit(_points_task, e, "chain", pure=False) for e in evf]
-        del evf
         _release_memory(client)
         ddir = out_dir / "density"
         for old in ddir.glob("*.tif"):
