@@ -269,6 +269,10 @@ def _run(args):
     from .pipeline import publish, run
 
     settings = load_settings(args.config or args.settings)
+    if args.db:
+        from . import postgis
+
+        postgis.check_connection(args.db)  # before the run, not after it
     if args.engine == "dask":
         from .engine import run_dask
 
@@ -277,16 +281,16 @@ def _run(args):
 
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
         kept = Path(args.out) / "partitions" if args.keep_on_workers else None
-        if kept is not None and args.db:
-            from ._errors import ValidationError
-
-            raise ValidationError("--db needs the results in memory: run without "
-                                  "--keep-on-workers, or load OUT/partitions into PostGIS")
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
                           output_dir=kept)
         if kept is not None:
+            if args.db:
+                from . import postgis
+
+                written = postgis.write_partitions(args.db, kept, args.year)
+                print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
             _print_kept(result, Path(args.out))
             return 0
         result.summary["source"] = str(args.enterprises)

@@ -28,9 +28,10 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from ._errors import ValidationError
+from ._errors import GisError, ValidationError
 from .crs import WORKING_CRS
 
 __all__ = [
@@ -38,9 +39,11 @@ __all__ = [
     "ID_COL",
     "GEOM_COL",
     "connect",
+    "check_connection",
     "layer_sql",
     "read_layer",
     "write_results",
+    "write_partitions",
     "result_layers",
 ]
 
@@ -206,7 +209,7 @@ def read_layer(url, table, bbox=None, where=None, schema=None, columns=None, par
     return gdf.to_crs(WORKING_CRS) if gdf.crs != WORKING_CRS else gdf
 
 
-def _for_sql(gdf, year):
+def _for_sql(gdf, year, first_fid=0):
     """The frame as written: year + fid first, lists joined, geometry ``geom`` in 4549."""
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise ValidationError(f"write_results: layers must be GeoDataFrames, got {type(gdf)}")
@@ -224,14 +227,15 @@ def _for_sql(gdf, year):
         s = out[col]
         if s.dtype == object:
             sample = s.dropna()
-            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, dict)):
+            if len(sample) and isinstance(sample.iloc[0], (list, tuple, set, dict, np.ndarray)):
                 out[col] = s.map(lambda v: None if v is None else (
-                    ";".join(map(str, v)) if isinstance(v, (list, tuple, set)) else str(v)))
+                    ";".join(map(str, v)) if isinstance(v, (list, tuple, set, np.ndarray))
+                    else str(v)))
         elif isinstance(s.dtype, pd.CategoricalDtype):
             out[col] = s.astype(object)
     out = out.drop(columns=[c for c in (YEAR_COL, ID_COL) if c in out.columns])
     out.insert(0, YEAR_COL, int(year))
-    out.insert(1, ID_COL, range(len(out)))
+    out.insert(1, ID_COL, range(first_fid, first_fid + len(out)))
     return out.reset_index(drop=True)
 
 
@@ -248,9 +252,10 @@ def write_results(url, layers, year, schema="gis"):
     ----------
     url : str
         ``postgresql://...``.
-    layers : dict of str -> GeoDataFrame
-        Table name -> frame (any CRS; written in EPSG:4549).  Lists become
-        text joined by ``;``.
+    layers : dict of str -> GeoDataFrame or iterable of GeoDataFrames
+        Table name -> frame (any CRS; written in EPSG:4549), or its chunks
+        (e.g. one per partition, read lazily) written one after the other
+        with ``fid`` running on.  Lists become text joined by ``;``.
     year : int
     schema : str
         Created when missing.
@@ -263,36 +268,135 @@ def write_results(url, layers, year, schema="gis"):
     from sqlalchemy import inspect, text
 
     schema_q = _ident(schema, "schema")
-    frames = {}
+    chunked = {}
     for name, gdf in layers.items():
         _ident(name, "table")
-        frames[name] = _for_sql(gdf, year)
+        chunked[name] = [gdf] if isinstance(gdf, (gpd.GeoDataFrame, pd.DataFrame)) else gdf
     eng = connect(url)
     written = {}
     try:
+        _reachable(eng, url)
         with eng.begin() as conn:  # one transaction: commit at the end, rollback on error
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema_q}"))
             have = set(inspect(conn).get_table_names(schema=schema))
-            for name, frame in frames.items():
+            for name, chunks in chunked.items():
                 ref = _table_ref(name, schema)
                 if name in have:
                     conn.execute(text(f"DELETE FROM {ref} WHERE {_ident(YEAR_COL, 'column')} = :y"),
                                  {"y": int(year)})
-                frame.to_postgis(name, conn, schema=schema, if_exists="append", index=False)
-                if name not in have:
-                    conn.execute(text(
-                        f"ALTER TABLE {ref} ADD PRIMARY KEY ({_ident(YEAR_COL, 'c')}, {_ident(ID_COL, 'c')})"))
-                    gist = conn.execute(text(
-                        "SELECT count(*) FROM pg_indexes WHERE schemaname = :s AND tablename = :t "
-                        "AND indexdef ILIKE '%USING gist%'"), {"s": schema, "t": name}).scalar()
-                    if not gist:  # GeoAlchemy2 usually made one already
-                        conn.execute(text(
-                            f"CREATE INDEX {_ident(name + '_geom_gist', 'index')} "
-                            f"ON {ref} USING GIST ({_ident(GEOM_COL, 'column')})"))
-                written[name] = len(frame)
+                n, exists = 0, name in have
+                for chunk in chunks:
+                    frame = _for_sql(chunk, year, n)
+                    if exists:
+                        frame = _like_table(conn, frame, name, schema)
+                    frame.to_postgis(name, conn, schema=schema, if_exists="append", index=False)
+                    if not exists:
+                        _keys_and_index(conn, name, schema)
+                        exists = True
+                    n += len(frame)
+                written[name] = n
     finally:
         eng.dispose()
     return written
+
+
+def check_connection(url):
+    """Raise a one-line :class:`GisError` unless ``url`` accepts a connection (checked before
+    a long run, so a wrong URL is known at once)."""
+    eng = connect(url)
+    try:
+        _reachable(eng, url)
+    finally:
+        eng.dispose()
+
+
+def _reachable(eng, url):
+    """Connect once, or raise a one-line :class:`GisError` naming the server (no password)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with eng.connect():
+            pass
+    except OperationalError as exc:
+        where = re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", str(url))
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise GisError(f"cannot connect to the database {where}: {reason}") from None
+
+
+def _keys_and_index(conn, name, schema):
+    """Primary key (year, fid) and a GIST index on a table just created."""
+    from sqlalchemy import text
+
+    ref = _table_ref(name, schema)
+    conn.execute(text(
+        f"ALTER TABLE {ref} ADD PRIMARY KEY ({_ident(YEAR_COL, 'c')}, {_ident(ID_COL, 'c')})"))
+    gist = conn.execute(text(
+        "SELECT count(*) FROM pg_indexes WHERE schemaname = :s AND tablename = :t "
+        "AND indexdef ILIKE '%USING gist%'"), {"s": schema, "t": name}).scalar()
+    if not gist:  # GeoAlchemy2 usually made one already
+        conn.execute(text(
+            f"CREATE INDEX {_ident(name + '_geom_gist', 'index')} "
+            f"ON {ref} USING GIST ({_ident(GEOM_COL, 'column')})"))
+
+
+_TEXT_TYPES = ("CHAR", "TEXT", "VARCHAR", "STRING")
+
+
+def _like_table(conn, frame, name, schema):
+    """``frame`` shaped to the existing table: text columns as text, numbers as
+    numbers (a column all empty in one partition comes back untyped), and
+    columns the table lacks added to it."""
+    from sqlalchemy import inspect, text
+
+    cols = {c["name"]: str(c["type"]).upper() for c in inspect(conn).get_columns(name, schema)}
+    out = frame.copy()
+    for col in out.columns:
+        if col == GEOM_COL:
+            continue
+        if col not in cols:
+            kind = ("DOUBLE PRECISION" if pd.api.types.is_numeric_dtype(out[col])
+                    and not pd.api.types.is_bool_dtype(out[col]) else
+                    "BOOLEAN" if pd.api.types.is_bool_dtype(out[col]) else "TEXT")
+            conn.execute(text(f"ALTER TABLE {_table_ref(name, schema)} "
+                              f"ADD COLUMN {_ident(col, 'column')} {kind}"))
+            continue
+        if any(t in cols[col] for t in _TEXT_TYPES):
+            v = out[col]
+            out[col] = v.astype(object).where(v.notna(), None).map(
+                lambda x: x if x is None or isinstance(x, str) else str(x))
+        elif out[col].dtype == object and out[col].isna().all():
+            out[col] = pd.Series(np.nan, index=out.index, dtype=float)
+    return out
+
+
+def write_partitions(url, folder, year, schema="gis"):
+    """Write a keep-on-workers output folder to PostGIS, partition by partition.
+
+    Tables ``enterprises`` (``firms``), ``parcel_facts`` (``facts``),
+    ``renewal_parcels`` and ``renewal_blocks``, each read one partition file
+    at a time (memory: one partition) and written as :func:`write_results`
+    does: SRID 4549, primary key, GIST index, the year replaced in one
+    transaction.
+
+    Returns
+    -------
+    dict of str -> int
+        Rows written per table.
+    """
+    from pathlib import Path
+
+    def chunks(sub):
+        for f in sorted(Path(folder, sub).glob("part.*.parquet")):
+            part = gpd.read_parquet(f)
+            yield part.drop(columns=[c for c in ("_ord",) if c in part.columns])
+
+    tables = {"enterprises": "firms", "parcel_facts": "facts",
+              "renewal_parcels": "renewal_parcels", "renewal_blocks": "renewal_blocks"}
+    layers = {t: chunks(sub) for t, sub in tables.items()
+              if any(Path(folder, sub).glob("part.*.parquet"))}
+    if not layers:
+        raise ValidationError(f"write_partitions: no part.*.parquet results under {folder}")
+    return write_results(url, layers, year, schema)
 
 
 def result_layers(result):

@@ -207,10 +207,17 @@ def test_partition_refuses_parcel_ids_used_twice(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys):
-    """`gis partition` then `gis run --engine dask --keep-on-workers`: results on
-    disk per partition, equal to the in-memory run; --db with it is refused."""
-    from gis import cli
+def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys, monkeypatch):
+    """`gis partition` then `gis run --engine dask --keep-on-workers --db`: results
+    on disk per partition, equal to the in-memory run, handed to PostGIS
+    partition by partition; a database that cannot be reached is one line."""
+    from gis import cli, postgis
+
+    calls = []
+    monkeypatch.setattr(postgis, "check_connection", lambda url: calls.append(url))
+    monkeypatch.setattr(postgis, "write_partitions",
+                        lambda url, folder, year: calls.append((url, folder, year))
+                        or {"enterprises": 7})
 
     inputs, mem = demo
     parts = tmp_path / "parts"
@@ -220,9 +227,11 @@ def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys):
             "--workers", "2", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
             "--plan", str(inputs["plan"]), "--year", str(inputs["year"]),
             "--coords", inputs["coords"], "--out", str(tmp_path / "out")]
-    assert cli.main(args) == 0
+    assert cli.main(args + ["--db", "postgresql://u@db/x"]) == 0
     printed = capsys.readouterr().out
-    assert "结果按分区写入" in printed
+    assert "结果按分区写入" in printed and "PostGIS: enterprises 7" in printed
+    assert calls == ["postgresql://u@db/x",
+                     ("postgresql://u@db/x", tmp_path / "out" / "partitions", inputs["year"])]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["firms_evaluated"] == len(mem.firms)
     assert summary["classes"] == {k: int(v) for k, v in
@@ -230,8 +239,11 @@ def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys):
     got = engine.read_output(tmp_path / "out" / "partitions", "firms")
     pd.testing.assert_frame_equal(_plain(mem.firms[FIRM_COLS]), _plain(got[FIRM_COLS]))
     assert (tmp_path / "out" / "rejects.csv").exists()
-    assert cli.main(args + ["--db", "postgresql://nobody@localhost/none"]) == 2
-    assert "--keep-on-workers" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert cli.main(args + ["--db", "postgresql://nobody:secret@127.0.0.1:1/none"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot connect to the database postgresql://nobody:***@127.0.0.1:1/none" in err
+    assert "secret" not in err and "Traceback" not in err
 
 
 # ------------------------------------------------------------- small known answers

@@ -14,10 +14,12 @@ import uuid
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
 from gis import postgis
+from gis._errors import ValidationError
 
 URL = os.environ.get("GIS_TEST_DB")
 HOW = ("PostGIS tests need GIS_TEST_DB (a postgresql:// URL with postgis): "
@@ -153,3 +155,44 @@ def test_bad_names_are_refused_before_connecting():
         postgis.layer_sql("dltb; drop table x", "geom", 4549)
     with pytest.raises(ValueError, match="bbox"):
         postgis.layer_sql("dltb", "geom", 4549, bbox=(1, 1, 0, 0))
+
+
+def _partition_folder(root):
+    """Two partitions of firms as the dask engine writes them: a column empty in the
+    first (comes back untyped) and text in the second, a list column, an extra column."""
+    p = _parcels(6)
+    a = p.iloc[:3].assign(note=None, _ord=[0, 1, 2])
+    b = p.iloc[3:].assign(note=["甲", "乙", None], extra=[1.0, 2.0, 3.0], _ord=[3, 4, 5])
+    (root / "firms").mkdir(parents=True)
+    a.to_parquet(root / "firms" / "part.00000.parquet")
+    b.to_parquet(root / "firms" / "part.00001.parquet")
+    (root / "renewal_blocks").mkdir()
+    p.iloc[:2][["BSM", "geometry"]].to_parquet(root / "renewal_blocks" / "part.edge.parquet")
+    return p
+
+
+def test_partitions_written_one_by_one_in_one_table(url, schema, tmp_path):
+    p = _partition_folder(tmp_path)
+    got = postgis.write_partitions(url, tmp_path, 2025, schema=schema)
+    assert got == {"enterprises": 6, "renewal_blocks": 2}
+    back = postgis.read_layer(url, "enterprises", schema=schema).sort_values("fid")
+    assert back["fid"].tolist() == [0, 1, 2, 3, 4, 5]  # fid runs on across partitions
+    assert back["BSM"].tolist() == p["BSM"].tolist()
+    assert [None if pd.isna(v) else v for v in back["note"]] == [None, None, None, "甲", "乙", None]
+    assert back["extra"].tolist()[3:] == [1.0, 2.0, 3.0] and back["extra"].isna()[:3].all()
+    assert back["parcel_ids"].iloc[0] == "a;b" and "_ord" not in back.columns
+    assert back.geometry.geom_equals_exact(p.geometry.reset_index(drop=True), 0.0).all()
+
+
+def test_bad_partition_rolls_back_the_year(url, schema, tmp_path):
+    _partition_folder(tmp_path)
+    postgis.write_partitions(url, tmp_path, 2025, schema=schema)
+    # a third partition without a CRS: refused mid-write, the year stays as it was
+    gpd.GeoDataFrame({"BSM": ["X"]}, geometry=[shapely.box(0, 0, 1, 1)]).to_parquet(
+        tmp_path / "firms" / "part.00002.parquet")
+    with pytest.raises(ValidationError, match="no CRS"):
+        postgis.write_partitions(url, tmp_path, 2025, schema=schema)
+    counts = dict(_sql(url, f'SELECT year, count(*) FROM "{schema}".enterprises GROUP BY year'))
+    assert counts == {2025: 6}
+    assert dict(_sql(url, f'SELECT year, count(*) FROM "{schema}".renewal_blocks GROUP BY year')) \
+        == {2025: 2}
