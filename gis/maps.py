@@ -80,6 +80,7 @@ __all__ = [
     "save_map",
     "standard_maps",
     "vendored_assets",
+    "vendored_file",
     "legends",
 ]
 
@@ -87,54 +88,68 @@ STATIC_DIR = Path(__file__).parent / "static"
 BASEMAPS = ("none", "intranet", "tianditu", "amap", "osm")
 
 # ---------------------------------------------------------------------------
-# Vendored assets: every URL folium (or one of its plugins used here) writes
-# into a page maps to a vendored file, or to None when the feature is not used
-# (bootstrap, font-awesome, awesome-markers).  An unknown URL is an error, so
-# a new plugin cannot silently bring back a CDN request.
+# Vendored assets.  folium (and each plugin used here) names the web files a
+# page needs; each is known here by its file name only (no host, no version)
+# and maps to the vendored copy that is inlined, or to None when the feature
+# is not used (bootstrap, font-awesome, awesome-markers).  A page never
+# refers to any host.  An unknown file is an error, so a new plugin cannot
+# silently bring in a request.
 # ---------------------------------------------------------------------------
-_JQUERY = "https://code.jquery.com/jquery-3.7.1.min.js"
+_JQUERY = "jquery-3.7.1.min.js"
 _ASSETS = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet/leaflet.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet/leaflet.css",
+    "leaflet.js": "leaflet/leaflet.js",
+    "leaflet.css": "leaflet/leaflet.css",
     _JQUERY: "jquery/jquery.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": None,
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": None,
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": None,
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": None,
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": None,
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": None,
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": None,
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
-        "leaflet.markercluster/leaflet.markercluster.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
-        "leaflet.markercluster/MarkerCluster.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css":
-        "leaflet.markercluster/MarkerCluster.Default.css",
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js":
-        "leaflet.fullscreen/Control.FullScreen.js",
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css":
-        "leaflet.fullscreen/Control.FullScreen.css",
-    "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js":
-        "leaflet-measure/leaflet-measure.min.js",
-    "https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css":
-        "leaflet-measure/leaflet-measure.css",
-    "https://cdn.jsdelivr.net/gh/ardhi/Leaflet.MousePosition/src/L.Control.MousePosition.min.js":
-        "leaflet-mouse-position/src/L.Control.MousePosition.js",
-    "https://cdn.jsdelivr.net/gh/ardhi/Leaflet.MousePosition/src/L.Control.MousePosition.min.css":
-        "leaflet-mouse-position/src/L.Control.MousePosition.css",
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js":
-        "leaflet-search/dist/leaflet-search.min.js",
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css":
-        "leaflet-search/dist/leaflet-search.min.css",
-    # the toolkit's own helpers (not a CDN URL: only ever inlined)
-    "gis:gis-maps.js": "gis-maps/gis-maps.js",
-    "gis:gis-maps.css": "gis-maps/gis-maps.css",
+    "bootstrap.bundle.min.js": None,
+    "bootstrap.min.css": None,
+    "bootstrap-glyphicons.css": None,
+    "all.min.css": None,  # font-awesome
+    "leaflet.awesome-markers.js": None,
+    "leaflet.awesome-markers.css": None,
+    "leaflet.awesome.rotate.min.css": None,
+    "leaflet.markercluster.js": "leaflet.markercluster/leaflet.markercluster.js",
+    "MarkerCluster.css": "leaflet.markercluster/MarkerCluster.css",
+    "MarkerCluster.Default.css": "leaflet.markercluster/MarkerCluster.Default.css",
+    "Control.FullScreen.min.js": "leaflet.fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "leaflet.fullscreen/Control.FullScreen.css",
+    "leaflet-measure.min.js": "leaflet-measure/leaflet-measure.min.js",
+    "leaflet-measure.min.css": "leaflet-measure/leaflet-measure.css",
+    "L.Control.MousePosition.min.js": "leaflet-mouse-position/src/L.Control.MousePosition.js",
+    "L.Control.MousePosition.min.css": "leaflet-mouse-position/src/L.Control.MousePosition.css",
+    "leaflet-search.min.js": "leaflet-search/dist/leaflet-search.min.js",
+    "leaflet-search.min.css": "leaflet-search/dist/leaflet-search.min.css",
+    # the toolkit's own helpers
+    "gis-maps.js": "gis-maps/gis-maps.js",
+    "gis-maps.css": "gis-maps/gis-maps.css",
 }
-_MARKERCLUSTER_JS = [("markerclusterjs", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js")]
-_MARKERCLUSTER_CSS = [
-    ("markerclustercss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css"),
-    ("markerclusterdefaultcss", "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.Default.css"),
-]
+_MARKERCLUSTER_JS = [("markerclusterjs", "leaflet.markercluster.js")]
+_MARKERCLUSTER_CSS = [("markerclustercss", "MarkerCluster.css"),
+                      ("markerclusterdefaultcss", "MarkerCluster.Default.css")]
+
+
+def vendored_file(url):
+    """The vendored file (under :data:`STATIC_DIR`) standing in for a web asset, or None.
+
+    ``url`` is what folium writes in ``default_js``/``default_css``; only its
+    file name counts.  None means the asset is not needed (dropped).
+
+    Raises
+    ------
+    GisError
+        For a file with no vendored copy.
+
+    Examples
+    --------
+    >>> vendored_file("leaflet.css"), vendored_file("bootstrap.min.css")
+    ('leaflet/leaflet.css', None)
+    """
+    name = url.rsplit("/", 1)[-1]
+    if name not in _ASSETS:
+        raise GisError(f"no vendored copy of {url}: add the package to "
+                       "scripts/vendor_assets.py and gis.maps._ASSETS")
+    return _ASSETS[name]
+
+
 _MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml",
          ".jpg": "image/jpeg", ".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf"}
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
@@ -203,22 +218,14 @@ def _inline_assets(m):
                 if url not in out:
                     out.append(url)
             setattr(e, attr, [])
-    if needs_jquery and _JQUERY not in js:
-        js.insert(1, _JQUERY)
-    unknown = [u for u in js + css if u not in _ASSETS]
-    if unknown:
-        raise GisError(
-            "no vendored copy of " + ", ".join(unknown)
-            + ": add the package to scripts/vendor_assets.py and gis.maps._ASSETS"
-        )
-    for url in css:
-        rel = _ASSETS[url]
-        if rel:
-            root.header.add_child(Element(f"<style>{_asset_text(rel)}</style>"), name="gis_css_" + rel)
-    for url in js:
-        rel = _ASSETS[url]
-        if rel and (url != _JQUERY or needs_jquery):
-            root.header.add_child(Element(f"<script>{_asset_text(rel)}</script>"), name="gis_js_" + rel)
+    files = [(vendored_file(u), "style") for u in css] + [(vendored_file(u), "script") for u in js]
+    jquery = _ASSETS[_JQUERY]
+    if needs_jquery and (jquery, "script") not in files:
+        files.insert(len(css) + 1, (jquery, "script"))
+    for rel, tag in files:
+        if rel and (rel != jquery or needs_jquery):
+            root.header.add_child(Element(f"<{tag}>{_asset_text(rel)}</{tag}>"),
+                                  name=f"gis_{'css' if tag == 'style' else 'js'}_{rel}")
 
 
 class _OfflineMap(folium.Map):
@@ -236,8 +243,8 @@ class _OfflineMap(folium.Map):
 
 
 class _Helpers(JSCSSMixin, MacroElement):
-    default_js = [("gis_maps_js", "gis:gis-maps.js")]
-    default_css = [("gis_maps_css", "gis:gis-maps.css")]
+    default_js = [("gis_maps_js", "gis-maps.js")]
+    default_css = [("gis_maps_css", "gis-maps.css")]
     _template = Template("")
 
 
@@ -331,8 +338,8 @@ class _Search(JSCSSMixin, MacroElement):
         {% endmacro %}
         """
     )
-    default_js = [("Leaflet.Search.js", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js")]
-    default_css = [("Leaflet.Search.css", "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css")]
+    default_js = [("Leaflet.Search.js", "leaflet-search.min.js")]
+    default_css = [("Leaflet.Search.css", "leaflet-search.min.css")]
 
     def __init__(self, layer, opts):
         super().__init__()

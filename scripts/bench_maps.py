@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -126,16 +127,15 @@ def build_baseline(parcels, firms, path, max_features):
     build = time.perf_counter() - t
     # same page made drawable offline: CDN tags replaced by the vendored files
     page = Path(path).read_text(encoding="utf-8")
-    for url, rel in maps._ASSETS.items():
-        if not url.startswith("http"):
-            continue
-        if rel is None or rel.startswith("jquery"):
-            tag = "" if rel is None else f"<script>{maps._asset_text(rel)}</script>"
-        else:
-            tag = (f"<style>{maps._asset_text(rel)}</style>" if rel.endswith(".css")
-                   else f"<script>{maps._asset_text(rel)}</script>")
-        page = page.replace(f'<script src="{url}"></script>', tag)
-        page = page.replace(f'<link rel="stylesheet" href="{url}"/>', tag)
+    def inline(match):
+        rel = maps.vendored_file(match.group(2))
+        if rel is None:
+            return ""
+        tag = "style" if rel.endswith(".css") else "script"
+        return f"<{tag}>{maps._asset_text(rel)}</{tag}>"
+
+    page = re.sub(r'<script src="([^"]*/)?([^"/]+)"></script>', inline, page)
+    page = re.sub(r'<link rel="stylesheet" href="([^"]*/)?([^"/]+)"/>', inline, page)
     Path(path).write_text(page, encoding="utf-8")
     return build * factor, Path(path).stat().st_size * factor, factor > 1
 

@@ -135,9 +135,13 @@ def test_every_folium_url_used_maps_to_a_vendored_file():
                 folium.plugins.MousePosition, folium.plugins.Search):
         used += list(cls.default_js) + list(getattr(cls, "default_css", []))
     for _, url in used:
-        assert url in maps._ASSETS, url
-        if maps._ASSETS[url]:
-            assert (maps.STATIC_DIR / maps._ASSETS[url]).is_file()
+        rel = maps.vendored_file(url)  # raises for an unknown file
+        if rel:
+            assert (maps.STATIC_DIR / rel).is_file()
+    with pytest.raises(GisError, match="no vendored copy of https://x.org/new-plugin.js"):
+        maps.vendored_file("https://x.org/new-plugin.js")
+    # no host is written in the module: assets are known by file name only
+    assert not re.search(r"https?://", Path(maps.__file__).read_text(encoding="utf-8"))
 
 
 def test_page_is_self_contained(tmp_path):
