@@ -699,20 +699,19 @@ def _no_attrs(df):
 def _plain_facts(f):
     """Facts of the parcels with firms, no geometry: all the chain benchmarks and the
     previous-year rules read (parcels without firms carry no chain, tax or grade)."""
-    if f is None:
-        return None
-    out = _no_attrs(f.drop(columns="geometry", errors="ignore"))
-    return out[pd.to_numeric(out["firms"], errors="coerce").fillna(0) > 0]
+    f = _facts_with_firms(f)
+    return None if f is None else _no_attrs(f.drop(columns="geometry", errors="ignore"))
 
 
 #: the facts columns :func:`gis.renewal.chain_benchmarks` reads
 _BENCH_COLS = ("chain", "tax", "value_added", "area_mu", "firms")
 
 
-def _bench_facts(f):
-    """:func:`_plain_facts` reduced to what the chain benchmarks read (for the client)."""
-    f = _plain_facts(f)
-    return None if f is None else f[[ORD] + [c for c in _BENCH_COLS if c in f.columns]]
+def _bench_facts(plain):
+    """Plain facts (:func:`_plain_facts`) reduced to what the chain benchmarks read."""
+    if plain is None:
+        return None
+    return plain[[ORD] + [c for c in _BENCH_COLS if c in plain.columns]]
 
 
 def _chain_bench_task(settings, n, *pieces):
@@ -1442,15 +1441,17 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
                            pure=False) for i in range(len(parts))]
-    now = _each(client, _bench_facts, facts)
+    now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)
     if prev_evf is not None:
         pf = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                             [prev_evf[i]] + [prev_evf[j] for j in nb2[i]], lfut, settings,
                             None if year is None else year - 1, halo, pure=False)
               for i in range(len(parts))]
-        prev = _each(client, _bench_facts, pf)
-        prev_parts = _each(client, _drop_ord, _each(client, _plain_facts, pf))
+        plain = _each(client, _plain_facts, pf)  # once: the rules and the benchmarks read it
+        prev = _each(client, _bench_facts, plain)
+        prev_parts = _each(client, _drop_ord, plain)
+        del plain
     # the chain benchmarks read every parcel with firms: one task on a worker
     bench = client.submit(_chain_bench_task, settings, len(now), *now, *prev,
                           pure=False).result()

@@ -965,14 +965,16 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     gdf = to_working(gdf, source=name)
     led.record(name, n, len(gdf), lname)
     led.check_balance(n, len(gdf), name, lname)
+    _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
+    return gdf
+
+
+def _hand_over(led, ledger, warning, stacklevel):
+    """Add ``led`` to the caller's ``ledger``; without one, warn about the rejected rows."""
     if ledger is not None:
         ledger.extend(led)
     elif led.rejected_rows:
-        warnings.warn(
-            f"{name}: {led.rejected_rows} features without geometry dropped; pass ledger=Ledger() to keep the list",
-            stacklevel=2,
-        )
-    return gdf
+        warnings.warn(f"{warning}; pass ledger=Ledger() to keep the list", stacklevel=stacklevel + 1)
 
 
 def _required_fields(gdf, fields, name):
@@ -985,6 +987,18 @@ def _required_fields(gdf, fields, name):
         )
 
 
+def _read_coded(path, layer, engine, encoding, settings, code_field):
+    """A land layer read into its own ledger, upper-case fields, ``code_field`` required.
+
+    Returns ``(gdf, sub_ledger, rows_read, file name, layer name, source rows)``.
+    """
+    sub = Ledger()
+    gdf = read_layer(path, layer, engine, encoding, sub, settings, upper_fields=True)
+    name, lname = Path(path).name, layer or ""
+    _required_fields(gdf, [code_field], name)
+    return gdf, sub, sub._sources[-1]["rows_read"], name, lname, gdf["source_row"].to_numpy()
+
+
 def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
     total = Ledger()
@@ -992,13 +1006,7 @@ def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
     total._sources = [{"file": name, "layer": lname, "rows_read": rows_read_layer, "loaded": len(out)}]
     total.check_balance()
-    if ledger is not None:
-        ledger.extend(total)
-    elif total.rejected_rows:
-        warnings.warn(
-            f"{name}: {total.rejected_rows} features rejected; pass ledger=Ledger() to keep the list",
-            stacklevel=3,
-        )
+    _hand_over(total, ledger, f"{name}: {total.rejected_rows} features rejected", 3)
     return out
 
 
@@ -1039,12 +1047,8 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     """
     settings = _settings(settings)
     layer = _layer_default(path, layer, "DLTB")
-    sub = Ledger()
-    gdf = read_layer(path, layer, engine, encoding, sub, settings, upper_fields=True)
-    rows_read = sub._sources[-1]["rows_read"]
-    name, lname = Path(path).name, layer or ""
-    _required_fields(gdf, ["DLBM"], name)
-    rows = gdf["source_row"].to_numpy()
+    gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
+                                                         settings, "DLBM")
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
     gdf["DLBM"] = code
@@ -1086,12 +1090,8 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
         When ``YDYHFLDM`` is missing from the layer.
     """
     settings = _settings(settings)
-    sub = Ledger()
-    gdf = read_layer(path, layer, engine, encoding, sub, settings, upper_fields=True)
-    rows_read = sub._sources[-1]["rows_read"]
-    name, lname = Path(path).name, layer or ""
-    _required_fields(gdf, ["YDYHFLDM"], name)
-    rows = gdf["source_row"].to_numpy()
+    gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
+                                                         settings, "YDYHFLDM")
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
     miss = code.isna().to_numpy()

@@ -284,15 +284,18 @@ def write_results(url, layers, year, schema="gis"):
                 if name in have:
                     conn.execute(text(f"DELETE FROM {ref} WHERE {_ident(YEAR_COL, 'column')} = :y"),
                                  {"y": int(year)})
-                n, exists = 0, name in have
+                n, cols = 0, None
                 for chunk in chunks:
                     frame = _for_sql(chunk, year, n)
-                    if exists:
-                        frame = _like_table(conn, frame, name, schema)
+                    if name in have:  # shape later chunks to the table (its columns read once)
+                        if cols is None:
+                            cols = {c["name"]: str(c["type"]).upper()
+                                    for c in inspect(conn).get_columns(name, schema)}
+                        frame = _like_table(conn, frame, name, schema, cols)
                     frame.to_postgis(name, conn, schema=schema, if_exists="append", index=False)
-                    if not exists:
+                    if name not in have:
                         _keys_and_index(conn, name, schema)
-                        exists = True
+                        have.add(name)
                     n += len(frame)
                 written[name] = n
     finally:
@@ -342,13 +345,12 @@ def _keys_and_index(conn, name, schema):
 _TEXT_TYPES = ("CHAR", "TEXT", "VARCHAR", "STRING")
 
 
-def _like_table(conn, frame, name, schema):
-    """``frame`` shaped to the existing table: text columns as text, numbers as
-    numbers (a column all empty in one partition comes back untyped), and
-    columns the table lacks added to it."""
-    from sqlalchemy import inspect, text
+def _like_table(conn, frame, name, schema, cols):
+    """``frame`` shaped to the existing table (``cols``: column -> SQL type): text
+    columns as text, numbers as numbers (a column all empty in one partition
+    comes back untyped), and columns the table lacks added to it (and to ``cols``)."""
+    from sqlalchemy import text
 
-    cols = {c["name"]: str(c["type"]).upper() for c in inspect(conn).get_columns(name, schema)}
     out = frame.copy()
     for col in out.columns:
         if col == GEOM_COL:
@@ -359,6 +361,7 @@ def _like_table(conn, frame, name, schema):
                     "BOOLEAN" if pd.api.types.is_bool_dtype(out[col]) else "TEXT")
             conn.execute(text(f"ALTER TABLE {_table_ref(name, schema)} "
                               f"ADD COLUMN {_ident(col, 'column')} {kind}"))
+            cols[col] = kind
             continue
         if any(t in cols[col] for t in _TEXT_TYPES):
             v = out[col]

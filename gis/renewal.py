@@ -598,6 +598,13 @@ def _yes_no(parcels, col):
     return yes | no, yes, raw.to_numpy(dtype=object)
 
 
+def _idle_untested(parcels, date_col, missing, n, idle_years):
+    """An idle rule's row when it cannot be tested: no date column, or no evaluation year."""
+    why = f"{missing}，未检验" if date_col not in parcels.columns else "未给定评价年度，未检验"
+    return (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan), np.full(n, idle_years),
+            np.full(n, why, dtype=object))
+
+
 def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None, benchmarks=None):
     """Test every industrial parcel against every renewal rule (long format).
 
@@ -756,9 +763,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
         rows["idle_unstarted"] = (ev, fail, yrs, np.full(n, idle_years),
                                   np.where(ev, evid, "无供地日期，未检验"))
     else:
-        why = "无供地日期，未检验" if "supply_date" not in P.columns else "未给定评价年度，未检验"
-        rows["idle_unstarted"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
-                                  np.full(n, idle_years), np.full(n, why, dtype=object))
+        rows["idle_unstarted"] = _idle_untested(P, "supply_date", "无供地日期", n, idle_years)
 
     # idle: construction stopped N years and not resumed
     if "stop_date" in P.columns and year is not None:
@@ -776,9 +781,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
         rows["idle_stopped"] = (ev, fail, yrs, np.full(n, idle_years),
                                 np.where(ev, evid, "无停工日期，未检验"))
     else:
-        why = "无停工日期，未检验" if "stop_date" not in P.columns else "未给定评价年度，未检验"
-        rows["idle_stopped"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
-                                np.full(n, idle_years), np.full(n, why, dtype=object))
+        rows["idle_stopped"] = _idle_untested(P, "stop_date", "无停工日期", n, idle_years)
 
     # against plan
     sliver = float(s["sliver_mu"])

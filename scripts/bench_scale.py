@@ -32,6 +32,7 @@ candidates, blocks, density mass).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -143,20 +144,28 @@ def one_memory(folder):
     return time.perf_counter() - t, _digest(ev, ren, grids)
 
 
-def one_keep(folder, workers, memory_limit):
-    import shutil
-
+@contextlib.contextmanager
+def _on_cluster(folder, workers, memory_limit):
+    """A LocalCluster of process workers and the inputs (timed from the firms' loading)."""
     from gis import engine
 
     s = _settings()
-    out = folder / "keep_out"
-    shutil.rmtree(out, ignore_errors=True)
     with engine.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
                             settings=s) as client:
         t = time.perf_counter()
         with open(folder / "firms.pkl", "rb") as fh:
             firms = pickle.load(fh)
-        pddf = engine.read_partitioned(folder / "parcels")
+        yield client, s, firms, engine.read_partitioned(folder / "parcels"), t
+
+
+def one_keep(folder, workers, memory_limit):
+    import shutil
+
+    from gis import engine
+
+    out = folder / "keep_out"
+    shutil.rmtree(out, ignore_errors=True)
+    with _on_cluster(folder, workers, memory_limit) as (client, s, firms, pddf, t):
         timings = {}
         res = engine.run_kept(client, firms, pddf, {}, s, 2025, out, timings=timings)
         secs = time.perf_counter() - t
@@ -177,13 +186,7 @@ def one_keep(folder, workers, memory_limit):
 def one_dask(folder, workers, memory_limit):
     from gis import engine
 
-    s = _settings()
-    with engine.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
-                            settings=s) as client:
-        t = time.perf_counter()
-        with open(folder / "firms.pkl", "rb") as fh:
-            firms = pickle.load(fh)
-        pddf = engine.read_partitioned(folder / "parcels")
+    with _on_cluster(folder, workers, memory_limit) as (client, s, firms, pddf, t):
         ev, handles = engine.firm_scores(client, firms, pddf, {}, s, 2025)
         ren = engine.renewal_results(client, ev, pddf, None, 2025, None, {}, s, handles)
         grids = engine.density_grids(client, ev, settings=s)
