@@ -149,6 +149,7 @@ from scipy.sparse.csgraph import connected_components
 from ._errors import ConfigError, CRSError, ValidationError
 from .config import load_settings
 from .crs import M2_PER_MU, WORKING_CRS
+from .labels import code_labels, column_labels
 
 __all__ = [
     "RULES",
@@ -193,65 +194,20 @@ EXEMPTIONS = {
     "young": "投产不满3年",
 }
 #: the three statuses of :func:`candidates`
-STATUS = {"flagged": "候选", "exempt": "豁免", "passing": "达标"}
+STATUS = code_labels("renewal_status")
 ALL_CHAINS = "全部"
 
 #: internal column name -> Chinese header (tables planners read)
-LABELS_ZH = {
-    "parcel_id": "宗地标识码",
-    "DLBM": "地类编码",
-    "scope": "认定范围",
-    "area_mu": "面积(亩)",
-    "firms": "企业数",
-    "tax": "税收(万元)",
-    "value_added": "工业增加值(万元)",
-    "floor_area": "总建筑面积(m²)",
-    "far": "容积率",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "chain": "产业链",
-    "grade": "亩均评价等级",
-    "grade_previous": "上年亩均评价等级",
-    "building_safety_grade": "房屋安全鉴定等级",
-    "safety_env_unrectified": "安全环保整改不到位",
-    "supply_date": "供地日期",
-    "start_date": "开工日期",
-    "stop_date": "停工日期",
-    "resume_date": "复工日期",
-    "industry_codes": "行业代码",
-    "platform": "平台",
-    "park": "园区",
-    "status": "认定结果",
-    "reasons": "认定理由",
-    "evidence": "依据",
-    "n_failed": "不达标条数",
-    "exemptions": "豁免情形",
-    "exempt_evidence": "豁免说明",
-    "rule": "规则",
-    "rule_zh": "规则名称",
-    "evaluated": "已检验",
-    "failed": "不达标",
-    "value": "实测值",
-    "threshold": "阈值",
-    "exempt_by": "豁免",
-    "flagged": "认定低效",
-    "block_id": "区块编号",
-    "n_parcels": "宗地数",
-    "parcel_ids": "成员宗地",
-    "term_area": "面积得分",
-    "term_gap": "差距得分",
-    "term_platform": "平台得分",
-    "term_block": "连片得分",
-    "priority": "优先得分",
-    "rank": "排序",
-    "benchmark_tax_per_mu": "亩均税收标杆(万元/亩)",
-    "benchmark_value_added_per_mu": "亩均增加值标杆(万元/亩)",
-    "gain_tax": "达标可增税收(万元)",
-    "gain_value_added": "达标可增增加值(万元)",
-    "cum_mu": "累计面积(亩)",
-    "plan_year": "计划年度",
-    "mismatch_mu": "不符合规划面积(亩)",
-    "plan_code": "规划地类",
-}
+LABELS_ZH = column_labels("renewal", [
+    "parcel_id", "DLBM", "scope", "area_mu", "firms", "tax", "value_added", "floor_area", "far",
+    "tax_per_mu", "chain", "grade", "grade_previous", "building_safety_grade",
+    "safety_env_unrectified", "supply_date", "start_date", "stop_date", "resume_date",
+    "industry_codes", "platform", "park", "status", "reasons", "evidence", "n_failed",
+    "exemptions", "exempt_evidence", "rule", "rule_zh", "evaluated", "failed", "value",
+    "threshold", "exempt_by", "flagged", "block_id", "n_parcels", "parcel_ids", "term_area",
+    "term_gap", "term_platform", "term_block", "priority", "rank", "benchmark_tax_per_mu",
+    "benchmark_value_added_per_mu", "gain_tax", "gain_value_added", "cum_mu", "plan_year",
+    "mismatch_mu", "plan_code"])
 LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
 LABELS_ZH.update({f"r_{k}": v for k, v in RULES.items()})
 
