@@ -478,7 +478,7 @@ def _parcels_with_zones(result):
     )
     agg = result.tables.get("parcels")
     if agg is not None:
-        agg = agg.drop(index=[i for i in agg.index if i not in set(parcels["BSM"])], errors="ignore")
+        agg = agg[agg.index.isin(parcels["BSM"])]
         zoned = zoned.merge(agg, left_on="BSM", right_index=True, how="left")
     return zoned
 
