@@ -815,11 +815,7 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
 
 
 def _marking(public):
-    try:  # until gis.confidential lands on main
-        from .confidential import marking
-    except ImportError:
-        return "公开版" if public else "内部资料 · 注意保密"
-    return marking(public)
+    return confidential.marking(public)
 
 
 # ---------------------------------------------------------------------------
