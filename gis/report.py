@@ -144,6 +144,8 @@ SUMMARY_LABELS = {
     "source": "数据来源",
     "config": "配置文件",
     "demo": "数据性质",
+    "zone_rule": "区域归属规则",
+    "zero_use_rule": "能耗/排放为0的处理",
 }
 
 _CJK_RE = (
