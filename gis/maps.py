@@ -22,9 +22,10 @@ Safety and size
 - Values reach the page as JSON data and are written into popups, tooltips,
   legends and the search box with ``textContent``: markup in a name is shown
   as text, never run.
-- ``public=True`` (on :func:`base_map`) drops the confidential columns of
-  ``maps.public_drop_columns`` / ``public_drop_fragments`` from the data
-  before anything is written.
+- ``public=True`` (on :func:`base_map`) puts every layer through
+  :func:`gis.confidential.public_frame` before anything is written: no
+  confidential column, no confidential figure inside a text (renewal
+  evidence, targets).
 - Polygons are simplified in EPSG:4549 (``maps.simplify_m``), coordinates
   rounded (``maps.coord_decimals``), only popup columns kept, vectors drawn on
   a canvas; points are clustered; layers beyond ``maps.feature_budget`` /
@@ -52,6 +53,7 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer, LayerControl
 from folium.template import Template
 
+from . import confidential
 from ._errors import ConfigError, CRSError, GisError, ValidationError
 from .config import load_settings
 from .crs import WEB_CRS, WORKING_CRS, wgs84_to_gcj02
@@ -568,35 +570,13 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
 # data preparation
 # ---------------------------------------------------------------------------
 def confidential_columns(columns, settings=None):
-    """The columns a public map must not contain.
-
-    Parameters
-    ----------
-    columns : iterable of str
-    settings : dict, optional
-
-    Returns
-    -------
-    list of str
-        Those of ``columns`` named in ``maps.public_drop_columns`` or
-        containing a fragment of ``maps.public_drop_fragments``.
-
-    Examples
-    --------
-    >>> confidential_columns(["name", "tax_per_mu", "grade", "能耗_吨"])
-    ['tax_per_mu', '能耗_吨']
-    """
-    s = _maps_settings(settings)
-    exact = {c.lower() for c in s["public_drop_columns"]}
-    frags = [f.lower() for f in s["public_drop_fragments"]]
-    return [c for c in columns
-            if str(c).lower() in exact or any(f in str(c).lower() for f in frags)]
+    """The columns a public map must not contain: :func:`gis.confidential.confidential_columns`."""
+    return confidential.confidential_columns(columns, settings)
 
 
 def public_frame(gdf, settings=None):
-    """``gdf`` without its confidential columns (see :func:`confidential_columns`)."""
-    return gdf.drop(columns=confidential_columns(
-        [c for c in gdf.columns if c != gdf.geometry.name], settings))
+    """The public form of a layer: :func:`gis.confidential.public_frame`."""
+    return confidential.public_frame(gdf, settings)
 
 
 def _working(gdf, where):

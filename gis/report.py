@@ -38,7 +38,7 @@ import pandas as pd
 
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
-from .schema import LABELS_ZH
+from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
 
 __all__ = [
     "REPORT_LABELS",
@@ -56,97 +56,16 @@ __all__ = [
     "write_report",
 ]
 
-#: Class letter -> Chinese name (浙政发〔2018〕5号 practice).
-CLASS_NAMES = {"A": "优先发展", "B": "鼓励提升", "C": "帮扶转型", "D": "倒逼整治"}
+#: Class letter -> Chinese name (浙政发〔2018〕5号 practice), from :mod:`gis.labels`.
+CLASS_NAMES = CLASSES
 
-#: Default Chinese headers (with units) of the report's internal names.  The
-#: labels passed by the caller take precedence.
-REPORT_LABELS = dict(LABELS_ZH)
-REPORT_LABELS.update(
-    {
-        # indicators (gis.efficiency)
-        "tax_per_mu": "亩均税收(万元/亩)",
-        "va_per_mu": "亩均增加值(万元/亩)",
-        "revenue_per_mu": "亩均营业收入(万元/亩)",
-        "va_per_energy": "单位能耗增加值(万元/吨标煤)",
-        "va_per_emission": "单位排放增加值(万元/吨)",
-        "tax_per_kwh": "单位电耗税收(万元/万千瓦时)",
-        "labour_productivity": "全员劳动生产率(万元/人)",
-        "rd_share": "R&D经费占营业收入比重(%)",
-        "investment_per_mu": "工业性投资强度(万元/亩)",
-        "score": "综合得分",
-        "class": "评价类别",
-        "class_zh": "类别名称",
-        "grade": "评价类别",
-        "rank": "排名",
-        "scope_zh": "评价范围",
-        "source_row": "名录行号",
-        # plan-target monitoring (gis.efficiency.chain_targets / platform_targets)
-        "output_yi": "规上产值(亿元)",
-        "target_2030_yi": "2030年目标(亿元)",
-        "gap_yi": "差距(亿元)",
-        "progress_pct": "完成进度(%)",
-        "target": "目标代码",
-        "target_zh": "目标",
-        "target_value": "目标值",
-        "at_least": "目标为下限(≥)",
-        "current": "现状",
-        "gap": "差距",
-        "note": "备注",
-        "status": "评价状态",
-        "firms": "企业数(家)",
-        "parcels": "宗地数(宗)",
-        "share_A": "A类占比",
-        "share_B": "B类占比",
-        "share_C": "C类占比",
-        "share_D": "D类占比",
-        "n_A": "A类企业数(家)",
-        "n_B": "B类企业数(家)",
-        "n_C": "C类企业数(家)",
-        "n_D": "D类企业数(家)",
-        # the rejects ledger (gis.ledger.LEDGER_COLUMNS)
-        "file": "文件",
-        "layer": "图层",
-        "row": "行号",
-        "column": "列",
-        "value": "值",
-        "reason": "原因",
-        "severity": "类型",
-        "message_zh": "说明",
-        "message_en": "说明(英文)",
-        "message": "说明",
-        "count": "条数",
-    }
-)
+#: Default Chinese headers (with units) of the report's internal names (the
+#: one labels table, :data:`gis.labels.COLUMNS`).  The labels passed by the
+#: caller take precedence.
+REPORT_LABELS = column_labels()
 
 #: Labels of the run-summary keys (汇总 sheet and HTML summary).
-SUMMARY_LABELS = {
-    "year": "评价年度",
-    "previous_year": "对比年度",
-    "firms_read": "读入企业数(家)",
-    "firms_evaluated": "参评企业数(家)",
-    "firms_graded": "分类企业数(家)",
-    "firms_scored_not_graded": "参评未分类企业数(家)",
-    "firms_rejected": "剔除企业行数(行)",
-    "firms_loaded": "载入企业数(家)",
-    "firms_lessee": "租赁企业数(家,单列)",
-    "firms_out_of_scope": "不参评企业数(家,用地不足)",
-    "seconds": "用时(秒)",
-    "parcels": "宗地数(宗)",
-    "land_mu": "参评用地(亩)",
-    "tax": "税收合计(万元)",
-    "value_added": "工业增加值合计(万元)",
-    "revenue": "营业收入合计(万元)",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "va_per_mu": "亩均增加值(万元/亩)",
-    "class_counts": "类别企业数",
-    "generated_at": "生成时间",
-    "source": "数据来源",
-    "config": "配置文件",
-    "demo": "数据性质",
-    "zone_rule": "区域归属规则",
-    "zero_use_rule": "能耗/排放为0的处理",
-}
+SUMMARY_LABELS = SUMMARY
 
 _CJK_RE = (
     "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -193,34 +112,28 @@ def report_labels(labels=None):
     return out
 
 
-#: table key -> (module, attribute) of the label map its producer publishes
-_PRODUCER_LABELS = {
-    "firms": [("attach", "ATTACH_LABELS_ZH"), ("efficiency", "LABELS_ZH")],
-    "renewal_parcels": [("renewal", "LABELS_ZH")],
-    "renewal_blocks": [("renewal", "LABELS_ZH")],
-    "renewal_plan": [("renewal", "LABELS_ZH")],
-    "clusters": [("clusters", "LABELS_ZH")],
-    "location_quotients": [("clusters", "LABELS_ZH")],
-    "parcels": [("efficiency", "AGG_LABELS_ZH")],
-    "platforms": [("efficiency", "AGG_LABELS_ZH")],
-    "parks": [("efficiency", "AGG_LABELS_ZH")],
-    "townships": [("efficiency", "AGG_LABELS_ZH")],
-    "chains": [("efficiency", "AGG_LABELS_ZH")],
-    "changes": [("changes", "CHANGE_LABELS_ZH")],
+#: table key -> its context in the labels table (:data:`gis.labels.CONTEXTS`)
+_TABLE_CONTEXT = {
+    "firms": "firms",
+    "renewal_parcels": "renewal",
+    "renewal_blocks": "renewal",
+    "renewal_plan": "renewal",
+    "clusters": "clusters",
+    "location_quotients": "clusters",
+    "parcels": "aggregate",
+    "platforms": "aggregate",
+    "parks": "aggregate",
+    "townships": "aggregate",
+    "chains": "aggregate",
+    "changes": "changes",
+    "targets": "targets",
+    "platform_targets": "targets",
 }
 
 
 def _producer_labels(key):
-    """Label map published by the module that makes table ``key`` (or {})."""
-    import importlib
-
-    out = {}
-    for mod, attr in _PRODUCER_LABELS.get(key, []):
-        try:
-            out.update(getattr(importlib.import_module(f"gis.{mod}"), attr))
-        except (ImportError, AttributeError):
-            continue
-    return out
+    """The labels of table ``key``: the labels table in the table's context."""
+    return column_labels(_TABLE_CONTEXT.get(key))
 
 
 def display_width(values):
@@ -1056,7 +969,7 @@ def _ledger_frame(ledger):
         names = {k: v[1] for k, v in REASONS.items()}
         ledger["reason"] = ledger["reason"].map(lambda r: names.get(r, r))
     if "severity" in ledger.columns:
-        ledger["severity"] = ledger["severity"].replace({"reject": "剔除", "note": "修正"})
+        ledger["severity"] = ledger["severity"].replace(code_labels("severity"))
     if "value" in ledger.columns:
         ledger["value"] = ledger["value"].astype(object).where(ledger["value"].notna(), None)
         ledger["value"] = ledger["value"].map(lambda v: v if v is None else str(v))
@@ -1213,7 +1126,7 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
         elif step == "distribution":
             _chart("各产业链亩均税收分布", [cols["chain"], cols["tax_per_mu"]], ch.distribution_chart,
                    value=cols["tax_per_mu"], by=cols["chain"],
-                   xlabel=report_labels(labels).get(cols["tax_per_mu"], "亩均税收(万元/亩)"))
+                   xlabel=report_labels(labels).get(cols["tax_per_mu"], column_label("tax_per_mu")))
         elif step == "top_bottom":
             _chart("综合得分前后企业", [cols["score"], cols["name"]], ch.top_bottom_chart,
                    score=cols["score"], name=cols["name"], klass=cols["klass"])
@@ -1249,7 +1162,7 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
                     moves = c["transition"].value_counts(dropna=False, sort=True)
                     html_tables["类别变化统计"] = (
                         pd.DataFrame({"transition": moves.index.astype(object), "firms": moves.to_numpy()}),
-                        {**lab("changes"), "firms": "企业数(家)"})
+                        {**lab("changes"), "firms": column_label("firms")})
                 if "stayed_c_or_d" in c.columns:
                     stay = c[c["stayed_c_or_d"].fillna(False).astype(bool)]
                     html_tables["连续两年C/D类企业"] = (stay, lab("changes"))
