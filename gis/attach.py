@@ -67,6 +67,7 @@ import shapely
 from ._errors import ConfigError, CRSError, ValidationError
 from .config import load_settings
 from .crs import M2_PER_MU, area_mu
+from .labels import code_labels, column_labels
 
 __all__ = [
     "industrial_parcels",
@@ -89,30 +90,14 @@ __all__ = [
 ]
 
 #: Chinese headers of the columns attach adds
-ATTACH_LABELS_ZH = {
-    "parcel_id": "宗地标识码",
-    "match": "匹配方式",
-    "snap_m": "吸附距离(m)",
-    "match_note": "匹配说明",
-    "parcel_ids": "全部宗地",
-    "n_parcels": "宗地数",
-    "n_inferred": "推断宗地数",
-    "firms_on_parcel": "同宗地企业数",
-    "lessee": "租赁企业",
-    "table_mu": "填报用地面积(亩)",
-    "parcel_mu": "宗地用地面积(亩)",
-    "land_mu": "用地面积(亩)",
-    "land_from": "用地来源",
-    "share": "宗地分摊比例",
-    "firm": "企业行号",
-    "platform": "平台",
-    "park": "园区",
-    "township": "镇街",
-}
+ATTACH_LABELS_ZH = column_labels("firms", [
+    "parcel_id", "match", "snap_m", "match_note", "parcel_ids", "n_parcels", "n_inferred",
+    "firms_on_parcel", "lessee", "table_mu", "parcel_mu", "land_mu", "land_from", "share",
+    "firm", "platform", "park", "township"])
 
 #: Chinese values of ``match`` and ``land_from``
-MATCH_ZH = {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"}
-LAND_FROM_ZH = {"parcel": "宗地", "table": "企业填报", "none": "无"}
+MATCH_ZH = code_labels("match")
+LAND_FROM_ZH = code_labels("land_from")
 
 #: Firm columns apportioned by land share when a firm is split per parcel.
 MONEY_COLUMNS = [

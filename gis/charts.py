@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
+from .labels import CLASSES, column_label
 
 __all__ = [
     "VENDORED_FONT",
@@ -48,7 +49,7 @@ __all__ = [
 VENDORED_FONT = Path(__file__).parent / "fonts" / "YiwuGISSansSC-Regular.otf"
 VENDORED_FAMILY = "YiwuGIS Sans SC"
 _CLASSES = ["A", "B", "C", "D"]
-_CLASS_NAMES = {"A": "优先发展", "B": "鼓励提升", "C": "帮扶转型", "D": "倒逼整治"}
+_CLASS_NAMES = CLASSES
 
 
 def _mpl_version():
@@ -358,7 +359,7 @@ def class_share_chart(firms, by="platform", klass=None, title="各平台企业�
 
 
 def distribution_chart(firms, value=None, by="chain", title="各产业链亩均税收分布",
-                       xlabel="亩均税收(万元/亩)", fmt=None, settings=None):
+                       xlabel=None, fmt=None, settings=None):
     """Return a box plot of a firm indicator per group (default 亩均税收 by chain).
 
     Parameters
@@ -369,7 +370,9 @@ def distribution_chart(firms, value=None, by="chain", title="各产业链亩均�
         values are left out.
     by : str
         Group column.
-    title, xlabel : str
+    title : str
+    xlabel : str, optional
+        Axis title (default: the column's label in :mod:`gis.labels`).
     fmt : {"png", "svg"}, optional
     settings : dict, optional
 
@@ -381,6 +384,7 @@ def distribution_chart(firms, value=None, by="chain", title="各产业链亩均�
     settings = load_settings() if settings is None else settings
     cfg = _cfg(settings)
     value = value or cfg["columns"]["tax_per_mu"]
+    xlabel = column_label(value) if xlabel is None else xlabel
     _need(firms, [value, by], "distribution_chart")
     v = pd.to_numeric(firms[value], errors="coerce")
     ok = np.isfinite(v.to_numpy(dtype=float)) & firms[by].notna().to_numpy()
@@ -461,7 +465,7 @@ def top_bottom_chart(firms, score=None, name=None, klass=None, n=None,
             ax.text(v, yi, f" {v:.1f}", va="center", fontsize=7)
         ax.set_xlim(min(0, float(part["_s"].min()) * 1.15), max(1e-9, float(part["_s"].max())) * 1.15)
         ax.set_title(head, fontsize=10)
-        ax.set_xlabel("综合得分")
+        ax.set_xlabel(column_label("score"))
         ax.spines[["top", "right"]].set_visible(False)
 
     def draw(fig):

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ._errors import ConfigError, ValidationError
 from .config import load_settings
+from .labels import INDICATOR_NAMES, code_labels, column_label, column_labels
 
 __all__ = [
     "INDICATORS",
@@ -72,75 +73,36 @@ LAND = "__land__"
 
 #: indicator -> (numerator column, denominator column, multiplier, 中文名, unit)
 INDICATORS = {
-    "tax_per_mu": ("tax", LAND, 1.0, "亩均税收", "万元/亩"),
-    "va_per_mu": ("value_added", LAND, 1.0, "亩均增加值", "万元/亩"),
-    "revenue_per_mu": ("revenue", LAND, 1.0, "亩均营业收入", "万元/亩"),
-    "va_per_energy": ("value_added", "energy", 1.0, "单位能耗增加值", "万元/吨标煤"),
-    "va_per_emission": ("value_added", "emission", 1.0, "单位排放增加值", "万元/吨"),
-    "tax_per_kwh": ("tax", "electricity", 1.0, "单位电耗税收", "万元/万千瓦时"),
-    "labour_productivity": ("value_added", "employees", 1.0, "全员劳动生产率", "万元/人"),
-    "rd_share": ("rd", "revenue", 100.0, "R&D占比", "%"),
-    "investment_per_mu": ("investment", LAND, 1.0, "工业性投资强度", "万元/亩"),
+    "tax_per_mu": ("tax", LAND, 1.0, *INDICATOR_NAMES["tax_per_mu"]),
+    "va_per_mu": ("value_added", LAND, 1.0, *INDICATOR_NAMES["va_per_mu"]),
+    "revenue_per_mu": ("revenue", LAND, 1.0, *INDICATOR_NAMES["revenue_per_mu"]),
+    "va_per_energy": ("value_added", "energy", 1.0, *INDICATOR_NAMES["va_per_energy"]),
+    "va_per_emission": ("value_added", "emission", 1.0, *INDICATOR_NAMES["va_per_emission"]),
+    "tax_per_kwh": ("tax", "electricity", 1.0, *INDICATOR_NAMES["tax_per_kwh"]),
+    "labour_productivity": ("value_added", "employees", 1.0, *INDICATOR_NAMES["labour_productivity"]),
+    "rd_share": ("rd", "revenue", 100.0, *INDICATOR_NAMES["rd_share"]),
+    "investment_per_mu": ("investment", LAND, 1.0, *INDICATOR_NAMES["investment_per_mu"]),
 }
 
 #: indicator -> unit
 UNITS = {k: v[4] for k, v in INDICATORS.items()}
 
-SCOPE_ZH = {
-    "graded": "参评定级",
-    "scored_not_graded": "参评不定级",
-    "out_of_scope": "不参评(用地不足)",
-    "lessee": "租赁企业(单列)",
-}
+SCOPE_ZH = code_labels("scope")
 
-CLASS_ZH = {"A": "A 优先发展", "B": "B 鼓励提升", "C": "C 帮扶转型", "D": "D 倒逼整治"}
+CLASS_ZH = code_labels("class")
 
-#: Chinese headers of the columns :func:`evaluate` adds
-LABELS_ZH = {k: f"{v[3]}({v[4]})" for k, v in INDICATORS.items()}
-LABELS_ZH.update({f"score_{k}": f"{v[3]}得分" for k, v in INDICATORS.items()})
-LABELS_ZH.update(
-    {
-        "notes": "指标说明",
-        "scope": "评价范围代码",
-        "scope_zh": "评价范围",
-        "scope_note": "范围说明",
-        "score": "综合得分",
-        "score_note": "得分说明",
-        "rank": "排名",
-        "rank_n": "排名基数",
-        "class": "评价类别",
-        "class_zh": "类别名称",
-    }
-)
+#: Chinese headers of the columns :func:`evaluate` adds (from :mod:`gis.labels`)
+LABELS_ZH = column_labels("firms", [*INDICATORS, *(f"score_{k}" for k in INDICATORS),
+                                    "notes", "scope", "scope_zh", "scope_note", "score",
+                                    "score_note", "rank", "rank_n", "class", "class_zh"])
 
 #: Chinese headers of :func:`aggregate` columns
-AGG_LABELS_ZH = {
-    "firms": "企业数",
-    "graded": "定级企业数",
-    "land_mu": "用地面积(亩)",
-    "tax": "税收(万元)",
-    "value_added": "工业增加值(万元)",
-    "revenue": "营业收入(万元)",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "va_per_mu": "亩均增加值(万元/亩)",
-    "revenue_per_mu": "亩均营业收入(万元/亩)",
-    **{f"n_{c}": f"{c}类(家)" for c in "ABCD"},
-    **{f"share_{c}": f"{c}类占比" for c in "ABCD"},
-    "rank": "亩均税收排名",
-}
+AGG_LABELS_ZH = column_labels("aggregate", [
+    "firms", "graded", "land_mu", "tax", "value_added", "revenue", "tax_per_mu",
+    "va_per_mu", "revenue_per_mu", *(f"n_{c}" for c in "ABCD"),
+    *(f"share_{c}" for c in "ABCD"), "rank"])
 
-_SHORT_ZH = {
-    "tax": "税收",
-    "value_added": "工业增加值",
-    "revenue": "营业收入",
-    "energy": "综合能耗",
-    "emission": "排放量",
-    "electricity": "用电量",
-    "employees": "从业人员",
-    "rd": "研发经费",
-    "investment": "工业性投资",
-    LAND: "用地面积",
-}
+_SHORT_ZH = {**column_labels("short"), LAND: column_label("land_mu", "short")}
 
 SIZES = ("规上", "规下")
 
@@ -751,12 +713,7 @@ def chain_targets(evaluated, settings=None):
     return res
 
 
-_TARGET_ZH = {
-    "high_tech": "国家高新技术企业(家)",
-    "tech_sme": "科技型中小企业(家)",
-    "national_high_tech_enterprises": "国家高新技术企业(家)",
-    "provincial_tech_smes": "省级科技型中小企业(家)",
-}
+_TARGET_ZH = code_labels("target")
 _TRUE = {"true", "1", "是", "y", "yes", "t", "√"}
 
 
