@@ -217,19 +217,16 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
     land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
-    if "parcel_id" in ev:
-        # 一地多企: every firm on a parcel is summed to the parcel, including
-        # firms too small to be evaluated alone (domain.md §3)
-        scopes = list(settings["efficiency"]["aggregate_scopes"]) + ["out_of_scope"]
-        tables["parcels"] = efficiency.aggregate(
-            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings, scopes=scopes
-        )
+    if "parcel_id" in ev and land is not None:
+        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
+        # same figures feed the parcel layer, the maps and the renewal rules
+        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -243,8 +240,14 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     return tables
 
 
-def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None):
-    """The run summary: firms read, evaluated, graded, rejected; totals; classes."""
+def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None,
+                settings=None):
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes.
+
+    With ``settings``, also the rules a reader must know to read the figures:
+    ``zone_rule`` (:func:`gis.attach.zone_rule`) and ``zero_use_rule``
+    (:func:`gis.efficiency.zero_use_rule`).
+    """
     scope = ev["scope"] if "scope" in ev else pd.Series(dtype=object)
     evaluated = scope.isin(["graded", "scored_not_graded"])
     graded = scope.eq("graded")
@@ -272,6 +275,12 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
     }
+    if settings is not None:
+        from .attach import zone_rule
+        from .efficiency import zero_use_rule
+
+        out["zone_rule"] = zone_rule(settings)
+        out["zero_use_rule"] = zero_use_rule(settings)
     return out
 
 
@@ -419,7 +428,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
             result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                         source=enterprises, demo=demo, year=year)
+                                         source=enterprises, demo=demo, year=year,
+                                     settings=settings)
             _stage_report(result, out_dir)
         elif step == "write":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
@@ -427,7 +437,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         result.timings[step] = time.perf_counter() - t
     if not result.summary:
         result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                     source=enterprises, demo=demo, year=year)
+                                     source=enterprises, demo=demo, year=year,
+                                     settings=settings)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
@@ -459,7 +470,7 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     rows_read = len(result.firms) + result.ledger.rejected_rows
     result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
-                                    year=result.year),
+                                    year=result.year, settings=result.settings),
                       **{k: v for k, v in result.summary.items() if k in ("engine",)},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
@@ -476,7 +487,7 @@ def _parcels_with_zones(result):
     parcels = result.parcels
     zoned = attach.attach_zones(
         parcels, result.layers.get("platforms"), result.layers.get("parks"),
-        result.layers.get("townships"),
+        result.layers.get("townships"), settings=result.settings,
     )
     agg = result.tables.get("parcels")
     if agg is not None:
@@ -485,27 +496,29 @@ def _parcels_with_zones(result):
     return zoned
 
 
-_WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
-
-
-def parcel_facts(ev, parcels, year=None):
+def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
     A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them in proportion to their area; lessees count
-    as firms on the parcel they sit on (their tax is produced there) but add
-    no land.
+    floor area shared among them as on the 宗地 sheet
+    (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
+    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
+    the parcel they sit on (their tax is produced there) but add no land.
 
     Parameters
     ----------
     ev : DataFrame
         :func:`evaluate_firms` output (``parcel_id``, ``parcel_ids``, ``tax``,
         ``value_added``, ``floor_area``, ``chain``, ``size_class``,
-        ``start_year``, ``class``, ``industry_code``).
+        ``start_year``, ``class``, ``industry_code``, ``uscc``).
     parcels : GeoDataFrame
         三调 parcels (``BSM``, ``DLBM``), with ``platform``/``park`` if known.
     year : int, optional
         Evaluation year (for ``youngest_years``).
+    previous : DataFrame, optional
+        Last year's evaluated firms: ``grade_previous`` is the worst of last
+        year's classes of the firms on the parcel THIS year, each joined by
+        its credit code (:func:`gis.figures.previous_class`).
 
     Returns
     -------
@@ -514,36 +527,28 @@ def parcel_facts(ev, parcels, year=None):
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
         ``value_added``, ``floor_area`` (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
-        holding the land, tenants excluded), ``grade``, ``industry_codes``.
+        holding the land, tenants excluded), ``grade``, ``grade_previous``
+        (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
 
-    out = parcels.drop(columns=[c for c in efficiency.AGG_LABELS_ZH if c in parcels.columns])
+    settings = settings or load_settings()
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
     land = attach.parcel_land(parcels)
     out["area_mu"] = out["BSM"].map(land).astype(float)
-    ids = ev.get("parcel_ids")
-    if ids is None:
-        ids = ev["parcel_id"]
-    links = pd.DataFrame({"firm": ev.index, "pid": ids.fillna(ev["parcel_id"]).astype(object)})
-    links = links.dropna(subset=["pid"])
-    links["pid"] = links["pid"].astype(str).str.split(";")
-    links = links.explode("pid")
-    links = links[links["pid"].astype(bool)]
-    links["mu"] = links["pid"].map(land).fillna(0.0)
-    tot = links.groupby("firm")["mu"].transform("sum")
-    links["share"] = (links["mu"] / tot).where(tot > 0, 1.0 / links.groupby("firm")["pid"].transform("size"))
-    f = ev.loc[links["firm"]].reset_index(drop=True)
-    links = links.reset_index(drop=True)
-    money = pd.DataFrame({
-        c: pd.to_numeric(f[c], errors="coerce").fillna(0.0) * links["share"]
-        for c in ("tax", "value_added", "floor_area")
-    })
-    money["pid"] = links["pid"]
-    money["firm"] = links["firm"]
+    if previous is not None:
+        ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
+    f = figures.parcel_units(ev, land, settings)
+    f = f[f["parcel_id"].notna()].rename(columns={"parcel_id": "pid"}).reset_index(drop=True)
+    firm = f["firm"] if figures._per_parcel_units(ev, settings) else f["unit"]
+    money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
+                          for c in ("tax", "value_added", "floor_area")})
+    money["pid"] = f["pid"]
     sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
-    sums["firms"] = money.groupby("pid")["firm"].nunique()
-    f = f.assign(pid=links["pid"], share_tax=money["tax"])
+    sums["firms"] = firm.groupby(f["pid"]).nunique()
+    f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
              .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
              .drop_duplicates("pid").set_index("pid")["chain"])
@@ -557,8 +562,9 @@ def parcel_facts(ev, parcels, year=None):
         newest = pd.to_numeric(holders["start_year"], errors="coerce").groupby(holders["pid"]).max()
         sums["youngest_years"] = year - newest
     if "class" in f:
-        worst = f["class"].map(_WORST).groupby(f["pid"]).max()
-        sums["grade"] = worst.map({v: k for k, v in _WORST.items()})
+        sums["grade"] = figures.worst_class(f["class"], f["pid"])
+    if "class_previous" in f:
+        sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
     sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
         lambda v: ";".join(sorted(set(map(str, v.dropna())))))
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
@@ -617,11 +623,14 @@ def renewal_outputs(facts, plan=None, year=None, previous_facts=None, layers=Non
 def _stage_renewal(result):
     if result.parcels is None:
         return
-    facts = parcel_facts(result.firms, result.parcels, result.year)
-    prev_facts = None
     prev_ev = result.tables.get("previous_firms")
+    # last year's class joined by credit code (C two years running), not by parcel
+    facts = parcel_facts(result.firms, result.parcels, result.year, previous=prev_ev,
+                         settings=result.settings)
+    prev_facts = None
     if prev_ev is not None:
-        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1)
+        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1,
+                                  settings=result.settings)
     result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
                                      result.layers, result.settings)
     result.renewal["facts"] = facts
@@ -707,10 +716,10 @@ def map_layers(result):
         lay["landuse"] = result.parcels
     facts = result.renewal.get("facts") if result.renewal else None
     names = _firm_names(result.firms) if result.firms is not None else None
-    if facts is not None:
-        eff = facts[facts["firms"] > 0]
-        eff = eff.assign(tax_per_mu=eff["tax"] / eff["area_mu"])
-        lay["efficiency"] = eff.assign(firm_names=eff["parcel_id"].map(names)) if names is not None else eff
+    if result.parcels is not None and "firms" in result.parcels:
+        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
         cands = cands[cands["status"] == "候选"]
