@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo_out
 
-.PHONY: demo test setup browser clean bench
+.PHONY: demo test setup browser clean bench bench-parts
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,12 @@ test: setup
 	GIS_TEST_DB="$$(bash scripts/system_deps.sh)" && export GIS_TEST_DB && \
 	  $(BIN)/python -m pytest -n 2 -q
 
-# benchmarks print time, peak memory and the ratio against a plain baseline
+# the whole job (gis demo --scale N) at 1, 2, 4, 10x: time, memory, stage times, growth exponents
 bench: setup
+	$(BIN)/python scripts/bench_pipeline.py --scales 1 2 4 10
+
+# benchmarks of parts: time, peak memory and the ratio against a plain baseline
+bench-parts: setup
 	$(BIN)/python scripts/bench_density.py
 	$(BIN)/python scripts/bench_renewal.py --scales 1 10 100
 	$(BIN)/python scripts/bench_maps.py --scales 1 100

@@ -140,7 +140,12 @@ def _print_summary(result):
                 print(f"  {key}/{sub}: {p}")
         else:
             print(f"  {key}: {path}")
-    print(f"用时 {result.summary.get('seconds', 0)} s")
+    if result.timings:
+        from .pipeline import timing_line
+
+        print(timing_line(result.timings))
+    else:
+        print(f"用时 {result.summary.get('seconds', 0)} s")
     hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
             "results": "用 QGIS 打开 / open in QGIS"}
     first = next((k for k in hint if k in result.paths), None)
@@ -186,6 +191,15 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", default=None, metavar="FILE",
+                   help="also write the stage times and peak memory as JSON / 各步骤用时")
+
+
+def _timings(args, result):
+    if getattr(args, "timings", None):
+        from .pipeline import write_timings
+
+        write_timings(result, args.timings)
 
 
 def _demo_arguments(p):
@@ -207,6 +221,7 @@ def _demo(args):
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print)
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -240,6 +255,7 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print)
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -305,6 +321,7 @@ def _run(args):
         written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 

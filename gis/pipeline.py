@@ -27,12 +27,15 @@ from .config import load_settings
 
 __all__ = [
     "STAGES",
+    "STAGE_NAMES_ZH",
     "Run",
     "demo_dir",
     "demo_inputs",
     "planning_layers",
     "load_firms",
     "load_land",
+    "attach_firms",
+    "evaluate_units",
     "evaluate_firms",
     "efficiency_tables",
     "density_outputs",
@@ -45,6 +48,8 @@ __all__ = [
     "run_summary",
     "renewal_line",
     "summary_lines",
+    "timing_line",
+    "write_timings",
     "write_results",
     "run",
 ]
@@ -52,10 +57,20 @@ __all__ = [
 #: stages :func:`run` knows, in order
 STAGES = ("efficiency", "renewal", "density", "maps", "report")
 
+#: the timed steps of :func:`run` (``Run.timings`` keys) and their Chinese names
+STAGE_NAMES_ZH = {
+    "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
+    "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+}
+
 
 @dataclass
 class Run:
-    """Everything one run computed (frames in EPSG:4549) and wrote (paths)."""
+    """Everything one run computed (frames in EPSG:4549) and wrote (paths).
+
+    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds of each
+    step (keys of :data:`STAGE_NAMES_ZH`).
+    """
 
     year: int
     settings: dict
@@ -71,6 +86,7 @@ class Run:
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    cpu_timings: dict = field(default_factory=dict)
 
 
 def _progress(iterable, enabled, desc):
@@ -163,8 +179,60 @@ def _unmatched_notes(firms, attached, ledger, source):
         )
 
 
+def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
+    """Attach firms to parcels and zones: the evaluation units.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_firms`.
+    parcels : GeoDataFrame or None
+        三调 parcels; without them the land comes from the table (用地面积)
+        and the zones from the firms' points.
+    layers : dict
+        From :func:`planning_layers`.
+    ledger : gis.ledger.Ledger, optional
+        Firms on no industrial parcel are noted in it.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per firm: the input columns and the attach columns
+        (parcel_id, match, land_mu, platform, park, township, ...).
+    """
+    from . import attach
+
+    settings = settings or load_settings()
+    if parcels is not None and len(parcels):
+        units = attach.evaluation_units(
+            firms, parcels, layers.get("platforms"), layers.get("parks"),
+            layers.get("townships"), settings=settings,
+        )
+        _unmatched_notes(firms, units, ledger, source)
+    else:
+        units = firms.copy()
+        units["table_mu"] = units["land_mu"]
+        units["land_from"] = "table"
+        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
+            zones = layers.get(key)
+            units[col] = (
+                attach.zone_of_points(units, zones) if zones is not None else None
+            )
+    return units
+
+
+def evaluate_units(units, settings=None, year=None):
+    """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
+    from . import efficiency
+
+    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
+
+
 def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None, source=""):
     """Attach firms to parcels and zones, then evaluate them (亩均效益).
+
+    :func:`attach_firms` then :func:`evaluate_units`.
 
     Parameters
     ----------
@@ -184,26 +252,9 @@ def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None
         :func:`gis.efficiency.evaluate` columns (indicators, score, rank,
         class).
     """
-    from . import attach, efficiency
-
     settings = settings or load_settings()
-    if parcels is not None and len(parcels):
-        units = attach.evaluation_units(
-            firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
-        )
-        _unmatched_notes(firms, units, ledger, source)
-    else:
-        units = firms.copy()
-        units["table_mu"] = units["land_mu"]
-        units["land_from"] = "table"
-        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
-            zones = layers.get(key)
-            units[col] = (
-                attach.zone_of_points(units, zones) if zones is not None else None
-            )
-    ev = efficiency.evaluate(units, settings=settings, year=year)
-    return gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
+    units = attach_firms(firms, parcels, layers, settings=settings, ledger=ledger, source=source)
+    return evaluate_units(units, settings=settings, year=year)
 
 
 def efficiency_tables(ev, parcels=None, layers=None, settings=None):
@@ -284,6 +335,39 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
     return out
 
 
+def timing_line(timings):
+    """The stage times as one line for the end of a run.
+
+    >>> timing_line({"load": 1.23, "efficiency": 0.8, "gpkg": 2.0})
+    '用时: 载入 1.2 s · 亩均 0.8 s · GeoPackage 2.0 s · 合计 4.0 s'
+    """
+    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s" for k, v in timings.items()]
+    return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
+
+
+def write_timings(result, path):
+    """Write the run's stage times (wall and CPU seconds) and peak memory as JSON.
+
+    Returns
+    -------
+    Path
+    """
+    import json
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    rss_mb = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"stages": list(result.timings), "wall_s": result.timings, "cpu_s": result.cpu_timings,
+           "total_wall_s": sum(result.timings.values()), "peak_rss_mb": round(rss_mb, 1),
+           "firms": int(len(result.firms)) if result.firms is not None else 0,
+           "parcels": int(len(result.parcels)) if result.parcels is not None else 0}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
 _GPKG_DROP = ("notes",)
 
 
@@ -339,26 +423,43 @@ def write_results(result, path):
     return path
 
 
-def _stage_efficiency(result, inputs, progress):
+def _stage_load(result, inputs, landuse, plan):
+    """Read this year's firms, last year's (if given), the parcels and the plan."""
+    s = result.settings
+    firms, ledger = load_firms(inputs["enterprises"], inputs["coords"], result.layers["boundary"], s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=s)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    if inputs.get("previous"):
+        inputs["previous_firms"], _ = load_firms(
+            inputs["previous"], coords=inputs.get("coords"), boundary=result.layers["boundary"],
+            settings=s)
+    return len(firms) + ledger.rejected_rows
+
+
+def _stage_attach(result, inputs):
+    """Firms (and last year's) attached to parcels and zones."""
+    s = result.settings
+    result.firms = attach_firms(result.firms, result.parcels, result.layers, settings=s,
+                                ledger=result.ledger, source=inputs["enterprises"])
+    if inputs.get("previous_firms") is not None:
+        inputs["previous_units"] = attach_firms(inputs.pop("previous_firms"), result.parcels,
+                                                result.layers, settings=s)
+
+
+def _stage_efficiency(result, inputs):
+    """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
 
     s = result.settings
-    ev = evaluate_firms(
-        result.firms, result.parcels, result.layers, settings=s, year=result.year,
-        ledger=result.ledger, source=inputs["enterprises"],
-    )
+    ev = evaluate_units(result.firms, settings=s, year=result.year)
     result.firms = ev
     result.tables = efficiency_tables(ev, result.parcels, result.layers, settings=s)
-    if inputs.get("previous"):
-        prev, prev_ledger = load_firms(
-            inputs["previous"], coords=inputs.get("coords"),
-            boundary=result.layers["boundary"], settings=s,
-        )
-        prev_ev = evaluate_firms(
-            prev, result.parcels, result.layers, settings=s, year=result.year - 1,
-        )
+    if inputs.get("previous_units") is not None:
+        prev_ev = evaluate_units(inputs.pop("previous_units"), settings=s, year=result.year - 1)
         result.changes = changes_mod.year_changes(ev, prev_ev)
         result.tables["previous_firms"] = prev_ev
+    if result.parcels is not None:
+        result.parcels = _parcels_with_zones(result)
 
 
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
@@ -404,22 +505,24 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
+    result.timings["load"] = time.perf_counter() - t0  # the planning layers
+    result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach+efficiency"] + [s for s in STAGES[1:] if s in stages] + ["write"]
-    for step in _progress(steps, progress, "亩均评价"):
-        t = time.perf_counter()
+    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    bar = _progress(steps, progress, "亩均评价")
+    for step in bar:
+        if hasattr(bar, "set_description_str"):
+            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
+        t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            firms, ledger = load_firms(enterprises, coords, layers["boundary"], settings)
-            parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
-            result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-            rows_read = len(firms) + ledger.rejected_rows
-        elif step == "attach+efficiency":
-            _stage_efficiency(result, inputs, progress)
-            if result.parcels is not None:
-                result.parcels = _parcels_with_zones(result)
+            rows_read = _stage_load(result, inputs, landuse, plan)
+        elif step == "attach":
+            _stage_attach(result, inputs)
+        elif step == "efficiency":
+            _stage_efficiency(result, inputs)
         elif step == "renewal":
             _stage_renewal(result)
         elif step == "density":
@@ -431,10 +534,11 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
                                          source=enterprises, demo=demo, year=year,
                                      settings=settings)
             _stage_report(result, out_dir)
-        elif step == "write":
+        elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
-        result.timings[step] = time.perf_counter() - t
+        result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
+        result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
         result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                      source=enterprises, demo=demo, year=year,
