@@ -22,9 +22,12 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/gis demo --out $(OUT)
 
+# system packages first (scripts/system_deps.sh: installs them as root on
+# Debian/Ubuntu, else prints the apt-get command), then PostGIS for the tests
 test: setup
 	$(BIN)/ruff check gis tests scripts
-	$(BIN)/python -m pytest -n 2 -q
+	GIS_TEST_DB="$$(bash scripts/system_deps.sh)" && export GIS_TEST_DB && \
+	  $(BIN)/python -m pytest -n 2 -q
 
 # the whole job (gis demo --scale N) at 1, 2, 4, 10x: time, memory, stage times, growth exponents
 bench: setup

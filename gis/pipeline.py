@@ -46,6 +46,8 @@ __all__ = [
     "map_targets",
     "publish",
     "run_summary",
+    "renewal_line",
+    "summary_lines",
     "timing_line",
     "write_timings",
     "write_results",
@@ -941,12 +943,7 @@ def report_extras(result):
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
         html["低效工业用地认定（宗地）"] = counts
-        verdict = "可以" if check["reaches_target"] else "不能"
-        lines["renewal"] = (
-            f"低效工业用地: 候选 {int(status.get('候选', 0))} 宗, 区块 {len(R['renewal_blocks'])} 个, "
-            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
-            f"可供 {check['years_of_supply']:.1f} 年"
-        )
+        lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
             "数值": [round(check["total_mu"], 1), check["target_mu"], "是" if check["reaches_target"] else "否",
@@ -997,3 +994,56 @@ def _stage_report(result, out_dir):
         extra_tables=html, extra_charts=figs, progress=False,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
+
+
+def renewal_line(renewal_result):
+    """Return the one-line renewal summary (candidates, blocks, area, the yearly target check).
+
+    Parameters
+    ----------
+    renewal_result : dict
+        ``Run.renewal``: ``renewal_parcels``, ``renewal_blocks``, ``plan_check``.
+
+    Returns
+    -------
+    str
+        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+    """
+    R = renewal_result
+    check = R["plan_check"]
+    n = int(R["renewal_parcels"]["status"].eq("候选").sum())
+    verdict = "可以" if check["reaches_target"] else "不能"
+    return (f"低效工业用地: 候选 {n} 宗, 区块 {len(R['renewal_blocks'])} 个, "
+            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
+            f"可供 {check['years_of_supply']:.1f} 年")
+
+
+def summary_lines(result):
+    """Return the run summary as ``gis demo`` / ``gis report`` print it (without paths and time).
+
+    Parameters
+    ----------
+    result : Run
+
+    Returns
+    -------
+    list of str
+        Firms read = loaded + rejected; evaluated, graded and classes; land,
+        tax and 亩均税收; the renewal line when renewal ran.
+    """
+    s = result.summary
+    lines = [
+        f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
+        f"+ 拒绝 rejected {s['firms_rejected']}",
+        f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
+        f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
+        f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
+        f"不参评 out of scope {s['firms_out_of_scope']}",
+    ]
+    if s.get("land_mu"):
+        lines.append(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
+                     f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
+    extra = dict(s.get("extra_lines") or {})
+    if result.renewal and "renewal" not in extra:
+        extra["renewal"] = renewal_line(result.renewal)
+    return lines + list(extra.values())
