@@ -145,20 +145,10 @@ register("validate", "check input files and write rejects.csv / 检查输入文�
 
 # ---------------------------------------------------------------- demo / report
 def _print_summary(result):
-    """Print the run summary and where the outputs are."""
-    s = result.summary
-    for line in result.ledger.balance_lines():
-        print(line)
-    if s.get("coords_check"):
-        print(f"坐标系 coordinate system: {s['coords_check']}")
-    print(f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
-          f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
-          f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
-          f"不参评 out of scope {s['firms_out_of_scope']}")
-    if s.get("land_mu"):
-        print(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
-              f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
-    for key, line in result.summary.get("extra_lines", {}).items():
+    """Print the run summary, the outputs, and which file to open first (the last lines)."""
+    from .pipeline import summary_lines
+
+    for line in summary_lines(result):
         print(line)
     for key, path in result.paths.items():
         if isinstance(path, dict):
@@ -166,7 +156,19 @@ def _print_summary(result):
                 print(f"  {key}/{sub}: {p}")
         else:
             print(f"  {key}: {path}")
-    print(f"用时 {s.get('seconds', 0)} s")
+    if result.timings:
+        from .pipeline import timing_line
+
+        print(timing_line(result.timings))
+    else:
+        print(f"用时 {result.summary.get('seconds', 0)} s")
+    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+            "results": "用 QGIS 打开 / open in QGIS"}
+    first = next((k for k in hint if k in result.paths), None)
+    if first is not None:
+        path = Path(result.paths[first]).resolve()
+        print(f"输出目录 outputs: {path.parent}")
+        print(f"先打开 open first: {path} ({hint[first]})")
 
 
 def _print_kept(result, out):
@@ -205,6 +207,15 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", default=None, metavar="FILE",
+                   help="also write the stage times and peak memory as JSON / 各步骤用时")
+
+
+def _timings(args, result):
+    if getattr(args, "timings", None):
+        from .pipeline import write_timings
+
+        write_timings(result, args.timings)
 
 
 def _demo_arguments(p):
@@ -226,6 +237,7 @@ def _demo(args):
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print)
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -259,6 +271,7 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet)
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -325,6 +338,7 @@ def _run(args):
         written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -509,8 +523,17 @@ register("match", "sites for an incoming project's land need / 项目落户用�
 
 
 # ---------------------------------------------------------------- main
-def build_parser():
-    """The argparse parser with every registered command."""
+def build_parser(only=None):
+    """The argparse parser with every registered command.
+
+    Parameters
+    ----------
+    only : str, optional
+        Build the arguments of this command only ("" for none): the other
+        commands are listed with their help but their argument builders, and
+        what those import, are not run (``gis --help`` and ``gis validate``
+        start without loading the pipeline or the map libraries).
+    """
     parser = argparse.ArgumentParser(
         prog="gis",
         description="义乌国土空间规划 GIS 工具 / Yiwu spatial-planning GIS toolkit",
@@ -525,9 +548,23 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
-        cmd.add_arguments(p)
+        if only is None or only == cmd.name:
+            cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
     return parser
+
+
+def _command_of(argv):
+    """The command named in ``argv`` ("" when none): the first word that is not an option."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--settings":
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS else ""
+    return ""
 
 
 def main(argv=None):
@@ -538,7 +575,8 @@ def main(argv=None):
     argv : list of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
