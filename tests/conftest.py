@@ -80,3 +80,23 @@ def valid_enterprise_rows():
         ["义乌丁汽配有限公司", make_uscc(4), "C3670", "", "规上", *c["佛堂"], 45, 0, 400.0, 3000.0, 2020],
         ["义乌戊印刷有限公司", make_uscc(5), "C2319", "", "规下", *c["稠江"], 5, 0, 12.0, None, 2005],
     ]
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The reduced demo (scale 0.15) run ONCE for the session, all stages.
+
+    Returns ``(result, out_dir, manifest, inputs)``; tests that check what a
+    planner receives read the files in ``out_dir``.
+    """
+    import json
+    from pathlib import Path
+
+    from gis import pipeline
+
+    data = tmp_path_factory.mktemp("demo_data")
+    out = tmp_path_factory.mktemp("demo_out")
+    inputs = pipeline.demo_inputs(data, scale=0.15)
+    result = pipeline.run(**inputs, out_dir=out, progress=False)
+    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
+    return result, out, manifest, inputs
