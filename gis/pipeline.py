@@ -27,12 +27,15 @@ from .config import load_settings
 
 __all__ = [
     "STAGES",
+    "STAGE_NAMES_ZH",
     "Run",
     "demo_dir",
     "demo_inputs",
     "planning_layers",
     "load_firms",
     "load_land",
+    "attach_firms",
+    "evaluate_units",
     "evaluate_firms",
     "efficiency_tables",
     "density_outputs",
@@ -43,6 +46,10 @@ __all__ = [
     "map_targets",
     "publish",
     "run_summary",
+    "renewal_line",
+    "summary_lines",
+    "timing_line",
+    "write_timings",
     "write_results",
     "run",
 ]
@@ -50,10 +57,20 @@ __all__ = [
 #: stages :func:`run` knows, in order
 STAGES = ("efficiency", "renewal", "density", "maps", "report")
 
+#: the timed steps of :func:`run` (``Run.timings`` keys) and their Chinese names
+STAGE_NAMES_ZH = {
+    "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
+    "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+}
+
 
 @dataclass
 class Run:
-    """Everything one run computed (frames in EPSG:4549) and wrote (paths)."""
+    """Everything one run computed (frames in EPSG:4549) and wrote (paths).
+
+    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds of each
+    step (keys of :data:`STAGE_NAMES_ZH`).
+    """
 
     year: int
     settings: dict
@@ -69,6 +86,7 @@ class Run:
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    cpu_timings: dict = field(default_factory=dict)
 
 
 def _progress(iterable, enabled, desc):
@@ -161,8 +179,60 @@ def _unmatched_notes(firms, attached, ledger, source):
         )
 
 
+def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
+    """Attach firms to parcels and zones: the evaluation units.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_firms`.
+    parcels : GeoDataFrame or None
+        三调 parcels; without them the land comes from the table (用地面积)
+        and the zones from the firms' points.
+    layers : dict
+        From :func:`planning_layers`.
+    ledger : gis.ledger.Ledger, optional
+        Firms on no industrial parcel are noted in it.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per firm: the input columns and the attach columns
+        (parcel_id, match, land_mu, platform, park, township, ...).
+    """
+    from . import attach
+
+    settings = settings or load_settings()
+    if parcels is not None and len(parcels):
+        units = attach.evaluation_units(
+            firms, parcels, layers.get("platforms"), layers.get("parks"),
+            layers.get("townships"), settings=settings,
+        )
+        _unmatched_notes(firms, units, ledger, source)
+    else:
+        units = firms.copy()
+        units["table_mu"] = units["land_mu"]
+        units["land_from"] = "table"
+        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
+            zones = layers.get(key)
+            units[col] = (
+                attach.zone_of_points(units, zones) if zones is not None else None
+            )
+    return units
+
+
+def evaluate_units(units, settings=None, year=None):
+    """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
+    from . import efficiency
+
+    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
+
+
 def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None, source=""):
     """Attach firms to parcels and zones, then evaluate them (亩均效益).
+
+    :func:`attach_firms` then :func:`evaluate_units`.
 
     Parameters
     ----------
@@ -182,26 +252,9 @@ def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None
         :func:`gis.efficiency.evaluate` columns (indicators, score, rank,
         class).
     """
-    from . import attach, efficiency
-
     settings = settings or load_settings()
-    if parcels is not None and len(parcels):
-        units = attach.evaluation_units(
-            firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
-        )
-        _unmatched_notes(firms, units, ledger, source)
-    else:
-        units = firms.copy()
-        units["table_mu"] = units["land_mu"]
-        units["land_from"] = "table"
-        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
-            zones = layers.get(key)
-            units[col] = (
-                attach.zone_of_points(units, zones) if zones is not None else None
-            )
-    ev = efficiency.evaluate(units, settings=settings, year=year)
-    return gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
+    units = attach_firms(firms, parcels, layers, settings=settings, ledger=ledger, source=source)
+    return evaluate_units(units, settings=settings, year=year)
 
 
 def efficiency_tables(ev, parcels=None, layers=None, settings=None):
@@ -282,6 +335,39 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
     return out
 
 
+def timing_line(timings):
+    """The stage times as one line for the end of a run.
+
+    >>> timing_line({"load": 1.23, "efficiency": 0.8, "gpkg": 2.0})
+    '用时: 载入 1.2 s · 亩均 0.8 s · GeoPackage 2.0 s · 合计 4.0 s'
+    """
+    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s" for k, v in timings.items()]
+    return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
+
+
+def write_timings(result, path):
+    """Write the run's stage times (wall and CPU seconds) and peak memory as JSON.
+
+    Returns
+    -------
+    Path
+    """
+    import json
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    rss_mb = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"stages": list(result.timings), "wall_s": result.timings, "cpu_s": result.cpu_timings,
+           "total_wall_s": sum(result.timings.values()), "peak_rss_mb": round(rss_mb, 1),
+           "firms": int(len(result.firms)) if result.firms is not None else 0,
+           "parcels": int(len(result.parcels)) if result.parcels is not None else 0}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
 _GPKG_DROP = ("notes",)
 
 
@@ -337,26 +423,43 @@ def write_results(result, path):
     return path
 
 
-def _stage_efficiency(result, inputs, progress):
+def _stage_load(result, inputs, landuse, plan):
+    """Read this year's firms, last year's (if given), the parcels and the plan."""
+    s = result.settings
+    firms, ledger = load_firms(inputs["enterprises"], inputs["coords"], result.layers["boundary"], s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=s)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    if inputs.get("previous"):
+        inputs["previous_firms"], _ = load_firms(
+            inputs["previous"], coords=inputs.get("coords"), boundary=result.layers["boundary"],
+            settings=s)
+    return len(firms) + ledger.rejected_rows
+
+
+def _stage_attach(result, inputs):
+    """Firms (and last year's) attached to parcels and zones."""
+    s = result.settings
+    result.firms = attach_firms(result.firms, result.parcels, result.layers, settings=s,
+                                ledger=result.ledger, source=inputs["enterprises"])
+    if inputs.get("previous_firms") is not None:
+        inputs["previous_units"] = attach_firms(inputs.pop("previous_firms"), result.parcels,
+                                                result.layers, settings=s)
+
+
+def _stage_efficiency(result, inputs):
+    """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
 
     s = result.settings
-    ev = evaluate_firms(
-        result.firms, result.parcels, result.layers, settings=s, year=result.year,
-        ledger=result.ledger, source=inputs["enterprises"],
-    )
+    ev = evaluate_units(result.firms, settings=s, year=result.year)
     result.firms = ev
     result.tables = efficiency_tables(ev, result.parcels, result.layers, settings=s)
-    if inputs.get("previous"):
-        prev, prev_ledger = load_firms(
-            inputs["previous"], coords=inputs.get("coords"),
-            boundary=result.layers["boundary"], settings=s,
-        )
-        prev_ev = evaluate_firms(
-            prev, result.parcels, result.layers, settings=s, year=result.year - 1,
-        )
+    if inputs.get("previous_units") is not None:
+        prev_ev = evaluate_units(inputs.pop("previous_units"), settings=s, year=result.year - 1)
         result.changes = changes_mod.year_changes(ev, prev_ev)
         result.tables["previous_firms"] = prev_ev
+    if result.parcels is not None:
+        result.parcels = _parcels_with_zones(result)
 
 
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
@@ -402,22 +505,24 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
+    result.timings["load"] = time.perf_counter() - t0  # the planning layers
+    result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach+efficiency"] + [s for s in STAGES[1:] if s in stages] + ["write"]
-    for step in _progress(steps, progress, "亩均评价"):
-        t = time.perf_counter()
+    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    bar = _progress(steps, progress, "亩均评价")
+    for step in bar:
+        if hasattr(bar, "set_description_str"):
+            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
+        t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            firms, ledger = load_firms(enterprises, coords, layers["boundary"], settings)
-            parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
-            result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-            rows_read = len(firms) + ledger.rejected_rows
-        elif step == "attach+efficiency":
-            _stage_efficiency(result, inputs, progress)
-            if result.parcels is not None:
-                result.parcels = _parcels_with_zones(result)
+            rows_read = _stage_load(result, inputs, landuse, plan)
+        elif step == "attach":
+            _stage_attach(result, inputs)
+        elif step == "efficiency":
+            _stage_efficiency(result, inputs)
         elif step == "renewal":
             _stage_renewal(result)
         elif step == "density":
@@ -429,10 +534,11 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
                                          source=enterprises, demo=demo, year=year,
                                      settings=settings)
             _stage_report(result, out_dir)
-        elif step == "write":
+        elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
-        result.timings[step] = time.perf_counter() - t
+        result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
+        result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
         result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                      source=enterprises, demo=demo, year=year,
@@ -837,12 +943,7 @@ def report_extras(result):
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
         html["低效工业用地认定（宗地）"] = counts
-        verdict = "可以" if check["reaches_target"] else "不能"
-        lines["renewal"] = (
-            f"低效工业用地: 候选 {int(status.get('候选', 0))} 宗, 区块 {len(R['renewal_blocks'])} 个, "
-            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
-            f"可供 {check['years_of_supply']:.1f} 年"
-        )
+        lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
             "数值": [round(check["total_mu"], 1), check["target_mu"], "是" if check["reaches_target"] else "否",
@@ -893,3 +994,56 @@ def _stage_report(result, out_dir):
         extra_tables=html, extra_charts=figs, progress=False,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
+
+
+def renewal_line(renewal_result):
+    """Return the one-line renewal summary (candidates, blocks, area, the yearly target check).
+
+    Parameters
+    ----------
+    renewal_result : dict
+        ``Run.renewal``: ``renewal_parcels``, ``renewal_blocks``, ``plan_check``.
+
+    Returns
+    -------
+    str
+        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+    """
+    R = renewal_result
+    check = R["plan_check"]
+    n = int(R["renewal_parcels"]["status"].eq("候选").sum())
+    verdict = "可以" if check["reaches_target"] else "不能"
+    return (f"低效工业用地: 候选 {n} 宗, 区块 {len(R['renewal_blocks'])} 个, "
+            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
+            f"可供 {check['years_of_supply']:.1f} 年")
+
+
+def summary_lines(result):
+    """Return the run summary as ``gis demo`` / ``gis report`` print it (without paths and time).
+
+    Parameters
+    ----------
+    result : Run
+
+    Returns
+    -------
+    list of str
+        Firms read = loaded + rejected; evaluated, graded and classes; land,
+        tax and 亩均税收; the renewal line when renewal ran.
+    """
+    s = result.summary
+    lines = [
+        f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
+        f"+ 拒绝 rejected {s['firms_rejected']}",
+        f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
+        f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
+        f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
+        f"不参评 out of scope {s['firms_out_of_scope']}",
+    ]
+    if s.get("land_mu"):
+        lines.append(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
+                     f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
+    extra = dict(s.get("extra_lines") or {})
+    if result.renewal and "renewal" not in extra:
+        extra["renewal"] = renewal_line(result.renewal)
+    return lines + list(extra.values())
