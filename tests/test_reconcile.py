@@ -187,8 +187,10 @@ def test_map_popups_show_the_sheet_values(written):
         assert _same(plat.loc[name, "tax_per_mu"], body.loc[name, "亩均税收(万元/亩)"], 2), name
 
 
-def test_workbook_states_the_rules_used(written):
-    sheets, _, _ = written
+def test_workbook_and_report_state_the_rules_used(written, demo_run):
+    sheets, _, out = written
     s = sheets["汇总"]
     assert "50%" in s["区域归属规则"] and "最大重叠" in s["区域归属规则"]
     assert "为0" in s["能耗/排放为0的处理"]
+    html = (out / f"亩均效益评价_{demo_run[3]['year']}.html").read_text(encoding="utf-8")
+    assert s["区域归属规则"] in html and s["能耗/排放为0的处理"] in html
