@@ -1252,6 +1252,9 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
             sections = {"概况": _summary_cards(sf, cfg)}
             if summary.get("demo"):
                 sections["说明"] = cfg["demo_note"]
+            rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
+            if rules:  # how the figures were made (gis.pipeline.run_summary)
+                sections["计算口径"] = rules
             n = int(cfg["charts"]["top_n"])
 
             def lab(key):
