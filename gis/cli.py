@@ -187,6 +187,16 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -206,7 +216,7 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
     return 0
 
@@ -239,7 +249,8 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print)
+                 stages=_stages(args), progress=not args.no_progress, echo=print,
+                 report_options=_report_options(args))
     _print_summary(result)
     return 0
 
@@ -295,11 +306,12 @@ def _run(args):
             return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages)
+        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
     else:
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
-                     stages=_stages(args), progress=not args.no_progress, echo=print)
+                     stages=_stages(args), progress=not args.no_progress, echo=print,
+                     report_options=_report_options(args))
     if args.db:
         from . import postgis
 

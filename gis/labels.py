@@ -143,6 +143,8 @@ COLUMNS = {
     "gap": "差距",
     "note": "备注",
     "status": "状态",
+    "check": "核对结果",
+    "rank_text": "排名",
     # --- year-on-year changes (gis.changes)
     "status_zh": "状态",
     "tax_per_mu_prev": "上年亩均税收(万元/亩)",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import GisError
-from .labels import CLASSES, INDICATOR_NAMES, SUMMARY, column_label
+from .labels import CLASSES, CODES, INDICATOR_NAMES, SUMMARY, column_label, translate
 
 __all__ = [
     "Html",
@@ -45,6 +45,8 @@ __all__ = [
     "class_list",
     "two_year_cd",
     "target_check",
+    "CODE_COLUMNS",
+    "planner_sheet",
     "write_pdf",
 ]
 
@@ -66,6 +68,7 @@ KEY_FIGURES = {
     "candidates": (SUMMARY["candidates"], "count"),
     "candidates_mu": (SUMMARY["candidates_mu"], "mu"),
     "blocks_mu": (SUMMARY["blocks_mu"], "mu"),
+    "renewal_target_mu": (SUMMARY["renewal_target_mu"], "mu"),
     "renewal_years": (SUMMARY["renewal_years"], "ratio"),
     "renewal_target_met": (SUMMARY["renewal_target_met"], "text"),
 }
@@ -289,8 +292,11 @@ def source_table(sources, inputs=None):
         if name not in seen:
             rows.append({"数据": role, "文件": name, "工作表/图层": "", "文件日期": _date(path),
                          "读入行数": None, "载入行数": None, "剔除行数": None})
-    return pd.DataFrame(rows, columns=["数据", "文件", "工作表/图层", "文件日期", "读入行数",
-                                       "载入行数", "剔除行数"])
+    out = pd.DataFrame(rows, columns=["数据", "文件", "工作表/图层", "文件日期", "读入行数",
+                                      "载入行数", "剔除行数"])
+    for c in ("读入行数", "载入行数", "剔除行数"):
+        out[c] = out[c].astype("Int64")
+    return out
 
 
 def method_sections(settings, benchmarks=None, sources=None):
@@ -397,8 +403,8 @@ def class_list(firms, klass="D"):
     f = f.sort_values(["size_class", "rank", "name"], kind="mergesort")
     counts = {(s, r): c for (s, r), c in f.groupby(["size_class", "rank"]).size().items()}
     text = [_rank_text(r, {r: counts.get((s, r), 1)}) for s, r in zip(f["size_class"], f["rank"])]
-    keep = [c for c in _LIST_COLUMNS if c in f.columns]
-    return f.assign(rank_text=text)[keep].reset_index(drop=True)
+    f = f.assign(rank_text=text)
+    return f[[c for c in _LIST_COLUMNS if c in f.columns]].reset_index(drop=True)
 
 
 def two_year_cd(changes, firms=None):
@@ -483,6 +489,59 @@ def target_check(targets, mismatch_factor=10.0):
     if "target" in t.columns:
         t = t[[c for c in t.columns if c != "target"] + ["target"]]
     return t
+
+
+# --------------------------------------------------------------------------
+# workbook sheets as planners read them
+# --------------------------------------------------------------------------
+#: column -> the code list (:data:`gis.labels.CODES`) of the values it holds
+CODE_COLUMNS = {"moved": "moved", "match": "match", "land_from": "land_from",
+                "severity": "severity", "zone_kind": "layer_kind"}
+#: columns for machines only, never in a planner's sheet (English text)
+_MACHINE_COLUMNS = ("message_en",)
+
+
+def planner_sheet(df):
+    """Return a table as planners read it: no English codes, no empty columns.
+
+    * codes of :data:`CODE_COLUMNS` in Chinese (升降 up -> 升级 ...);
+    * a code column with a Chinese twin (``scope`` / ``scope_zh``,
+      ``status`` / ``status_zh``, ``target`` / ``target_zh``) is dropped,
+      the twin stays;
+    * English-only columns (``message_en``) and columns with no value at
+      all (企业评价.匹配说明 when every firm matched) are dropped.
+
+    Parameters
+    ----------
+    df : DataFrame
+
+    Returns
+    -------
+    DataFrame (a new frame; the geometry, if any, is kept)
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"moved": ["up", None], "status": ["both", "left"],
+    ...                   "status_zh": ["两年均参评", "退出"], "match_note": [None, ""]})
+    >>> list(planner_sheet(t).columns), planner_sheet(t)["moved"].iloc[0]
+    (['moved', 'status_zh'], '升级')
+    """
+    drop = [c for c in df.columns if f"{c}_zh" in df.columns or c in _MACHINE_COLUMNS]
+    out = df.drop(columns=drop)
+    geom = getattr(out, "_geometry_column_name", None)
+    empty = []
+    for c in out.columns:
+        if c == geom:
+            continue
+        s = out[c]
+        if s.isna().all() or (s.dtype == object and s.map(lambda v: v is None or str(v).strip() == ""
+                                                           or v != v).all()):
+            empty.append(c)
+    out = out.drop(columns=empty)
+    for c, kind in CODE_COLUMNS.items():
+        if c in out.columns and kind in CODES:
+            out[c] = translate(out[c], kind)
+    return out
 
 
 # --------------------------------------------------------------------------
