@@ -431,7 +431,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         elif step == "density":
             _stage_density(result, out_dir)
         elif step == "maps":
-            _stage_maps(result, out_dir, **(map_options or {}))
+            _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
             result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                          source=enterprises, demo=demo, year=year)
@@ -470,7 +470,8 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     if result.parcels is not None and "platform" not in result.parcels:
         result.parcels = _parcels_with_zones(result)
     if "maps" in stages:
-        _stage_maps(result, out_dir, **(map_options or {}))
+        _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
+                    **(map_options or {}))
     rows_read = len(result.firms) + result.ledger.rejected_rows
     result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
@@ -711,24 +712,29 @@ def map_layers(result):
     the worst class of its firms); renewal parcels are the flagged ones.
     """
     lay = {k: result.layers.get(k) for k in ("boundary", "townships", "platforms", "parks")}
-    for key in ("platforms", "parks"):
+    for key in ("platforms", "parks", "townships"):
         agg = result.tables.get(key)
         if lay.get(key) is not None and agg is not None:
-            cur = agg[["firms", "tax_per_mu"]].rename(columns={"firms": "n_firms"})
-            lay[key] = lay[key].merge(cur, left_on="name_zh", right_index=True, how="left")
+            lay[key] = lay[key].merge(_zone_stats(agg), left_on="name_zh", right_index=True, how="left")
     if result.firms is not None:
         firms = result.firms
         lay["enterprises"] = firms.assign(grade=firms["class"]) if "class" in firms else firms
     if result.parcels is not None:
         lay["landuse"] = result.parcels
     facts = result.renewal.get("facts") if result.renewal else None
+    names = _firm_names(result.firms) if result.firms is not None else None
     if facts is not None:
         eff = facts[facts["firms"] > 0]
         eff = eff.assign(tax_per_mu=eff["tax"] / eff["area_mu"])
-        lay["efficiency"] = eff
+        lay["efficiency"] = eff.assign(firm_names=eff["parcel_id"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
-        lay["renewal_parcels"] = cands[cands["status"] == "候选"]
+        cands = cands[cands["status"] == "候选"]
+        if facts is not None and "township" in facts and "township" not in cands:
+            cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
+        if names is not None:
+            cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
     if result.density:
         grid = result.density["grids"].get("全部")
@@ -739,6 +745,34 @@ def map_layers(result):
         lay["hotspots"] = result.density.get("hotspots")
         lay["clusters"] = result.density.get("clusters")
     return {k: v for k, v in lay.items() if v is not None}
+
+
+def _zone_stats(agg):
+    """Popup and colouring figures of a zone from its aggregate table (firms, 亩均税收, class counts)."""
+    out = pd.DataFrame(index=agg.index)
+    out["n_firms"] = agg["firms"]
+    if "tax_per_mu" in agg:
+        out["tax_per_mu"] = agg["tax_per_mu"]
+    counts = [f"n_{k}" for k in "ABCD"]
+    if all(c in agg for c in counts):
+        n = agg[counts].fillna(0).astype(int)
+        out["class_counts"] = [" · ".join(f"{k} {v}" for k, v in zip("ABCD", row)) for row in n.to_numpy()]
+        total = n.sum(axis=1)
+        out["share_ab"] = (100 * (n["n_A"] + n["n_B"]) / total).where(total > 0)
+    return out
+
+
+def _firm_names(firms, most=5):
+    """Names of the firms on each parcel (``parcel_id``): the first ``most``, then how many more."""
+    f = firms[firms["parcel_id"].notna()]
+    if not len(f):
+        return pd.Series(dtype=object)
+
+    def join(v):
+        v = [str(x) for x in v]
+        return "、".join(v[:most]) + (f" 等{len(v)}家" if len(v) > most else "")
+
+    return f.groupby("parcel_id")["name"].agg(join)
 
 
 def map_targets(result):
@@ -761,12 +795,17 @@ def map_targets(result):
     return t
 
 
-def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None):
+def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
+                demo=False):
     from . import maps
 
+    date = None
+    if source is not None and Path(source).is_file():
+        date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
         Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
+        year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )
 
 

@@ -440,7 +440,8 @@ COUNT_JS = """() => {
       out[k] = {n: l.getLayers().length, drawn: l._map ? l._topClusterLevel.getChildCount() : 0};
     } else if (l.getLayers) {
       const ls = l.getLayers();
-      out[k] = {n: ls.length, drawn: ls.filter(x => x._map && x._parts && x._parts.length > 0).length};
+      out[k] = {n: ls.length, drawn: ls.filter(x => x._map && x._parts && x._parts.length > 0
+                                                && (x.options.fill || x.options.stroke)).length};
     } else {
       out[k] = {n: 1, drawn: l._map && l._image && l._image.complete ? 1 : 0};
     }
@@ -458,11 +459,17 @@ def test_standard_maps_in_chromium(chromium, standard):
     assert set(paths) == {"overview", "efficiency", "renewal", "density"}
     expected = {
         "overview": {"boundary": 1, "townships": 2, "platforms": 3, "landuse": 30, "enterprises": 40},
-        "efficiency": {"boundary": 1, "townships": 2, "efficiency": 30, "platforms": 3, "enterprises": 40},
-        "renewal": {"boundary": 1, "townships": 2, "renewal_parcels": 30, "renewal_blocks": 1},
-        "density": {"boundary": 1, "townships": 2, "density": 1, "hotspots": 3, "clusters": 2},  # 不显著 left out
+        # background: the 三调 parcels merged into 建设用地 (0601, 0701, 0508) and 水域 (1101)
+        "efficiency": {"boundary": 1, "background": 2, "townships": 2, "efficiency": 30, "platforms": 3,
+                       "enterprises": 40},
+        "renewal": {"boundary": 1, "background": 2, "townships": 2, "platforms": 3, "renewal_parcels": 30,
+                    "renewal_blocks": 1},
+        "density": {"boundary": 1, "background": 2, "townships": 2, "density": 1, "hotspots": 3,
+                    "clusters": 2},  # 不显著 left out
     }
-    hidden = {("overview", "townships"), ("efficiency", "enterprises")}  # off at start
+    # off at start; efficiency parcels are drawn from street zoom only
+    hidden = {("efficiency", "enterprises"), ("density", "hotspots"), ("density", "clusters"),
+              ("efficiency", "efficiency")}
     for name, path in paths.items():
         with gisbrowser.open_map(chromium, path) as (page, log):
             assert log.errors == [], (name, log.errors)
@@ -489,6 +496,10 @@ def test_standard_maps_in_chromium(chromium, standard):
                 assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
             if name == "density":
                 assert page.locator('[data-gis-legend="density"] .gis-legend-bar').count() == 1
+                assert "hotspots" not in legends and "clusters" not in legends  # off at start
+                page.locator(".leaflet-control-layers-overlays label", has_text="冷热点").click()
+                page.locator(".leaflet-control-layers-overlays label", has_text="产业集群").click()
+                legends = page.evaluate(LEGEND_JS)
                 assert legends["hotspots"] == ["热点 (99%置信)", "热点 (90%置信)", "冷点 (95%置信)"]
                 assert legends["clusters"] == ["0: 光电集群", "1: 服装集群"]
             if name == "renewal":
@@ -604,7 +615,8 @@ def test_generic_polygons_and_platform_colouring():
     maps.add_parks(m, lay["platforms"].iloc[:2])
     leg = maps.legends(m)
     # equal intervals of 10..30 in 2 classes: 10–20, 20–30 (by hand)
-    assert [e[1] for e in leg["platforms"]["entries"]] == ["10.00 – 20.00 万元/亩", "20.00 – 30.00 万元/亩"]
+    assert [e[1] for e in leg["platforms"]["entries"]] == ["10.00 – 20.00", "20.00 – 30.00"]
+    assert leg["platforms"]["title"] == "亩均税收 (万元/亩)"
     assert spec_of(m, "platforms")["props"]["_c"] == [1, 0, 0]
     assert [e[1] for e in leg["towns_area"]["entries"]] == ["40.00 – 50.00", "50.00 – 60.00"]
     # a single-colour outline layer says its outlines are approximate

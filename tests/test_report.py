@@ -177,11 +177,16 @@ def test_workbook_column_widths(tmp_path, settings):
                           settings=settings)
     wb = openpyxl.load_workbook(path)
     dims = wb["企业评价"].column_dimensions
+
+    def chars(width):
+        """Characters shown: the file stores Excel's width, 5 px of cell padding on 7-px digits."""
+        return round(width * 7 - 5) / 7
+
     # widest of header and values, CJK counted double, plus 2 of padding
-    assert dims["A"].width == max(_ref_width("企业名称"), _ref_width("义乌市甲服饰有限公司")) + 2
-    assert dims["B"].width == max(_ref_width("统一社会信用代码"), 18) + 2
-    assert dims["C"].width == max(_ref_width("用地面积(亩)"), len("1,234,567.89")) + 2
-    assert wb["x"].column_dimensions["A"].width == settings["report"]["max_column_width"]
+    assert chars(dims["A"].width) == max(_ref_width("企业名称"), _ref_width("义乌市甲服饰有限公司")) + 2
+    assert chars(dims["B"].width) == max(_ref_width("统一社会信用代码"), 18) + 2
+    assert chars(dims["C"].width) == max(_ref_width("用地面积(亩)"), len("1,234,567.89")) + 2
+    assert chars(wb["x"].column_dimensions["A"].width) == settings["report"]["max_column_width"]
 
 
 def test_display_width_matches_unicodedata():
@@ -222,6 +227,38 @@ def test_workbook_deterministic_bytes(tmp_path, firms, platforms, settings):
     assert props.created == stamp and props.modified == stamp
     with zipfile.ZipFile(a) as z:
         assert {i.date_time for i in z.infolist()} == {(2026, 1, 2, 3, 4, 4)}  # even seconds
+
+
+def test_workbook_splits_a_table_past_the_row_limit(tmp_path, settings, monkeypatch):
+    import gis.report as report_mod
+
+    monkeypatch.setattr(report_mod, "EXCEL_MAX_ROWS", 4)  # a header and 3 data rows per sheet
+    df = pd.DataFrame({"name": [f"企业{i}" for i in range(7)], "land_mu": [float(i) for i in range(7)]})
+    path = write_workbook(tmp_path / "big.xlsx", {"firms": df}, summary={"year": 2025}, settings=settings)
+    wb = openpyxl.load_workbook(path)
+    # 7 rows, 3 per sheet: 3 + 3 + 1
+    assert wb.sheetnames == ["汇总", "企业评价_1", "企业评价_2", "企业评价_3"]
+    got = []
+    for name, n in (("企业评价_1", 3), ("企业评价_2", 3), ("企业评价_3", 1)):
+        ws = wb[name]
+        assert [c.value for c in ws[1]] == ["企业名称", "用地面积(亩)"]
+        assert ws.max_row == n + 1 and ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:B{n + 1}"
+        got += [(r[0].value, r[1].value) for r in ws.iter_rows(min_row=2)]
+    assert got == [(f"企业{i}", i) for i in range(7)]
+    notes = {r[0].value: r[1].value for r in wb["汇总"].iter_rows(min_row=2)}
+    note = next(v for k, v in notes.items() if k.startswith("企业评价（超过Excel行数上限"))
+    assert "7" in note and "企业评价_1、企业评价_2、企业评价_3" in note
+
+
+def test_workbook_text_cells_never_formulas(tmp_path, settings):
+    df = pd.DataFrame({"name": ["=SUM(A1:A9)", "+1", "-2", "@x", "<b>&</b>", "  lead"]})
+    path = write_workbook(tmp_path / "t.xlsx", {"firms": df}, settings=settings)
+    ws = openpyxl.load_workbook(path)["企业评价"]
+    cells = [r[0] for r in ws.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == df["name"].tolist()
+    assert {c.data_type for c in cells} == {"s"}
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
 
 
 def test_workbook_rejects_bad_sheet_name(tmp_path, settings):
