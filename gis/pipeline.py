@@ -840,6 +840,7 @@ def renewal_figures(renewal):
     cands = renewal["renewal_parcels"]
     flagged = cands["status"] == STATUS["flagged"]
     check = renewal["plan_check"]
+    met = "可以" if check["reaches_target"] else "不能"
     return {
         "candidates": int(flagged.sum()),
         "candidates_mu": float(cands.loc[flagged, "area_mu"].sum()),
@@ -847,7 +848,7 @@ def renewal_figures(renewal):
         "blocks_mu": float(check["total_mu"]),
         "renewal_target_mu": float(check["target_mu"]),
         "renewal_years": float(check["years_of_supply"]),
-        "renewal_target_met": "可以" if check["reaches_target"] else "不能",
+        "renewal_target_met": met,
     }
 
 

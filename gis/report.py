@@ -1190,9 +1190,11 @@ def _public(df, settings):
 
 
 def _by_size(firms):
-    """(size class, firms) of each size class present, 规上 first."""
-    if firms is None or "size_class" not in firms.columns:
+    """(size class, firms) of each size class present, 规上 first ("" and all without one)."""
+    if firms is None:
         return []
+    if "size_class" not in firms.columns:
+        return [("", firms)]
     return [(s, firms[firms["size_class"] == s]) for s in ("规上", "规下")
             if (firms["size_class"] == s).any()]
 
@@ -1231,7 +1233,7 @@ def _firm_lists(tables, changes, lab, n, settings):
     if "platform_targets" in tables:
         factor = float(_settings(settings)["yearly"]["target_mismatch_factor"])
         out["平台目标"] = (target_check(tables["platform_targets"], factor), lab("platform_targets"))
-    if firms is not None and {"rank", "class", "size_class", "name"} <= set(firms.columns):
+    if firms is not None and {"rank", "class", "name"} <= set(firms.columns):
         f = _with_index(firms)
         rank_lab = lab("firms")
         for cap, t in rank_lists(f, n=n).items():

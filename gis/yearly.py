@@ -208,7 +208,7 @@ _BENCH_METHOD = {
     "median": "{pop}企业指标值的中位数",
     "fixed": "设置文件给定的固定基准值",
 }
-_POP = {"graded": "参评定级", "scored": "参评(含不定级)"}
+_POP = {"graded": CODES["scope"]["graded"], "scored": "参评(含不定级)"}
 
 
 def _scope_text(eff):
@@ -374,10 +374,13 @@ def rank_lists(firms, n=20, sizes=("规上", "规下")):
     Returns
     -------
     dict
-        ``"规上企业综合得分前20名"`` ... -> DataFrame (``rank_text`` first).
+        ``"规上企业综合得分前20名"`` ... -> DataFrame (``rank_text`` first);
+        one list ``"企业综合得分前20名"`` when ``firms`` has no size class.
     """
     out = {}
     graded = firms[firms["class"].isin(list(CLASSES)) & firms["rank"].notna()]
+    if "size_class" not in graded.columns:  # one list when the size class is not known
+        graded, sizes = graded.assign(size_class=""), ("",)
     for size in sizes:
         g = graded[graded["size_class"] == size]
         if g.empty:
@@ -400,6 +403,8 @@ def rank_lists(firms, n=20, sizes=("规上", "规下")):
 def class_list(firms, klass="D"):
     """Return every graded firm of one class, by size class and rank."""
     f = firms[firms["class"] == klass]
+    if "size_class" not in f.columns:
+        f = f.assign(size_class="")
     f = f.sort_values(["size_class", "rank", "name"], kind="mergesort")
     counts = {(s, r): c for (s, r), c in f.groupby(["size_class", "rank"]).size().items()}
     text = [_rank_text(r, {r: counts.get((s, r), 1)}) for s, r in zip(f["size_class"], f["rank"])]
@@ -433,7 +438,8 @@ def two_year_cd(changes, firms=None):
         out = out.merge(info, on="uscc", how="left")
         out = out[[x for x in ("uscc", "name", *extra, "class_prev", "class", "tax_per_mu_prev",
                                "tax_per_mu") if x in out.columns]]
-    return out.sort_values(["class", "name"], kind="mergesort").reset_index(drop=True)
+    by = [c for c in ("class", "name") if c in out.columns]
+    return (out.sort_values(by, kind="mergesort") if by else out).reset_index(drop=True)
 
 
 def target_check(targets, mismatch_factor=10.0):
@@ -464,7 +470,7 @@ def target_check(targets, mismatch_factor=10.0):
     ...                   "at_least": [False], "current": [175.0], "gap": [-172.0],
     ...                   "progress_pct": [5833.3], "note": [None]})
     >>> r = target_check(t)
-    >>> r["check"].iloc[0], r["progress_pct"].isna().iloc[0], int(r["current"].iloc[0])
+    >>> r["check"].iloc[0], bool(r["progress_pct"].isna().iloc[0]), int(r["current"].iloc[0])
     ('疑口径或单位不一致', True, 175)
     """
     t = targets.copy()
@@ -533,9 +539,9 @@ def planner_sheet(df):
     for c in out.columns:
         if c == geom:
             continue
-        s = out[c]
-        if s.isna().all() or (s.dtype == object and s.map(lambda v: v is None or str(v).strip() == ""
-                                                           or v != v).all()):
+        vals = out[c].dropna()
+        if not len(vals) or (not pd.api.types.is_numeric_dtype(vals)
+                             and vals.astype(str).str.strip().eq("").all()):
             empty.append(c)
     out = out.drop(columns=empty)
     for c, kind in CODE_COLUMNS.items():
