@@ -79,6 +79,7 @@ __all__ = [
     "parcel_units",
     "land_disagreements",
     "area_of_largest_overlap",
+    "zone_rule",
     "zone_of_points",
     "attach_zones",
     "attach_firms",
@@ -765,6 +766,25 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
     return pd.Series(out, index=parcels.index, name=name_col, dtype=object)
 
 
+def zone_rule(settings=None):
+    """The rule placing parcels and firms in platforms, parks and townships, as a sentence.
+
+    Examples
+    --------
+    >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
+    ...                       "township_min_share": 0.0}})
+    '平台/园区归属: 按宗地面积最大重叠, 且重叠不少于宗地面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主宗地, 无宗地的企业按坐标点所在'
+    """
+    cfg = _cfg(settings)
+    share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
+
+    def cond(v):
+        return f"且重叠不少于宗地面积的{v:.0%}" if v > 0 else "任意重叠即可"
+
+    return (f"平台/园区归属: 按宗地面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
+            "企业随其主宗地, 无宗地的企业按坐标点所在")
+
+
 def zone_of_points(points, zones, name_col="name_zh"):
     """The zone each point lies in (first listed zone when several).
 
@@ -798,11 +818,15 @@ def attach_zones(parcels, platforms=None, parks=None, townships=None, name_col="
     A copy of ``parcels`` with the three columns added.
     """
     out = parcels.copy()
+    # townships tile the county: every parcel is in the one holding most of it
+    town_share = _cfg(settings).get("township_min_share", 0.0)
     for col, zones in (("platform", platforms), ("park", parks), ("township", townships)):
         if zones is None:
             out[col] = pd.Series(None, index=out.index, dtype=object)
         else:
-            out[col] = area_of_largest_overlap(parcels, zones, name_col, settings=settings)
+            out[col] = area_of_largest_overlap(
+                parcels, zones, name_col, settings=settings,
+                min_share=town_share if col == "township" else None)
     return out
 
 

@@ -9,14 +9,18 @@ Chinese text needs a font with CJK glyphs.  :func:`cjk_font_families` picks
 the first installed font of ``report.charts.cjk_fonts`` (Noto Sans CJK SC on
 Debian/Ubuntu with ``fonts-noto-cjk``, Microsoft YaHei or SimHei on
 Windows, PingFang SC on macOS ...) and falls back to the small font shipped
-in ``gis/fonts`` (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1), with
-a warning.  A glyph still missing is reported by a warning naming the
-characters, never drawn silently as a box.
+in ``gis/fonts`` (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1), which
+draws every label the toolkit writes.  A CJK font installed after matplotlib
+built its font cache is found (the font list is rebuilt once).  Only a
+character that will be drawn and that no chosen font has is reported, by a
+:class:`MissingGlyphWarning` naming it, never drawn silently as a box.
 """
 
 from __future__ import annotations
 
+import copy
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -65,12 +69,59 @@ def _cfg(settings):
     return section(settings, "report")
 
 
+#: Font files registered at run time (vendored, ``font_files``): never written to
+#: matplotlib's cache.
+_REGISTERED = set()
+_REFRESHED = []
+
+
 def _register(path):
     from matplotlib import font_manager as fm
 
     path = str(path)
+    _REGISTERED.add(path)
     if not any(f.fname == path for f in fm.fontManager.ttflist):
         fm.fontManager.addfont(path)
+
+
+def _refresh_font_list():
+    """Add system fonts installed after matplotlib built its font cache (once per process).
+
+    matplotlib reads its font list from a cache file written the first time
+    it ran; a font installed later (``apt-get install fonts-noto-cjk``) is not
+    in it.  The fonts on the system but not in the list are added, and the
+    cache file is rewritten (without the fonts registered at run time) so
+    the next process finds them at once.
+
+    Returns
+    -------
+    int
+        Number of font files added (0 when the list was current).
+    """
+    if _REFRESHED:
+        return 0
+    _REFRESHED.append(True)
+    import matplotlib
+    from matplotlib import font_manager as fm
+
+    mgr = fm.fontManager
+    new = sorted(set(fm.findSystemFonts()) - {f.fname for f in mgr.ttflist})
+    added = 0
+    for path in new:
+        try:
+            mgr.addfont(path)
+            added += 1
+        except (OSError, RuntimeError, ValueError):  # matplotlib skips unreadable fonts too
+            continue
+    if added:
+        saved = copy.copy(mgr)
+        saved.ttflist = [f for f in mgr.ttflist if f.fname not in _REGISTERED]
+        cache = Path(matplotlib.get_cachedir(), f"fontlist-v{fm.FontManager.__version__}.json")
+        try:
+            fm.json_dump(saved, cache)
+        except OSError:  # read-only cache folder: the list is still right for this process
+            pass
+    return added
 
 
 def cjk_font_families(settings=None):
@@ -110,20 +161,13 @@ def cjk_font_families(settings=None):
             raise ConfigError(f"report.charts.font_files: font file not found: {f}")
         _register(f)
         extra.append(fm.FontProperties(fname=str(f)).get_name())
-    installed = {f.name for f in fm.fontManager.ttflist}
-    found = [name for name in charts["cjk_fonts"] if name in installed]
+    found = _installed(charts["cjk_fonts"])
+    if not found and _refresh_font_list():
+        found = _installed(charts["cjk_fonts"])
     families = extra + found[:1]
     if charts.get("vendored_font", True) and VENDORED_FONT.is_file():
         _register(VENDORED_FONT)
         families.append(VENDORED_FAMILY)
-        if not (extra or found):
-            warnings.warn(
-                "no CJK font installed (looked for " + ", ".join(charts["cjk_fonts"])
-                + "); charts use the vendored GB 2312 subset font, rare characters may be "
-                "missing. Install fonts-noto-cjk (Debian/Ubuntu) or set report.charts.font_files.",
-                MissingGlyphWarning,
-                stacklevel=2,
-            )
     if not families:
         raise ConfigError(
             "no CJK font found for chart labels: none of report.charts.cjk_fonts ("
@@ -131,6 +175,14 @@ def cjk_font_families(settings=None):
             "is off. Install fonts-noto-cjk or set report.charts.font_files."
         )
     return families + ["DejaVu Sans"]
+
+
+def _installed(names):
+    """Return the font families of ``names`` that matplotlib knows, in order."""
+    from matplotlib import font_manager as fm
+
+    known = {f.name for f in fm.fontManager.ttflist}
+    return [name for name in names if name in known]
 
 
 def font_covers(family):
@@ -180,6 +232,10 @@ def missing_glyphs(text, families=None, settings=None):
     return "".join(sorted({c for c in text if not c.isspace() and ord(c) not in covered}))
 
 
+#: matplotlib's warning for a character no font of the fallback list has.
+_GLYPH_WARNING = re.compile(r"Glyph (\d+) .*missing from")
+
+
 def _render(draw, fmt, settings, name):
     """Create a figure under the CJK fonts, draw it, return PNG bytes / SVG text."""
     import matplotlib
@@ -190,9 +246,10 @@ def _render(draw, fmt, settings, name):
     fmt = (fmt or cfg["format"]).lower()
     if fmt not in ("png", "svg"):
         raise ValidationError(f"{name}: format must be 'png' or 'svg', got {fmt!r}")
+    families = cjk_font_families(settings)
     rc = {
         "font.family": "sans-serif",
-        "font.sans-serif": cjk_font_families(settings),
+        "font.sans-serif": families,
         "axes.unicode_minus": False,
         "svg.fonttype": "path",
         "svg.hashsalt": "yiwu-gis",
@@ -205,12 +262,17 @@ def _render(draw, fmt, settings, name):
         buf = io.BytesIO()
         meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         fig.savefig(buf, format=fmt, dpi=cfg["dpi"], metadata=meta, bbox_inches="tight")
-    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    missing = set()
     for w in caught:
-        if "missing from" not in str(w.message):
+        glyph = _GLYPH_WARNING.search(str(w.message))
+        if glyph:
+            missing.add(chr(int(glyph.group(1))))
+        else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if missing:
-        warnings.warn(f"{name}: glyphs missing from the chart fonts: " + "; ".join(missing[:5]),
+        chars = ", ".join(f"{c} (U+{ord(c):04X})" for c in sorted(missing))
+        warnings.warn(f"{name}: characters missing from every chart font ({', '.join(families)}): "
+                      f"{chars}; install fonts-noto-cjk or set report.charts.font_files",
                       MissingGlyphWarning, stacklevel=3)
     data = buf.getvalue()
     return data if fmt == "png" else data.decode("utf-8")

@@ -129,18 +129,10 @@ register("validate", "check input files and write rejects.csv / 检查输入文�
 
 # ---------------------------------------------------------------- demo / report
 def _print_summary(result):
-    """Print the run summary and where the outputs are."""
-    s = result.summary
-    print(f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
-          f"+ 拒绝 rejected {s['firms_rejected']}")
-    print(f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
-          f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
-          f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
-          f"不参评 out of scope {s['firms_out_of_scope']}")
-    if s.get("land_mu"):
-        print(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
-              f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
-    for key, line in result.summary.get("extra_lines", {}).items():
+    """Print the run summary, the outputs, and which file to open first (the last lines)."""
+    from .pipeline import summary_lines
+
+    for line in summary_lines(result):
         print(line)
     for key, path in result.paths.items():
         if isinstance(path, dict):
@@ -148,7 +140,19 @@ def _print_summary(result):
                 print(f"  {key}/{sub}: {p}")
         else:
             print(f"  {key}: {path}")
-    print(f"用时 {s.get('seconds', 0)} s")
+    if result.timings:
+        from .pipeline import timing_line
+
+        print(timing_line(result.timings))
+    else:
+        print(f"用时 {result.summary.get('seconds', 0)} s")
+    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+            "results": "用 QGIS 打开 / open in QGIS"}
+    first = next((k for k in hint if k in result.paths), None)
+    if first is not None:
+        path = Path(result.paths[first]).resolve()
+        print(f"输出目录 outputs: {path.parent}")
+        print(f"先打开 open first: {path} ({hint[first]})")
 
 
 def _print_kept(result, out):
@@ -187,12 +191,21 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", default=None, metavar="FILE",
+                   help="also write the stage times and peak memory as JSON / 各步骤用时")
     g = p.add_argument_group("report / 报告")
     g.add_argument("--public", action="store_true",
                    help="public edition of the report (公开版): no firm tax, output, energy or "
                         "emission figures")
     g.add_argument("--pdf", action="store_true",
                    help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
+
+
+def _timings(args, result):
+    if getattr(args, "timings", None):
+        from .pipeline import write_timings
+
+        write_timings(result, args.timings)
 
 
 def _report_options(args):
@@ -218,6 +231,7 @@ def _demo(args):
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -252,6 +266,7 @@ def _report(args):
                  stages=_stages(args), progress=not args.no_progress, echo=print,
                  report_options=_report_options(args))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -318,6 +333,7 @@ def _run(args):
         written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "ranks",
     "classes",
     "evaluate",
+    "zero_use_rule",
     "aggregate",
     "chain_targets",
     "platform_targets",
@@ -120,6 +121,13 @@ def _cfg(settings):
         )
     if cfg["benchmark_population"] not in ("graded", "scored"):
         problems.append("efficiency.benchmark_population must be graded or scored")
+    zu = cfg.get("zero_use") or {}
+    if zu.get("treat_as") not in ("not_reported", "cap"):
+        problems.append("efficiency.zero_use.treat_as must be not_reported or cap, "
+                        f"got {zu.get('treat_as')!r}")
+    for k in zu.get("indicators") or []:
+        if k not in INDICATORS:
+            problems.append(f"efficiency.zero_use.indicators: unknown indicator '{k}'")
     sh = cfg["class_shares"]
     if len(sh) != 4 or any(s < 0 for s in sh) or abs(sum(sh) - 1) > 1e-6:
         problems.append(f"efficiency.class_shares must be 4 shares >= 0 summing to 1, got {sh}")
@@ -308,6 +316,42 @@ def _sizes(firms):
     return size
 
 
+def _zero_reported(firms, k, cfg):
+    """Firms reporting 0 as the denominator of indicator ``k`` (e.g. energy 0) with a numerator."""
+    num, den = INDICATORS[k][0], INDICATORS[k][1]
+    if k not in (cfg["zero_use"]["indicators"] or []) or den not in firms or num not in firms:
+        return pd.Series(False, index=firms.index)
+    return (pd.to_numeric(firms[den], errors="coerce") == 0) & \
+        pd.to_numeric(firms[num], errors="coerce").notna()
+
+
+def _zero_term(t, zero, pop, weight, cfg):
+    """Score term of firms reporting zero energy/emission, and the note's text."""
+    if cfg["zero_use"]["treat_as"] == "cap":
+        cap = cfg["cap_multiple"] * weight
+        return cap, f"填报为0, 按封顶计{cap:.2f}分"
+    have = t[t.notna() & ~zero & pop]
+    avg = float(have.mean()) if len(have) else 0.0
+    return avg, f"填报为0, 按未填报取平均得分{avg:.2f}"
+
+
+def zero_use_rule(settings=None):
+    """How a firm reporting zero energy or emission is scored, as a sentence for the report.
+
+    Examples
+    --------
+    >>> zero_use_rule()[:12]
+    '填报能耗或排放为0的企业'
+    """
+    cfg = _cfg(settings)
+    names = "、".join(INDICATORS[k][3] for k in cfg["zero_use"]["indicators"] or [])
+    if not names:
+        return "填报能耗或排放为0的企业: 按指标计算规则处理(分母为0视为缺失, 计0分)"
+    how = (f"按封顶得分(权重×{cfg['cap_multiple']:g})计" if cfg["zero_use"]["treat_as"] == "cap"
+           else "按未填报处理, 取同类企业该指标的平均得分")
+    return f"填报能耗或排放为0的企业({names}): {how}, 不按最差计0分"
+
+
 def benchmarks(ind, firms, population=None, settings=None, land_col="land_mu"):
     """Benchmark of each scored indicator for 规上 and 规下.
 
@@ -427,6 +471,10 @@ def scores(ind, firms, benchmarks, settings=None, population=None):
                 add_note(m, f"{zh}基准值缺失, 计0分")
                 continue
             t = (wt * v / b).clip(lower=cfg["floor"], upper=cfg["cap_multiple"] * wt)
+            zero = _zero_reported(firms.reindex(t.index), k, cfg)
+            if zero.any():
+                t[zero], text = _zero_term(t, zero, pop[m], wt, cfg)
+                add_note(m & zero.reindex(ind.index, fill_value=False), f"{zh}: {text}")
             miss = t.isna()
             averaged = pd.Series(False, index=t.index)
             if s == "规上" and k in cfg["average_if_missing"]:

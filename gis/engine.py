@@ -1780,7 +1780,7 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
             shutil.rmtree(tmp, ignore_errors=True)
     result.timings = {k: round(v, 3) for k, v in timings.items()}
     result.summary = pipeline.run_summary(result.firms, ledger, rows_read, result.parcels,
-                                          source=enterprises, year=year)
+                                          source=enterprises, year=year, settings=settings)
     result.summary["engine"] = "dask"
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result

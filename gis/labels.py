@@ -310,6 +310,8 @@ SUMMARY = {
     "source": "数据来源",
     "config": "配置文件",
     "demo": "数据性质",
+    "zone_rule": "区域归属规则",
+    "zero_use_rule": "能耗/排放为0的处理",
 }
 
 #: class letter -> Chinese name (浙政发〔2018〕5号 practice)

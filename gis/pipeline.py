@@ -27,12 +27,15 @@ from .config import load_settings
 
 __all__ = [
     "STAGES",
+    "STAGE_NAMES_ZH",
     "Run",
     "demo_dir",
     "demo_inputs",
     "planning_layers",
     "load_firms",
     "load_land",
+    "attach_firms",
+    "evaluate_units",
     "evaluate_firms",
     "efficiency_tables",
     "density_outputs",
@@ -45,6 +48,10 @@ __all__ = [
     "run_summary",
     "renewal_figures",
     "input_roles",
+    "renewal_line",
+    "summary_lines",
+    "timing_line",
+    "write_timings",
     "write_results",
     "run",
 ]
@@ -52,10 +59,20 @@ __all__ = [
 #: stages :func:`run` knows, in order
 STAGES = ("efficiency", "renewal", "density", "maps", "report")
 
+#: the timed steps of :func:`run` (``Run.timings`` keys) and their Chinese names
+STAGE_NAMES_ZH = {
+    "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
+    "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+}
+
 
 @dataclass
 class Run:
-    """Everything one run computed (frames in EPSG:4549) and wrote (paths)."""
+    """Everything one run computed (frames in EPSG:4549) and wrote (paths).
+
+    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds of each
+    step (keys of :data:`STAGE_NAMES_ZH`).
+    """
 
     year: int
     settings: dict
@@ -73,6 +90,7 @@ class Run:
     timings: dict = field(default_factory=dict)
     #: input files by role (本年企业名录 ...), for the report's data sources
     inputs: dict = field(default_factory=dict)
+    cpu_timings: dict = field(default_factory=dict)
 
 
 def _progress(iterable, enabled, desc):
@@ -165,8 +183,60 @@ def _unmatched_notes(firms, attached, ledger, source):
         )
 
 
+def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
+    """Attach firms to parcels and zones: the evaluation units.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_firms`.
+    parcels : GeoDataFrame or None
+        三调 parcels; without them the land comes from the table (用地面积)
+        and the zones from the firms' points.
+    layers : dict
+        From :func:`planning_layers`.
+    ledger : gis.ledger.Ledger, optional
+        Firms on no industrial parcel are noted in it.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per firm: the input columns and the attach columns
+        (parcel_id, match, land_mu, platform, park, township, ...).
+    """
+    from . import attach
+
+    settings = settings or load_settings()
+    if parcels is not None and len(parcels):
+        units = attach.evaluation_units(
+            firms, parcels, layers.get("platforms"), layers.get("parks"),
+            layers.get("townships"), settings=settings,
+        )
+        _unmatched_notes(firms, units, ledger, source)
+    else:
+        units = firms.copy()
+        units["table_mu"] = units["land_mu"]
+        units["land_from"] = "table"
+        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
+            zones = layers.get(key)
+            units[col] = (
+                attach.zone_of_points(units, zones) if zones is not None else None
+            )
+    return units
+
+
+def evaluate_units(units, settings=None, year=None):
+    """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
+    from . import efficiency
+
+    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
+
+
 def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None, source=""):
     """Attach firms to parcels and zones, then evaluate them (亩均效益).
+
+    :func:`attach_firms` then :func:`evaluate_units`.
 
     Parameters
     ----------
@@ -186,26 +256,9 @@ def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None
         :func:`gis.efficiency.evaluate` columns (indicators, score, rank,
         class).
     """
-    from . import attach, efficiency
-
     settings = settings or load_settings()
-    if parcels is not None and len(parcels):
-        units = attach.evaluation_units(
-            firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
-        )
-        _unmatched_notes(firms, units, ledger, source)
-    else:
-        units = firms.copy()
-        units["table_mu"] = units["land_mu"]
-        units["land_from"] = "table"
-        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
-            zones = layers.get(key)
-            units[col] = (
-                attach.zone_of_points(units, zones) if zones is not None else None
-            )
-    ev = efficiency.evaluate(units, settings=settings, year=year)
-    return gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
+    units = attach_firms(firms, parcels, layers, settings=settings, ledger=ledger, source=source)
+    return evaluate_units(units, settings=settings, year=year)
 
 
 def efficiency_tables(ev, parcels=None, layers=None, settings=None):
@@ -219,19 +272,16 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
     land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
-    if "parcel_id" in ev:
-        # 一地多企: every firm on a parcel is summed to the parcel, including
-        # firms too small to be evaluated alone (domain.md §3)
-        scopes = list(settings["efficiency"]["aggregate_scopes"]) + ["out_of_scope"]
-        tables["parcels"] = efficiency.aggregate(
-            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings, scopes=scopes
-        )
+    if "parcel_id" in ev and land is not None:
+        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
+        # same figures feed the parcel layer, the maps and the renewal rules
+        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -245,8 +295,14 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     return tables
 
 
-def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None):
-    """The run summary: firms read, evaluated, graded, rejected; totals; classes."""
+def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None,
+                settings=None):
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes.
+
+    With ``settings``, also the rules a reader must know to read the figures:
+    ``zone_rule`` (:func:`gis.attach.zone_rule`) and ``zero_use_rule``
+    (:func:`gis.efficiency.zero_use_rule`).
+    """
     scope = ev["scope"] if "scope" in ev else pd.Series(dtype=object)
     evaluated = scope.isin(["graded", "scored_not_graded"])
     graded = scope.eq("graded")
@@ -276,7 +332,46 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
     }
+    if settings is not None:
+        from .attach import zone_rule
+        from .efficiency import zero_use_rule
+
+        out["zone_rule"] = zone_rule(settings)
+        out["zero_use_rule"] = zero_use_rule(settings)
     return out
+
+
+def timing_line(timings):
+    """The stage times as one line for the end of a run.
+
+    >>> timing_line({"load": 1.23, "efficiency": 0.8, "gpkg": 2.0})
+    '用时: 载入 1.2 s · 亩均 0.8 s · GeoPackage 2.0 s · 合计 4.0 s'
+    """
+    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s" for k, v in timings.items()]
+    return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
+
+
+def write_timings(result, path):
+    """Write the run's stage times (wall and CPU seconds) and peak memory as JSON.
+
+    Returns
+    -------
+    Path
+    """
+    import json
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    rss_mb = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"stages": list(result.timings), "wall_s": result.timings, "cpu_s": result.cpu_timings,
+           "total_wall_s": sum(result.timings.values()), "peak_rss_mb": round(rss_mb, 1),
+           "firms": int(len(result.firms)) if result.firms is not None else 0,
+           "parcels": int(len(result.parcels)) if result.parcels is not None else 0}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 _GPKG_DROP = ("notes",)
@@ -334,26 +429,43 @@ def write_results(result, path):
     return path
 
 
-def _stage_efficiency(result, inputs, progress):
+def _stage_load(result, inputs, landuse, plan):
+    """Read this year's firms, last year's (if given), the parcels and the plan."""
+    s = result.settings
+    firms, ledger = load_firms(inputs["enterprises"], inputs["coords"], result.layers["boundary"], s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=s)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    if inputs.get("previous"):
+        inputs["previous_firms"], _ = load_firms(
+            inputs["previous"], coords=inputs.get("coords"), boundary=result.layers["boundary"],
+            settings=s)
+    return len(firms) + ledger.rejected_rows
+
+
+def _stage_attach(result, inputs):
+    """Firms (and last year's) attached to parcels and zones."""
+    s = result.settings
+    result.firms = attach_firms(result.firms, result.parcels, result.layers, settings=s,
+                                ledger=result.ledger, source=inputs["enterprises"])
+    if inputs.get("previous_firms") is not None:
+        inputs["previous_units"] = attach_firms(inputs.pop("previous_firms"), result.parcels,
+                                                result.layers, settings=s)
+
+
+def _stage_efficiency(result, inputs):
+    """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
 
     s = result.settings
-    ev = evaluate_firms(
-        result.firms, result.parcels, result.layers, settings=s, year=result.year,
-        ledger=result.ledger, source=inputs["enterprises"],
-    )
+    ev = evaluate_units(result.firms, settings=s, year=result.year)
     result.firms = ev
     result.tables = efficiency_tables(ev, result.parcels, result.layers, settings=s)
-    if inputs.get("previous"):
-        prev, prev_ledger = load_firms(
-            inputs["previous"], coords=inputs.get("coords"),
-            boundary=result.layers["boundary"], settings=s,
-        )
-        prev_ev = evaluate_firms(
-            prev, result.parcels, result.layers, settings=s, year=result.year - 1,
-        )
+    if inputs.get("previous_units") is not None:
+        prev_ev = evaluate_units(inputs.pop("previous_units"), settings=s, year=result.year - 1)
         result.changes = changes_mod.year_changes(ev, prev_ev)
         result.tables["previous_firms"] = prev_ev
+    if result.parcels is not None:
+        result.parcels = _parcels_with_zones(result)
 
 
 def input_roles(enterprises, previous=None, landuse=None, plan=None):
@@ -409,23 +521,25 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
     result.inputs = input_roles(enterprises, previous, landuse, plan)
+    result.timings["load"] = time.perf_counter() - t0  # the planning layers
+    result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach+efficiency"] + [s for s in STAGES[1:] if s in stages] + ["write"]
-    for step in _progress(steps, progress, "亩均评价"):
-        t = time.perf_counter()
+    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    bar = _progress(steps, progress, "亩均评价")
+    for step in bar:
+        if hasattr(bar, "set_description_str"):
+            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
+        t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            firms, ledger = load_firms(enterprises, coords, layers["boundary"], settings)
-            parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
-            result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-            rows_read = len(firms) + ledger.rejected_rows
-        elif step == "attach+efficiency":
-            _stage_efficiency(result, inputs, progress)
-            if result.parcels is not None:
-                result.parcels = _parcels_with_zones(result)
+            rows_read = _stage_load(result, inputs, landuse, plan)
+        elif step == "attach":
+            _stage_attach(result, inputs)
+        elif step == "efficiency":
+            _stage_efficiency(result, inputs)
         elif step == "renewal":
             _stage_renewal(result)
         elif step == "density":
@@ -434,15 +548,18 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
             result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                         source=enterprises, demo=demo, year=year)
+                                         source=enterprises, demo=demo, year=year,
+                                     settings=settings)
             _stage_report(result, out_dir, **(report_options or {}))
-        elif step == "write":
+        elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
-        result.timings[step] = time.perf_counter() - t
+        result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
+        result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
         result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                     source=enterprises, demo=demo, year=year)
+                                     source=enterprises, demo=demo, year=year,
+                                     settings=settings)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
@@ -475,7 +592,7 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     rows_read = len(result.firms) + result.ledger.rejected_rows
     result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
-                                    year=result.year),
+                                    year=result.year, settings=result.settings),
                       **{k: v for k, v in result.summary.items() if k in ("engine",)},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
@@ -492,7 +609,7 @@ def _parcels_with_zones(result):
     parcels = result.parcels
     zoned = attach.attach_zones(
         parcels, result.layers.get("platforms"), result.layers.get("parks"),
-        result.layers.get("townships"),
+        result.layers.get("townships"), settings=result.settings,
     )
     agg = result.tables.get("parcels")
     if agg is not None:
@@ -501,27 +618,29 @@ def _parcels_with_zones(result):
     return zoned
 
 
-_WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
-
-
-def parcel_facts(ev, parcels, year=None):
+def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
     A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them in proportion to their area; lessees count
-    as firms on the parcel they sit on (their tax is produced there) but add
-    no land.
+    floor area shared among them as on the 宗地 sheet
+    (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
+    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
+    the parcel they sit on (their tax is produced there) but add no land.
 
     Parameters
     ----------
     ev : DataFrame
         :func:`evaluate_firms` output (``parcel_id``, ``parcel_ids``, ``tax``,
         ``value_added``, ``floor_area``, ``chain``, ``size_class``,
-        ``start_year``, ``class``, ``industry_code``).
+        ``start_year``, ``class``, ``industry_code``, ``uscc``).
     parcels : GeoDataFrame
         三调 parcels (``BSM``, ``DLBM``), with ``platform``/``park`` if known.
     year : int, optional
         Evaluation year (for ``youngest_years``).
+    previous : DataFrame, optional
+        Last year's evaluated firms: ``grade_previous`` is the worst of last
+        year's classes of the firms on the parcel THIS year, each joined by
+        its credit code (:func:`gis.figures.previous_class`).
 
     Returns
     -------
@@ -530,36 +649,28 @@ def parcel_facts(ev, parcels, year=None):
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
         ``value_added``, ``floor_area`` (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
-        holding the land, tenants excluded), ``grade``, ``industry_codes``.
+        holding the land, tenants excluded), ``grade``, ``grade_previous``
+        (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
 
-    out = parcels.drop(columns=[c for c in efficiency.AGG_LABELS_ZH if c in parcels.columns])
+    settings = settings or load_settings()
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
     land = attach.parcel_land(parcels)
     out["area_mu"] = out["BSM"].map(land).astype(float)
-    ids = ev.get("parcel_ids")
-    if ids is None:
-        ids = ev["parcel_id"]
-    links = pd.DataFrame({"firm": ev.index, "pid": ids.fillna(ev["parcel_id"]).astype(object)})
-    links = links.dropna(subset=["pid"])
-    links["pid"] = links["pid"].astype(str).str.split(";")
-    links = links.explode("pid")
-    links = links[links["pid"].astype(bool)]
-    links["mu"] = links["pid"].map(land).fillna(0.0)
-    tot = links.groupby("firm")["mu"].transform("sum")
-    links["share"] = (links["mu"] / tot).where(tot > 0, 1.0 / links.groupby("firm")["pid"].transform("size"))
-    f = ev.loc[links["firm"]].reset_index(drop=True)
-    links = links.reset_index(drop=True)
-    money = pd.DataFrame({
-        c: pd.to_numeric(f[c], errors="coerce").fillna(0.0) * links["share"]
-        for c in ("tax", "value_added", "floor_area")
-    })
-    money["pid"] = links["pid"]
-    money["firm"] = links["firm"]
+    if previous is not None:
+        ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
+    f = figures.parcel_units(ev, land, settings)
+    f = f[f["parcel_id"].notna()].rename(columns={"parcel_id": "pid"}).reset_index(drop=True)
+    firm = f["firm"] if figures._per_parcel_units(ev, settings) else f["unit"]
+    money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
+                          for c in ("tax", "value_added", "floor_area")})
+    money["pid"] = f["pid"]
     sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
-    sums["firms"] = money.groupby("pid")["firm"].nunique()
-    f = f.assign(pid=links["pid"], share_tax=money["tax"])
+    sums["firms"] = firm.groupby(f["pid"]).nunique()
+    f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
              .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
              .drop_duplicates("pid").set_index("pid")["chain"])
@@ -573,8 +684,9 @@ def parcel_facts(ev, parcels, year=None):
         newest = pd.to_numeric(holders["start_year"], errors="coerce").groupby(holders["pid"]).max()
         sums["youngest_years"] = year - newest
     if "class" in f:
-        worst = f["class"].map(_WORST).groupby(f["pid"]).max()
-        sums["grade"] = worst.map({v: k for k, v in _WORST.items()})
+        sums["grade"] = figures.worst_class(f["class"], f["pid"])
+    if "class_previous" in f:
+        sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
     sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
         lambda v: ";".join(sorted(set(map(str, v.dropna())))))
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
@@ -633,11 +745,14 @@ def renewal_outputs(facts, plan=None, year=None, previous_facts=None, layers=Non
 def _stage_renewal(result):
     if result.parcels is None:
         return
-    facts = parcel_facts(result.firms, result.parcels, result.year)
-    prev_facts = None
     prev_ev = result.tables.get("previous_firms")
+    # last year's class joined by credit code (C two years running), not by parcel
+    facts = parcel_facts(result.firms, result.parcels, result.year, previous=prev_ev,
+                         settings=result.settings)
+    prev_facts = None
     if prev_ev is not None:
-        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1)
+        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1,
+                                  settings=result.settings)
     result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
                                      result.layers, result.settings)
     result.renewal["facts"] = facts
@@ -723,10 +838,10 @@ def map_layers(result):
         lay["landuse"] = result.parcels
     facts = result.renewal.get("facts") if result.renewal else None
     names = _firm_names(result.firms) if result.firms is not None else None
-    if facts is not None:
-        eff = facts[facts["firms"] > 0]
-        eff = eff.assign(tax_per_mu=eff["tax"] / eff["area_mu"])
-        lay["efficiency"] = eff.assign(firm_names=eff["parcel_id"].map(names)) if names is not None else eff
+    if result.parcels is not None and "firms" in result.parcels:
+        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
         cands = cands[cands["status"] == "候选"]
@@ -881,17 +996,12 @@ def report_extras(result):
         for key in ("renewal_parcels", "renewal_assessed", "renewal_blocks"):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
-        fig = renewal_figures(R)
         counts = pd.DataFrame({
             "认定结果": status.index, "宗地数": status.to_numpy(),
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
         html["低效工业用地认定（宗地）"] = counts
-        lines["renewal"] = (
-            f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
-            f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
-            f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年"
-        )
+        lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
             "数值": [round(check["total_mu"], 1), check["target_mu"], "是" if check["reaches_target"] else "否",
@@ -958,3 +1068,53 @@ def _stage_report(result, out_dir, public=False, pdf=False):
         method=yearly.method_sections(result.settings, bench, sources), public=public, pdf=pdf,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
+
+
+def renewal_line(renewal_result):
+    """Return the one-line renewal summary (candidates, blocks, area, the yearly target check).
+
+    Parameters
+    ----------
+    renewal_result : dict
+        ``Run.renewal``: ``renewal_parcels``, ``renewal_blocks``, ``plan_check``.
+
+    Returns
+    -------
+    str
+        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+    """
+    fig = renewal_figures(renewal_result)
+    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+            f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
+            f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
+
+
+def summary_lines(result):
+    """Return the run summary as ``gis demo`` / ``gis report`` print it (without paths and time).
+
+    Parameters
+    ----------
+    result : Run
+
+    Returns
+    -------
+    list of str
+        Firms read = loaded + rejected; evaluated, graded and classes; land,
+        tax and 亩均税收; the renewal line when renewal ran.
+    """
+    s = result.summary
+    lines = [
+        f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
+        f"+ 拒绝 rejected {s['firms_rejected']}",
+        f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
+        f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
+        f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
+        f"不参评 out of scope {s['firms_out_of_scope']}",
+    ]
+    if s.get("land_mu"):
+        lines.append(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
+                     f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
+    extra = dict(s.get("extra_lines") or {})
+    if result.renewal and "renewal" not in extra:
+        extra["renewal"] = renewal_line(result.renewal)
+    return lines + list(extra.values())
