@@ -518,8 +518,17 @@ register("match", "sites for an incoming project's land need / 项目落户用�
 
 
 # ---------------------------------------------------------------- main
-def build_parser():
-    """The argparse parser with every registered command."""
+def build_parser(only=None):
+    """The argparse parser with every registered command.
+
+    Parameters
+    ----------
+    only : str, optional
+        Build the arguments of this command only ("" for none): the other
+        commands are listed with their help but their argument builders, and
+        what those import, are not run (``gis --help`` and ``gis validate``
+        start without loading the pipeline or the map libraries).
+    """
     parser = argparse.ArgumentParser(
         prog="gis",
         description="义乌国土空间规划 GIS 工具 / Yiwu spatial-planning GIS toolkit",
@@ -534,9 +543,23 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
-        cmd.add_arguments(p)
+        if only is None or only == cmd.name:
+            cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
     return parser
+
+
+def _command_of(argv):
+    """The command named in ``argv`` ("" when none): the first word that is not an option."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--settings":
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS else ""
+    return ""
 
 
 def main(argv=None):
@@ -547,7 +570,8 @@ def main(argv=None):
     argv : list of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)

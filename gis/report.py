@@ -1263,6 +1263,9 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
+    rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
+    if rules:  # how the figures were made (gis.pipeline.run_summary)
+        sections["计算口径"] = rules
     if method:
         sections["评价办法"] = _method_html(method, settings)
     html_tables = {}
