@@ -347,6 +347,9 @@ CODES = {
                    "park": "产业园区"},
     # gis.landuse classification systems
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
+    # what an input file holds (gis.ledger balance lines)
+    "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
+                   "plan": "规划用地用海", "layer": "图层"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
 }

@@ -33,6 +33,10 @@ __all__ = [
     "demo_inputs",
     "planning_layers",
     "load_firms",
+    "firms_in_best_system",
+    "coords_note",
+    "stop_if_nothing_loaded",
+    "input_balances",
     "load_land",
     "attach_firms",
     "evaluate_units",
@@ -120,8 +124,8 @@ def demo_inputs(path=None, scale=None, settings=None):
     -------
     dict
         ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
-        ``year``, ``coords`` and ``demo=True``: keyword arguments of
-        :func:`run`.
+        ``year``, ``coords`` (gcj02: the system the generator writes)
+        and ``demo=True``: keyword arguments of :func:`run`.
     """
     from . import demo
 
@@ -136,7 +140,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "year": year,
-        "coords": "gcj02",
+        "coords": "gcj02",  # the generator writes GCJ-02 (as copied from AMap), whatever the setting
         "demo": True,
     }
 
@@ -153,11 +157,105 @@ def planning_layers(catalogue=None):
     }
 
 
-def load_firms(path, coords="gcj02", boundary=None, settings=None):
-    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``."""
-    from .io import load_enterprises
+def load_firms(path, coords=None, boundary=None, settings=None, sheet=None, year=None):
+    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``.
 
-    return load_enterprises(path, coords=coords, boundary=boundary, settings=settings)
+    ``coords`` None is the ``io.enterprises.coords`` setting; ``"auto"``
+    reads the table as the setting's system (gcj02 when that is auto too)
+    and leaves the choice to :func:`firms_in_best_system`.  ``sheet`` and
+    ``year`` choose the sheet of a workbook (see :func:`gis.io.read_table`).
+    """
+    from .io import base_coords, load_enterprises
+
+    return load_enterprises(path, coords=base_coords(coords, settings), boundary=boundary,
+                            settings=settings, sheet=sheet, year=year)
+
+
+def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, settings=None,
+                         sheet=None, year=None):
+    """Check the table's coordinate system against the parcels; with ``"auto"`` switch to the best.
+
+    Parameters
+    ----------
+    firms, ledger : from :func:`load_firms`
+    parcels : GeoDataFrame or None
+        三调 parcels (no check without them).
+    coords : str or None
+        As given by the user (None: the setting; ``"auto"``: choose).
+    path, boundary, settings, sheet, year
+        To read the table again in the chosen system (``"auto"`` only).
+
+    Returns
+    -------
+    firms, ledger, check
+        ``check`` is :func:`gis.attach.coordinate_check` plus ``auto``
+        (bool) and ``note`` (a Chinese sentence for the summary).
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (one line naming both systems, both shares and the
+        ``--coords`` to pass).
+    """
+    from .attach import coordinate_check, require_coordinate_system
+    from .io import base_coords, resolve_coords
+
+    settings = settings or load_settings()
+    wanted = resolve_coords(coords, settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = wanted == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=Path(str(path)).name)
+    elif check["best"] != check["used"]:
+        firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
+    check["note"] = coords_note(check)
+    return firms, ledger, check
+
+
+def coords_note(check):
+    """The coordinate-system check as one Chinese sentence (run summary, report).
+
+    >>> coords_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
+    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
+    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
+    """
+    chosen = check["best"] if check.get("auto") else check["used"]
+    if not check.get("checked"):
+        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
+        return f"{chosen}（{why}，未检查）"
+    shares = check["shares"]
+    key = "wgs84" if chosen == "cgcs2000" else chosen
+    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
+    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
+    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
+
+
+def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
+    """Write the ledger and raise a one-line ValidationError when no row of the table was loaded.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``out_dir/rejects.csv`` when written.
+    """
+    from ._errors import ValidationError
+
+    if len(firms):
+        return None
+    name = Path(str(path)).name
+    rejects = ledger.write_csv(Path(out_dir) / "rejects.csv") if out_dir is not None else None
+    counts = ledger.counts("enterprises")
+    top = ledger.summary()
+    top = top[top["severity"] == "reject"]
+    reason = (f"; most rows: {top['label_zh'].iloc[0]} ({top['reason'].iloc[0]}, {top['rows'].iloc[0]} 行)"
+              if len(top) else "")
+    where = f"; see {rejects}" if rejects is not None else ""
+    raise ValidationError(
+        f"no row could be loaded: all {counts['rows_read']} rows rejected{reason}{where} / "
+        "所有企业行均被拒绝，请查看拒绝清单",
+        source=name,
+    )
 
 
 def load_land(landuse=None, plan=None, ledger=None, settings=None):
@@ -295,9 +393,15 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     return tables
 
 
-def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None,
+def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False, year=None,
                 settings=None):
-    """The run summary: firms read, evaluated, graded, rejected; totals; classes.
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes; input files.
+
+    Firms read and rejected are the enterprise table's own counts
+    (:meth:`gis.ledger.Ledger.counts`), never mixed with parcel rejects;
+    ``inputs`` holds one balance per input file (file [sheet/layer] ->
+    读取 = 载入 + 拒绝).  ``rows_read`` is used only for a ledger without
+    a recorded enterprise table.
 
     With ``settings``, also the rules a reader must know to read the figures:
     ``zone_rule`` (:func:`gis.attach.zone_rule`) and ``zero_use_rule``
@@ -309,13 +413,18 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
     land = float(ev.loc[evaluated, "land_mu"].sum())
     tax = float(ev.loc[evaluated, "tax"].sum())
     va = float(ev.loc[evaluated, "value_added"].sum())
+    counts = ledger.counts("enterprises") if ledger is not None else {}
+    if not counts.get("rows_read"):
+        rejected = int(ledger.rejected_rows) if ledger is not None else 0
+        counts = {"rows_read": rows_read if rows_read is not None else len(ev) + rejected,
+                  "rejected": rejected}
     out = {
         "year": year,
         "source": str(source),
         "demo": bool(demo),
-        "firms_read": int(rows_read),
+        "firms_read": int(counts["rows_read"]),
         "firms_loaded": int(len(ev)),
-        "firms_rejected": int(ledger.rejected_rows) if ledger is not None else 0,
+        "firms_rejected": int(counts["rejected"]),
         "firms_evaluated": int(evaluated.sum()),
         "firms_graded": int(graded.sum()),
         "firms_scored_not_graded": int(scope.eq("scored_not_graded").sum()),
@@ -332,12 +441,23 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
     }
+    if ledger is not None and len(ledger.balance()):
+        out["inputs"] = input_balances(ledger)
     if settings is not None:
         from .attach import zone_rule
         from .efficiency import zero_use_rule
 
         out["zone_rule"] = zone_rule(settings)
         out["zero_use_rule"] = zero_use_rule(settings)
+    return out
+
+
+def input_balances(ledger):
+    """``{"file [sheet]": "读取 N 行 = 载入 L + 拒绝 R"}``, one entry per input file (汇总 sheet)."""
+    out = {}
+    for b in ledger.balance().itertuples(index=False):
+        where = b.file + (f" [{b.layer}]" if b.layer else "")
+        out[where] = f"读取 {b.rows_read} 行 = 载入 {b.loaded} + 拒绝 {b.rejected}"
     return out
 
 
@@ -429,19 +549,6 @@ def write_results(result, path):
     return path
 
 
-def _stage_load(result, inputs, landuse, plan):
-    """Read this year's firms, last year's (if given), the parcels and the plan."""
-    s = result.settings
-    firms, ledger = load_firms(inputs["enterprises"], inputs["coords"], result.layers["boundary"], s)
-    parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=s)
-    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-    if inputs.get("previous"):
-        inputs["previous_firms"], _ = load_firms(
-            inputs["previous"], coords=inputs.get("coords"), boundary=result.layers["boundary"],
-            settings=s)
-    return len(firms) + ledger.rejected_rows
-
-
 def _stage_attach(result, inputs):
     """Firms (and last year's) attached to parcels and zones."""
     s = result.settings
@@ -475,9 +582,39 @@ def input_roles(enterprises, previous=None, landuse=None, plan=None):
     return {k: v for k, v in roles.items() if v is not None}
 
 
-def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
+def _stage_load(result, inputs, landuse, plan, out_dir, echo):
+    """Read this year's firms, the parcels, the plan and last year's firms (if given).
+
+    Stops (with rejects.csv written) when no firm row could be loaded;
+    checks the table's coordinate system against the parcels and, under
+    ``coords="auto"``, reads it in the best one; last year's table is read in
+    the same system, its entries join the ledger as kind ``previous``.
+    """
+    from .ledger import Ledger
+
+    s, boundary = result.settings, result.layers["boundary"]
+    path, sheet, year = inputs["enterprises"], inputs["sheet"], result.year
+    firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
+    stop_if_nothing_loaded(firms, ledger, path, out_dir)
+    land_ledger = Ledger()
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s)
+    firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
+                                                boundary, s, sheet=sheet, year=year)
+    ledger.extend(land_ledger)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    used = check["best"] if check["auto"] else check["used"]
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+                         "coords_check": check["note"]}
+    echo(f"坐标系 coordinate system: {check['note']}")
+    if inputs.get("previous"):
+        inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
+                                                           year=year - 1)
+        ledger.extend(prev_ledger.mark("previous"))
+
+
+def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, report_options=None):
+        map_options=None, sheet=None, report_options=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -490,8 +627,13 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Evaluation year.
     landuse, plan, previous : str or Path, optional
         The 三调 layer, the plan-zoning layer, last year's enterprise table.
-    coords : str
-        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09).
+    coords : str, optional
+        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09, or
+        auto: the one placing the most firms on industrial parcels); default
+        the ``io.enterprises.coords`` setting.  Checked against the parcels
+        (:func:`firms_in_best_system`).
+    sheet : str, optional
+        Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -520,7 +662,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
@@ -535,7 +677,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            rows_read = _stage_load(result, inputs, landuse, plan)
+            _stage_load(result, inputs, landuse, plan, out_dir, echo)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
@@ -547,9 +689,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         elif step == "maps":
             _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
-            result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+            result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
                                          source=enterprises, demo=demo, year=year,
-                                     settings=settings)
+                                         settings=settings)
+            result.summary.update(inputs["summary"])
             _stage_report(result, out_dir, **(report_options or {}))
         elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
@@ -557,9 +700,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
         result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
-        result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+        result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
                                      source=enterprises, demo=demo, year=year,
                                      settings=settings)
+        result.summary.update(inputs["summary"])
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
@@ -589,11 +733,11 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     if "maps" in stages:
         _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
                     **(map_options or {}))
-    rows_read = len(result.firms) + result.ledger.rejected_rows
-    result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
+    result.summary = {**run_summary(result.firms, result.ledger, None, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
                                     year=result.year, settings=result.settings),
-                      **{k: v for k, v in result.summary.items() if k in ("engine",)},
+                      **{k: v for k, v in result.summary.items()
+                         if k in ("engine", "sheet", "coords", "coords_check")},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
         _stage_report(result, out_dir, **(report_options or {}))
@@ -1099,13 +1243,15 @@ def summary_lines(result):
     Returns
     -------
     list of str
-        Firms read = loaded + rejected; evaluated, graded and classes; land,
+        One balance per input file (read = loaded + rejected), the
+        coordinate-system check; evaluated, graded and classes; land,
         tax and 亩均税收; the renewal line when renewal ran.
     """
     s = result.summary
-    lines = [
-        f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
-        f"+ 拒绝 rejected {s['firms_rejected']}",
+    lines = result.ledger.balance_lines() if result.ledger is not None else []
+    if s.get("coords_check"):
+        lines.append(f"坐标系 coordinate system: {s['coords_check']}")
+    lines += [
         f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
         f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
         f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
