@@ -223,6 +223,12 @@ def _stage_arguments(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--timings", default=None, metavar="FILE",
                    help="also write the stage times and peak memory as JSON / 各步骤用时")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
 
 
 def _timings(args, result):
@@ -230,6 +236,10 @@ def _timings(args, result):
         from .pipeline import write_timings
 
         write_timings(result, args.timings)
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -249,7 +259,7 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -283,7 +293,8 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet)
+                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
+                 report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -340,12 +351,12 @@ def _run(args):
             return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages)
+        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
     else:
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
                      stages=_stages(args), progress=not args.no_progress, echo=print,
-                     sheet=args.sheet)
+                     sheet=args.sheet, report_options=_report_options(args))
     if args.db:
         from . import postgis
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .labels import code_labels
 from ._errors import GisError
 
 __all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
@@ -142,13 +143,7 @@ LEDGER_COLUMNS = [
 BALANCE_COLUMNS = ["file", "layer", "kind", "rows_read", "loaded", "rejected"]
 
 #: what an input file holds -> the Chinese word used in the balance lines
-KIND_ZH = {
-    "enterprises": "企业表",
-    "previous": "上年企业表",
-    "landuse": "三调图斑",
-    "plan": "规划用地用海",
-    "layer": "图层",
-}
+KIND_ZH = code_labels("input_kind")
 
 
 class BalanceError(GisError, AssertionError):
