@@ -143,6 +143,8 @@ COLUMNS = {
     "gap": "差距",
     "note": "备注",
     "status": "状态",
+    "check": "核对结果",
+    "rank_text": "排名",
     # --- year-on-year changes (gis.changes)
     "status_zh": "状态",
     "tax_per_mu_prev": "上年亩均税收(万元/亩)",
@@ -312,12 +314,15 @@ SUMMARY = {
     "tax_per_mu": "亩均税收(万元/亩)",
     "va_per_mu": "亩均增加值(万元/亩)",
     "class_counts": "类别企业数",
+    **{f"n_{c}": f"{c}类({n})企业数(家)" for c, n in {"A": "优先发展", "B": "鼓励提升",
+                                                    "C": "帮扶转型", "D": "倒逼整治"}.items()},
     "candidates": "更新候选宗地(宗)",
     "candidates_mu": "更新候选面积(亩)",
     "blocks": "更新区块(个)",
     "blocks_mu": "更新区块面积(亩)",
     "renewal_target_mu": "年度更新目标(亩)",
     "renewal_years": "按目标可供年数(年)",
+    "renewal_target_met": "年度盘活目标能否完成",
     "generated_at": "生成时间",
     "source": "数据来源",
     "config": "配置文件",
@@ -359,6 +364,9 @@ CODES = {
                    "park": "产业园区"},
     # gis.landuse classification systems
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
+    # what an input file holds (gis.ledger balance lines)
+    "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
+                   "plan": "规划用地用海", "layer": "图层"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
 }

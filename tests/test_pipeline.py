@@ -26,14 +26,7 @@ def _data_rows(ws):
     return sum(1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    data = tmp_path_factory.mktemp("demo_data")
-    out = tmp_path_factory.mktemp("demo_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
-    result = pipeline.run(**inputs, out_dir=out, progress=False)
-    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
-    return result, out, manifest, inputs
+# ``demo_run`` (the reduced demo, run once per session) is in conftest.py
 
 
 def test_every_row_is_loaded_or_rejected(demo_run):

@@ -298,7 +298,7 @@ def test_year_change_sheet_only_with_previous(tmp_path, firms, platforms, ledger
                              "年度变化", "数据质量"]
     assert wb["年度变化"].max_row == len(changes) + 1
     page = p2["html"].read_text(encoding="utf-8")
-    assert "连续两年C/D类企业" in page and "类别变化统计" in page
+    assert "连续两年C/D类企业" in page and "类别变化（行：上年类别，列：本年类别，企业数）" in page
 
 
 class _Refs(HTMLParser):
@@ -636,7 +636,7 @@ class _Tables(HTMLParser):
 
 def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, settings):
     s = copy.deepcopy(settings)
-    s["report"]["charts"]["top_n"] = 2
+    s["report"]["yearly"]["list_n"] = 2
     extra = pd.DataFrame({"name": ["未定级企业"], "score": [999.0], "class": [None], "tax_per_mu": [1.0],
                           "chain": ["化妆品"], "platform": ["金萧新区"]})
     f = pd.concat([firms, extra], ignore_index=True)
@@ -647,5 +647,5 @@ def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, setting
     graded = f[f["class"].isin(list("ABCD"))].sort_values("score", ascending=False)
     names = graded["name"].tolist()
     name_col = 1  # 排名, 企业名称, ...
-    assert [r[name_col] for r in p.rows["综合得分前2名企业"]] == names[:2]
-    assert [r[name_col] for r in p.rows["综合得分后2名企业"]] == names[-2:]
+    assert [r[name_col] for r in p.rows["企业综合得分前2名"]] == names[:2]
+    assert [r[name_col] for r in p.rows["企业综合得分后2名"]] == names[-2:]
