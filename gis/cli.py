@@ -81,15 +81,31 @@ def _error(command, exc):
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
+# ---------------------------------------------------------------- shared options
+COORDS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09", "auto"]
+
+
+def _coords_argument(p):
+    # default None: the io.enterprises.coords setting decides (gis.io.resolve_coords)
+    p.add_argument("--coords", choices=COORDS_CHOICES, default=None,
+                   help="system of 经度/纬度 (default: setting io.enterprises.coords, gcj02 as copied "
+                        "from AMap; auto: the one placing the most firms on industrial parcels)")
+
+
+def _sheet_argument(p):
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="sheet of the enterprise workbook (default: the sheet whose name carries "
+                        "--year, or the only one that looks like a firm table) / 工作表")
+
+
 # ---------------------------------------------------------------- validate
 def _validate_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default=None,
-                   help="system of 经度/纬度 in tables (default: setting io.enterprises.coords, gcj02)")
-    p.add_argument("--sheet", default=None, help="sheet of a workbook (default: the best-matching sheet)")
+    _coords_argument(p)
+    _sheet_argument(p)
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -193,6 +209,12 @@ def _stage_arguments(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--timings", default=None, metavar="FILE",
                    help="also write the stage times and peak memory as JSON / 各步骤用时")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
 
 
 def _timings(args, result):
@@ -200,6 +222,10 @@ def _timings(args, result):
         from .pipeline import write_timings
 
         write_timings(result, args.timings)
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -219,7 +245,7 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -239,8 +265,8 @@ def _report_arguments(p):
     p.add_argument("--landuse", default=None, metavar="FILE",
                    help="三调 地类图斑 layer (DLTB); without it land comes from 用地面积")
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02",
-                   help="system of 经度/纬度 (default gcj02, as copied from AMap)")
+    _coords_argument(p)
+    _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="YAML file overriding default settings / 参数设置文件")
     _stage_arguments(p)
@@ -253,7 +279,8 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print)
+                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
+                 report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -310,11 +337,12 @@ def _run(args):
             return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages)
+        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
     else:
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
-                     stages=_stages(args), progress=not args.no_progress, echo=print)
+                     stages=_stages(args), progress=not args.no_progress, echo=print,
+                     sheet=args.sheet, report_options=_report_options(args))
     if args.db:
         from . import postgis
 
@@ -366,7 +394,7 @@ def _input_arguments(p):
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
-    g.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02")
+    _coords_argument(g)
     g.add_argument("--config", default=None, metavar="FILE", help="settings YAML / 参数设置文件")
 
 
