@@ -556,8 +556,10 @@ _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -575,7 +577,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -601,9 +604,15 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
 
 
