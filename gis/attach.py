@@ -85,6 +85,10 @@ __all__ = [
     "attach_zones",
     "attach_firms",
     "evaluation_units",
+    "coords_match_shares",
+    "coordinate_check",
+    "require_coordinate_system",
+    "coordinate_note",
     "MONEY_COLUMNS",
     "ATTACH_LABELS_ZH",
     "MATCH_ZH",
@@ -935,3 +939,154 @@ def evaluation_units(firms, parcels, platforms=None, parks=None, townships=None,
         geom = firms.geometry.reindex(units["firm"]).to_numpy()
         units = gpd.GeoDataFrame(units, geometry=geom, crs=firms.crs)
     return units
+
+
+# ---------------------------------------------------------------- coordinate system check
+#: the systems compared by :func:`coordinate_check` (cgcs2000 = wgs84 at this scale)
+CHECKED_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
+def coords_match_shares(firms, parcels, used, systems=CHECKED_SYSTEMS, settings=None,
+                        industrial=None):
+    """How many firms land on (or within ``snap_m`` of) an industrial parcel under each system.
+
+    The firms' WGS84 ``lon``/``lat`` were converted from the table's values
+    read as ``used``; those values are recovered (:func:`gis.crs.lonlat_from_wgs84`)
+    and read again as each of ``systems``.  One STRtree query per system,
+    vectorised.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`gis.io.load_enterprises` (``lon``/``lat`` in WGS84,
+        points in EPSG:4549).
+    parcels : GeoDataFrame
+        三调 parcels in EPSG:4549.
+    used : str
+        The system the table was read as.
+    systems : tuple of str
+    settings : dict, optional
+    industrial : Series of bool, optional
+        :func:`industrial_parcels` when already computed.
+
+    Returns
+    -------
+    DataFrame
+        Index = system; ``matched`` (firms), ``firms`` (firms with a
+        point) and ``share`` (matched / firms).
+    """
+    from pyproj import Transformer
+
+    from .crs import WORKING_CRS, convert_lonlat, coord_system, lonlat_from_wgs84
+
+    settings = settings or load_settings()
+    cfg = _cfg(settings)
+    _check_crs(firms, parcels, names=("firms", "parcels"))
+    if industrial is None and cfg["industrial_only"]:
+        industrial = industrial_parcels(parcels, settings)
+    mask = np.asarray(industrial, dtype=bool) if cfg["industrial_only"] else np.ones(len(parcels), bool)
+    tree = shapely.STRtree(np.asarray(parcels.geometry.values)[mask])
+    lon = pd.to_numeric(firms["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(firms["lat"], errors="coerce").to_numpy(dtype=float)
+    have = np.isfinite(lon) & np.isfinite(lat)
+    used = coord_system(used)
+    raw_lon, raw_lat = lonlat_from_wgs84(lon[have], lat[have], used)
+    to_gk = Transformer.from_crs("EPSG:4490", WORKING_CRS, always_xy=True)
+    rows = []
+    for system in systems:
+        wlon, wlat = convert_lonlat(raw_lon, raw_lat, system)
+        x, y = to_gk.transform(wlon, wlat)
+        hit, _ = tree.query(shapely.points(x, y), predicate="dwithin", distance=max(cfg["snap_m"], 0.0))
+        rows.append((system, len(np.unique(hit)), int(have.sum())))
+    out = pd.DataFrame(rows, columns=["system", "matched", "firms"]).set_index("system")
+    out["share"] = out["matched"] / out["firms"].where(out["firms"] > 0)
+    return out
+
+
+def coordinate_check(firms, parcels, coords, settings=None, industrial=None):
+    """Is the table's coordinate system the one that places the most firms on industrial land?
+
+    Parameters
+    ----------
+    firms, parcels, settings, industrial
+        As :func:`coords_match_shares`.
+    coords : str
+        The system the table was read as (``"cgcs2000"`` is compared as
+        ``"wgs84"``).
+
+    Returns
+    -------
+    dict
+        ``used`` (the system given), ``best`` (the system placing the most
+        firms), ``shares`` and ``matched`` (per system), ``firms``,
+        ``margin`` (setting ``attach.coords_margin``), ``checked`` (False
+        when too few firms or no parcels) and ``wrong`` (True when ``best``
+        places at least ``margin`` more of the firms than ``used``).
+    """
+    from .crs import coord_system
+
+    settings = settings or load_settings()
+    cfg = settings["attach"]
+    used = coord_system(coords)
+    margin, least = float(cfg["coords_margin"]), int(cfg["coords_min_firms"])
+    out = {"used": used, "best": used, "shares": {}, "matched": {}, "firms": 0,
+           "margin": margin, "checked": False, "wrong": False}
+    if parcels is None or not len(parcels) or firms is None or not len(firms):
+        return out
+    base = "wgs84" if used == "cgcs2000" else used
+    table = coords_match_shares(firms, parcels, base, settings=settings, industrial=industrial)
+    out["shares"] = {k: float(v) for k, v in table["share"].fillna(0.0).items()}
+    out["matched"] = {k: int(v) for k, v in table["matched"].items()}
+    out["firms"] = int(table["firms"].iloc[0])
+    if out["firms"] < least:
+        return out
+    best = max(table.index, key=lambda s: (out["shares"][s], s == base))
+    out["checked"] = True
+    out["best"] = used if best == base else best
+    out["wrong"] = out["shares"][best] - out["shares"][base] >= margin and best != base
+    return out
+
+
+def require_coordinate_system(check, source=""):
+    """Raise a one-line ValidationError when :func:`coordinate_check` found another system better.
+
+    Examples
+    --------
+    >>> chk = {"used": "gcj02", "best": "bd09", "shares": {"gcj02": 0.41, "bd09": 0.93},
+    ...        "firms": 4116, "wrong": True, "checked": True, "margin": 0.1}
+    >>> try:
+    ...     require_coordinate_system(chk, "企业.xlsx")
+    ... except ValidationError as exc:
+    ...     print(exc.problems[0][:71])
+    经度/纬度 read as gcj02 put 41.0% of 4116 firms on industrial land, as bd09
+    """
+    if not check.get("wrong"):
+        return
+    used, best = check["used"], check["best"]
+    shares = check["shares"]
+    base = "wgs84" if used == "cgcs2000" else used
+    raise ValidationError(
+        f"经度/纬度 read as {used} put {shares[base]:.1%} of {check['firms']} firms on industrial land, "
+        f"as {best} {shares[best]:.1%}: the table looks like {best}; pass --coords {best} "
+        f"(or --coords auto) / 坐标系疑似 {best} 而非 {used}：按 {best} 读取落在工业用地上的企业 "
+        f"{shares[best]:.1%}，按 {used} 仅 {shares[base]:.1%}，请加 --coords {best}",
+        source=source,
+    )
+
+
+def coordinate_note(check):
+    """The coordinate-system check as one Chinese sentence (run summary, report).
+
+    >>> coordinate_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
+    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
+    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
+    """
+    chosen = check["best"] if check.get("auto") else check["used"]
+    if not check.get("checked"):
+        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
+        return f"{chosen}（{why}，未检查）"
+    shares = check["shares"]
+    key = "wgs84" if chosen == "cgcs2000" else chosen
+    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
+    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
+    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"

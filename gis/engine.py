@@ -62,6 +62,7 @@ import shapely
 from ._errors import ConfigError, ValidationError
 from .config import choice_problems, load_settings, number_problems
 from .crs import WORKING_CRS
+from .ledger import Ledger
 
 __all__ = [
     "settings_problems",
@@ -683,7 +684,7 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
 # ----------------------------------------------------------------- renewal tasks
 _FACT_COLS = ("parcel_id", "parcel_ids", "tax", "value_added", "floor_area", "chain",
               "size_class", "start_year", "class", "industry_code", "lessee", "land_mu",
-              "table_mu", "leased_mu")
+              "table_mu", "leased_mu", "class_previous")
 
 
 def _facts_task(own, others, hull, ev, layers, settings, year, halo):
@@ -699,8 +700,8 @@ def _facts_task(own, others, hull, ev, layers, settings, year, halo):
     linked = pids.isin(ids).groupby(level=0).any().reindex(ev.index, fill_value=False)
     sub = ev[linked.to_numpy(bool)]
     zoned = attach.attach_zones(parcels.drop(columns=[PART]), layers.get("platforms"),
-                                layers.get("parks"), layers.get("townships"))
-    facts = pipeline.parcel_facts(sub, zoned, year)  # keeps the ORD column
+                                layers.get("parks"), layers.get("townships"), settings=settings)
+    facts = pipeline.parcel_facts(sub, zoned, year, settings=settings)  # keeps the ORD column
     return facts[facts[idc].isin(set(own[idc]))]
 
 
@@ -857,6 +858,10 @@ def renewal_results(client, ev, parcels_ddf, plan=None, year=None, previous_ev=N
         nb = _neighbours(hulls, halo)
     else:
         parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
+    if previous_ev is not None:  # C two years running: last year's class by credit code
+        from .figures import previous_class
+
+        ev = ev.assign(class_previous=previous_class(ev, previous_ev).to_numpy())
     cols = [c for c in _FACT_COLS if c in ev.columns]
     efut = client.scatter(_no_attrs(ev[cols]), broadcast=True)
     lfut = _scatter_layers(client, layers)
@@ -1327,14 +1332,23 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
     return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
 
 
-def _facts_task_kept(own, others, hull, evs, layers, settings, year, halo):
-    """:func:`_facts_task` given the evaluation pieces of the nearby partitions."""
+def _facts_task_kept(own, others, hull, evs, layers, settings, year, halo, prev_evs=None):
+    """:func:`_facts_task` given the evaluation pieces of the nearby partitions.
+
+    ``prev_evs``: last year's pieces of the same partitions; each firm's class
+    last year is joined by its credit code (C two years running).
+    """
+    from .figures import previous_class
+
     evs = [e for e in evs if e is not None]
     if not len(own):
         return None
     if evs:
         full = [e for e in evs if len(e)] or evs[:1]
         ev = pd.concat(full).sort_values(ORD, kind="stable")
+        prev = [e for e in (prev_evs or []) if e is not None and len(e)]
+        if prev:
+            ev = ev.assign(class_previous=previous_class(ev, pd.concat(prev)).to_numpy())
         ev = ev[[c for c in _FACT_COLS if c in ev.columns]]
     else:
         ev = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FACT_COLS})
@@ -1454,6 +1468,7 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     lfut = _scatter_layers(client, layers)
     facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
+                           None if prev_evf is None else [prev_evf[i]] + [prev_evf[j] for j in nb2[i]],
                            pure=False) for i in range(len(parts))]
     now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)
@@ -1646,7 +1661,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
 
 
 # ------------------------------------------------------------------------ runner
-def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="gcj02",
+def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
              output_dir=None, keep_on_workers=None, **_ignored):
@@ -1717,11 +1732,17 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
     firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings)
+    pipeline.stop_if_nothing_loaded(firms, ledger, enterprises)
     parted = _is_partitioned(landuse)  # prepared by partition_landuse: never loaded whole
-    parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=ledger,
+    land_ledger = Ledger()
+    parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=land_ledger,
                                            settings=settings)
+    firms, ledger, check = pipeline.firms_in_best_system(firms, ledger, parcels, coords, enterprises,
+                                                         layers["boundary"], settings)
+    coords = check["best"] if check["auto"] else check["used"]
+    ledger.extend(land_ledger)
     result.ledger, result.plan, result.parcels = ledger, plan_gdf, parcels
-    rows_read = len(firms) + ledger.rejected_rows
+    rows_read = ledger.counts("enterprises")["rows_read"]
     timings["load"] = time.perf_counter() - t0
     tmp = None
     folder = work_dir or cfg.get("work_dir")
@@ -1796,5 +1817,6 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
     result.summary = pipeline.run_summary(result.firms, ledger, rows_read, result.parcels,
                                           source=enterprises, year=year, settings=settings)
     result.summary["engine"] = "dask"
+    result.summary.update({"coords": coords, "coords_check": check["note"]})
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result

@@ -11,14 +11,20 @@ GeoParquet) through :func:`read_layer`, :func:`read_landuse` (三调 DLTB) and
 
 Numbers written as text
 -----------------------
-``"1,234.5"``, full-width ``"１２３"``, ``"12%"`` (= 0.12) and a trailing unit
-equal to the column's unit (``"12.5亩"``) are read as numbers; blanks and
-``-`` are missing.  A trailing **万** multiplies by 10 000 *in the unit of the
-column*, except in columns whose unit already starts with 万 (万元,
-万千瓦时), where ``"12.5万"`` is read as 12.5 万元 (how planners write it);
-**亿** is 10⁸, or 10 000 in a 万元 column.  A header that names another unit
-(``税收(元)``, ``用地面积(平方米)``) is converted with the factors of the
-``io.unit_factors`` setting.  Anything else is rejected as ``not_a_number``.
+``"1,234.5"`` and full-width ``"１２３"`` are read as numbers; blanks and
+``-`` are missing.  A unit written in the cell is converted to the
+column's unit with the ``io.unit_factors`` setting (``"300元"`` under
+税收(万元) is 0.03, ``"10000平方米"`` under 用地面积(亩) is 15); a unit that
+cannot apply (``"2公顷"`` under 税收) is rejected as ``wrong_unit``.  万,
+十万, 百万, 千万 and 亿 multiply the unit that follows, or the column's unit;
+in columns whose unit already starts with 万 (万元, 万千瓦时) ``"12.5万"`` is
+12.5 万元 (how planners write it) and ``"3千万"`` 3 000 万元.  A header that
+names another unit (``税收(元)``, ``用地面积(平方米)``) is converted with the
+same factors.  Percentages (``"5%"``) are refused (reason ``percent``):
+no enterprise column is a ratio.  Excel error cells (``#DIV/0!``, ``#N/A``,
+``#VALUE!``, ``#REF!``) are ledgered as ``excel_error`` in any column;
+totals rows (合计, 小计, 其中) as ``totals_row``.  Coordinates in
+degrees-minutes-seconds (``120°04'30"``, ``29度18分``) are read.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import pandas as pd
 
 from ._errors import GisError, ValidationError
 from .config import load_settings
-from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, to_working
+from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
 from .ledger import Ledger
@@ -48,13 +54,20 @@ __all__ = [
     "read_table",
     "column_mapping",
     "parse_numbers",
+    "dms_degrees",
+    "number_cells",
+    "excel_errors",
+    "EXCEL_ERRORS",
     "load_enterprises",
+    "resolve_coords",
+    "base_coords",
     "read_layer",
     "read_landuse",
     "read_plan",
     "is_table",
     "layer_kind",
     "validate_file",
+    "coordinate_report",
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
@@ -161,7 +174,53 @@ def _read_calamine(path, sheet):
         for i, r in enumerate(rows):  # the parse itself: rows arrive as Python lists
             arr[i, : len(r)] = r
         arr[arr == ""] = None
+        for (i, j), code in _xlsx_error_cells(path, name).items():  # calamine reads them as ""
+            if i < arr.shape[0] and j < arr.shape[1]:
+                arr[i, j] = code
         out[name] = arr
+    return out
+
+
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+_CELL_REF_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+
+
+def _xlsx_error_cells(path, sheet):
+    """``{(row, col): "#DIV/0!"}`` (0-based) of the error cells of one sheet of an .xlsx.
+
+    Read from the sheet's XML (cells with ``t="e"``); empty for other files
+    or when the workbook's structure is not the usual one.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                  "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+            book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+            rid = next((el.get(f"{{{ns['r']}}}id") for el in book.iterfind("m:sheets/m:sheet", ns)
+                        if el.get("name") == sheet), None)
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next((el.get("Target") for el in rels if el.get("Id") == rid), None)
+            if target is None:
+                return {}
+            target = target.lstrip("/")
+            data = zf.read(target if target.startswith("xl/") else f"xl/{target}")
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    if b't="e"' not in data:
+        return {}
+    out = {}
+    for rx in (_CELL_REF, _CELL_REF_T_FIRST):
+        for m in rx.finditer(data):
+            letters, row, code = m.group(1).decode(), int(m.group(2)), m.group(3).decode()
+            col = 0
+            for ch in letters:
+                col = col * 26 + ord(ch) - 64
+            out[(row - 1, col - 1)] = code.strip()
     return out
 
 
@@ -281,8 +340,8 @@ def _frame_from_block(arr, header_idx):
     return df
 
 
-def read_table(path, sheet=None, aliases=None, settings=None):
-    """Read a spreadsheet or CSV, finding the header row below any title rows.
+def read_table(path, sheet=None, aliases=None, settings=None, year=None, required=None):
+    """Read a spreadsheet or CSV, finding the sheet and the header row below any title rows.
 
     Parameters
     ----------
@@ -291,12 +350,21 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         openpyxl; ``.xls`` needs calamine or xlrd), ``.csv``/``.txt``
         in UTF-8, UTF-8 with BOM or GBK/GB18030 (comma, tab or semicolon).
     sheet : str or int, optional
-        Sheet name or number; by default the sheet whose header row
-        matches the most known column names.
+        Sheet name or number.  By default: the only sheet, else the only
+        sheet that looks like a firm table (its header row names every
+        ``required`` column); when several do, the one whose name carries
+        ``year`` (``2025年``, ``企业名录2025``) if exactly one does, else a
+        ValidationError listing them.  When none does, the sheet whose
+        header row matches the most known column names.
     aliases : dict, optional
         ``{internal name: [accepted headers]}`` used to recognise the
         header row; default :data:`gis.schema.ENTERPRISE_ALIASES`.
     settings : dict, optional
+    year : int, optional
+        The evaluation year, to choose among several firm-table sheets.
+    required : list of str, optional
+        Internal names a firm-table header must name; default the required
+        enterprise columns (with the default aliases).
 
     Returns
     -------
@@ -304,7 +372,10 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         The data rows with the headers as found (stripped) and raw cell
         values (text, numbers, dates); the index is the Excel row number
         (1-based, named ``row``); wholly blank rows are dropped.
-        ``df.attrs["sheet"]`` holds the sheet used.
+        ``df.attrs``: ``sheet`` (the sheet used), ``header_found`` (False
+        when no row among the first ``io.header_search_rows`` named
+        ``io.header_min_matches`` known columns: the first non-empty row is
+        then taken) and ``rows_searched``.
     header_row : int
         Excel row number (1-based) of the header.
 
@@ -312,7 +383,8 @@ def read_table(path, sheet=None, aliases=None, settings=None):
     ------
     FileNotFoundError
     ValidationError
-        When the file cannot be read (one line saying why).
+        When the file cannot be read, or several sheets look like firm
+        tables and neither ``sheet`` nor ``year`` tells which (one line).
     """
     settings = _settings(settings)
     path = _must_exist(path)
@@ -330,25 +402,62 @@ def read_table(path, sheet=None, aliases=None, settings=None):
             f"unsupported table type '{suffix}' (use .xlsx, .xls or .csv) / 不支持的表格格式", source=path.name
         )
     lookup = _alias_lookup(aliases or ENTERPRISE_ALIASES)
+    if required is None:
+        required = [k for k, v in ENTERPRISE_COLUMNS.items() if v[2]] if aliases is None else []
     nsearch = int(settings["io"]["header_search_rows"])
-    best = None
+    least = int(settings["io"]["header_min_matches"])
+    found = {}
     for name, arr in blocks.items():
-        scores = _header_scores(arr[:nsearch], lookup)
-        if len(scores) == 0:
-            continue
-        i = int(np.argmax(scores))
-        if scores[i] == 0:
-            # nothing recognised: the first non-empty row is the header
-            filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
-            i = int(np.argmax(filled)) if filled.any() else 0
-        if best is None or scores[i] > best[2]:
-            best = (name, arr, int(scores[i]), i)
-    if best is None:
+        if len(arr):
+            found[name] = _header_row(arr[:nsearch], lookup, required)
+    if not found:
         raise ValidationError("is empty (no rows) / 文件为空", source=path.name)
-    name, arr, _, i = best
+    name = _chosen_sheet(found, year, path.name)
+    i, score, _ = found[name]
+    arr = blocks[name]
+    header_found = score >= least
+    if not header_found:  # nothing recognised: the first non-empty row is the header
+        filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
+        i = int(np.argmax(filled)) if filled.any() else 0
     df = _frame_from_block(arr, i)
-    df.attrs["sheet"] = name
+    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)))
     return df, i + 1
+
+
+def _header_row(block, lookup, required):
+    """``(row index, score, complete)`` of the likeliest header in the top rows of a sheet.
+
+    The header is the first row naming the most known columns; ``complete``
+    when it names every ``required`` internal name.
+    """
+    scores = _header_scores(block, lookup)
+    i = int(np.argmax(scores))
+    keys = _cell_text(block[i]).tolist()
+    named = {lookup[k] for k in keys if k in lookup}
+    return i, int(scores[i]), bool(required) and set(required) <= named
+
+
+def _chosen_sheet(found, year, source):
+    """The sheet to read among ``{name: (row, score, complete)}`` (see :func:`read_table`)."""
+    if len(found) == 1:
+        return next(iter(found))
+    tables = [n for n, (_, _, complete) in found.items() if complete]
+    if len(tables) == 1:
+        return tables[0]
+    if not tables:
+        return max(found, key=lambda n: found[n][1])  # first of the best scores
+    if year is not None:
+        dated = [n for n in tables if re.search(rf"(?<!\d){int(year)}(?!\d)", str(n))]
+        if len(dated) == 1:
+            return dated[0]
+    why = "" if year is None else (
+        f"; none carries the year {year} in its name" if not dated
+        else f"; several carry the year {year}: {', '.join(dated)}")
+    raise ValidationError(
+        f"holds {len(tables)} sheets that look like firm tables: {', '.join(tables)}{why}; "
+        "choose one with --sheet NAME (sheet=) / 多个工作表像企业名录，请用 --sheet 指定",
+        source=source,
+    )
 
 
 def column_mapping(headers, aliases=None, required=None, source=None, header_row=None):
@@ -446,8 +555,42 @@ def _unit_key(unit):
     return None if unit is None else normalise_header(unit)[0]
 
 
-def parse_numbers(values, unit=None, source_unit=None, settings=None):
-    """Parse numbers written as text, vectorised.
+#: the error values Excel writes into a cell (kept as text by :func:`read_table`)
+EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
+                "#SPILL!", "#CALC!")
+
+#: a multiplier written after a number (in the unit that follows, or the column's)
+_MULTIPLIERS = {"十万": 1e5, "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8}
+
+
+def excel_errors(values):
+    """The Excel error of each cell (``"#DIV/0!"``...) or None.
+
+    >>> excel_errors(["#DIV/0!", " #n/a ", "12", None]).tolist()
+    ['#DIV/0!', '#N/A', None, None]
+    """
+    s = pd.Series(values, dtype=object)
+    istext = _is_text(s)
+    out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if istext.any():
+        up = s[istext].astype(str).str.strip().str.upper()
+        hit = up.isin(EXCEL_ERRORS)
+        out[up.index[hit]] = up[hit]
+    return out
+
+
+def _unit_table(settings):
+    """``{target unit: {unit: factor}}`` with normalised keys, each target also to itself."""
+    table = {}
+    for target, factors in settings["io"]["unit_factors"].items():
+        t = _unit_key(target)
+        table[t] = {_unit_key(a): float(b) for a, b in factors.items()}
+        table[t][t] = 1.0
+    return table
+
+
+def number_cells(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse the cells of a number column, saying why a cell could not be read.
 
     Parameters
     ----------
@@ -458,59 +601,123 @@ def parse_numbers(values, unit=None, source_unit=None, settings=None):
     source_unit : str, optional
         The unit named in the file's header, when different.
     settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05; by default a percentage is refused (reason
+        ``percent``): money, land and counts are never percentages.
+
+    Returns
+    -------
+    DataFrame
+        ``value`` (float in ``unit``; NaN where missing or refused),
+        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
+        ``"percent"``, ``"excel_error"``) and ``detail`` (the unit or the
+        error), index as ``values``.
+
+    Notes
+    -----
+    A unit written in the cell is converted to the column's unit with the
+    ``io.unit_factors`` setting (``300元`` under 万元 is 0.03,
+    ``2公顷`` under 亩 is 30); a known unit that cannot apply to the column
+    (``2公顷`` under 万元) is ``wrong_unit``.  万, 十万, 百万, 千万 and 亿
+    multiply the unit that follows, or the column's unit; in a column whose
+    unit already starts with 万 (万元, 万千瓦时) a bare ``12.5万`` is 12.5
+    of that unit and ``3千万`` is 3 000 万.
+
+    Examples
+    --------
+    >>> t = number_cells(["300元", "3千万", "2公顷", "5%", "#REF!", "12.5万"], unit="万元")
+    >>> t["value"].round(4).tolist()[:2], t["reason"].tolist()[2:5]
+    ([0.03, 3000.0], ['wrong_unit', 'percent', 'excel_error'])
+    >>> number_cells(["10000平方米", "2公顷", "1.5万平方米"], unit="亩")["value"].round(6).tolist()
+    [15.0, 30.0, 22.5]
+    """
+    settings = _settings(settings)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    istext = _is_text(s)
+    value = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
+    reason = pd.Series([None] * len(s), index=s.index, dtype=object)
+    detail = pd.Series([""] * len(s), index=s.index, dtype=object)
+    reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
+    text = s[istext].astype(str)
+    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
+    quick = pd.to_numeric(text, errors="coerce")
+    done = np.isfinite(quick.to_numpy(dtype="float64"))
+    value[text.index[done]] = quick[done].to_numpy()
+    text = text[~done]
+    header_factor = _unit_factor(unit, source_unit, settings)
+    value = value * header_factor  # numbers without a unit of their own: the header's unit
+    errors = excel_errors(text)
+    reason[errors.dropna().index] = "excel_error"
+    detail[errors.dropna().index] = errors.dropna()
+    text = text[errors.isna()]
+    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
+    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
+    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
+    missing = (text == "") | text.isin(missing_tokens)
+    text = text.str.replace(r"[\s,_']", "", regex=True)
+    table = _unit_table(settings)
+    target = _unit_key(unit)
+    known = sorted({u for f in table.values() for u in f} | {target or ""} - {""}, key=len, reverse=True)
+    units = "|".join(map(re.escape, known)) or "(?!)"
+    mults = "|".join(map(re.escape, _MULTIPLIERS))
+    parts = text.str.extract(rf"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)({mults})?({units})?(%)?$")
+    num = pd.to_numeric(parts[0], errors="coerce")
+    src = _unit_key(source_unit) or target or ""
+    mult = parts[1].map(_MULTIPLIERS).fillna(1.0).astype(float)
+    written = parts[2]
+    # a bare multiplier in a 万 column: the 万 is the column's (12.5万 under 万元 = 12.5 万元)
+    mult = mult.where(~(written.isna() & parts[1].notna() & src.startswith("万")), mult / 1e4)
+    factor = pd.Series(header_factor, index=text.index)
+    has_unit = written.notna()
+    conv = written[has_unit].map(lambda u: table.get(target, {}).get(u, 1.0 if u == target else np.nan))
+    factor[has_unit] = conv.to_numpy(dtype=float)
+    wrong = has_unit & factor.isna() & num.notna()
+    pct = parts[3].eq("%") & num.notna()
+    factor[pct] = factor[pct] / 100.0
+    failed = num.isna() & ~missing
+    val = (num * mult * factor).where(~(failed | wrong | (pct & ~percent)))
+    value[text.index] = val.to_numpy()
+    value[errors.dropna().index] = np.nan
+    reason[text.index[failed.to_numpy()]] = "not_a_number"
+    reason[text.index[wrong.to_numpy()]] = "wrong_unit"
+    detail[text.index[wrong.to_numpy()]] = written[wrong]
+    if not percent:
+        reason[text.index[pct.to_numpy()]] = "percent"
+    return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
+
+
+def parse_numbers(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse numbers written as text, vectorised (see :func:`number_cells` for the reasons).
+
+    Parameters
+    ----------
+    values : array-like
+        Cell values (numbers or text).
+    unit : str, optional
+        The unit the toolkit uses for the column (e.g. ``"万元"``).
+    source_unit : str, optional
+        The unit named in the file's header, when different.
+    settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05 (default: refused).
 
     Returns
     -------
     numbers : pandas.Series of float
         NaN where missing or unparseable.
     bad : pandas.Series of bool
-        True where a value was present but is not a number.
+        True where a value was present but could not be read.
 
     Examples
     --------
     >>> n, bad = parse_numbers(["1,234.5", "12.5万", "１２３", "", "-", "5%", "abc"], unit="亩")
-    >>> n.tolist()[:3], n.tolist()[5], bad.tolist()
-    ([1234.5, 125000.0, 123.0], 0.05, [False, False, False, False, False, False, True])
+    >>> n.tolist()[:3], bad.tolist()
+    ([1234.5, 125000.0, 123.0], [False, False, False, False, False, True, True])
     >>> parse_numbers(["12.5万", "3万元", "1.2亿"], unit="万元")[0].tolist()
     [12.5, 3.0, 12000.0]
     """
-    settings = _settings(settings)
-    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
-    istext = _is_text(s)
-    out = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
-    bad = s.notna() & ~istext & out.isna()  # e.g. a date in a number column
-    text = s[istext].astype(str)
-    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
-    quick = pd.to_numeric(text, errors="coerce")
-    done = np.isfinite(quick.to_numpy(dtype="float64"))
-    out[text.index[done]] = quick[done].to_numpy()
-    text = text[~done]
-    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
-    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
-    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
-    missing = (text == "") | text.isin(missing_tokens)
-    text = text.str.replace(r"[\s,_']", "", regex=True)
-    src = _unit_key(source_unit) or _unit_key(unit) or ""
-    if src:
-        text = text.str.removesuffix(src)
-        if src.startswith("万") and len(src) > 1:
-            text = text.str.removesuffix(src[1:])
-    parts = text.str.extract(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(万|亿)?(%)?$")
-    num = pd.to_numeric(parts[0], errors="coerce")
-    wan = src.startswith("万")
-    mult = pd.Series(1.0, index=text.index)
-    mult[parts[1] == "万"] = 1.0 if wan else 1e4
-    mult[parts[1] == "亿"] = 1e4 if wan else 1e8
-    mult[parts[2] == "%"] = mult[parts[2] == "%"] / 100.0
-    value = num * mult
-    failed = num.isna() & ~missing
-    out[text.index] = value.where(~failed).to_numpy()
-    bad[text.index] = failed.to_numpy()
-    # header unit different from the toolkit's unit: convert
-    factor = _unit_factor(unit, source_unit, settings)
-    if factor != 1.0:
-        out = out * factor
-    return out, bad
+    t = number_cells(values, unit, source_unit, settings, percent)
+    return t["value"], t["reason"].notna()
 
 
 def _unit_factor(unit, source_unit, settings):
@@ -608,7 +815,108 @@ def _county_outline(boundary, settings):
 
 
 # ---------------------------------------------------------------- enterprises
-def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False):
+_DMS = (r"^([nsew东西南北]?)(\d+(?:\.\d+)?)(?:°|º|度)(?:(\d+(?:\.\d+)?)(?:'|′|’|分))?"
+        r"(?:(\d+(?:\.\d+)?)(?:\"|″|”|''|′′|’’|秒))?([nsew东西南北]?)$")
+
+
+def dms_degrees(values):
+    """Degrees-minutes-seconds text as decimal degrees; other values unchanged.
+
+    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'`` are read;
+    minutes or seconds of 60 or more are left as text (then not a number).
+
+    >>> dms_degrees(["120°04'30\\"", "120°4′30″", "29度18分", 120.5, "29°75'"]).tolist()
+    [120.075, 120.075, 29.3, 120.5, "29°75'"]
+    """
+    s = pd.Series(values, dtype=object).copy()
+    istext = _is_text(s)
+    if not istext.any():
+        return s
+    text = s[istext].astype(str).str.translate(FULLWIDTH_TO_ASCII).str.replace(r"\s+", "", regex=True).str.lower()
+    parts = text.str.extract(_DMS)
+    deg = pd.to_numeric(parts[1], errors="coerce")
+    mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
+    secs = pd.to_numeric(parts[3], errors="coerce").fillna(0.0)
+    ok = deg.notna() & (mins < 60) & (secs < 60)
+    sign = np.where((parts[0] + parts[4]).fillna("").str.contains("[sw西南]"), -1.0, 1.0)
+    value = (sign * (deg + mins / 60.0 + secs / 3600.0)).round(9)
+    s[ok[ok].index] = value[ok].to_numpy()
+    return s
+
+
+_TOTALS = r"^(?:合\s*计|总\s*计|小\s*计|其\s*中)"
+
+
+def _totals_rows(raw, mapping):
+    """Rows that are totals (合计, 总计, 小计, 其中...) in the name column or the first column.
+
+    Returns ``(mask, text)``: a boolean array and the text that says so.
+    """
+    n = len(raw)
+    mask = np.zeros(n, dtype=bool)
+    text = pd.Series([""] * n, dtype=object)
+    heads = [mapping["name"]] if "name" in mapping else []
+    heads += [raw.columns[0]] if len(raw.columns) else []
+    for h in heads:
+        v = _text_values(raw[h].reset_index(drop=True))
+        hit = v.fillna("").str.match(_TOTALS).to_numpy() & ~mask
+        text[hit] = v[hit]
+        mask |= hit
+    return mask, text
+
+
+def _require_header(raw, file, sheet, settings):
+    """A one-line ValidationError when :func:`read_table` found no header row, naming the rows searched."""
+    if raw.attrs.get("header_found", True):
+        return
+    where = f" of sheet '{sheet}'" if sheet else ""
+    names = "、".join(ENTERPRISE_COLUMNS[c][0] for c in ENTERPRISE_COLUMNS if ENTERPRISE_COLUMNS[c][2])
+    raise ValidationError(
+        f"no header row found: rows 1–{raw.attrs.get('rows_searched')}{where} were searched and none names "
+        f"at least {settings['io']['header_min_matches']} known columns ({names}); "
+        "raise io.header_search_rows if the header is further down / 未找到表头行",
+        source=file,
+    )
+
+
+#: the system a table is first read in under ``coords="auto"`` when the setting is auto too
+AUTO_BASE = "gcj02"
+
+
+def resolve_coords(coords=None, settings=None):
+    """The coordinate system of a table's 经度/纬度 as asked: ``coords``, else the setting.
+
+    The one place where a ``--coords`` argument (None when not given) meets
+    the ``io.enterprises.coords`` setting; may return ``"auto"``.
+
+    >>> resolve_coords(None, {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> resolve_coords("BD-09", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'bd09'
+    """
+    settings = _settings(settings)
+    chosen = coords if coords is not None else settings["io"]["enterprises"]["coords"]
+    return coord_system(chosen, allow_auto=True)
+
+
+def base_coords(coords=None, settings=None):
+    """The system a table is read in: :func:`resolve_coords`, with ``"auto"`` read as the setting's
+    system (:data:`AUTO_BASE`, gcj02, when the setting is auto too).
+
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "auto"}}})
+    'gcj02'
+    """
+    chosen = resolve_coords(coords, settings)
+    if chosen != "auto":
+        return chosen
+    fallback = resolve_coords(None, settings)
+    return fallback if fallback != "auto" else AUTO_BASE
+
+
+def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False,
+                     year=None):
     """Read, check and geocode an enterprise table.
 
     Parameters
@@ -630,9 +938,12 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     settings : dict, optional
         From :func:`gis.config.load_settings`.
     sheet : str or int, optional
-        Sheet to read (default: the best-matching sheet).
+        Sheet to read (default: see :func:`read_table`).
     keep_extra : bool
         Keep columns that are not in the schema (under their own headers).
+    year : int, optional
+        Evaluation year: chooses among several firm-table sheets the one
+        whose name carries it.
 
     Returns
     -------
@@ -661,29 +972,39 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
 
     settings = _settings(settings)
     cfg = settings["io"]["enterprises"]
-    coords = coords or cfg["coords"]
-    convert_lonlat(0.0, 0.0, coords)  # unknown systems fail before reading
-    raw, header_row = read_table(path, sheet=sheet, settings=settings)
+    coords = base_coords(coords, settings)  # unknown systems fail before reading
+    raw, header_row = read_table(path, sheet=sheet, settings=settings, year=year)
     file = Path(path).name
     layer = raw.attrs.get("sheet", "") or ""
+    _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
     n = len(raw)
     rows = raw.index.to_numpy()
     led = Ledger()
     bad = np.zeros(n, dtype=bool)
+    totals, totals_text = _totals_rows(raw, mapping)
+    errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
 
     def reject(mask, reason, internal=None, values=None, detail=""):
         nonlocal bad
         mask = np.asarray(mask, dtype=bool)
+        if reason != "totals_row":  # a totals row has that one reason only
+            mask = mask & ~totals
+        if internal in errors and reason != "excel_error":  # nor is an error cell "empty"
+            mask = mask & errors[internal].isna().to_numpy()
         col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
         led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
         bad |= mask
 
     def col(internal):
         if internal in mapping:
-            return raw[mapping[internal]].reset_index(drop=True)
+            values = raw[mapping[internal]].reset_index(drop=True)
+            return values.where(errors[internal].isna(), None)
         return pd.Series([None] * n, dtype=object)
 
+    reject(totals, "totals_row", "name", totals_text)
+    for internal, err in errors.items():  # in every column, required or optional
+        reject(err.notna(), "excel_error", internal, err, err.fillna(""))
     out = {}
     # --- text columns
     for internal in ("name", "industry_code", "chain"):
@@ -695,12 +1016,13 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         if kind != "number":
             continue
         header = mapping.get(internal)
-        values = col(internal)
+        values = dms_degrees(col(internal)) if internal in ("lon", "lat") else col(internal)
         src_unit = _header_unit(header, internal, settings) if header else None
-        num, nan = parse_numbers(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
-        reject(nan, "not_a_number", internal, values)
-        out[internal] = num
-        out[f"_bad_{internal}"] = nan
+        cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
+        for why in ("not_a_number", "wrong_unit", "percent"):
+            reject(cells["reason"].eq(why), why, internal, col(internal), cells["detail"])
+        out[internal] = cells["value"]
+        out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
     lessee = bool(cfg["keep_lessees"]) & (out["leased_mu"].fillna(0) > 0)
     out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
@@ -813,7 +1135,8 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
                 frame[h] = raw[h].to_numpy()
     frame = frame.loc[keep].reset_index(drop=True)
     firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    led.record(file, n, len(firms), layer)
+    firms.attrs.update(file=file, sheet=layer, coords=coords)
+    led.record(file, n, len(firms), layer, kind="enterprises")
     led.check_balance(n, len(firms), file, layer)
     return firms, led
 
@@ -963,7 +1286,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
-    led.record(name, n, len(gdf), lname)
+    led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
     return gdf
@@ -1004,7 +1327,7 @@ def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
-    total._sources = [{"file": name, "layer": lname, "rows_read": rows_read_layer, "loaded": len(out)}]
+    total.record(name, rows_read_layer, len(out), lname)
     total.check_balance()
     _hand_over(total, ledger, f"{name}: {total.rejected_rows} features rejected", 3)
     return out
@@ -1071,6 +1394,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     zero = (area <= 0).to_numpy() & ~drop
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
+    sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
@@ -1098,6 +1422,7 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
     sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
+    sub.mark("plan")
     return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
 
 
@@ -1124,7 +1449,44 @@ def layer_kind(path, layer=None):
     return "layer"
 
 
-def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None):
+def coordinate_report(firms, parcels, coords=None, settings=None, source=""):
+    """The coordinate-system check of a loaded table as one sentence (what ``gis validate`` prints).
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_enterprises` read in ``base_coords(coords)``.
+    parcels : GeoDataFrame or None
+        三调 parcels (without them: "not checked").
+    coords : str, optional
+        As the user gave it (None: the setting; ``"auto"``: report the best).
+    settings : dict, optional
+    source : str
+        File name for the error.
+
+    Returns
+    -------
+    str
+        :func:`gis.attach.coordinate_note`.
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (:func:`gis.attach.require_coordinate_system`).
+    """
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
+
+    settings = _settings(settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = resolve_coords(coords, settings) == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=source)
+    return coordinate_note(check)
+
+
+def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None,
+                  year=None):
     """Load any supported input with the matching reader; what ``gis validate`` runs.
 
     Enterprise tables (by extension, see :data:`TABLE_SUFFIXES`) go through
@@ -1141,7 +1503,8 @@ def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engi
     """
     path = _must_exist(path)
     if is_table(path):
-        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet)
+        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet,
+                                     year=year)
         return data, led, "enterprises"
     led = Ledger()
     kind = layer_kind(path, layer)

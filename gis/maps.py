@@ -466,10 +466,9 @@ _STATUS_TEXT = {
     "scored_not_graded": ("投产未满{years}年或在建(不定级)", "In production < {years} years or building (not graded)"),
     "out_of_scope": ("用地不足{land}亩(不参评)", "Under {land} mu of land (not evaluated)"),
 }
-_GRADE_TEXT = {
-    "A": ("A 优先发展", "A priority"), "B": ("B 鼓励提升", "B encourage"),
-    "C": ("C 帮扶转型", "C support"), "D": ("D 倒逼整治", "D rectify"),
-}
+#: English names of the classes (Chinese: gis.labels.class_label)
+_GRADE_TEXT = {"A": (None, "A priority"), "B": (None, "B encourage"),
+               "C": (None, "C support"), "D": (None, "D rectify")}
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
@@ -658,9 +657,11 @@ def chain_colours(chains=None, settings=None):
     Parameters
     ----------
     chains : iterable of str, optional
-        Chain names; default those of ``chains.yaml`` in their order (so a
-        chain keeps its colour from year to year).  Names beyond the palette
-        and "其他" get ``maps.other_chain_colour``.
+        Chain names on the map.  A chain of ``chains.yaml`` always gets the
+        colour of its place there (so it keeps its colour from year to year);
+        other names take the colours left free; "其他" and names beyond the
+        palette get ``maps.other_chain_colour``.  Default: every chain of
+        ``chains.yaml``.
     settings : dict, optional
 
     Returns
@@ -675,15 +676,14 @@ def chain_colours(chains=None, settings=None):
     known = [c for c in chain_names(full) if c != "其他"]
     pal = [_check_colour(c, "chain_colours") for c in s["chain_colours"]]
     other = _check_colour(s.get("other_chain_colour", "#9e9e9e"), "other_chain_colour")
-    order = list(known)
-    for c in (chains if chains is not None else []):
-        if c not in order and c != "其他" and c is not None:
-            order.append(c)
-    out = {c: (pal[i] if i < len(pal) else other) for i, c in enumerate(order)}
-    out["其他"] = other
-    if chains is not None:
-        return {c: out[c] for c in chains if c is not None}
-    return out
+    fixed = {c: pal[i] for i, c in enumerate(known) if i < len(pal)}
+    fixed["其他"] = other
+    if chains is None:
+        return {c: fixed.get(c, other) for c in known + ["其他"]}
+    present = [c for c in dict.fromkeys(chains) if c is not None]
+    # chains not in chains.yaml take the colours no chain on this map uses
+    free = [p for p in pal if p not in {fixed[c] for c in present if c in fixed}]
+    return {c: fixed[c] if c in fixed else (free.pop(0) if free else other) for c in present}
 
 
 def firm_categories(firms, lang="zh", settings=None):
@@ -1298,8 +1298,9 @@ def add_parks(m, gdf, name=None, colour_by=None, targets=None, show=True):
 
 
 def _grade_labels(lang):
-    i = 1 if lang == "en" else 0
-    out = {g: v[i] for g, v in _GRADE_TEXT.items()}
+    from .labels import class_label
+
+    out = {g: (v[1] if lang == "en" else class_label(g)) for g, v in _GRADE_TEXT.items()}
     out["__missing__"] = _t("missing", lang)
     return out
 

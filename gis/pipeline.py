@@ -33,6 +33,9 @@ __all__ = [
     "demo_inputs",
     "planning_layers",
     "load_firms",
+    "firms_in_best_system",
+    "stop_if_nothing_loaded",
+    "input_balances",
     "load_land",
     "attach_firms",
     "evaluate_units",
@@ -46,6 +49,8 @@ __all__ = [
     "map_targets",
     "publish",
     "run_summary",
+    "renewal_figures",
+    "input_roles",
     "renewal_line",
     "summary_lines",
     "timing_line",
@@ -86,6 +91,8 @@ class Run:
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    #: input files by role (本年企业名录 ...), for the report's data sources
+    inputs: dict = field(default_factory=dict)
     cpu_timings: dict = field(default_factory=dict)
 
 
@@ -116,8 +123,8 @@ def demo_inputs(path=None, scale=None, settings=None):
     -------
     dict
         ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
-        ``year``, ``coords`` and ``demo=True``: keyword arguments of
-        :func:`run`.
+        ``year``, ``coords`` (gcj02: the system the generator writes)
+        and ``demo=True``: keyword arguments of :func:`run`.
     """
     from . import demo
 
@@ -132,7 +139,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "year": year,
-        "coords": "gcj02",
+        "coords": "gcj02",  # the generator writes GCJ-02 (as copied from AMap), whatever the setting
         "demo": True,
     }
 
@@ -149,11 +156,87 @@ def planning_layers(catalogue=None):
     }
 
 
-def load_firms(path, coords="gcj02", boundary=None, settings=None):
-    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``."""
-    from .io import load_enterprises
+def load_firms(path, coords=None, boundary=None, settings=None, sheet=None, year=None):
+    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``.
 
-    return load_enterprises(path, coords=coords, boundary=boundary, settings=settings)
+    ``coords`` None is the ``io.enterprises.coords`` setting; ``"auto"``
+    reads the table as the setting's system (gcj02 when that is auto too)
+    and leaves the choice to :func:`firms_in_best_system`.  ``sheet`` and
+    ``year`` choose the sheet of a workbook (see :func:`gis.io.read_table`).
+    """
+    from .io import base_coords, load_enterprises
+
+    return load_enterprises(path, coords=base_coords(coords, settings), boundary=boundary,
+                            settings=settings, sheet=sheet, year=year)
+
+
+def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, settings=None,
+                         sheet=None, year=None):
+    """Check the table's coordinate system against the parcels; with ``"auto"`` switch to the best.
+
+    Parameters
+    ----------
+    firms, ledger : from :func:`load_firms`
+    parcels : GeoDataFrame or None
+        三调 parcels (no check without them).
+    coords : str or None
+        As given by the user (None: the setting; ``"auto"``: choose).
+    path, boundary, settings, sheet, year
+        To read the table again in the chosen system (``"auto"`` only).
+
+    Returns
+    -------
+    firms, ledger, check
+        ``check`` is :func:`gis.attach.coordinate_check` plus ``auto``
+        (bool) and ``note`` (a Chinese sentence for the summary).
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (one line naming both systems, both shares and the
+        ``--coords`` to pass).
+    """
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
+    from .io import base_coords, resolve_coords
+
+    settings = settings or load_settings()
+    wanted = resolve_coords(coords, settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = wanted == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=Path(str(path)).name)
+    elif check["best"] != check["used"]:
+        firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
+    check["note"] = coordinate_note(check)
+    return firms, ledger, check
+
+
+def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
+    """Write the ledger and raise a one-line ValidationError when no row of the table was loaded.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``out_dir/rejects.csv`` when written.
+    """
+    from ._errors import ValidationError
+
+    if len(firms):
+        return None
+    name = Path(str(path)).name
+    rejects = ledger.write_csv(Path(out_dir) / "rejects.csv") if out_dir is not None else None
+    counts = ledger.counts("enterprises")
+    top = ledger.summary()
+    top = top[top["severity"] == "reject"]
+    reason = (f"; most rows: {top['label_zh'].iloc[0]} ({top['reason'].iloc[0]}, {top['rows'].iloc[0]} 行)"
+              if len(top) else "")
+    where = f"; see {rejects}" if rejects is not None else ""
+    raise ValidationError(
+        f"no row could be loaded: all {counts['rows_read']} rows rejected{reason}{where} / "
+        "所有企业行均被拒绝，请查看拒绝清单",
+        source=name,
+    )
 
 
 def load_land(landuse=None, plan=None, ledger=None, settings=None):
@@ -291,9 +374,15 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     return tables
 
 
-def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None,
+def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False, year=None,
                 settings=None):
-    """The run summary: firms read, evaluated, graded, rejected; totals; classes.
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes; input files.
+
+    Firms read and rejected are the enterprise table's own counts
+    (:meth:`gis.ledger.Ledger.counts`), never mixed with parcel rejects;
+    ``inputs`` holds one balance per input file (file [sheet/layer] ->
+    读取 = 载入 + 拒绝).  ``rows_read`` is used only for a ledger without
+    a recorded enterprise table.
 
     With ``settings``, also the rules a reader must know to read the figures:
     ``zone_rule`` (:func:`gis.attach.zone_rule`) and ``zero_use_rule``
@@ -304,13 +393,19 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
     graded = scope.eq("graded")
     land = float(ev.loc[evaluated, "land_mu"].sum())
     tax = float(ev.loc[evaluated, "tax"].sum())
+    va = float(ev.loc[evaluated, "value_added"].sum())
+    counts = ledger.counts("enterprises") if ledger is not None else {}
+    if not counts.get("rows_read"):
+        rejected = int(ledger.rejected_rows) if ledger is not None else 0
+        counts = {"rows_read": rows_read if rows_read is not None else len(ev) + rejected,
+                  "rejected": rejected}
     out = {
         "year": year,
         "source": str(source),
         "demo": bool(demo),
-        "firms_read": int(rows_read),
+        "firms_read": int(counts["rows_read"]),
         "firms_loaded": int(len(ev)),
-        "firms_rejected": int(ledger.rejected_rows) if ledger is not None else 0,
+        "firms_rejected": int(counts["rejected"]),
         "firms_evaluated": int(evaluated.sum()),
         "firms_graded": int(graded.sum()),
         "firms_scored_not_graded": int(scope.eq("scored_not_graded").sum()),
@@ -319,13 +414,16 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
         "parcels": int(len(parcels)) if parcels is not None else 0,
         "land_mu": land,
         "tax": tax,
-        "value_added": float(ev.loc[evaluated, "value_added"].sum()),
+        "value_added": va,
         "revenue": float(ev.loc[evaluated, "revenue"].sum()),
         "tax_per_mu": tax / land if land else float("nan"),
+        "va_per_mu": va / land if land else float("nan"),
         "class_counts": {
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
     }
+    if ledger is not None and len(ledger.balance()):
+        out["inputs"] = input_balances(ledger)
     if settings is not None:
         from .attach import zone_rule
         from .efficiency import zero_use_rule
@@ -333,6 +431,92 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
         out["zone_rule"] = zone_rule(settings)
         out["zero_use_rule"] = zero_use_rule(settings)
     return out
+
+
+def input_balances(ledger):
+    """``{"file [sheet]": "读取 N 行 = 载入 L + 拒绝 R"}``, one entry per input file (汇总 sheet)."""
+    out = {}
+    for b in ledger.balance().itertuples(index=False):
+        where = b.file + (f" [{b.layer}]" if b.layer else "")
+        out[where] = f"读取 {b.rows_read} 行 = 载入 {b.loaded} + 拒绝 {b.rejected}"
+    return out
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(text, key):
+    """Bytes of a size setting such as ``12GiB`` or ``500MB`` (a number is bytes).
+
+    >>> _bytes("12GiB", "k"), _bytes("1.5 GB", "k"), _bytes(2048, "k")
+    (12884901888, 1500000000, 2048)
+    """
+    import re
+
+    from ._errors import ConfigError
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not m or m.group(2).upper() not in _UNITS:
+        raise ConfigError(f"{key}: {text!r} is not a size like 12GiB or 500MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def _input_bytes(path):
+    """Bytes of an input file, or of every file in an input folder (FileGDB, partitions)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size if p.exists() else 0
+
+
+def memory_estimate(paths, settings=None):
+    """Peak memory the in-memory engine is expected to need for these inputs.
+
+    ``engine.memory_base + engine.memory_per_input_byte × input bytes``
+    (calibrated on the demo data; see ``gis/defaults/engine.yaml``).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path or None
+        The input files (None entries are ignored).
+
+    Returns
+    -------
+    tuple of int
+        ``(estimated bytes, input bytes)``.
+    """
+    cfg = (settings or load_settings())["engine"]
+    size = sum(_input_bytes(p) for p in paths if p)
+    need = _bytes(cfg["memory_base"], "engine.memory_base") + float(cfg["memory_per_input_byte"]) * size
+    return int(need), size
+
+
+def check_memory(paths, settings=None):
+    """Stop before loading when the inputs are too large for the in-memory engine.
+
+    Raises
+    ------
+    GisError
+        When :func:`memory_estimate` exceeds ``engine.memory_budget``: one
+        line saying how much the inputs need and to run ``--engine dask``.
+    """
+    from ._errors import GisError
+
+    settings = settings or load_settings()
+    budget = settings["engine"].get("memory_budget")
+    if budget is None:
+        return
+    limit = _bytes(budget, "engine.memory_budget")
+    need, size = memory_estimate(paths, settings)
+    if need > limit:
+        raise GisError(
+            f"输入数据 {size / 1e6:,.0f} MB 在内存中约需 {need / 2**30:,.1f} GiB，超过内存预算 "
+            f"{limit / 2**30:,.1f} GiB (engine.memory_budget) / the inputs ({size / 1e6:,.0f} MB) need "
+            f"about {need / 2**30:,.1f} GiB in memory, over the budget: run them with "
+            "gis run --engine dask (see README, 分区计算)")
 
 
 def timing_line(timings):
@@ -372,8 +556,10 @@ _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -391,7 +577,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -417,23 +604,16 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
-
-
-def _stage_load(result, inputs, landuse, plan):
-    """Read this year's firms, last year's (if given), the parcels and the plan."""
-    s = result.settings
-    firms, ledger = load_firms(inputs["enterprises"], inputs["coords"], result.layers["boundary"], s)
-    parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=s)
-    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-    if inputs.get("previous"):
-        inputs["previous_firms"], _ = load_firms(
-            inputs["previous"], coords=inputs.get("coords"), boundary=result.layers["boundary"],
-            settings=s)
-    return len(firms) + ledger.rejected_rows
 
 
 def _stage_attach(result, inputs):
@@ -462,9 +642,46 @@ def _stage_efficiency(result, inputs):
         result.parcels = _parcels_with_zones(result)
 
 
-def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
+def input_roles(enterprises, previous=None, landuse=None, plan=None):
+    """The input files by their role in the report's data sources (None left out)."""
+    roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
+             "国土空间规划用地用海": plan}
+    return {k: v for k, v in roles.items() if v is not None}
+
+
+def _stage_load(result, inputs, landuse, plan, out_dir, echo):
+    """Read this year's firms, the parcels, the plan and last year's firms (if given).
+
+    Stops (with rejects.csv written) when no firm row could be loaded;
+    checks the table's coordinate system against the parcels and, under
+    ``coords="auto"``, reads it in the best one; last year's table is read in
+    the same system, its entries join the ledger as kind ``previous``.
+    """
+    from .ledger import Ledger
+
+    s, boundary = result.settings, result.layers["boundary"]
+    path, sheet, year = inputs["enterprises"], inputs["sheet"], result.year
+    firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
+    stop_if_nothing_loaded(firms, ledger, path, out_dir)
+    land_ledger = Ledger()
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s)
+    firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
+                                                boundary, s, sheet=sheet, year=year)
+    ledger.extend(land_ledger)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    used = check["best"] if check["auto"] else check["used"]
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+                         "coords_check": check["note"]}
+    echo(f"坐标系 coordinate system: {check['note']}")
+    if inputs.get("previous"):
+        inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
+                                                           year=year - 1)
+        ledger.extend(prev_ledger.mark("previous"))
+
+
+def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None):
+        map_options=None, sheet=None, report_options=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -477,8 +694,13 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Evaluation year.
     landuse, plan, previous : str or Path, optional
         The 三调 layer, the plan-zoning layer, last year's enterprise table.
-    coords : str
-        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09).
+    coords : str, optional
+        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09, or
+        auto: the one placing the most firms on industrial parcels); default
+        the ``io.enterprises.coords`` setting.  Checked against the parcels
+        (:func:`firms_in_best_system`).
+    sheet : str, optional
+        Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -491,6 +713,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
         ``public``, ``lang``, ``names``).
+    report_options : dict, optional
+        ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
+        see :func:`gis.report.write_report`.
 
     Returns
     -------
@@ -502,12 +727,14 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
+    result.inputs = input_roles(enterprises, previous, landuse, plan)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
@@ -518,7 +745,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            rows_read = _stage_load(result, inputs, landuse, plan)
+            _stage_load(result, inputs, landuse, plan, out_dir, echo)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
@@ -530,24 +757,27 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         elif step == "maps":
             _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
-            result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+            result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
                                          source=enterprises, demo=demo, year=year,
-                                     settings=settings)
-            _stage_report(result, out_dir)
+                                         settings=settings)
+            result.summary.update(inputs["summary"])
+            _stage_report(result, out_dir, **(report_options or {}))
         elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
         result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
         result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
-        result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
+        result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
                                      source=enterprises, demo=demo, year=year,
                                      settings=settings)
+        result.summary.update(inputs["summary"])
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
 
-def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False):
+def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
+            report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
 
     Completes the density outputs from the grids, then writes the maps, the
@@ -571,14 +801,14 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     if "maps" in stages:
         _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
                     **(map_options or {}))
-    rows_read = len(result.firms) + result.ledger.rejected_rows
-    result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
+    result.summary = {**run_summary(result.firms, result.ledger, None, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
                                     year=result.year, settings=result.settings),
-                      **{k: v for k, v in result.summary.items() if k in ("engine",)},
+                      **{k: v for k, v in result.summary.items()
+                         if k in ("engine", "sheet", "coords", "coords_check")},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
-        _stage_report(result, out_dir)
+        _stage_report(result, out_dir, **(report_options or {}))
     result.paths["results"] = write_results(result, out_dir / "results.gpkg")
     result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
     return result
@@ -917,6 +1147,43 @@ def _plain(df):
     return out
 
 
+def renewal_figures(renewal):
+    """The renewal key figures of a run: candidates, blocks, the yearly check.
+
+    Parameters
+    ----------
+    renewal : dict
+        :func:`renewal_outputs`.
+
+    Returns
+    -------
+    dict
+        ``candidates`` (parcels 候选), ``candidates_mu``, ``blocks``,
+        ``blocks_mu``, ``renewal_target_mu``, ``renewal_years`` (years of
+        supply at the target) and ``renewal_target_met`` (可以 / 不能).
+    """
+    from .renewal import STATUS
+
+    cands = renewal["renewal_parcels"]
+    flagged = cands["status"] == STATUS["flagged"]
+    check = renewal["plan_check"]
+    met = "可以" if check["reaches_target"] else "不能"
+    return {
+        "candidates": int(flagged.sum()),
+        "candidates_mu": float(cands.loc[flagged, "area_mu"].sum()),
+        "blocks": int(len(renewal["renewal_blocks"])),
+        "blocks_mu": float(check["total_mu"]),
+        "renewal_target_mu": float(check["target_mu"]),
+        "renewal_years": float(check["years_of_supply"]),
+        "renewal_target_met": met,
+    }
+
+
+#: columns of the priority-block list in the HTML report (the workbook has all)
+_BLOCK_COLUMNS = ["rank", "block_id", "n_parcels", "area_mu", "firms", "far", "tax_per_mu", "chain",
+                  "platform", "park", "reasons", "priority"]
+
+
 def report_extras(result):
     """Renewal and density tables, sections and charts for the yearly report.
 
@@ -931,11 +1198,14 @@ def report_extras(result):
     R = result.renewal
     if R:
         cands = R["renewal_parcels"].sort_values(["status", "rank"])
-        sheets["renewal_parcels"] = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
-        sheets["renewal_blocks"] = _plain(R["renewal_blocks"])
+        assessed = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
+        # 更新候选: the candidates only; 更新评估: every assessed parcel with its verdict
+        sheets["renewal_parcels"] = assessed[assessed["status"] == renewal.STATUS["flagged"]]
+        sheets["renewal_assessed"] = assessed
         check = R["plan_check"]
-        sheets["renewal_plan"] = _plain(check["table"])
-        for key in ("renewal_parcels", "renewal_blocks", "renewal_plan"):
+        # one block sheet: the blocks in priority order with the yearly plan (累计面积, 计划年度)
+        sheets["renewal_blocks"] = _plain(check["table"])
+        for key in ("renewal_parcels", "renewal_assessed", "renewal_blocks"):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
@@ -950,6 +1220,7 @@ def report_extras(result):
                    round(check["years_of_supply"], 2), check["n_first_year"], round(check["shortfall_mu"], 1)],
         })
         top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
+        top = top[[c for c in _BLOCK_COLUMNS if c in top.columns]]
         html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
     D = result.density
     if D:
@@ -971,8 +1242,16 @@ def report_extras(result):
     return sheets, labels, html, figs, lines
 
 
-def _stage_report(result, out_dir):
-    from . import report
+def _previous_summary(result):
+    """Last year's key figures: the run summary of last year's evaluated firms."""
+    prev = result.tables.get("previous_firms")
+    if prev is None:
+        return None
+    return run_summary(prev, None, len(prev), year=result.year - 1)
+
+
+def _stage_report(result, out_dir, public=False, pdf=False):
+    from . import report, yearly
 
     from .attach import LAND_FROM_ZH, MATCH_ZH
 
@@ -986,12 +1265,19 @@ def _stage_report(result, out_dir):
     tables.update(sheets)
     result.summary["extra_lines"] = lines
     summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
+    if result.renewal:
+        summary.update(renewal_figures(result.renewal))
+    sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
+                                  result.inputs)
+    bench = firms.attrs.get("benchmarks") if firms is not None else None
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
         areas=result.layers.get("platforms"), settings=result.settings,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
+        previous_summary=_previous_summary(result),
+        method=yearly.method_sections(result.settings, bench, sources), public=public, pdf=pdf,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
 
@@ -1009,13 +1295,10 @@ def renewal_line(renewal_result):
     str
         e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
-    R = renewal_result
-    check = R["plan_check"]
-    n = int(R["renewal_parcels"]["status"].eq("候选").sum())
-    verdict = "可以" if check["reaches_target"] else "不能"
-    return (f"低效工业用地: 候选 {n} 宗, 区块 {len(R['renewal_blocks'])} 个, "
-            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
-            f"可供 {check['years_of_supply']:.1f} 年")
+    fig = renewal_figures(renewal_result)
+    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+            f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
+            f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 
 
 def summary_lines(result):
@@ -1028,13 +1311,15 @@ def summary_lines(result):
     Returns
     -------
     list of str
-        Firms read = loaded + rejected; evaluated, graded and classes; land,
+        One balance per input file (read = loaded + rejected), the
+        coordinate-system check; evaluated, graded and classes; land,
         tax and 亩均税收; the renewal line when renewal ran.
     """
     s = result.summary
-    lines = [
-        f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
-        f"+ 拒绝 rejected {s['firms_rejected']}",
+    lines = result.ledger.balance_lines() if result.ledger is not None else []
+    if s.get("coords_check"):
+        lines.append(f"坐标系 coordinate system: {s['coords_check']}")
+    lines += [
         f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
         f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
         f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "

@@ -84,6 +84,26 @@ def valid_enterprise_rows():
     ]
 
 
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The reduced demo (scale 0.15) run ONCE for the session, all stages.
+
+    Returns ``(result, out_dir, manifest, inputs)``; tests that check what a
+    planner receives read the files in ``out_dir``.
+    """
+    import json
+    from pathlib import Path
+
+    from gis import pipeline
+
+    data = tmp_path_factory.mktemp("demo_data")
+    out = tmp_path_factory.mktemp("demo_out")
+    inputs = pipeline.demo_inputs(data, scale=0.15)
+    result = pipeline.run(**inputs, out_dir=out, progress=False)
+    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
+    return result, out, manifest, inputs
+
+
 # --------------------------------------------------------------------------
 # the default demo (scale 1), generated and run once per test session
 # --------------------------------------------------------------------------
@@ -97,11 +117,12 @@ def demo_full_inputs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_full_run(demo_full_inputs, tmp_path_factory):
-    """The default demo run through efficiency and renewal (what its printed summary needs)."""
+    """The default demo run through efficiency, renewal and density (summary lines, results.gpkg)."""
     from gis import pipeline
 
     out = tmp_path_factory.mktemp("demo_full_out")
-    return pipeline.run(**demo_full_inputs, out_dir=out, stages=("efficiency", "renewal"), progress=False)
+    return pipeline.run(**demo_full_inputs, out_dir=out, stages=("efficiency", "renewal", "density"),
+                        progress=False)
 
 
 # --------------------------------------------------------------------------

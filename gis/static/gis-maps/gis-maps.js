@@ -345,10 +345,18 @@
         } else { m.setView(latlng, 17); }
       },
     });
-    // leaflet-search puts its layer on the map: keep a hidden layer hidden
+    // leaflet-search puts its layer on the map: keep a hidden layer hidden until
+    // the planner opens the search box (a clustered layer searches only on the map)
     var shown = map.hasLayer(layer);
     map.addControl(ctl);
     if (!shown && map.hasLayer(layer)) map.removeLayer(layer);
+    ctl.on("search:expanded", function () { if (!map.hasLayer(layer)) map.addLayer(layer); });
+    // Chinese typed through an input method arrives as "input" events (keyCode 229 or no
+    // keyup at all): search on those too, not only on key-ups
+    L.DomEvent.on(ctl._input, "input", function (e) {
+      if (e.isComposing) return;
+      ctl._handleKeypress({ keyCode: 0, type: "input" });
+    });
     gis.searchControl = ctl;
     return ctl;
   };
