@@ -306,6 +306,9 @@ SUMMARY = {
     "renewal_target_mu": "年度更新目标(亩)",
     "renewal_years": "按目标可供年数(年)",
     "renewal_target_met": "年度盘活目标能否完成",
+    "sheet": "工作表",
+    "coords": "坐标系",
+    "coords_check": "坐标系核对",
     "generated_at": "生成时间",
     "source": "数据来源",
     "config": "配置文件",
@@ -350,6 +353,9 @@ CODES = {
     # what an input file holds (gis.ledger balance lines)
     "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
                    "plan": "规划用地用海", "layer": "图层"},
+    # coordinate systems of 经度/纬度 (gis.crs)
+    "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
+               "bd09": "BD-09(百度)", "auto": "自动识别"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
 }
