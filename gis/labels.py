@@ -243,6 +243,23 @@ COLUMNS = {
 }
 COLUMNS.update({k: f"{n}({u})" for k, (n, u) in INDICATOR_NAMES.items()})
 COLUMNS.update({f"score_{k}": f"{n}得分" for k, (n, _u) in INDICATOR_NAMES.items()})
+# the 三调 地类图斑 (DLTB) fields kept on the parcels (TD/T 1057 field names)
+COLUMNS.update({
+    "BSM": "标识码", "YSDM": "要素代码", "TBYBH": "图斑预编号", "TBBH": "图斑编号",
+    "DLMC": "地类名称", "QSXZ": "权属性质", "QSDWDM": "权属单位代码", "QSDWMC": "权属单位名称",
+    "ZLDWDM": "坐落单位代码", "ZLDWMC": "坐落单位名称", "TBMJ": "图斑面积(m²)",
+    "KCDLBM": "扣除地类编码", "KCXS": "扣除地类系数", "KCMJ": "扣除地类面积(m²)",
+    "TBDLMJ": "图斑地类面积(m²)", "CZCSXM": "城镇村属性码", "SJNF": "数据年份", "BZ": "备注",
+})
+# the planning zones of the layer catalogue (gis.layers.COLUMNS)
+COLUMNS.update({
+    "id": "编号", "name_zh": "名称", "name_en": "英文名称", "kind_zh": "类型名称", "code": "代码",
+    "planned_km2": "规划面积(km²)", "planned_mu": "规划面积(亩)", "lead_industries": "主导产业",
+    "approximate": "边界为近似", "source": "来源", "measured_km2": "量算面积(km²)",
+    "measured_mu": "量算面积(亩)", "catalogue_id": "图层目录编号",
+    # grid cells (hot spots)
+    "col": "列号", "x": "中心X(m)", "y": "中心Y(m)",
+})
 
 #: context -> the labels that differ from :data:`COLUMNS` in that context
 CONTEXTS = {
