@@ -87,6 +87,7 @@ __all__ = [
     "coords_match_shares",
     "coordinate_check",
     "require_coordinate_system",
+    "coordinate_note",
     "MONEY_COLUMNS",
     "ATTACH_LABELS_ZH",
     "MATCH_ZH",
@@ -1056,3 +1057,21 @@ def require_coordinate_system(check, source=""):
         f"{shares[best]:.1%}，按 {used} 仅 {shares[base]:.1%}，请加 --coords {best}",
         source=source,
     )
+
+
+def coordinate_note(check):
+    """The coordinate-system check as one Chinese sentence (run summary, report).
+
+    >>> coordinate_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
+    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
+    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
+    """
+    chosen = check["best"] if check.get("auto") else check["used"]
+    if not check.get("checked"):
+        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
+        return f"{chosen}（{why}，未检查）"
+    shares = check["shares"]
+    key = "wgs84" if chosen == "cgcs2000" else chosen
+    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
+    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
+    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
