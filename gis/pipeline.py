@@ -34,7 +34,6 @@ __all__ = [
     "planning_layers",
     "load_firms",
     "firms_in_best_system",
-    "coords_note",
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
@@ -198,7 +197,7 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         ``"auto"`` (one line naming both systems, both shares and the
         ``--coords`` to pass).
     """
-    from .attach import coordinate_check, require_coordinate_system
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
     from .io import base_coords, resolve_coords
 
     settings = settings or load_settings()
@@ -209,26 +208,8 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         require_coordinate_system(check, source=Path(str(path)).name)
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
-    check["note"] = coords_note(check)
+    check["note"] = coordinate_note(check)
     return firms, ledger, check
-
-
-def coords_note(check):
-    """The coordinate-system check as one Chinese sentence (run summary, report).
-
-    >>> coords_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
-    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
-    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
-    """
-    chosen = check["best"] if check.get("auto") else check["used"]
-    if not check.get("checked"):
-        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
-        return f"{chosen}（{why}，未检查）"
-    shares = check["shares"]
-    key = "wgs84" if chosen == "cgcs2000" else chosen
-    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
-    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
-    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
 
 
 def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
@@ -575,8 +556,10 @@ _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -594,7 +577,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -620,9 +604,15 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
 
 

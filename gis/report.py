@@ -1169,22 +1169,6 @@ def _quality_counts(ledger):
             .sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True))
 
 
-def _firm_extremes(firms, cols, n):
-    score = cols["score"]
-    keep = [cols.get(k, k) for k in ("rank", "name", "chain", "platform", "township")]
-    keep += ["land_mu", cols["tax_per_mu"], score, cols["klass"]]
-    keep = [c for i, c in enumerate(keep) if c in firms.columns and c not in keep[:i]]
-    s = pd.to_numeric(firms[score], errors="coerce")
-    ok = s.notna()
-    if cols["klass"] in firms.columns:  # graded firms only, as in the chart
-        ok &= firms[cols["klass"]].isin(list(CLASS_NAMES))
-    f = firms.loc[ok, keep].assign(_s=s[ok])
-    f = f.sort_values("_s", ascending=False, kind="mergesort").drop(columns="_s")
-    top = f.head(n)
-    bottom = f.iloc[len(top):].tail(n)
-    return top, bottom
-
-
 def _summary_cards(sf, cfg):
     """The numbers of the summary as cards (texts go to the subtitle)."""
     cards = {}
@@ -1202,13 +1186,19 @@ def _marking(public):
     return marking(public)
 
 
-def _public(df, settings):
-    """The public form of a table (None stays None); ledger values go too."""
-    from .confidential import public_frame
+def _public(df, settings, labels=None):
+    """The public form of a table (None stays None); ledger values go too.
+
+    A column whose Chinese label names a confidential quantity goes too
+    (the aggregates' 亩均税收排名).
+    """
+    from .confidential import mentions_confidential, public_frame
 
     if df is None:
         return None
     out = public_frame(df, settings)
+    named = [c for c in out.columns if mentions_confidential(str((labels or {}).get(c, "")))]
+    out = out.drop(columns=named)
     return out.drop(columns=["value"], errors="ignore") if "severity" in out.columns else out
 
 
@@ -1403,8 +1393,12 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     summary.setdefault("generated_at", stamp)
     if summary.get("source"):  # the file name, never the folder it sits in
         summary["source"] = Path(str(summary["source"])).name
+    if isinstance(summary.get("coords"), str):
+        summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
     if public:
-        tables = {k: _public(v, settings) for k, v in tables.items()}
+        sheets = _settings(settings)["sheets"]
+        tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
+                  for k, v in tables.items()}
         changes = _public(changes, settings)
     firms = tables.get("firms")
     title = title or f"义乌市{year}年度工业企业亩均效益评价"
