@@ -518,7 +518,9 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
     public : bool
         Drop confidential columns from every layer added to this map.
     title : str, optional
-        A title shown at the top of the map.
+        A title shown at the top of the map, followed by the marking of
+        :func:`gis.confidential.marking` (公开版 or 内部资料 · 注意保密), which
+        every map shows.
 
     Returns
     -------
@@ -561,8 +563,8 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
     fplugins.MousePosition(position="bottomleft", separator=" , ", num_digits=6,
                            prefix=("经纬度" if zh else "Lon/lat") + (" (GCJ-02)" if gcj else ""),
                            lng_first=True, empty_string="—").add_to(m)
-    if title:
-        _Title(title).add_to(m)
+    mark = confidential.marking(public)  # every map says on its face what it is
+    _Title(f"{title}（{mark}）" if title else mark).add_to(m)
     return m
 
 
@@ -774,6 +776,8 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         if col is not None and col not in g.columns:
             raise ValidationError(f"{where}: column {col!r} not found (columns: {', '.join(map(str, g.columns))})")
     name = name or _t(key if key in _TEXT else kind, lang)
+    if st["public"] and any(confidential.mentions_confidential(t) for t in (name, legend_title, unit)):
+        raise ValidationError(f"{where}: a public map cannot name a confidential quantity ({name!r})")
     note = None
     budget = int(s["point_budget"] if points else s["feature_budget"])
     n_in = len(g)
