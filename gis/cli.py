@@ -81,15 +81,31 @@ def _error(command, exc):
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
+# ---------------------------------------------------------------- shared options
+COORDS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09", "auto"]
+
+
+def _coords_argument(p):
+    # default None: the io.enterprises.coords setting decides (gis.io.resolve_coords)
+    p.add_argument("--coords", choices=COORDS_CHOICES, default=None,
+                   help="system of 经度/纬度 (default: setting io.enterprises.coords, gcj02 as copied "
+                        "from AMap; auto: the one placing the most firms on industrial parcels)")
+
+
+def _sheet_argument(p):
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="sheet of the enterprise workbook (default: the sheet whose name carries "
+                        "--year, or the only one that looks like a firm table) / 工作表")
+
+
 # ---------------------------------------------------------------- validate
 def _validate_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE",
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default=None,
-                   help="system of 经度/纬度 in tables (default: setting io.enterprises.coords, gcj02)")
-    p.add_argument("--sheet", default=None, help="sheet of a workbook (default: the best-matching sheet)")
+    _coords_argument(p)
+    _sheet_argument(p)
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -129,18 +145,10 @@ register("validate", "check input files and write rejects.csv / 检查输入文�
 
 # ---------------------------------------------------------------- demo / report
 def _print_summary(result):
-    """Print the run summary and where the outputs are."""
-    s = result.summary
-    print(f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
-          f"+ 拒绝 rejected {s['firms_rejected']}")
-    print(f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
-          f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
-          f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
-          f"不参评 out of scope {s['firms_out_of_scope']}")
-    if s.get("land_mu"):
-        print(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
-              f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
-    for key, line in result.summary.get("extra_lines", {}).items():
+    """Print the run summary, the outputs, and which file to open first (the last lines)."""
+    from .pipeline import summary_lines
+
+    for line in summary_lines(result):
         print(line)
     for key, path in result.paths.items():
         if isinstance(path, dict):
@@ -148,7 +156,19 @@ def _print_summary(result):
                 print(f"  {key}/{sub}: {p}")
         else:
             print(f"  {key}: {path}")
-    print(f"用时 {s.get('seconds', 0)} s")
+    if result.timings:
+        from .pipeline import timing_line
+
+        print(timing_line(result.timings))
+    else:
+        print(f"用时 {result.summary.get('seconds', 0)} s")
+    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+            "results": "用 QGIS 打开 / open in QGIS"}
+    first = next((k for k in hint if k in result.paths), None)
+    if first is not None:
+        path = Path(result.paths[first]).resolve()
+        print(f"输出目录 outputs: {path.parent}")
+        print(f"先打开 open first: {path} ({hint[first]})")
 
 
 def _print_kept(result, out):
@@ -187,6 +207,25 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", default=None, metavar="FILE",
+                   help="also write the stage times and peak memory as JSON / 各步骤用时")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
+
+
+def _timings(args, result):
+    if getattr(args, "timings", None):
+        from .pipeline import write_timings
+
+        write_timings(result, args.timings)
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -206,8 +245,9 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -225,8 +265,8 @@ def _report_arguments(p):
     p.add_argument("--landuse", default=None, metavar="FILE",
                    help="三调 地类图斑 layer (DLTB); without it land comes from 用地面积")
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02",
-                   help="system of 经度/纬度 (default gcj02, as copied from AMap)")
+    _coords_argument(p)
+    _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="YAML file overriding default settings / 参数设置文件")
     _stage_arguments(p)
@@ -239,8 +279,10 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print)
+                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
+                 report_options=_report_options(args))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -295,17 +337,19 @@ def _run(args):
             return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages)
+        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
     else:
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
-                     stages=_stages(args), progress=not args.no_progress, echo=print)
+                     stages=_stages(args), progress=not args.no_progress, echo=print,
+                     sheet=args.sheet, report_options=_report_options(args))
     if args.db:
         from . import postgis
 
         written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -350,7 +394,7 @@ def _input_arguments(p):
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
-    g.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02")
+    _coords_argument(g)
     g.add_argument("--config", default=None, metavar="FILE", help="settings YAML / 参数设置文件")
 
 
@@ -490,8 +534,17 @@ register("match", "sites for an incoming project's land need / 项目落户用�
 
 
 # ---------------------------------------------------------------- main
-def build_parser():
-    """The argparse parser with every registered command."""
+def build_parser(only=None):
+    """The argparse parser with every registered command.
+
+    Parameters
+    ----------
+    only : str, optional
+        Build the arguments of this command only ("" for none): the other
+        commands are listed with their help but their argument builders, and
+        what those import, are not run (``gis --help`` and ``gis validate``
+        start without loading the pipeline or the map libraries).
+    """
     parser = argparse.ArgumentParser(
         prog="gis",
         description="义乌国土空间规划 GIS 工具 / Yiwu spatial-planning GIS toolkit",
@@ -506,9 +559,23 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
-        cmd.add_arguments(p)
+        if only is None or only == cmd.name:
+            cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
     return parser
+
+
+def _command_of(argv):
+    """The command named in ``argv`` ("" when none): the first word that is not an option."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--settings":
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS else ""
+    return ""
 
 
 def main(argv=None):
@@ -519,7 +586,8 @@ def main(argv=None):
     argv : list of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)

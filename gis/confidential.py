@@ -34,6 +34,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .labels import column_labels
+
 __all__ = [
     "CONFIDENTIAL_QUANTITIES",
     "CONFIDENTIAL_WORDS",
@@ -55,14 +57,8 @@ __all__ = [
 ]
 
 #: confidential quantity (internal column) -> Chinese name
-CONFIDENTIAL_QUANTITIES = {
-    "tax": "税收",
-    "value_added": "工业增加值",
-    "revenue": "营业收入",
-    "energy": "综合能耗",
-    "emission": "排放量",
-    "electricity": "用电量",
-}
+CONFIDENTIAL_QUANTITIES = column_labels(
+    "short", ["tax", "value_added", "revenue", "energy", "emission", "electricity"])
 
 #: words that name a confidential quantity in a text (a clause holding one of
 #: them is not public)
@@ -328,16 +324,17 @@ def _significant(s):
     return len(digits)
 
 
-def confidential_needles(values, min_significant=4):
+def confidential_needles(values, min_significant=5):
     """The texts under which confidential numbers could appear in an output.
 
     Each finite value is written the ways the outputs write numbers: 1–3
     decimals, with and without thousands separators, whole with thousands
     separators (from 1 000), as a JSON float (full and rounded to 6
     decimals) and with ``%g``.  Texts with fewer than
-    ``min_significant`` significant digits are left out: "4.7" occurs by
-    chance in any page of coordinates; four significant digits searched
-    between non-digit boundaries (see :func:`find_leaks`) do not.
+    ``min_significant`` significant digits are left out: "4.7" or "65.57"
+    occur by chance in any page (a share in a legend, a land area); five
+    significant digits compared with whole numbers of the file (see
+    :func:`find_leaks`) do not.
 
     Parameters
     ----------

@@ -62,6 +62,7 @@ import shapely
 from ._errors import ConfigError, ValidationError
 from .config import load_settings
 from .crs import WORKING_CRS
+from .ledger import Ledger
 
 __all__ = [
     "ORD",
@@ -1632,7 +1633,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
 
 
 # ------------------------------------------------------------------------ runner
-def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="gcj02",
+def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
              output_dir=None, keep_on_workers=None, **_ignored):
@@ -1703,11 +1704,17 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
     firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings)
+    pipeline.stop_if_nothing_loaded(firms, ledger, enterprises)
     parted = _is_partitioned(landuse)  # prepared by partition_landuse: never loaded whole
-    parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=ledger,
+    land_ledger = Ledger()
+    parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=land_ledger,
                                            settings=settings)
+    firms, ledger, check = pipeline.firms_in_best_system(firms, ledger, parcels, coords, enterprises,
+                                                         layers["boundary"], settings)
+    coords = check["best"] if check["auto"] else check["used"]
+    ledger.extend(land_ledger)
     result.ledger, result.plan, result.parcels = ledger, plan_gdf, parcels
-    rows_read = len(firms) + ledger.rejected_rows
+    rows_read = ledger.counts("enterprises")["rows_read"]
     timings["load"] = time.perf_counter() - t0
     tmp = None
     folder = work_dir or cfg.get("work_dir")
@@ -1780,7 +1787,8 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords="
             shutil.rmtree(tmp, ignore_errors=True)
     result.timings = {k: round(v, 3) for k, v in timings.items()}
     result.summary = pipeline.run_summary(result.firms, ledger, rows_read, result.parcels,
-                                          source=enterprises, year=year)
+                                          source=enterprises, year=year, settings=settings)
     result.summary["engine"] = "dask"
+    result.summary.update({"coords": coords, "coords_check": check["note"]})
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result

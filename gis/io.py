@@ -35,7 +35,7 @@ import pandas as pd
 
 from ._errors import GisError, ValidationError
 from .config import load_settings
-from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, to_working
+from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
 from .ledger import Ledger
@@ -49,6 +49,8 @@ __all__ = [
     "column_mapping",
     "parse_numbers",
     "load_enterprises",
+    "resolve_coords",
+    "base_coords",
     "read_layer",
     "read_landuse",
     "read_plan",
@@ -281,8 +283,8 @@ def _frame_from_block(arr, header_idx):
     return df
 
 
-def read_table(path, sheet=None, aliases=None, settings=None):
-    """Read a spreadsheet or CSV, finding the header row below any title rows.
+def read_table(path, sheet=None, aliases=None, settings=None, year=None, required=None):
+    """Read a spreadsheet or CSV, finding the sheet and the header row below any title rows.
 
     Parameters
     ----------
@@ -291,12 +293,21 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         openpyxl; ``.xls`` needs calamine or xlrd), ``.csv``/``.txt``
         in UTF-8, UTF-8 with BOM or GBK/GB18030 (comma, tab or semicolon).
     sheet : str or int, optional
-        Sheet name or number; by default the sheet whose header row
-        matches the most known column names.
+        Sheet name or number.  By default: the only sheet, else the only
+        sheet that looks like a firm table (its header row names every
+        ``required`` column); when several do, the one whose name carries
+        ``year`` (``2025年``, ``企业名录2025``) if exactly one does, else a
+        ValidationError listing them.  When none does, the sheet whose
+        header row matches the most known column names.
     aliases : dict, optional
         ``{internal name: [accepted headers]}`` used to recognise the
         header row; default :data:`gis.schema.ENTERPRISE_ALIASES`.
     settings : dict, optional
+    year : int, optional
+        The evaluation year, to choose among several firm-table sheets.
+    required : list of str, optional
+        Internal names a firm-table header must name; default the required
+        enterprise columns (with the default aliases).
 
     Returns
     -------
@@ -304,7 +315,10 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         The data rows with the headers as found (stripped) and raw cell
         values (text, numbers, dates); the index is the Excel row number
         (1-based, named ``row``); wholly blank rows are dropped.
-        ``df.attrs["sheet"]`` holds the sheet used.
+        ``df.attrs``: ``sheet`` (the sheet used), ``header_found`` (False
+        when no row among the first ``io.header_search_rows`` named
+        ``io.header_min_matches`` known columns: the first non-empty row is
+        then taken) and ``rows_searched``.
     header_row : int
         Excel row number (1-based) of the header.
 
@@ -312,7 +326,8 @@ def read_table(path, sheet=None, aliases=None, settings=None):
     ------
     FileNotFoundError
     ValidationError
-        When the file cannot be read (one line saying why).
+        When the file cannot be read, or several sheets look like firm
+        tables and neither ``sheet`` nor ``year`` tells which (one line).
     """
     settings = _settings(settings)
     path = _must_exist(path)
@@ -330,25 +345,62 @@ def read_table(path, sheet=None, aliases=None, settings=None):
             f"unsupported table type '{suffix}' (use .xlsx, .xls or .csv) / 不支持的表格格式", source=path.name
         )
     lookup = _alias_lookup(aliases or ENTERPRISE_ALIASES)
+    if required is None:
+        required = [k for k, v in ENTERPRISE_COLUMNS.items() if v[2]] if aliases is None else []
     nsearch = int(settings["io"]["header_search_rows"])
-    best = None
+    least = int(settings["io"]["header_min_matches"])
+    found = {}
     for name, arr in blocks.items():
-        scores = _header_scores(arr[:nsearch], lookup)
-        if len(scores) == 0:
-            continue
-        i = int(np.argmax(scores))
-        if scores[i] == 0:
-            # nothing recognised: the first non-empty row is the header
-            filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
-            i = int(np.argmax(filled)) if filled.any() else 0
-        if best is None or scores[i] > best[2]:
-            best = (name, arr, int(scores[i]), i)
-    if best is None:
+        if len(arr):
+            found[name] = _header_row(arr[:nsearch], lookup, required)
+    if not found:
         raise ValidationError("is empty (no rows) / 文件为空", source=path.name)
-    name, arr, _, i = best
+    name = _chosen_sheet(found, year, path.name)
+    i, score, _ = found[name]
+    arr = blocks[name]
+    header_found = score >= least
+    if not header_found:  # nothing recognised: the first non-empty row is the header
+        filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
+        i = int(np.argmax(filled)) if filled.any() else 0
     df = _frame_from_block(arr, i)
-    df.attrs["sheet"] = name
+    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)))
     return df, i + 1
+
+
+def _header_row(block, lookup, required):
+    """``(row index, score, complete)`` of the likeliest header in the top rows of a sheet.
+
+    The header is the first row naming the most known columns; ``complete``
+    when it names every ``required`` internal name.
+    """
+    scores = _header_scores(block, lookup)
+    i = int(np.argmax(scores))
+    keys = _cell_text(block[i]).tolist()
+    named = {lookup[k] for k in keys if k in lookup}
+    return i, int(scores[i]), bool(required) and set(required) <= named
+
+
+def _chosen_sheet(found, year, source):
+    """The sheet to read among ``{name: (row, score, complete)}`` (see :func:`read_table`)."""
+    if len(found) == 1:
+        return next(iter(found))
+    tables = [n for n, (_, _, complete) in found.items() if complete]
+    if len(tables) == 1:
+        return tables[0]
+    if not tables:
+        return max(found, key=lambda n: found[n][1])  # first of the best scores
+    if year is not None:
+        dated = [n for n in tables if re.search(rf"(?<!\d){int(year)}(?!\d)", str(n))]
+        if len(dated) == 1:
+            return dated[0]
+    why = "" if year is None else (
+        f"; none carries the year {year} in its name" if not dated
+        else f"; several carry the year {year}: {', '.join(dated)}")
+    raise ValidationError(
+        f"holds {len(tables)} sheets that look like firm tables: {', '.join(tables)}{why}; "
+        "choose one with --sheet NAME (sheet=) / 多个工作表像企业名录，请用 --sheet 指定",
+        source=source,
+    )
 
 
 def column_mapping(headers, aliases=None, required=None, source=None, header_row=None):
@@ -608,7 +660,58 @@ def _county_outline(boundary, settings):
 
 
 # ---------------------------------------------------------------- enterprises
-def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False):
+def _require_header(raw, file, sheet, settings):
+    """A one-line ValidationError when :func:`read_table` found no header row, naming the rows searched."""
+    if raw.attrs.get("header_found", True):
+        return
+    where = f" of sheet '{sheet}'" if sheet else ""
+    names = "、".join(ENTERPRISE_COLUMNS[c][0] for c in ENTERPRISE_COLUMNS if ENTERPRISE_COLUMNS[c][2])
+    raise ValidationError(
+        f"no header row found: rows 1–{raw.attrs.get('rows_searched')}{where} were searched and none names "
+        f"at least {settings['io']['header_min_matches']} known columns ({names}); "
+        "raise io.header_search_rows if the header is further down / 未找到表头行",
+        source=file,
+    )
+
+
+#: the system a table is first read in under ``coords="auto"`` when the setting is auto too
+AUTO_BASE = "gcj02"
+
+
+def resolve_coords(coords=None, settings=None):
+    """The coordinate system of a table's 经度/纬度 as asked: ``coords``, else the setting.
+
+    The one place where a ``--coords`` argument (None when not given) meets
+    the ``io.enterprises.coords`` setting; may return ``"auto"``.
+
+    >>> resolve_coords(None, {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> resolve_coords("BD-09", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'bd09'
+    """
+    settings = _settings(settings)
+    chosen = coords if coords is not None else settings["io"]["enterprises"]["coords"]
+    return coord_system(chosen, allow_auto=True)
+
+
+def base_coords(coords=None, settings=None):
+    """The system a table is read in: :func:`resolve_coords`, with ``"auto"`` read as the setting's
+    system (:data:`AUTO_BASE`, gcj02, when the setting is auto too).
+
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "auto"}}})
+    'gcj02'
+    """
+    chosen = resolve_coords(coords, settings)
+    if chosen != "auto":
+        return chosen
+    fallback = resolve_coords(None, settings)
+    return fallback if fallback != "auto" else AUTO_BASE
+
+
+def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False,
+                     year=None):
     """Read, check and geocode an enterprise table.
 
     Parameters
@@ -630,9 +733,12 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     settings : dict, optional
         From :func:`gis.config.load_settings`.
     sheet : str or int, optional
-        Sheet to read (default: the best-matching sheet).
+        Sheet to read (default: see :func:`read_table`).
     keep_extra : bool
         Keep columns that are not in the schema (under their own headers).
+    year : int, optional
+        Evaluation year: chooses among several firm-table sheets the one
+        whose name carries it.
 
     Returns
     -------
@@ -661,11 +767,11 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
 
     settings = _settings(settings)
     cfg = settings["io"]["enterprises"]
-    coords = coords or cfg["coords"]
-    convert_lonlat(0.0, 0.0, coords)  # unknown systems fail before reading
-    raw, header_row = read_table(path, sheet=sheet, settings=settings)
+    coords = base_coords(coords, settings)  # unknown systems fail before reading
+    raw, header_row = read_table(path, sheet=sheet, settings=settings, year=year)
     file = Path(path).name
     layer = raw.attrs.get("sheet", "") or ""
+    _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
     n = len(raw)
     rows = raw.index.to_numpy()
@@ -813,7 +919,8 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
                 frame[h] = raw[h].to_numpy()
     frame = frame.loc[keep].reset_index(drop=True)
     firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    led.record(file, n, len(firms), layer)
+    firms.attrs.update(file=file, sheet=layer, coords=coords)
+    led.record(file, n, len(firms), layer, kind="enterprises")
     led.check_balance(n, len(firms), file, layer)
     return firms, led
 
@@ -963,7 +1070,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
-    led.record(name, n, len(gdf), lname)
+    led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
     return gdf
@@ -1004,7 +1111,7 @@ def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
-    total._sources = [{"file": name, "layer": lname, "rows_read": rows_read_layer, "loaded": len(out)}]
+    total.record(name, rows_read_layer, len(out), lname)
     total.check_balance()
     _hand_over(total, ledger, f"{name}: {total.rejected_rows} features rejected", 3)
     return out
@@ -1071,6 +1178,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     zero = (area <= 0).to_numpy() & ~drop
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
+    sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
@@ -1098,6 +1206,7 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
     sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
+    sub.mark("plan")
     return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
 
 

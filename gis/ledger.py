@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .labels import code_labels
 from ._errors import GisError
 
-__all__ = ["REASONS", "LEDGER_COLUMNS", "Ledger", "BalanceError", "reason_label"]
+__all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
+           "reason_label"]
 
 #: reason code -> (severity, label_zh, message_zh, message_en).  Messages may
 #: use {column}, {value} and {detail}.
@@ -118,6 +120,13 @@ REASONS = {
 LEDGER_COLUMNS = [
     "file", "layer", "row", "column", "value", "reason", "severity", "message_zh", "message_en",
 ]
+
+
+#: columns of :meth:`Ledger.balance` (one row per input file and sheet/layer)
+BALANCE_COLUMNS = ["file", "layer", "kind", "rows_read", "loaded", "rejected"]
+
+#: what an input file holds -> the Chinese word used in the balance lines
+KIND_ZH = code_labels("input_kind")
 
 
 class BalanceError(GisError, AssertionError):
@@ -226,11 +235,33 @@ class Ledger:
         )
         self._parts.append(part)
 
-    def record(self, file, rows_read, loaded, layer=""):
-        """Record how many rows a source had and how many were loaded."""
-        self._sources.append(
-            {"file": str(file), "layer": str(layer or ""), "rows_read": int(rows_read), "loaded": int(loaded)}
-        )
+    def record(self, file, rows_read, loaded, layer="", kind=None):
+        """Record how many rows a source (one file, one sheet/layer) had and how many were loaded.
+
+        A second record of the same file and layer replaces the first (a
+        reader that drops more rows after a lower-level read records again).
+
+        Parameters
+        ----------
+        file, layer : str
+            As in :meth:`add`.
+        rows_read, loaded : int
+        kind : str, optional
+            What the file holds: a key of :data:`KIND_ZH` (``"enterprises"``,
+            ``"landuse"``, ...); kept from the earlier record when not given.
+        """
+        key = (str(file), str(layer or ""))
+        old = [s for s in self._sources if (s["file"], s["layer"]) == key]
+        kind = kind if kind is not None else (old[-1]["kind"] if old else "")
+        self._sources = [s for s in self._sources if (s["file"], s["layer"]) != key]
+        self._sources.append({"file": key[0], "layer": key[1], "kind": str(kind or ""),
+                              "rows_read": int(rows_read), "loaded": int(loaded)})
+
+    def mark(self, kind):
+        """Set the kind (a key of :data:`KIND_ZH`) of every source recorded so far; returns self."""
+        for src in self._sources:
+            src["kind"] = str(kind)
+        return self
 
     def extend(self, other):
         """Append the entries and sources of another ledger (in place); returns self."""
@@ -257,10 +288,91 @@ class Ledger:
         return pd.concat(self._parts, ignore_index=True)[LEDGER_COLUMNS]
 
     def sources(self):
-        """Recorded sources: file, layer, rows_read, loaded, rejected (DataFrame)."""
-        src = pd.DataFrame(self._sources, columns=["file", "layer", "rows_read", "loaded"])
+        """Recorded sources: file, layer, kind, rows_read, loaded, rejected (DataFrame).
+
+        ``rejected`` is ``rows_read - loaded`` as recorded; :meth:`balance`
+        counts it from the entries instead.
+        """
+        src = pd.DataFrame(self._sources, columns=["file", "layer", "kind", "rows_read", "loaded"])
         src["rejected"] = src["rows_read"] - src["loaded"]
         return src
+
+    def balance(self, kind=None):
+        """The balance of every input file: rows read, loaded and rejected (counted from the entries).
+
+        Parameters
+        ----------
+        kind : str, optional
+            Only the sources of this kind (e.g. ``"enterprises"``).
+
+        Returns
+        -------
+        DataFrame
+            :data:`BALANCE_COLUMNS`, one row per recorded file and
+            sheet/layer, in the order recorded.
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False, True], "missing_value", file="a.xlsx", rows=[2, 3, 4], column="税收(万元)")
+        >>> led.record("a.xlsx", 3, 1, kind="enterprises")
+        >>> led.record("DLTB.gpkg", 10, 10, layer="DLTB", kind="landuse")
+        >>> led.balance()[["file", "rows_read", "loaded", "rejected"]].values.tolist()
+        [['a.xlsx', 3, 1, 2], ['DLTB.gpkg', 10, 10, 0]]
+        """
+        src = self.sources().drop(columns="rejected")
+        if kind is not None:
+            src = src[src["kind"] == kind]
+        src["rejected"] = [self.rejected_rows_of(f, lay) for f, lay in zip(src["file"], src["layer"])]
+        return src[BALANCE_COLUMNS].reset_index(drop=True)
+
+    def counts(self, kind):
+        """Rows read, loaded and rejected summed over the sources of one kind.
+
+        Returns
+        -------
+        dict
+            ``rows_read``, ``loaded``, ``rejected`` (all 0 when nothing of
+            that kind was recorded).
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False], "missing_value", file="a.xlsx", rows=[2, 3])
+        >>> led.record("a.xlsx", 2, 1, kind="enterprises")
+        >>> led.add([True], "no_geometry", file="b.gpkg", rows=[1])
+        >>> led.record("b.gpkg", 5, 4, kind="landuse")
+        >>> led.counts("enterprises")
+        {'rows_read': 2, 'loaded': 1, 'rejected': 1}
+        """
+        b = self.balance(kind)
+        return {c: int(b[c].sum()) for c in ("rows_read", "loaded", "rejected")}
+
+    def balance_lines(self, kind=None):
+        """One line per input file: ``企业表 a.xlsx [企业]: 读取 16 行 = 载入 2 + 拒绝 14``.
+
+        Returns
+        -------
+        list of str
+            Bilingual lines, one per recorded file and sheet/layer.
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False], "missing_value", file="a.xlsx", rows=[2, 3], layer="企业")
+        >>> led.record("a.xlsx", 2, 1, layer="企业", kind="enterprises")
+        >>> led.balance_lines()
+        ['企业表 a.xlsx [企业]: 读取 2 行 = 载入 1 + 拒绝 1 | rows read 2 = loaded 1 + rejected 1']
+        """
+        lines = []
+        for src in self.balance(kind).itertuples(index=False):
+            what = KIND_ZH.get(src.kind, src.kind)
+            where = (f"{what} " if what else "") + src.file + (f" [{src.layer}]" if src.layer else "")
+            lines.append(
+                f"{where}: 读取 {src.rows_read} 行 = 载入 {src.loaded} + 拒绝 {src.rejected} | "
+                f"rows read {src.rows_read} = loaded {src.loaded} + rejected {src.rejected}"
+            )
+        return lines
 
     def __len__(self):
         return sum(len(p) for p in self._parts)

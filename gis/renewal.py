@@ -137,6 +137,9 @@ conservative reading).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -149,9 +152,18 @@ from scipy.sparse.csgraph import connected_components
 from ._errors import ConfigError, CRSError, ValidationError
 from .config import load_settings
 from .crs import M2_PER_MU, WORKING_CRS
+from .labels import code_labels, column_labels
 
 __all__ = [
     "RULES",
+    "REGISTRY",
+    "Rule",
+    "RuleInput",
+    "Outcome",
+    "rule",
+    "unregister",
+    "not_exemptible",
+    "exemption_problems",
     "NOT_EXEMPTIBLE",
     "EXEMPTIONS",
     "STATUS",
@@ -168,92 +180,21 @@ __all__ = [
     "zh_columns",
 ]
 
-#: rule id -> Chinese name, in the order rules are reported (金华 rules 1–5 first)
-RULES = {
-    "low_far": "容积率偏低",
-    "low_tax": "亩均税收偏低",
-    "dangerous_building": "危房(房屋安全鉴定C/D级)",
-    "prohibited": "淘汰或禁止类产业",
-    "unrectified": "安全环保整改不到位",
-    "grade_d": "亩均评价D类",
-    "grade_c_twice": "亩均评价连续两年C类",
-    "idle": "闲置(无企业或无税收)",
-    "idle_unstarted": "供地满两年未开工",
-    "idle_stopped": "停建满两年",
-    "against_plan": "用地不符合规划",
-}
-#: rules no exemption may lift (safety, legal status, banned industries)
-NOT_EXEMPTIBLE = ("dangerous_building", "prohibited", "unrectified", "idle_unstarted",
-                  "idle_stopped", "against_plan")
-#: exemption id -> Chinese name
-EXEMPTIONS = {
-    "above_size": "规上企业",
-    "strategic": "战略性新兴产业",
-    "far_exempt": "允许低容积率产业且亩均税收高",
-    "young": "投产不满3年",
-}
 #: the three statuses of :func:`candidates`
-STATUS = {"flagged": "候选", "exempt": "豁免", "passing": "达标"}
+STATUS = code_labels("renewal_status")
 ALL_CHAINS = "全部"
 
 #: internal column name -> Chinese header (tables planners read)
-LABELS_ZH = {
-    "parcel_id": "宗地标识码",
-    "DLBM": "地类编码",
-    "scope": "认定范围",
-    "area_mu": "面积(亩)",
-    "firms": "企业数",
-    "tax": "税收(万元)",
-    "value_added": "工业增加值(万元)",
-    "floor_area": "总建筑面积(m²)",
-    "far": "容积率",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "chain": "产业链",
-    "grade": "亩均评价等级",
-    "grade_previous": "上年亩均评价等级",
-    "building_safety_grade": "房屋安全鉴定等级",
-    "safety_env_unrectified": "安全环保整改不到位",
-    "supply_date": "供地日期",
-    "start_date": "开工日期",
-    "stop_date": "停工日期",
-    "resume_date": "复工日期",
-    "industry_codes": "行业代码",
-    "platform": "平台",
-    "park": "园区",
-    "status": "认定结果",
-    "reasons": "认定理由",
-    "evidence": "依据",
-    "n_failed": "不达标条数",
-    "exemptions": "豁免情形",
-    "exempt_evidence": "豁免说明",
-    "rule": "规则",
-    "rule_zh": "规则名称",
-    "evaluated": "已检验",
-    "failed": "不达标",
-    "value": "实测值",
-    "threshold": "阈值",
-    "exempt_by": "豁免",
-    "flagged": "认定低效",
-    "block_id": "区块编号",
-    "n_parcels": "宗地数",
-    "parcel_ids": "成员宗地",
-    "term_area": "面积得分",
-    "term_gap": "差距得分",
-    "term_platform": "平台得分",
-    "term_block": "连片得分",
-    "priority": "优先得分",
-    "rank": "排序",
-    "benchmark_tax_per_mu": "亩均税收标杆(万元/亩)",
-    "benchmark_value_added_per_mu": "亩均增加值标杆(万元/亩)",
-    "gain_tax": "达标可增税收(万元)",
-    "gain_value_added": "达标可增增加值(万元)",
-    "cum_mu": "累计面积(亩)",
-    "plan_year": "计划年度",
-    "mismatch_mu": "不符合规划面积(亩)",
-    "plan_code": "规划地类",
-}
-LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
-LABELS_ZH.update({f"r_{k}": v for k, v in RULES.items()})
+LABELS_ZH = column_labels("renewal", [
+    "parcel_id", "DLBM", "scope", "area_mu", "firms", "tax", "value_added", "floor_area", "far",
+    "tax_per_mu", "chain", "grade", "grade_previous", "building_safety_grade",
+    "safety_env_unrectified", "supply_date", "start_date", "stop_date", "resume_date",
+    "industry_codes", "platform", "park", "status", "reasons", "evidence", "n_failed",
+    "exemptions", "exempt_evidence", "rule", "rule_zh", "evaluated", "failed", "value",
+    "threshold", "exempt_by", "flagged", "block_id", "n_parcels", "parcel_ids", "term_area",
+    "term_gap", "term_platform", "term_block", "priority", "rank", "benchmark_tax_per_mu",
+    "benchmark_value_added_per_mu", "gain_tax", "gain_value_added", "cum_mu", "plan_year",
+    "mismatch_mu", "plan_code"])
 
 
 
@@ -598,15 +539,434 @@ def _yes_no(parcels, col):
     return yes | no, yes, raw.to_numpy(dtype=object)
 
 
-def _idle_untested(parcels, date_col, missing, n, idle_years):
-    """An idle rule's row when it cannot be tested: no date column, or no evaluation year."""
-    why = f"{missing}，未检验" if date_col not in parcels.columns else "未给定评价年度，未检验"
-    return (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan), np.full(n, idle_years),
-            np.full(n, why, dtype=object))
+class Outcome(NamedTuple):
+    """What one rule says of every parcel in scope (arrays of the parcels' length).
+
+    ``evaluated`` (bool: the rule could be tested), ``failed`` (bool, before
+    exemptions), ``value`` (measured, float, NaN if none), ``threshold``
+    (float, NaN if none) and ``evidence`` (Chinese text).
+    """
+
+    evaluated: np.ndarray
+    failed: np.ndarray
+    value: np.ndarray
+    threshold: np.ndarray
+    evidence: np.ndarray
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered renewal rule: see :func:`rule`."""
+
+    id: str
+    name_zh: str
+    test: Callable[["RuleInput"], Outcome]
+    exemptible: bool = True
+    other_use: bool = False
+    settings: tuple = ()
+
+
+#: rule id -> :class:`Rule`, in the order rules are reported (金华 rules 1–5 first)
+REGISTRY: dict[str, Rule] = {}
+#: rule id -> Chinese name (a view of :data:`REGISTRY`, kept in step by :func:`rule`)
+RULES: dict[str, str] = {}
+
+
+def rule(id, name_zh, *, exemptible=True, other_use=False, settings=()):
+    """Register a renewal rule: a function of a :class:`RuleInput` returning an :class:`Outcome`.
+
+    Parameters
+    ----------
+    id : str
+        Rule id used in settings (``exemptions``) and in the ``r_<id>`` columns.
+    name_zh : str
+        Chinese name shown in every output.
+    exemptible : bool
+        Whether an exemption (规上, 战略性新兴 …) may lift it; safety, legal
+        status and banned industries may not.
+    other_use : bool
+        Whether it applies to land in other use (scope ``规划工业·现状他用``);
+        otherwise such parcels get "现状非工业用地，不适用".
+    settings : tuple of str
+        Keys of the ``renewal`` settings the rule reads (a local rule reads
+        ``renewal.local.<id>``, which must then exist).
+
+    Examples
+    --------
+    A county's own rule, 建筑系数 below its floor, is one function and one
+    settings entry (``renewal: {local: {low_coverage: {min: 0.3}}}``):
+
+    >>> @rule("low_coverage", "建筑系数偏低", settings=("local.low_coverage",))
+    ... def low_coverage(p):
+    ...     cov = p.num("building_coverage")
+    ...     floor = p.local("low_coverage")["min"]
+    ...     ev = ~np.isnan(cov)
+    ...     return Outcome(ev, ev & (cov < floor), cov, np.full(p.n, floor),
+    ...                    np.where(ev, _cat("建筑系数 ", _f(cov)), "缺少建筑系数，未检验"))
+    >>> "low_coverage" in RULES
+    True
+    >>> unregister("low_coverage")
+    """
+    def register(func):
+        REGISTRY[id] = Rule(id, name_zh, func, exemptible, other_use, tuple(settings))
+        RULES[id] = name_zh
+        return func
+    return register
+
+
+def unregister(id):
+    """Remove a registered rule (a local rule no longer wanted, or a test's)."""
+    REGISTRY.pop(id, None)
+    RULES.pop(id, None)
+
+
+@dataclass
+class RuleInput:
+    """Everything a rule may read, computed once per call of :func:`rule_results`.
+
+    ``P`` (parcels in scope), ``n``, ``scope``, ``s`` (the ``renewal``
+    settings), ``year``, ``previous``, ``benchmarks``, ``overlay`` (plan
+    overlay or None) and the parcels' figures: ``area``, ``tax``, ``floor``,
+    ``chain``, ``far``, ``tpm`` (亩均税收), ``firms``, ``no_firm``,
+    ``no_data`` (no firm: tax and floor area unknown), ``has_firms``.
+    """
+
+    P: pd.DataFrame
+    scope: np.ndarray
+    s: dict
+    year: int | None
+    previous: pd.DataFrame | None
+    benchmarks: pd.DataFrame
+    overlay: pd.DataFrame | None
+
+    def __post_init__(self):
+        P = self.P
+        self.n = len(P)
+        self.area = _area_mu(P)
+        self.has_firms = "firms" in P.columns
+        self.firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
+        self.no_firm = self.firms == 0
+        # tax and floor area come from the enterprise list: on a parcel with no
+        # firm they are unknown, not zero (whatever the columns hold)
+        self.no_data = self.has_firms & self.no_firm
+        self.tax = np.where(self.no_data, np.nan, _num(P, "tax"))
+        self.floor = np.where(self.no_data, np.nan, _num(P, "floor_area"))
+        self.chain = _text(P, "chain")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # no land area: the ratios are unknown and their rules not evaluated
+            self.far = np.where(self.area > 0, self.floor / (self.area * M2_PER_MU), np.nan)
+            self.tpm = np.where(self.area > 0, self.tax / self.area, np.nan)
+
+    def num(self, col):
+        """Column ``col`` as floats (NaN when missing)."""
+        return _num(self.P, col)
+
+    def text(self, col):
+        """Column ``col`` as text ('' when missing)."""
+        return _text(self.P, col)
+
+    def nothing(self, why):
+        """An outcome 'not evaluated' with the reason ``why`` for every parcel."""
+        n = self.n
+        return Outcome(np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
+                       np.full(n, np.nan), np.full(n, why, dtype=object))
+
+    def local(self, rule_id):
+        """The settings of a local rule (``renewal.local.<rule_id>``)."""
+        local = self.s.get("local") or {}
+        if rule_id not in local:
+            raise ConfigError(f"renewal.local.{rule_id}: settings of the registered rule "
+                              f"'{rule_id}' missing")
+        return local[rule_id]
+
+    def ref_date(self):
+        """31 December of the evaluation year (numpy datetime64)."""
+        return pd.Timestamp(year=int(self.year), month=12, day=31).to_datetime64()
+
+    def dates(self, col):
+        """Column ``col`` as datetime64 (NaT when missing)."""
+        if col not in self.P.columns:
+            return np.full(self.n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        return pd.to_datetime(self.P[col], errors="coerce").to_numpy(dtype="datetime64[ns]")
+
+
+NO_FIRM_DATA = "无企业数据，未检验"
+
+
+@rule("low_far", "容积率偏低", settings=("far_min", "far_standard_share", "standard_far"))
+def low_far(p):
+    """金华 rule 1: FAR < max(far_min, far_standard_share × the chain's 标准地 FAR)."""
+    std = _lookup(p.chain, p.benchmarks, "standard_far") if p.n else np.zeros(0)
+    thr = np.fmax(p.s["far_min"], p.s["far_standard_share"] * std)
+    ev = ~np.isnan(p.far)
+    fail = ev & (p.far < thr)
+    return Outcome(ev, fail, p.far, thr, np.where(
+        ev, _cat("容积率 ", _f(p.far), np.where(fail, " < ", " ≥ "), _f(thr)),
+        np.where(p.no_data, NO_FIRM_DATA, "缺少建筑面积，未检验")))
+
+
+@rule("low_tax", "亩均税收偏低", settings=("tax_share", "tax_average_previous"))
+def low_tax(p):
+    """金华 rule 2: 亩均税收 < tax_share × last year's average of the chain."""
+    avg = _lookup(p.chain, p.benchmarks, "tax_avg_previous") if p.n else np.zeros(0)
+    thr = p.s["tax_share"] * avg
+    ev = ~np.isnan(p.tpm) & ~np.isnan(avg)
+    fail = ev & (p.tpm < thr)
+    return Outcome(ev, fail, p.tpm, thr, np.where(
+        ev, _cat("亩均税收 ", _f(p.tpm), np.where(fail, " < ", " ≥ "), _f(thr),
+                 " 万元/亩（上年产业链均值 ", _f(avg), " × ", f"{p.s['tax_share']:g}）"),
+        np.where(p.no_data, NO_FIRM_DATA, "缺少税收或产业链均值，未检验")))
+
+
+@rule("dangerous_building", "危房(房屋安全鉴定C/D级)", exemptible=False,
+      settings=("building_safety_fail",))
+def dangerous_building(p):
+    """金华 rule 3: 房屋安全鉴定 grade in ``building_safety_fail`` (C, D)."""
+    fail_grades = [str(g).strip().upper() for g in (p.s["building_safety_fail"] or [])]
+    bsg = pd.Series(p.text("building_safety_grade"), dtype=object).str.strip().str.upper() \
+        .str.replace(r"\s*级$", "", regex=True).to_numpy(dtype=object)
+    ev = np.isin(bsg, ["A", "B", "C", "D"] + fail_grades)
+    fail = ev & np.isin(bsg, fail_grades)
+    return Outcome(ev, fail, np.full(p.n, np.nan), np.full(p.n, np.nan), np.where(
+        ev, _cat("房屋安全鉴定 ", bsg, " 级", np.where(fail, "(危房)", "")),
+        np.where(bsg == "", "未提供房屋安全鉴定",
+                 _cat("房屋安全鉴定等级 '", bsg, "' 无法识别，未检验"))))
+
+
+@rule("prohibited", "淘汰或禁止类产业", exemptible=False, other_use=True,
+      settings=("prohibited_codes",))
+def prohibited(p):
+    """金华 rule 4: an industry code starting with one of ``prohibited_codes``."""
+    ev, fail, hit = _industry_hits(p.P, p.s["prohibited_codes"])
+    return Outcome(ev, fail, np.full(p.n, np.nan), np.full(p.n, np.nan), np.where(
+        fail, _cat("行业代码 ", hit, " 属淘汰/禁止类"),
+        np.where(ev, "无淘汰/禁止类行业", "无行业代码，未检验")))
+
+
+@rule("unrectified", "安全环保整改不到位", exemptible=False)
+def unrectified(p):
+    """金华 rule 5: ``safety_env_unrectified`` is true."""
+    known, bad, raw = _yes_no(p.P, "safety_env_unrectified")
+    return Outcome(known, known & bad, np.full(p.n, np.nan), np.full(p.n, np.nan), np.where(
+        known, np.where(bad, "安全环保问题整改不到位", "安全环保无整改不到位记录"),
+        np.where(raw == "", "未提供安全环保整改情况，未检验",
+                 _cat("安全环保整改情况 '", raw, "' 无法识别，未检验"))))
+
+
+def _grades(p):
+    """(this year's, last year's) class per parcel, upper-case text ('' if none)."""
+    grade = pd.Series(p.text("grade")).str.strip().str.upper().to_numpy(dtype=object)
+    if "grade_previous" in p.P.columns:
+        prev = pd.Series(p.text("grade_previous")).str.strip().str.upper().to_numpy(dtype=object)
+    elif p.previous is not None and {"parcel_id", "grade"} <= set(p.previous.columns):
+        m = p.previous.drop_duplicates("parcel_id").set_index("parcel_id")["grade"]
+        prev = p.P["parcel_id"].map(m)
+        prev = prev.astype(object).where(prev.notna(), "").astype(str).str.upper()
+        prev = prev.to_numpy(dtype=object)
+    else:
+        prev = np.full(p.n, "", dtype=object)
+    return grade, prev
+
+
+@rule("grade_d", "亩均评价D类", settings=("grade_d",))
+def grade_d(p):
+    """Extra (assumed): the parcel's worst 亩均 class is in ``grade_d`` (D)."""
+    grade, _ = _grades(p)
+    ev = grade != ""
+    fail = ev & np.isin(grade, [g.upper() for g in p.s["grade_d"]])
+    return Outcome(ev, fail, np.full(p.n, np.nan), np.full(p.n, np.nan),
+                   np.where(ev, _cat("亩均评价等级 ", grade), "无评价等级，未检验"))
+
+
+@rule("grade_c_twice", "亩均评价连续两年C类", settings=("grade_c_twice", "grade_c_previous"))
+def grade_c_twice(p):
+    """Extra (assumed): class in ``grade_c_twice`` (C) and last year's in ``grade_c_previous``."""
+    grade, prev = _grades(p)
+    ev = (grade != "") & (prev != "")
+    fail = ev & np.isin(grade, [g.upper() for g in p.s["grade_c_twice"]]) \
+        & np.isin(prev, [g.upper() for g in p.s["grade_c_previous"]])
+    return Outcome(ev, fail, np.full(p.n, np.nan), np.full(p.n, np.nan), np.where(
+        ev, _cat("亩均评价 本年 ", grade, "，上年 ", prev), "无上年评价等级，未检验"))
+
+
+@rule("idle", "闲置(无企业或无税收)", settings=("idle_max_tax", "idle_codes_sandiao"))
+def idle(p):
+    """No firm, or firms paying no tax, on land whose firms are in the (industrial) list."""
+    idle_land = _prefix(p.P["DLBM"], p.s["idle_codes_sandiao"])
+    no_tax = ~p.no_firm & ~np.isnan(p.tax) & (p.tax <= p.s["idle_max_tax"])
+    ev = p.has_firms & idle_land
+    fail = ev & (p.no_firm | no_tax)
+    return Outcome(ev, fail, p.tax, np.full(p.n, float(p.s["idle_max_tax"])), np.where(
+        not p.has_firms, "缺少企业数，未检验", np.where(
+            ~idle_land, "仓储用地企业不在工业企业名录，未检验",
+            np.where(p.no_firm, "无入驻企业",
+                     _cat("企业 ", _f(p.firms, 0), " 家，税收 ", _f(p.tax), " 万元")))))
+
+
+def _idle_untested(p, date_col, missing):
+    """An idle rule's outcome when it cannot be tested: no date column, or no year."""
+    why = f"{missing}，未检验" if date_col not in p.P.columns else "未给定评价年度，未检验"
+    out = p.nothing(why)
+    return out._replace(threshold=np.full(p.n, float(p.s["idle_years"])))
+
+
+@rule("idle_unstarted", "供地满两年未开工", exemptible=False, settings=("idle_years",))
+def idle_unstarted(p):
+    """Not started ``idle_years`` after supply (reference 31 Dec of ``year``)."""
+    if "supply_date" not in p.P.columns or p.year is None:
+        return _idle_untested(p, "supply_date", "无供地日期")
+    ref, idle_years = p.ref_date(), float(p.s["idle_years"])
+    sup, start = p.dates("supply_date"), p.dates("start_date")
+    yrs = (ref - sup) / np.timedelta64(1, "D") / 365.25
+    ev = ~np.isnat(sup)
+    started = ~np.isnat(start) & (start <= ref)
+    fail = ev & ~started & (yrs >= idle_years)
+    evid = np.where(started, _cat("供地后已开工，距供地 ", _f(yrs, 1), " 年"),
+                    _cat("供地满 ", _f(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
+                         f"{idle_years:g} 年"))
+    return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无供地日期，未检验"))
+
+
+@rule("idle_stopped", "停建满两年", exemptible=False, settings=("idle_years",))
+def idle_stopped(p):
+    """Construction stopped ``idle_years`` before 31 Dec of ``year`` and not resumed."""
+    if "stop_date" not in p.P.columns or p.year is None:
+        return _idle_untested(p, "stop_date", "无停工日期")
+    ref, idle_years = p.ref_date(), float(p.s["idle_years"])
+    stop, resume = p.dates("stop_date"), p.dates("resume_date")
+    yrs = (ref - stop) / np.timedelta64(1, "D") / 365.25
+    ev = ~np.isnat(stop)
+    later = ev & (stop > ref)
+    resumed = ~np.isnat(resume) & (resume >= stop) & (resume <= ref)
+    fail = ev & ~later & ~resumed & (yrs >= idle_years)
+    day = np.datetime_as_string(resume, unit="D").astype(object)
+    evid = np.where(later, "停工日期晚于评价年度末", np.where(
+        resumed, _cat("停工后已于 ", day, " 复工"),
+        _cat("停工满 ", _f(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "), f"{idle_years:g} 年")))
+    return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无停工日期，未检验"))
+
+
+@rule("against_plan", "用地不符合规划", exemptible=False, other_use=True, settings=("sliver_mu",))
+def against_plan(p):
+    """≥ ``sliver_mu`` 亩 of the parcel planned otherwise (industrial vs not)."""
+    sliver = float(p.s["sliver_mu"])
+    if p.overlay is None:
+        out = p.nothing("未提供规划图层，未检验")
+        return out._replace(threshold=np.full(p.n, sliver))
+    mis = p.overlay["mismatch_mu"].to_numpy()
+    code = p.overlay["plan_code"].to_numpy(dtype=object)
+    fail = mis >= sliver
+    evid = np.where(
+        p.scope == "三调工业",
+        np.where(fail, _cat("规划为非工业用地(", code, ") ", _f(mis), f" 亩 ≥ {sliver:g} 亩"),
+                 _cat("与规划相符(不符部分 ", _f(mis), f" 亩 < {sliver:g} 亩)")),
+        _cat("规划工业用地(", code, ") ", _f(mis), " 亩，现状地类 ", p.text("DLBM")))
+    return Outcome(np.ones(p.n, bool), fail, mis, np.full(p.n, sliver), evid)
+
+
+def not_exemptible():
+    """Ids of the registered rules no exemption may lift."""
+    return tuple(r.id for r in REGISTRY.values() if not r.exemptible)
+
+
+#: rules no exemption may lift (safety, legal status, banned industries)
+NOT_EXEMPTIBLE = not_exemptible()
+#: exemption id -> Chinese name
+EXEMPTIONS = {
+    "above_size": "规上企业",
+    "strategic": "战略性新兴产业",
+    "far_exempt": "允许低容积率产业且亩均税收高",
+    "young": "投产不满3年",
+}
+
+
+def exemption_problems(lifted):
+    """Problems of the ``renewal.exemptions`` setting (unknown names, rules that cannot be lifted).
+
+    >>> exemption_problems({"young": ["low_farr"]})[0][:52]
+    'renewal.exemptions.young.low_farr: unknown rule (rul'
+    >>> exemption_problems({"above_size": ["against_plan"]})
+    ['renewal.exemptions.above_size.against_plan: no exemption may lift this rule (safety, legal status, banned industries)']
+    """
+    problems = []
+    for e, rs in (lifted or {}).items():
+        if e not in EXEMPTIONS:
+            problems.append(f"renewal.exemptions.{e}: unknown exemption (known: {list(EXEMPTIONS)})")
+        for r in rs or []:
+            if r not in REGISTRY:
+                problems.append(f"renewal.exemptions.{e}.{r}: unknown rule (rules: {list(REGISTRY)})")
+            elif not REGISTRY[r].exemptible:
+                problems.append(f"renewal.exemptions.{e}.{r}: no exemption may lift this rule "
+                                f"(safety, legal status, banned industries)")
+    return problems
+
+
+def _exempt_masks(p, settings):
+    """Exemption id -> bool array: the parcels each exemption applies to."""
+    s = p.s
+    kinds = {k: v.get("kind", "") for k, v in settings["chains"]["chains"].items()}
+    if "youngest_years" in p.P.columns:
+        age = p.num("youngest_years")
+    elif "start_year" in p.P.columns and p.year is not None:
+        age = int(p.year) - p.num("start_year")
+    else:
+        age = np.full(p.n, np.nan)
+    above = p.P["any_above_size"].fillna(False).astype(bool).to_numpy() \
+        if "any_above_size" in p.P.columns else np.zeros(p.n, bool)
+    return {
+        "above_size": above,
+        "strategic": pd.Series(p.chain).map(kinds).eq("战略性新兴").to_numpy(bool),
+        "far_exempt": np.isin(p.chain, list(s["far_exempt_chains"] or []))
+        & (np.nan_to_num(p.tpm, nan=-np.inf) > s["far_exempt_min_tax"]),
+        "young": ~p.no_firm & (np.nan_to_num(age, nan=np.inf) < s["young_years"]),
+    }
+
+
+def _applied(p, r, out, exempt, lifted):
+    """(evaluated, failed, exempt_by) of rule ``r`` after scope and exemptions."""
+    ev, evid = np.asarray(out.evaluated, bool), np.asarray(out.evidence, dtype=object)
+    other_use = p.scope != "三调工业"
+    if not r.other_use and other_use.any():
+        # land not in industrial use: only the land-status rules apply
+        ev = ev & ~other_use
+        evid = np.where(other_use, "现状非工业用地，不适用", evid)
+    fail = np.asarray(out.failed, bool) & ev
+    by = np.full(p.n, "", dtype=object)
+    for e, name in EXEMPTIONS.items():
+        if r.id in (lifted.get(e) or []):
+            on = fail & exempt[e]
+            by[on] = np.where(by[on] == "", name, _cat(by[on], "、", name))
+    return ev, fail, evid, by
+
+
+def _long_table(p, results):
+    """The long (parcel × rule) frame of :func:`rule_results` from per-rule arrays."""
+    k, n = len(results), p.n
+
+    def interleave(arrays):
+        # (parcel, rule) order: parcel-major, rules in registry order
+        return np.stack(arrays, axis=1).ravel() if n else np.asarray([], dtype=arrays[0].dtype)
+
+    def text(values):
+        return pd.Series(values, dtype=object)   # plain object text: cheap to reshape later
+
+    ids = p.P["parcel_id"].to_numpy(dtype=object)
+    col = {c: interleave([res[q] for res in results.values()])
+           for q, c in enumerate(("evaluated", "failed", "value", "threshold", "evidence", "exempt_by"))}
+    return pd.DataFrame({
+        "parcel_id": text(np.repeat(ids, k)),
+        "scope": text(np.repeat(p.scope, k)),
+        "rule": text(np.tile(np.array(list(results), dtype=object), n)),
+        "rule_zh": text(np.tile(np.array([RULES[r] for r in results], dtype=object), n)),
+        "evaluated": col["evaluated"], "failed": col["failed"],
+        "value": col["value"], "threshold": col["threshold"],
+        "evidence": text(col["evidence"]), "exempt_by": text(col["exempt_by"]),
+        "flagged": col["failed"] & (col["exempt_by"] == ""),
+    })
 
 
 def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None, benchmarks=None):
-    """Test every industrial parcel against every renewal rule (long format).
+    """Test every industrial parcel against every registered renewal rule (long format).
 
     Parameters
     ----------
@@ -633,243 +993,36 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     -------
     DataFrame
         One row per (parcel in scope, rule), parcels in input order and rules
-        in :data:`RULES` order: ``parcel_id``, ``scope``, ``rule``, ``rule_zh``,
+        in :data:`REGISTRY` order: ``parcel_id``, ``scope``, ``rule``, ``rule_zh``,
         ``evaluated`` (bool), ``failed`` (bool: the test fails, before
         exemptions), ``value`` (measured), ``threshold``, ``evidence``
         (Chinese), ``exempt_by`` (Chinese names of the exemptions lifting a
         failed rule, ``""`` if none), ``flagged`` (failed and not exempt).
     """
     settings = _settings(settings)
-    s = settings["renewal"]
+    lifted = settings["renewal"].get("exemptions") or {}
+    problems = exemption_problems(lifted)
+    if problems:
+        raise ConfigError("; ".join(problems))
     _check_parcels(parcels, "rule_results")
     scope, ov = _scope(parcels, plan, settings)
     keep = scope != ""
-    P = parcels[keep]
-    scope = scope[keep]
-    n = len(P)
     if benchmarks is None:
         benchmarks = chain_benchmarks(parcels[keep], settings, previous=previous)
+    p = RuleInput(parcels[keep], scope[keep], settings["renewal"], year, previous, benchmarks,
+                  None if ov is None else ov[keep])
+    exempt = _exempt_masks(p, settings)
+    results = {}
+    for r in REGISTRY.values():
+        out = r.test(p)
+        ev, fail, evid, by = _applied(p, r, out, exempt, lifted)
+        results[r.id] = (ev, fail, np.asarray(out.value, float), np.asarray(out.threshold, float),
+                         evid, by)
+    return _long_table(p, results)
 
-    area = _area_mu(P)
-    area_m2 = area * M2_PER_MU
-    has_firms_col = "firms" in P.columns
-    firms = np.nan_to_num(_num(P, "firms"), nan=0.0)
-    no_firm = firms == 0
-    # tax, value added and floor area come from the enterprise list: on a
-    # parcel with no firm they are unknown, not zero (whatever the columns hold)
-    no_data = has_firms_col & no_firm
-    tax = np.where(no_data, np.nan, _num(P, "tax"))
-    floor = np.where(no_data, np.nan, _num(P, "floor_area"))
-    chain = _text(P, "chain")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # no land area: the ratios are unknown and their rules not evaluated
-        far = np.where(area > 0, floor / area_m2, np.nan)
-        tpm = np.where(area > 0, tax / area, np.nan)
-    NO_FIRM_DATA = "无企业数据，未检验"
 
-    rows = {}
-
-    # 1. low FAR
-    std = _lookup(chain, benchmarks, "standard_far") if n else np.zeros(0)
-    thr = np.fmax(s["far_min"], s["far_standard_share"] * std)
-    ev = ~np.isnan(far)
-    fail = ev & (far < thr)
-    rows["low_far"] = (ev, fail, far, thr, np.where(
-        ev, _cat("容积率 ", _f(far), np.where(fail, " < ", " ≥ "), _f(thr)),
-        np.where(no_data, NO_FIRM_DATA, "缺少建筑面积，未检验")))
-
-    # 2. low tax per mu
-    avg = _lookup(chain, benchmarks, "tax_avg_previous") if n else np.zeros(0)
-    thr = s["tax_share"] * avg
-    ev = ~np.isnan(tpm) & ~np.isnan(avg)
-    fail = ev & (tpm < thr)
-    rows["low_tax"] = (ev, fail, tpm, thr, np.where(
-        ev, _cat("亩均税收 ", _f(tpm), np.where(fail, " < ", " ≥ "), _f(thr),
-                 " 万元/亩（上年产业链均值 ", _f(avg), " × ", f"{s['tax_share']:g}）"),
-        np.where(no_data, NO_FIRM_DATA, "缺少税收或产业链均值，未检验")))
-
-    # 3. dangerous buildings (房屋安全鉴定 C/D 级)
-    fail_grades = [str(g).strip().upper() for g in (s["building_safety_fail"] or [])]
-    bsg = pd.Series(_text(P, "building_safety_grade"), dtype=object).str.strip().str.upper() \
-        .str.replace(r"\s*级$", "", regex=True).to_numpy(dtype=object)
-    ev = np.isin(bsg, ["A", "B", "C", "D"] + fail_grades)
-    fail = ev & np.isin(bsg, fail_grades)
-    rows["dangerous_building"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        ev, _cat("房屋安全鉴定 ", bsg, " 级", np.where(fail, "(危房)", "")),
-        np.where(bsg == "", "未提供房屋安全鉴定",
-                 _cat("房屋安全鉴定等级 '", bsg, "' 无法识别，未检验"))))
-
-    # 4. prohibited industries
-    ev, fail, hit = _industry_hits(P, s["prohibited_codes"])
-    rows["prohibited"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        fail, _cat("行业代码 ", hit, " 属淘汰/禁止类"),
-        np.where(ev, "无淘汰/禁止类行业", "无行业代码，未检验")))
-
-    # 5. safety / environmental failures not fixed after rectification
-    known, bad, raw = _yes_no(P, "safety_env_unrectified")
-    rows["unrectified"] = (known, known & bad, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        known, np.where(bad, "安全环保问题整改不到位", "安全环保无整改不到位记录"),
-        np.where(raw == "", "未提供安全环保整改情况，未检验",
-                 _cat("安全环保整改情况 '", raw, "' 无法识别，未检验"))))
-
-    # extra (assumed): 亩均评价 classes
-    grade = pd.Series(_text(P, "grade")).str.strip().str.upper().to_numpy(dtype=object)
-    if "grade_previous" in P.columns:
-        gprev = pd.Series(_text(P, "grade_previous")).str.strip().str.upper().to_numpy(dtype=object)
-    elif previous is not None and {"parcel_id", "grade"} <= set(previous.columns):
-        m = previous.drop_duplicates("parcel_id").set_index("parcel_id")["grade"]
-        gprev = P["parcel_id"].map(m)
-        gprev = gprev.astype(object).where(gprev.notna(), "").astype(str).str.upper().to_numpy(dtype=object)
-    else:
-        gprev = np.full(n, "", dtype=object)
-    ev = grade != ""
-    fail = ev & np.isin(grade, [g.upper() for g in s["grade_d"]])
-    rows["grade_d"] = (ev, fail, np.full(n, np.nan), np.full(n, np.nan),
-                       np.where(ev, _cat("亩均评价等级 ", grade), "无评价等级，未检验"))
-    ev2 = ev & (gprev != "")
-    fail = ev2 & np.isin(grade, [g.upper() for g in s["grade_c_twice"]]) \
-        & np.isin(gprev, [g.upper() for g in s["grade_c_previous"]])
-    rows["grade_c_twice"] = (ev2, fail, np.full(n, np.nan), np.full(n, np.nan), np.where(
-        ev2, _cat("亩均评价 本年 ", grade, "，上年 ", gprev), "无上年评价等级，未检验"))
-
-    # idle: no firm or no tax, on land whose firms are in the (industrial) list
-    idle_land = _prefix(P["DLBM"], s["idle_codes_sandiao"])
-    no_tax = ~no_firm & ~np.isnan(tax) & (tax <= s["idle_max_tax"])
-    ev = has_firms_col & idle_land
-    fail = ev & (no_firm | no_tax)
-    rows["idle"] = (ev, fail, tax, np.full(n, float(s["idle_max_tax"])), np.where(
-        not has_firms_col, "缺少企业数，未检验", np.where(
-            ~idle_land, "仓储用地企业不在工业企业名录，未检验",
-            np.where(no_firm, "无入驻企业", _cat("企业 ", _f(firms, 0), " 家，税收 ", _f(tax), " 万元")))))
-
-    idle_years = float(s["idle_years"])
-    ref = pd.Timestamp(year=int(year), month=12, day=31).to_datetime64() if year is not None else None
-
-    def dates(col):
-        if col not in P.columns:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        return pd.to_datetime(P[col], errors="coerce").to_numpy(dtype="datetime64[ns]")
-
-    # idle: not started N years after supply
-    if "supply_date" in P.columns and year is not None:
-        sup, start = dates("supply_date"), dates("start_date")
-        yrs = (ref - sup) / np.timedelta64(1, "D") / 365.25
-        ev = ~np.isnat(sup)
-        started = ~np.isnat(start) & (start <= ref)
-        fail = ev & ~started & (yrs >= idle_years)
-        evid = np.where(started, _cat("供地后已开工，距供地 ", _f(yrs, 1), " 年"),
-                        _cat("供地满 ", _f(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
-                             f"{idle_years:g} 年"))
-        rows["idle_unstarted"] = (ev, fail, yrs, np.full(n, idle_years),
-                                  np.where(ev, evid, "无供地日期，未检验"))
-    else:
-        rows["idle_unstarted"] = _idle_untested(P, "supply_date", "无供地日期", n, idle_years)
-
-    # idle: construction stopped N years and not resumed
-    if "stop_date" in P.columns and year is not None:
-        stop, resume = dates("stop_date"), dates("resume_date")
-        yrs = (ref - stop) / np.timedelta64(1, "D") / 365.25
-        ev = ~np.isnat(stop)
-        later = ev & (stop > ref)
-        resumed = ~np.isnat(resume) & (resume >= stop) & (resume <= ref)
-        fail = ev & ~later & ~resumed & (yrs >= idle_years)
-        day = np.datetime_as_string(resume, unit="D").astype(object)
-        evid = np.where(later, "停工日期晚于评价年度末", np.where(
-            resumed, _cat("停工后已于 ", day, " 复工"),
-            _cat("停工满 ", _f(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "),
-                 f"{idle_years:g} 年")))
-        rows["idle_stopped"] = (ev, fail, yrs, np.full(n, idle_years),
-                                np.where(ev, evid, "无停工日期，未检验"))
-    else:
-        rows["idle_stopped"] = _idle_untested(P, "stop_date", "无停工日期", n, idle_years)
-
-    # against plan
-    sliver = float(s["sliver_mu"])
-    if ov is not None:
-        mis = ov["mismatch_mu"].to_numpy()[keep]
-        code = ov["plan_code"].to_numpy(dtype=object)[keep]
-        ind = scope == "三调工业"
-        fail = mis >= sliver
-        dl = _text(P, "DLBM")
-        evid = np.where(
-            ind,
-            np.where(fail, _cat("规划为非工业用地(", code, ") ", _f(mis), f" 亩 ≥ {sliver:g} 亩"),
-                     _cat("与规划相符(不符部分 ", _f(mis), f" 亩 < {sliver:g} 亩)")),
-            _cat("规划工业用地(", code, ") ", _f(mis), " 亩，现状地类 ", dl))
-        rows["against_plan"] = (np.ones(n, bool), fail, mis, np.full(n, sliver), evid)
-    else:
-        rows["against_plan"] = (np.zeros(n, bool), np.zeros(n, bool), np.full(n, np.nan),
-                                np.full(n, sliver), np.full(n, "未提供规划图层，未检验", dtype=object))
-    rows = {r: rows[r] for r in RULES}
-
-    # exemptions
-    kinds = {k: v.get("kind", "") for k, v in settings["chains"]["chains"].items()}
-    if "youngest_years" in P.columns:
-        age = _num(P, "youngest_years")
-    elif "start_year" in P.columns and year is not None:
-        age = int(year) - _num(P, "start_year")
-    else:
-        age = np.full(n, np.nan)
-    above = P["any_above_size"].fillna(False).astype(bool).to_numpy() \
-        if "any_above_size" in P.columns else np.zeros(n, bool)
-    exempt = {
-        "above_size": above,
-        "strategic": pd.Series(chain).map(kinds).eq("战略性新兴").to_numpy(bool),
-        "far_exempt": np.isin(chain, list(s["far_exempt_chains"] or []))
-        & (np.nan_to_num(tpm, nan=-np.inf) > s["far_exempt_min_tax"]),
-        "young": ~no_firm & (np.nan_to_num(age, nan=np.inf) < s["young_years"]),
-    }
-    lifted = s.get("exemptions") or {}
-    unknown = [f"{e}.{r}" for e, rs in lifted.items() for r in (rs or []) if r not in RULES]
-    unknown += [e for e in lifted if e not in EXEMPTIONS]
-    if unknown:
-        raise ConfigError(f"renewal.exemptions: unknown exemption or rule {unknown} "
-                          f"(exemptions: {list(EXEMPTIONS)}; rules: {list(RULES)})")
-    fixed = [f"{e}.{r}" for e, rs in lifted.items() for r in (rs or []) if r in NOT_EXEMPTIBLE]
-    if fixed:
-        raise ConfigError(f"renewal.exemptions: {fixed}: no exemption may lift "
-                          f"{list(NOT_EXEMPTIBLE)} (safety, legal status, banned industries)")
-
-    ids = P["parcel_id"].to_numpy(dtype=object)
-    # land not in industrial use (planned industrial, used otherwise): only the
-    # land-status rules apply, the firm-performance rules do not
-    other_use = scope != "三调工业"
-    cols = {c: [] for c in ("evaluated", "failed", "value", "threshold", "evidence", "exempt_by")}
-    for r, (ev, fail, val, thr, evid) in rows.items():
-        ev = np.asarray(ev, bool)
-        if r not in ("against_plan", "prohibited") and other_use.any():
-            ev = ev & ~other_use
-            evid = np.where(other_use, "现状非工业用地，不适用", np.asarray(evid, dtype=object))
-        fail = np.asarray(fail, bool) & ev
-        by = np.full(n, "", dtype=object)
-        for e, name in EXEMPTIONS.items():
-            if r in (lifted.get(e) or []):
-                on = fail & exempt[e]
-                by[on] = np.where(by[on] == "", name, _cat(by[on], "、", name))
-        for c, v in zip(cols, (ev, fail, np.asarray(val, float), np.asarray(thr, float),
-                               np.asarray(evid, dtype=object), by)):
-            cols[c].append(v)
-    k = len(RULES)
-
-    def interleave(arrays):
-        # (parcel, rule) order: parcel-major, rules in RULES order
-        return np.stack(arrays, axis=1).ravel() if n else np.asarray([], dtype=arrays[0].dtype)
-
-    def text(values):
-        return pd.Series(values, dtype=object)   # plain object text: cheap to reshape later
-
-    ev, fail = interleave(cols["evaluated"]), interleave(cols["failed"])
-    by = interleave(cols["exempt_by"])
-    return pd.DataFrame({
-        "parcel_id": text(np.repeat(ids, k)),
-        "scope": text(np.repeat(scope, k)),
-        "rule": text(np.tile(np.array(list(RULES), dtype=object), n)),
-        "rule_zh": text(np.tile(np.array(list(RULES.values()), dtype=object), n)),
-        "evaluated": ev, "failed": fail,
-        "value": interleave(cols["value"]), "threshold": interleave(cols["threshold"]),
-        "evidence": text(interleave(cols["evidence"])), "exempt_by": text(by),
-        "flagged": fail & (by == ""),
-    })
+LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
+LABELS_ZH.update({f"r_{k}": v for k, v in RULES.items()})
 
 
 # --------------------------------------------------------------- candidates

@@ -77,7 +77,8 @@ def test_public_frame_drops_columns_whose_label_names_a_quantity():
     (1234.5, "[120.1234567,29.31]", False),               # inside a coordinate
     (1234.5, "1234.58", False),
     (4.74, "亩均 4.74 万元", False),                        # too short to search soundly
-    (27.364, "27.36 万元/亩", True),
+    (27.364, "27.36 万元/亩", False),                      # 4 significant digits: not searched
+    (127.364, "127.36 万元/亩", True),
 ])
 def test_leak_search_matches_numbers_between_non_digit_boundaries(value, text, found):
     hits = conf.find_leaks(text.encode("utf-8"), conf.confidential_needles([value]), words=())
@@ -95,8 +96,8 @@ def test_leak_search_finds_words_even_when_escaped():
 #
 # Matching rule (gis.confidential.find_leaks): each value is written the ways
 # the outputs write numbers (1-3 decimals, thousands separators, JSON floats,
-# %g); a text with fewer than 4 significant digits is not searched ("4.7"
-# occurs by chance anywhere), and a text matches whole numbers of the file only
+# %g); a text with fewer than 5 significant digits is not searched ("4.7" or
+# "65.57" occur by chance anywhere: a share in a legend, a land area), and a text matches whole numbers of the file only
 # (never inside 11234.56 or 120.1234567).  A number of the file that a byte
 # search cannot tell from a public figure is not counted as a leak: a value
 # that is also a public figure of the demo (a land area, a count, a share), a
@@ -184,4 +185,4 @@ def test_leak_search_would_find_a_leak_in_the_demo(public_demo):
     cands = res.renewal["renewal_parcels"]
     text = cands[cands["status"] == "候选"][["tax", "evidence"]].to_json(force_ascii=False)
     hits = _leaks(text, needles, public)
-    assert "税收" in hits and len(hits) > 200
+    assert "税收" in hits and len(hits) > 100

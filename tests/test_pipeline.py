@@ -26,14 +26,7 @@ def _data_rows(ws):
     return sum(1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    data = tmp_path_factory.mktemp("demo_data")
-    out = tmp_path_factory.mktemp("demo_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
-    result = pipeline.run(**inputs, out_dir=out, progress=False)
-    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
-    return result, out, manifest, inputs
+# ``demo_run`` (the reduced demo, run once per session) is in conftest.py
 
 
 def test_every_row_is_loaded_or_rejected(demo_run):
@@ -167,3 +160,16 @@ def test_summary_counts_reconcile(demo_run):
     assert s["firms_evaluated"] == scopes.get("graded", 0) + scopes.get("scored_not_graded", 0)
     assert sum(s["class_counts"].values()) == s["firms_graded"]
     assert np.isfinite(s["tax_per_mu"])
+
+
+def test_run_times_every_stage(demo_run, tmp_path):
+    result, _, _, _ = demo_run
+    steps = ["load", "attach", "efficiency", "renewal", "density", "maps", "report", "gpkg"]
+    assert list(result.timings) == steps and list(result.cpu_timings) == steps
+    assert all(v >= 0 for v in result.timings.values())
+    line = pipeline.timing_line(result.timings)
+    assert line.startswith("用时: 载入 ") and line.count(" · ") == len(steps)  # the stages and the total
+    doc = json.loads(pipeline.write_timings(result, tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert doc["stages"] == steps and set(doc["cpu_s"]) == set(steps)
+    assert doc["firms"] == len(result.firms) and doc["parcels"] == len(result.parcels)
+    assert doc["peak_rss_mb"] > 0
