@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._errors import GisError, ValidationError
+from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
 
@@ -78,6 +78,12 @@ EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryEr
 
 
 def _error(command, exc):
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # settings: one line per problem, each naming its key
+        head = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"gis {command}: error: {head}{one_line(ConfigError(problem))}", file=sys.stderr)
+        return
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
@@ -106,6 +112,8 @@ def _validate_arguments(p):
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
     _sheet_argument(p)
+    p.add_argument("--year", type=int, default=None,
+                   help="evaluation year: chooses the sheet whose name carries it / 评价年度")
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -114,26 +122,38 @@ def _validate_arguments(p):
 
 def _validate(args):
     from .config import load_settings
-    from .io import validate_file
+    from .io import coordinate_report, validate_file
     from .ledger import Ledger
 
     settings = load_settings(args.settings)
     ledger = Ledger()
     failed = 0
+    loaded = []
     for f in args.files:
         try:
-            _, led, _ = validate_file(
+            data, led, kind = validate_file(
                 f, coords=args.coords, sheet=args.sheet, layer=args.layer,
-                boundary=args.boundary, engine=args.engine, settings=settings,
+                boundary=args.boundary, engine=args.engine, settings=settings, year=args.year,
             )
         except EXPECTED_ERRORS as exc:
             _error("validate", exc)
             failed += 1
             continue
         ledger.extend(led)
+        loaded.append((Path(f).name, data, kind))
     if failed == len(args.files):
         return 2
     print(ledger.summary_text())
+    parcels = next((data for _, data, kind in loaded if kind == "landuse"), None)
+    for name, data, kind in loaded:  # each table's coordinate system, against the parcels given
+        if kind != "enterprises":
+            continue
+        try:
+            print(f"坐标系 coordinate system [{name}]: "
+                  f"{coordinate_report(data, parcels, args.coords, settings, source=name)}")
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
     out = ledger.write_csv(Path(args.out) / "rejects.csv")
     print(f"拒绝清单 / rejects ledger: {out} ({len(ledger)} 条 entries)")
     return 2 if failed else 0

@@ -34,7 +34,6 @@ __all__ = [
     "planning_layers",
     "load_firms",
     "firms_in_best_system",
-    "coords_note",
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
@@ -198,7 +197,7 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         ``"auto"`` (one line naming both systems, both shares and the
         ``--coords`` to pass).
     """
-    from .attach import coordinate_check, require_coordinate_system
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
     from .io import base_coords, resolve_coords
 
     settings = settings or load_settings()
@@ -209,26 +208,8 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         require_coordinate_system(check, source=Path(str(path)).name)
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
-    check["note"] = coords_note(check)
+    check["note"] = coordinate_note(check)
     return firms, ledger, check
-
-
-def coords_note(check):
-    """The coordinate-system check as one Chinese sentence (run summary, report).
-
-    >>> coords_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
-    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
-    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
-    """
-    chosen = check["best"] if check.get("auto") else check["used"]
-    if not check.get("checked"):
-        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
-        return f"{chosen}（{why}，未检查）"
-    shares = check["shares"]
-    key = "wgs84" if chosen == "cgcs2000" else chosen
-    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
-    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
-    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
 
 
 def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
@@ -461,6 +442,83 @@ def input_balances(ledger):
     return out
 
 
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(text, key):
+    """Bytes of a size setting such as ``12GiB`` or ``500MB`` (a number is bytes).
+
+    >>> _bytes("12GiB", "k"), _bytes("1.5 GB", "k"), _bytes(2048, "k")
+    (12884901888, 1500000000, 2048)
+    """
+    import re
+
+    from ._errors import ConfigError
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not m or m.group(2).upper() not in _UNITS:
+        raise ConfigError(f"{key}: {text!r} is not a size like 12GiB or 500MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def _input_bytes(path):
+    """Bytes of an input file, or of every file in an input folder (FileGDB, partitions)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size if p.exists() else 0
+
+
+def memory_estimate(paths, settings=None):
+    """Peak memory the in-memory engine is expected to need for these inputs.
+
+    ``engine.memory_base + engine.memory_per_input_byte × input bytes``
+    (calibrated on the demo data; see ``gis/defaults/engine.yaml``).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path or None
+        The input files (None entries are ignored).
+
+    Returns
+    -------
+    tuple of int
+        ``(estimated bytes, input bytes)``.
+    """
+    cfg = (settings or load_settings())["engine"]
+    size = sum(_input_bytes(p) for p in paths if p)
+    need = _bytes(cfg["memory_base"], "engine.memory_base") + float(cfg["memory_per_input_byte"]) * size
+    return int(need), size
+
+
+def check_memory(paths, settings=None):
+    """Stop before loading when the inputs are too large for the in-memory engine.
+
+    Raises
+    ------
+    GisError
+        When :func:`memory_estimate` exceeds ``engine.memory_budget``: one
+        line saying how much the inputs need and to run ``--engine dask``.
+    """
+    from ._errors import GisError
+
+    settings = settings or load_settings()
+    budget = settings["engine"].get("memory_budget")
+    if budget is None:
+        return
+    limit = _bytes(budget, "engine.memory_budget")
+    need, size = memory_estimate(paths, settings)
+    if need > limit:
+        raise GisError(
+            f"输入数据 {size / 1e6:,.0f} MB 在内存中约需 {need / 2**30:,.1f} GiB，超过内存预算 "
+            f"{limit / 2**30:,.1f} GiB (engine.memory_budget) / the inputs ({size / 1e6:,.0f} MB) need "
+            f"about {need / 2**30:,.1f} GiB in memory, over the budget: run them with "
+            "gis run --engine dask (see README, 分区计算)")
+
+
 def timing_line(timings):
     """The stage times as one line for the end of a run.
 
@@ -498,8 +556,10 @@ _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -517,7 +577,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -543,9 +604,15 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
 
 
@@ -660,6 +727,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
