@@ -31,7 +31,7 @@ import pandas as pd
 from ._errors import ValidationError
 from .labels import code_labels, column_labels
 
-__all__ = ["year_changes", "transition_matrix", "STATUS_ZH", "CHANGE_LABELS_ZH"]
+__all__ = ["year_changes", "transition_matrix", "matrix_of_changes", "STATUS_ZH", "CHANGE_LABELS_ZH"]
 
 STATUS_ZH = code_labels("change_status")
 
@@ -148,7 +148,16 @@ def transition_matrix(current, previous):
     >>> int(m.loc["B", "A"]), int(m.loc["D", "D"]), int(m.loc["新增", "B"]), int(m.loc["C", "退出"])
     (1, 1, 1, 1)
     """
-    ch = year_changes(current, previous)
+    return matrix_of_changes(year_changes(current, previous))
+
+
+def matrix_of_changes(ch):
+    """The class transition matrix of a :func:`year_changes` table.
+
+    Returns
+    -------
+    DataFrame of int, as :func:`transition_matrix`.
+    """
     frm = ch["transition"].str.split("→").str[0]
     to = ch["transition"].str.split("→").str[1]
     rows = ["A", "B", "C", "D", "未定级", "新增"]

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._errors import GisError, ValidationError
+from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
 
@@ -78,6 +78,12 @@ EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryEr
 
 
 def _error(command, exc):
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # settings: one line per problem, each naming its key
+        head = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"gis {command}: error: {head}{one_line(ConfigError(problem))}", file=sys.stderr)
+        return
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
@@ -106,6 +112,8 @@ def _validate_arguments(p):
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
     _sheet_argument(p)
+    p.add_argument("--year", type=int, default=None,
+                   help="evaluation year: chooses the sheet whose name carries it / 评价年度")
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -114,26 +122,38 @@ def _validate_arguments(p):
 
 def _validate(args):
     from .config import load_settings
-    from .io import validate_file
+    from .io import coordinate_report, validate_file
     from .ledger import Ledger
 
     settings = load_settings(args.settings)
     ledger = Ledger()
     failed = 0
+    loaded = []
     for f in args.files:
         try:
-            _, led, _ = validate_file(
+            data, led, kind = validate_file(
                 f, coords=args.coords, sheet=args.sheet, layer=args.layer,
-                boundary=args.boundary, engine=args.engine, settings=settings,
+                boundary=args.boundary, engine=args.engine, settings=settings, year=args.year,
             )
         except EXPECTED_ERRORS as exc:
             _error("validate", exc)
             failed += 1
             continue
         ledger.extend(led)
+        loaded.append((Path(f).name, data, kind))
     if failed == len(args.files):
         return 2
     print(ledger.summary_text())
+    parcels = next((data for _, data, kind in loaded if kind == "landuse"), None)
+    for name, data, kind in loaded:  # each table's coordinate system, against the parcels given
+        if kind != "enterprises":
+            continue
+        try:
+            print(f"坐标系 coordinate system [{name}]: "
+                  f"{coordinate_report(data, parcels, args.coords, settings, source=name)}")
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
     out = ledger.write_csv(Path(args.out) / "rejects.csv")
     print(f"拒绝清单 / rejects ledger: {out} ({len(ledger)} 条 entries)")
     return 2 if failed else 0
@@ -209,6 +229,12 @@ def _stage_arguments(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--timings", default=None, metavar="FILE",
                    help="also write the stage times and peak memory as JSON / 各步骤用时")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
 
 
 def _timings(args, result):
@@ -216,6 +242,10 @@ def _timings(args, result):
         from .pipeline import write_timings
 
         write_timings(result, args.timings)
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -235,7 +265,7 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -269,7 +299,8 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet)
+                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
+                 report_options=_report_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -326,12 +357,12 @@ def _run(args):
             return 0
         result.summary["source"] = str(args.enterprises)
         stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages)
+        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
     else:
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
                      stages=_stages(args), progress=not args.no_progress, echo=print,
-                     sheet=args.sheet)
+                     sheet=args.sheet, report_options=_report_options(args))
     if args.db:
         from . import postgis
 

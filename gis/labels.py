@@ -143,6 +143,8 @@ COLUMNS = {
     "gap": "差距",
     "note": "备注",
     "status": "状态",
+    "check": "核对结果",
+    "rank_text": "排名",
     # --- year-on-year changes (gis.changes)
     "status_zh": "状态",
     "tax_per_mu_prev": "上年亩均税收(万元/亩)",
@@ -241,6 +243,23 @@ COLUMNS = {
 }
 COLUMNS.update({k: f"{n}({u})" for k, (n, u) in INDICATOR_NAMES.items()})
 COLUMNS.update({f"score_{k}": f"{n}得分" for k, (n, _u) in INDICATOR_NAMES.items()})
+# the 三调 地类图斑 (DLTB) fields kept on the parcels (TD/T 1057 field names)
+COLUMNS.update({
+    "BSM": "标识码", "YSDM": "要素代码", "TBYBH": "图斑预编号", "TBBH": "图斑编号",
+    "DLMC": "地类名称", "QSXZ": "权属性质", "QSDWDM": "权属单位代码", "QSDWMC": "权属单位名称",
+    "ZLDWDM": "坐落单位代码", "ZLDWMC": "坐落单位名称", "TBMJ": "图斑面积(m²)",
+    "KCDLBM": "扣除地类编码", "KCXS": "扣除地类系数", "KCMJ": "扣除地类面积(m²)",
+    "TBDLMJ": "图斑地类面积(m²)", "CZCSXM": "城镇村属性码", "SJNF": "数据年份", "BZ": "备注",
+})
+# the planning zones of the layer catalogue (gis.layers.COLUMNS)
+COLUMNS.update({
+    "id": "编号", "name_zh": "名称", "name_en": "英文名称", "kind_zh": "类型名称", "code": "代码",
+    "planned_km2": "规划面积(km²)", "planned_mu": "规划面积(亩)", "lead_industries": "主导产业",
+    "approximate": "边界为近似", "source": "来源", "measured_km2": "量算面积(km²)",
+    "measured_mu": "量算面积(亩)", "catalogue_id": "图层目录编号",
+    # grid cells (hot spots)
+    "col": "列号", "x": "中心X(m)", "y": "中心Y(m)",
+})
 
 #: context -> the labels that differ from :data:`COLUMNS` in that context
 CONTEXTS = {
@@ -295,14 +314,21 @@ SUMMARY = {
     "tax_per_mu": "亩均税收(万元/亩)",
     "va_per_mu": "亩均增加值(万元/亩)",
     "class_counts": "类别企业数",
+    **{f"n_{c}": f"{c}类({n})企业数(家)" for c, n in {"A": "优先发展", "B": "鼓励提升",
+                                                    "C": "帮扶转型", "D": "倒逼整治"}.items()},
     "candidates": "更新候选宗地(宗)",
     "candidates_mu": "更新候选面积(亩)",
     "blocks": "更新区块(个)",
     "blocks_mu": "更新区块面积(亩)",
     "renewal_target_mu": "年度更新目标(亩)",
     "renewal_years": "按目标可供年数(年)",
+    "renewal_target_met": "年度盘活目标能否完成",
     "generated_at": "生成时间",
     "source": "数据来源",
+    "sheet": "企业名录工作表",
+    "inputs": "输入文件（读取 = 载入 + 拒绝）",
+    "coords": "经纬度坐标系",
+    "coords_check": "坐标系检查",
     "config": "配置文件",
     "demo": "数据性质",
     "zone_rule": "区域归属规则",
@@ -342,6 +368,12 @@ CODES = {
                    "park": "产业园区"},
     # gis.landuse classification systems
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
+    # what an input file holds (gis.ledger balance lines)
+    "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
+                   "plan": "规划用地用海", "layer": "图层"},
+    # coordinate systems of 经度/纬度 (gis.crs)
+    "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
+               "bd09": "BD-09(百度)", "auto": "自动识别"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
 }

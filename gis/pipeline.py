@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import load_settings
@@ -34,7 +35,6 @@ __all__ = [
     "planning_layers",
     "load_firms",
     "firms_in_best_system",
-    "coords_note",
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
@@ -50,6 +50,8 @@ __all__ = [
     "map_targets",
     "publish",
     "run_summary",
+    "renewal_figures",
+    "input_roles",
     "renewal_line",
     "summary_lines",
     "timing_line",
@@ -90,6 +92,8 @@ class Run:
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    #: input files by role (本年企业名录 ...), for the report's data sources
+    inputs: dict = field(default_factory=dict)
     cpu_timings: dict = field(default_factory=dict)
 
 
@@ -194,7 +198,7 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         ``"auto"`` (one line naming both systems, both shares and the
         ``--coords`` to pass).
     """
-    from .attach import coordinate_check, require_coordinate_system
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
     from .io import base_coords, resolve_coords
 
     settings = settings or load_settings()
@@ -205,26 +209,8 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         require_coordinate_system(check, source=Path(str(path)).name)
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
-    check["note"] = coords_note(check)
+    check["note"] = coordinate_note(check)
     return firms, ledger, check
-
-
-def coords_note(check):
-    """The coordinate-system check as one Chinese sentence (run summary, report).
-
-    >>> coords_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
-    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
-    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
-    """
-    chosen = check["best"] if check.get("auto") else check["used"]
-    if not check.get("checked"):
-        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
-        return f"{chosen}（{why}，未检查）"
-    shares = check["shares"]
-    key = "wgs84" if chosen == "cgcs2000" else chosen
-    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
-    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
-    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
 
 
 def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
@@ -408,6 +394,7 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
     graded = scope.eq("graded")
     land = float(ev.loc[evaluated, "land_mu"].sum())
     tax = float(ev.loc[evaluated, "tax"].sum())
+    va = float(ev.loc[evaluated, "value_added"].sum())
     counts = ledger.counts("enterprises") if ledger is not None else {}
     if not counts.get("rows_read"):
         rejected = int(ledger.rejected_rows) if ledger is not None else 0
@@ -428,9 +415,10 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
         "parcels": int(len(parcels)) if parcels is not None else 0,
         "land_mu": land,
         "tax": tax,
-        "value_added": float(ev.loc[evaluated, "value_added"].sum()),
+        "value_added": va,
         "revenue": float(ev.loc[evaluated, "revenue"].sum()),
         "tax_per_mu": tax / land if land else float("nan"),
+        "va_per_mu": va / land if land else float("nan"),
         "class_counts": {
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
@@ -453,6 +441,83 @@ def input_balances(ledger):
         where = b.file + (f" [{b.layer}]" if b.layer else "")
         out[where] = f"读取 {b.rows_read} 行 = 载入 {b.loaded} + 拒绝 {b.rejected}"
     return out
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(text, key):
+    """Bytes of a size setting such as ``12GiB`` or ``500MB`` (a number is bytes).
+
+    >>> _bytes("12GiB", "k"), _bytes("1.5 GB", "k"), _bytes(2048, "k")
+    (12884901888, 1500000000, 2048)
+    """
+    import re
+
+    from ._errors import ConfigError
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not m or m.group(2).upper() not in _UNITS:
+        raise ConfigError(f"{key}: {text!r} is not a size like 12GiB or 500MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def _input_bytes(path):
+    """Bytes of an input file, or of every file in an input folder (FileGDB, partitions)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size if p.exists() else 0
+
+
+def memory_estimate(paths, settings=None):
+    """Peak memory the in-memory engine is expected to need for these inputs.
+
+    ``engine.memory_base + engine.memory_per_input_byte × input bytes``
+    (calibrated on the demo data; see ``gis/defaults/engine.yaml``).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path or None
+        The input files (None entries are ignored).
+
+    Returns
+    -------
+    tuple of int
+        ``(estimated bytes, input bytes)``.
+    """
+    cfg = (settings or load_settings())["engine"]
+    size = sum(_input_bytes(p) for p in paths if p)
+    need = _bytes(cfg["memory_base"], "engine.memory_base") + float(cfg["memory_per_input_byte"]) * size
+    return int(need), size
+
+
+def check_memory(paths, settings=None):
+    """Stop before loading when the inputs are too large for the in-memory engine.
+
+    Raises
+    ------
+    GisError
+        When :func:`memory_estimate` exceeds ``engine.memory_budget``: one
+        line saying how much the inputs need and to run ``--engine dask``.
+    """
+    from ._errors import GisError
+
+    settings = settings or load_settings()
+    budget = settings["engine"].get("memory_budget")
+    if budget is None:
+        return
+    limit = _bytes(budget, "engine.memory_budget")
+    need, size = memory_estimate(paths, settings)
+    if need > limit:
+        raise GisError(
+            f"输入数据 {size / 1e6:,.0f} MB 在内存中约需 {need / 2**30:,.1f} GiB，超过内存预算 "
+            f"{limit / 2**30:,.1f} GiB (engine.memory_budget) / the inputs ({size / 1e6:,.0f} MB) need "
+            f"about {need / 2**30:,.1f} GiB in memory, over the budget: run them with "
+            "gis run --engine dask (see README, 分区计算)")
 
 
 def timing_line(timings):
@@ -492,8 +557,10 @@ _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -511,7 +578,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -537,9 +605,15 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
 
 
@@ -567,6 +641,13 @@ def _stage_efficiency(result, inputs):
         result.tables["previous_firms"] = prev_ev
     if result.parcels is not None:
         result.parcels = _parcels_with_zones(result)
+
+
+def input_roles(enterprises, previous=None, landuse=None, plan=None):
+    """The input files by their role in the report's data sources (None left out)."""
+    roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
+             "国土空间规划用地用海": plan}
+    return {k: v for k, v in roles.items() if v is not None}
 
 
 def _stage_load(result, inputs, landuse, plan, out_dir, echo):
@@ -601,7 +682,7 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
 
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None):
+        map_options=None, sheet=None, report_options=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -634,6 +715,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
         ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
         maps (default ``out_dir/maps``).
+    report_options : dict, optional
+        ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
+        see :func:`gis.report.write_report`.
 
     Returns
     -------
@@ -645,12 +729,14 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
+    result.inputs = input_roles(enterprises, previous, landuse, plan)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
@@ -677,7 +763,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
                                          source=enterprises, demo=demo, year=year,
                                          settings=settings)
             result.summary.update(inputs["summary"])
-            _stage_report(result, out_dir)
+            _stage_report(result, out_dir, **(report_options or {}))
         elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
@@ -692,7 +778,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     return result
 
 
-def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False):
+def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
+            report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
 
     Completes the density outputs from the grids, then writes the maps, the
@@ -723,7 +810,7 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
                          if k in ("engine", "sheet", "coords", "coords_check")},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
-        _stage_report(result, out_dir)
+        _stage_report(result, out_dir, **(report_options or {}))
     result.paths["results"] = write_results(result, out_dir / "results.gpkg")
     result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
     return result
@@ -743,6 +830,23 @@ def _parcels_with_zones(result):
         agg = agg[agg.index.isin(parcels["BSM"])]
         zoned = zoned.merge(agg, left_on="BSM", right_index=True, how="left")
     return zoned
+
+
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
 
 
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
@@ -814,8 +918,7 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
         sums["grade"] = figures.worst_class(f["class"], f["pid"])
     if "class_previous" in f:
         sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
-    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
-        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
     # no firm on the parcel: its tax and floor area are unknown, not zero
@@ -1063,6 +1166,43 @@ def _plain(df):
     return out
 
 
+def renewal_figures(renewal):
+    """The renewal key figures of a run: candidates, blocks, the yearly check.
+
+    Parameters
+    ----------
+    renewal : dict
+        :func:`renewal_outputs`.
+
+    Returns
+    -------
+    dict
+        ``candidates`` (parcels 候选), ``candidates_mu``, ``blocks``,
+        ``blocks_mu``, ``renewal_target_mu``, ``renewal_years`` (years of
+        supply at the target) and ``renewal_target_met`` (可以 / 不能).
+    """
+    from .renewal import STATUS
+
+    cands = renewal["renewal_parcels"]
+    flagged = cands["status"] == STATUS["flagged"]
+    check = renewal["plan_check"]
+    met = "可以" if check["reaches_target"] else "不能"
+    return {
+        "candidates": int(flagged.sum()),
+        "candidates_mu": float(cands.loc[flagged, "area_mu"].sum()),
+        "blocks": int(len(renewal["renewal_blocks"])),
+        "blocks_mu": float(check["total_mu"]),
+        "renewal_target_mu": float(check["target_mu"]),
+        "renewal_years": float(check["years_of_supply"]),
+        "renewal_target_met": met,
+    }
+
+
+#: columns of the priority-block list in the HTML report (the workbook has all)
+_BLOCK_COLUMNS = ["rank", "block_id", "n_parcels", "area_mu", "firms", "far", "tax_per_mu", "chain",
+                  "platform", "park", "reasons", "priority"]
+
+
 def report_extras(result):
     """Renewal and density tables, sections and charts for the yearly report.
 
@@ -1077,11 +1217,14 @@ def report_extras(result):
     R = result.renewal
     if R:
         cands = R["renewal_parcels"].sort_values(["status", "rank"])
-        sheets["renewal_parcels"] = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
-        sheets["renewal_blocks"] = _plain(R["renewal_blocks"])
+        assessed = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
+        # 更新候选: the candidates only; 更新评估: every assessed parcel with its verdict
+        sheets["renewal_parcels"] = assessed[assessed["status"] == renewal.STATUS["flagged"]]
+        sheets["renewal_assessed"] = assessed
         check = R["plan_check"]
-        sheets["renewal_plan"] = _plain(check["table"])
-        for key in ("renewal_parcels", "renewal_blocks", "renewal_plan"):
+        # one block sheet: the blocks in priority order with the yearly plan (累计面积, 计划年度)
+        sheets["renewal_blocks"] = _plain(check["table"])
+        for key in ("renewal_parcels", "renewal_assessed", "renewal_blocks"):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
@@ -1096,6 +1239,7 @@ def report_extras(result):
                    round(check["years_of_supply"], 2), check["n_first_year"], round(check["shortfall_mu"], 1)],
         })
         top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
+        top = top[[c for c in _BLOCK_COLUMNS if c in top.columns]]
         html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
     D = result.density
     if D:
@@ -1117,8 +1261,16 @@ def report_extras(result):
     return sheets, labels, html, figs, lines
 
 
-def _stage_report(result, out_dir):
-    from . import report
+def _previous_summary(result):
+    """Last year's key figures: the run summary of last year's evaluated firms."""
+    prev = result.tables.get("previous_firms")
+    if prev is None:
+        return None
+    return run_summary(prev, None, len(prev), year=result.year - 1)
+
+
+def _stage_report(result, out_dir, public=False, pdf=False):
+    from . import report, yearly
 
     from .attach import LAND_FROM_ZH, MATCH_ZH
 
@@ -1132,12 +1284,19 @@ def _stage_report(result, out_dir):
     tables.update(sheets)
     result.summary["extra_lines"] = lines
     summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
+    if result.renewal:
+        summary.update(renewal_figures(result.renewal))
+    sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
+                                  result.inputs)
+    bench = firms.attrs.get("benchmarks") if firms is not None else None
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
         areas=result.layers.get("platforms"), settings=result.settings,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
+        previous_summary=_previous_summary(result),
+        method=yearly.method_sections(result.settings, bench, sources), public=public, pdf=pdf,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
 
@@ -1155,13 +1314,10 @@ def renewal_line(renewal_result):
     str
         e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
-    R = renewal_result
-    check = R["plan_check"]
-    n = int(R["renewal_parcels"]["status"].eq("候选").sum())
-    verdict = "可以" if check["reaches_target"] else "不能"
-    return (f"低效工业用地: 候选 {n} 宗, 区块 {len(R['renewal_blocks'])} 个, "
-            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
-            f"可供 {check['years_of_supply']:.1f} 年")
+    fig = renewal_figures(renewal_result)
+    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+            f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
+            f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 
 
 def summary_lines(result):

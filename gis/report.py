@@ -39,6 +39,7 @@ import pandas as pd
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
 from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
+from .yearly import Html, planner_sheet
 
 __all__ = [
     "REPORT_LABELS",
@@ -122,6 +123,7 @@ _TABLE_CONTEXT = {
     "renewal_parcels": "renewal",
     "renewal_blocks": "renewal",
     "renewal_plan": "renewal",
+    "renewal_assessed": "renewal",
     "clusters": "clusters",
     "location_quotients": "clusters",
     "parcels": "aggregate",
@@ -288,27 +290,6 @@ def _cell_values(s, kind):
     return out
 
 
-def _text_width(arr, kind, fmt):
-    """Display width of the widest formatted value of a column."""
-    vals = [v for v in arr if v is not None]
-    if not vals:
-        return 0
-    if kind == "text":
-        return int(display_width(pd.Series(arr, dtype=object).dropna()).max())
-    if isinstance(vals[0], (_dt.date, _dt.datetime)):
-        return 19
-    nums = np.asarray(vals, dtype=float)
-    lo, hi = float(nums.min()), float(nums.max())
-    dec = 0
-    if fmt and "." in fmt:
-        dec = len(fmt.split(".")[1].rstrip("%"))
-    sep = "," if fmt and "," in fmt else ""
-    if kind == "share":
-        lo, hi = lo * 100, hi * 100
-    w = max(len(f"{x:{sep}.{dec}f}") for x in (lo, hi))
-    return w + (1 if kind == "share" else 0)
-
-
 def _sheet_title(name):
     title = str(name)
     problems = []
@@ -446,9 +427,52 @@ def _split_note(title, n_rows, parts):
             f"共{n_rows:,}行，分为{len(parts)}张表：{names}", "text")
 
 
-def _column_width(s, arr, kind, fmt, header_width, cfg):
-    """Width of a column: its widest header or value, padded and clamped."""
-    w = max(header_width, _text_width(arr, kind, fmt)) + 2
+def _sheet_values(s, kind):
+    """One column's values for the sheet XML: ``(values, how)``.
+
+    ``how`` is ``"number"`` (float64 array, NaN where missing), ``"date"``
+    (Excel serial days, NaN where missing) or ``"text"`` (a pyarrow string
+    array, null where missing or empty, characters XML cannot hold removed).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind != "text":
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan), "number"
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        days = (s.to_numpy("datetime64[us]") - _EXCEL_EPOCH) / np.timedelta64(86_400_000_000, "us")
+        return days.astype("float64"), "date"
+    if pd.api.types.is_bool_dtype(s):
+        s = s.map({True: "是", False: "否"})
+    text = pa.array(s.astype(pd.StringDtype("pyarrow")), type=pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = pc.replace_substring_regex(text, pattern=_ILLEGAL_XML.pattern, replacement="")
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), "text"
+
+
+def _column_width(values, how, fmt, header_width, cfg):
+    """Width of a column: its widest header or formatted value, padded and clamped."""
+    import pyarrow.compute as pc
+
+    w = 0
+    if how == "text" and values.null_count < len(values):
+        cjk = pc.count_substring_regex(values, pattern=_CJK_RE)
+        w = int(pc.max(pc.add(pc.utf8_length(values), cjk)).as_py())
+    elif how == "date" and np.isfinite(values).any():
+        w = 19
+    elif how == "number" and np.isfinite(values).any():
+        fin = values[np.isfinite(values)]
+        lo, hi = float(fin.min()), float(fin.max())
+        dec = len(fmt.split(".")[1].rstrip("%")) if fmt and "." in fmt else 0
+        sep = "," if fmt and "," in fmt else ""
+        share = fmt is not None and fmt.endswith("%")
+        if share:
+            lo, hi = lo * 100, hi * 100
+        w = max(len(f"{x:{sep}.{dec}f}") for x in (lo, hi)) + (1 if share else 0)
+    w = max(header_width, w) + 2
     return min(max(w, cfg["min_column_width"]), cfg["max_column_width"])
 
 
@@ -469,49 +493,54 @@ def _column_letter(j):
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00")
 
 
-def _cell_xml(arr, kind, letter, rows, style):
-    """Object array of ``<c>`` elements of one column ("" where the value is missing).
+def _cell_xml(values, how, letter, rows, style):
+    """pyarrow array of one column's ``<c>`` elements (null where the value is missing).
 
-    Numbers are written with 16 significant digits (Excel keeps 15); text as an inline string, escaped,
-    never a formula; dates as Excel serial numbers with the date style.
+    Numbers are written exactly (shortest round-trip text); text as an
+    inline string, escaped, never a formula; dates as Excel serial numbers
+    with the date style.
     """
-    out = np.full(len(arr), "", dtype=object)
-    have = np.fromiter((v is not None and v != "" for v in arr), bool, len(arr))
-    if not have.any():
-        return out
-    vals = arr[have]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     attr = f' s="{style}"' if style else ""
-    if kind == "text" and not isinstance(vals[0], (_dt.date, _dt.datetime)):
-        t = pd.Series(vals, dtype=object).str.slice(0, 32767)
-        t = t.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False) \
-             .str.replace(">", "&gt;", regex=False)
-        out[have] = (f'<c r="{letter}' + rows[have] + f'"{attr} t="inlineStr"><is><t xml:space="preserve">'
-                     + t.to_numpy(dtype=object) + "</t></is></c>")
-        return out
-    if kind == "text":  # dates and times
-        days = (pd.to_datetime(pd.Series(vals)).to_numpy("datetime64[us]") - _EXCEL_EPOCH) \
-            / np.timedelta64(86_400_000_000, "us")
-        vals = days.astype(object)
-    text = np.fromiter(map("%.16g".__mod__, vals), dtype=object, count=len(vals))
-    out[have] = f'<c r="{letter}' + rows[have] + f'"{attr}><v>' + text + "</v></c>"
-    return out
+    if how == "text":
+        t = pc.utf8_slice_codeunits(values, 0, 32767)  # Excel's longest cell text
+        for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+            t = pc.replace_substring(t, pattern=a, replacement=b)
+        return pc.binary_join_element_wise(
+            f'<c r="{letter}', rows, f'"{attr} t="inlineStr"><is><t xml:space="preserve">', t,
+            "</t></is></c>", "")
+    fin = np.isfinite(values)
+    text = pc.cast(pa.array(values, mask=~fin), pa.string())
+    return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{attr}><v>', text, "</v></c>", "")
 
 
 #: rows turned into XML at a time (bounds the memory of a large sheet)
-_CHUNK_ROWS = 50_000
+_CHUNK_ROWS = 100_000
 
 
-def _sheet_rows_xml(columns, kinds, styles, start, stop):
-    """The ``<row>`` elements of data rows ``start:stop`` (sheet rows from 2), in chunks of bytes."""
+def _sheet_rows_xml(columns, styles, start, stop):
+    """The ``<row>`` elements of data rows ``start:stop`` (sheet rows from 2), as buffers.
+
+    Each chunk of rows is built by pyarrow string kernels, column by column,
+    and handed over as the contiguous bytes of one string array.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     letters = [_column_letter(j) for j in range(len(columns))]
     for a in range(start, stop, _CHUNK_ROWS):
         b = min(a + _CHUNK_ROWS, stop)
-        rows = np.arange(a - start + 2, b - start + 2).astype(str).astype(object)
-        cells = [_cell_xml(arr[a:b], kind, letter, rows, st)
-                 for arr, kind, letter, st in zip(columns, kinds, letters, styles)]
-        body = np.fromiter(map("".join, zip(*cells)), dtype=object, count=b - a) if cells else \
-            np.full(b - a, "", dtype=object)
-        yield "".join('<row r="' + rows + '">' + body + "</row>").encode("utf-8", "replace")
+        rows = pc.cast(pa.array(np.arange(a - start + 2, b - start + 2)), pa.string())
+        cells = [_cell_xml(v[a:b], how, letter, rows, st)
+                 for (v, how), letter, st in zip(columns, letters, styles)]
+        xml = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                          null_handling="replace", null_replacement="")
+        if isinstance(xml, pa.ChunkedArray):
+            xml = xml.combine_chunks()
+        offsets = np.frombuffer(xml.buffers()[1], dtype=np.int32)[xml.offset:xml.offset + len(xml) + 1]
+        yield xml.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
 def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
@@ -524,21 +553,17 @@ def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
     Returns
     -------
     list of tuple
-        Per sheet: ``(columns, kinds, formats, first row, end row)``.
+        Per sheet: ``(columns, formats, first row, end row)``.
     """
     cols = list(df.columns)
     headers = [labels.get(str(c), str(c)) for c in cols]
     hw = display_width(headers).tolist() if headers else []
-    columns, widths, fmts, col_kinds = [], [], [], []
+    columns, widths, fmts = [], [], []
     for j, c in enumerate(cols):
-        kind = kinds[c]
-        fmt = _format_of(kind, cfg)
-        arr = _cell_values(df[c], kind)
-        if kind == "text" and any(isinstance(v, (_dt.date, _dt.datetime)) for v in arr[:1000]):
-            fmt = "yyyy-mm-dd hh:mm:ss"
-        columns.append(arr)
-        col_kinds.append(kind)
-        widths.append(_column_width(df[c], arr, kind, fmt, hw[j], cfg))
+        values, how = _sheet_values(df[c], kinds[c])
+        fmt = "yyyy-mm-dd hh:mm:ss" if how == "date" else _format_of(kinds[c], cfg)
+        columns.append((values, how))
+        widths.append(_column_width(values, how, fmt, hw[j], cfg))
         if fmt and fmt not in formats:
             formats[fmt] = wb.add_format({"num_format": fmt})
         fmts.append(formats.get(fmt))
@@ -552,7 +577,7 @@ def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
             ws.autofilter(0, 0, stop - start, len(cols) - 1)
         for j, h in enumerate(headers):
             ws.write_string(0, j, h, formats["header"])
-        fills.append((columns, col_kinds, fmts, start, stop))
+        fills.append((columns, fmts, start, stop))
     return fills
 
 
@@ -573,10 +598,10 @@ def _fill_package(skeleton, path, fills, stamp):
             info._compresslevel = 1  # fast: 3x less time than level 6 for 25 % more bytes
             info.external_attr = 0o600 << 16
             fill = fills.get(item.filename)
-            if fill is None or not fill[0] or fill[3] == fill[4]:
+            if fill is None or not fill[0] or fill[2] == fill[3]:
                 zout.writestr(info, data)
                 continue
-            columns, kinds, fmts, start, stop = fill
+            columns, fmts, start, stop = fill
             styles = [f.xf_index if f is not None else 0 for f in fmts]
             head, tail = data.split(b"</sheetData>", 1)
             if columns:
@@ -585,7 +610,7 @@ def _fill_package(skeleton, path, fills, stamp):
             big = (stop - start) * max(len(columns), 1) > 20_000_000
             with zout.open(info, "w", force_zip64=big) as fh:
                 fh.write(head)
-                for chunk in _sheet_rows_xml(columns, kinds, styles, start, stop):
+                for chunk in _sheet_rows_xml(columns, styles, start, stop):
                     fh.write(chunk)
                 fh.write(b"</sheetData>" + tail)
 
@@ -784,7 +809,40 @@ tr:nth-child(even) td { background: #fafcfe; }
 iframe.map { width:100%; border:1px solid var(--line); border-radius:4px; }
 nav.toc a { margin-right: 14px; color: var(--accent); text-decoration: none; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
+.marking { color:#a61b1b; font-weight:600; letter-spacing:2px; text-align:right; font-size:13px; }
+table.key td:first-child { white-space: normal; }
+.method li { margin: 2px 0; }
+@media print {
+  body { background:#fff; font-size: 9pt; }
+  main { max-width:none; padding:0; }
+  nav.toc, iframe.map, .marking.screen, .more { display:none; }
+  h1 { font-size: 16pt; } h2 { font-size: 12.5pt; margin-top: 14pt; break-after: avoid; }
+  h3 { font-size: 10.5pt; break-after: avoid; }
+  .cards { grid-template-columns: repeat(4, 1fr); }
+  .card .v { font-size: 12pt; }
+  .tablewrap { overflow: visible; }
+  table { width: 100%; font-size: 7.5pt; }
+  th { position: static; }
+  th { white-space: normal; padding: 2px 4px; }
+  td { white-space: nowrap; padding: 1px 4px; }
+  thead { display: table-header-group; }
+  tr, figure { break-inside: avoid; }
+  figure img { max-height: 230mm; }
+  section.wide { page: wide; }
+}
 """
+
+
+def _page_css(marking_text):
+    """The A4 page rules: the marking at the top of every page, page numbers below."""
+    mark = str(marking_text).replace("\\", "").replace('"', "")
+    return (
+        "@page { size: A4; margin: 16mm 11mm 15mm 11mm;"
+        f' @top-right {{ content: "{mark}"; color: #a61b1b; font-size: 9pt; }}'
+        ' @bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页";'
+        " color: #616e7c; font-size: 8pt; } }\n"
+        "@page wide { size: A4 landscape; }\n"
+    )
 
 
 def _fmt_number(v, kind, cfg):
@@ -928,6 +986,8 @@ def external_references(html_text, anchors=True):
 
 
 def _section_html(content):
+    if isinstance(content, Html):
+        return str(content)
     if isinstance(content, pd.DataFrame):
         return html_table(content)
     if isinstance(content, dict):
@@ -969,7 +1029,8 @@ def _chart_img(chart, caption):
 
 
 def write_html_report(path, sections, charts, tables, map_html=None, title="亩均效益评价报告",
-                      subtitle=None, map_png=None, labels=None, settings=None):
+                      subtitle=None, map_png=None, labels=None, settings=None, marking_text=None,
+                      wide_columns=11):
     """Write ONE self-contained HTML report (no external request at all).
 
     Parameters
@@ -985,7 +1046,8 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
     tables : dict
         Caption -> DataFrame with internal column names (headers from
         ``labels``), or -> ``(DataFrame, label map)`` for a table with its
-        own headers; at most ``report.html.max_rows`` rows are shown.
+        own headers, or -> ``(DataFrame, label map, max_rows)``; at most
+        ``report.html.max_rows`` rows are shown unless ``max_rows`` says.
     map_html : str, optional
         A self-contained map page (e.g. from :mod:`gis.maps`), embedded in an
         ``<iframe srcdoc>``.  It must not load anything from outside itself.
@@ -997,6 +1059,11 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
         A static PNG map shown when ``map_html`` is not given.
     labels : dict, optional
     settings : dict, optional
+    marking_text : str, optional
+        The confidentiality marking (:func:`gis.confidential.marking`), shown
+        at the top of the page and of every printed page.
+    wide_columns : int
+        Tables with more columns print on landscape pages.
 
     Returns
     -------
@@ -1012,18 +1079,22 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
     cfg = _settings(settings)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    parts = [f"<h1>{html.escape(str(title))}</h1>"]
+    parts = []
+    if marking_text:
+        parts.append(f'<div class="marking screen">{html.escape(str(marking_text))}</div>')
+    parts.append(f"<h1>{html.escape(str(title))}</h1>")
     if subtitle:
         parts.append(f'<p class="meta">{html.escape(str(subtitle))}</p>')
     ids = []
     body = []
     n = 0
 
-    def _section(head, inner):
+    def _section(head, inner, wide=False):
         nonlocal n
         n += 1
         ids.append((f"s{n}", head))
-        body.append(f'<section id="s{n}"><h2>{html.escape(str(head))}</h2>{inner}</section>')
+        cls = ' class="wide"' if wide else ""
+        body.append(f'<section id="s{n}"{cls}><h2>{html.escape(str(head))}</h2>{inner}</section>')
 
     for head, content in (sections or {}).items():
         _section(head, _section_html(content))
@@ -1043,14 +1114,16 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
     elif map_png is not None:
         _section("地图", _chart_img(map_png, "地图（示意）"))
     for cap, t in (tables or {}).items():
-        df, lab = t if isinstance(t, tuple) else (t, labels)
-        _section(cap, html_table(df, labels=lab, settings=settings))
+        df, lab, rows = (*t, None)[:3] if isinstance(t, tuple) else (t, labels, None)
+        wide = len(_with_index(df).columns) > wide_columns
+        _section(cap, html_table(df, labels=lab, max_rows=rows, settings=settings), wide=wide)
     toc = '<nav class="toc">' + "".join(
         f'<a href="#{i}">{html.escape(str(h))}</a>' for i, h in ids) + "</nav>"
     doc = (
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{html.escape(str(title))}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{html.escape(str(title))}</title>\n<style>{_CSS}{_page_css(marking_text or '')}</style>\n"
+        "</head>\n<body>\n<main>\n"
         + "\n".join(parts) + "\n" + toc + "\n" + "\n".join(body)
         + '\n<footer>由 yiwu-gis 生成；本文件不引用任何外部资源，可离线打开。</footer>\n</main>\n</body>\n</html>\n'
     )
@@ -1096,22 +1169,6 @@ def _quality_counts(ledger):
             .sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True))
 
 
-def _firm_extremes(firms, cols, n):
-    score = cols["score"]
-    keep = [cols.get(k, k) for k in ("rank", "name", "chain", "platform", "township")]
-    keep += ["land_mu", cols["tax_per_mu"], score, cols["klass"]]
-    keep = [c for i, c in enumerate(keep) if c in firms.columns and c not in keep[:i]]
-    s = pd.to_numeric(firms[score], errors="coerce")
-    ok = s.notna()
-    if cols["klass"] in firms.columns:  # graded firms only, as in the chart
-        ok &= firms[cols["klass"]].isin(list(CLASS_NAMES))
-    f = firms.loc[ok, keep].assign(_s=s[ok])
-    f = f.sort_values("_s", ascending=False, kind="mergesort").drop(columns="_s")
-    top = f.head(n)
-    bottom = f.iloc[len(top):].tail(n)
-    return top, bottom
-
-
 def _summary_cards(sf, cfg):
     """The numbers of the summary as cards (texts go to the subtitle)."""
     cards = {}
@@ -1123,10 +1180,129 @@ def _summary_cards(sf, cfg):
     return cards
 
 
+def _marking(public):
+    from .confidential import marking
+
+    return marking(public)
+
+
+def _public(df, settings, labels=None):
+    """The public form of a table (None stays None); ledger values go too.
+
+    A column whose Chinese label names a confidential quantity goes too
+    (the aggregates' 亩均税收排名).
+    """
+    from .confidential import mentions_confidential, public_frame
+
+    if df is None:
+        return None
+    out = public_frame(df, settings)
+    named = [c for c in out.columns if mentions_confidential(str((labels or {}).get(c, "")))]
+    out = out.drop(columns=named)
+    return out.drop(columns=["value"], errors="ignore") if "severity" in out.columns else out
+
+
+def _by_size(firms):
+    """(size class, firms) of each size class present, 规上 first ("" and all without one)."""
+    if firms is None:
+        return []
+    if "size_class" not in firms.columns:
+        return [("", firms)]
+    return [(s, firms[firms["size_class"] == s]) for s in ("规上", "规下")
+            if (firms["size_class"] == s).any()]
+
+
+def _method_html(method, settings):
+    """The 评价办法 section: sub-headings with sentences or tables."""
+    parts = []
+    for head, content in method.items():
+        parts.append(f"<h3>{html.escape(str(head))}</h3>")
+        if isinstance(content, pd.DataFrame):
+            parts.append(html_table(content, labels={}, max_rows=len(content) + 1, settings=settings))
+        else:
+            parts.append('<ul class="method">' + "".join(
+                f"<li>{html.escape(str(x))}</li>" for x in content) + "</ul>")
+    return Html("".join(parts))
+
+
+def _key_figures_section(summary, previous_summary, public):
+    from .confidential import mentions_confidential
+    from .yearly import key_figures, key_figures_html, year_figures
+
+    t = key_figures(year_figures(summary), year_figures(previous_summary or {}))
+    if public:
+        t = t[~t["item"].map(mentions_confidential) & ~t["key"].isin(["tax_per_mu", "va_per_mu"])]
+    prev_year = (previous_summary or {}).get("year") or summary.get("previous_year")
+    return key_figures_html(t, summary.get("year"), prev_year)
+
+
+def _firm_lists(tables, changes, lab, n, settings):
+    """Rank lists per size class, the transition matrix, D list, two-year C/D list."""
+    from .changes import matrix_of_changes
+    from .yearly import class_list, rank_lists, target_check, two_year_cd
+
+    out = {}
+    firms = tables.get("firms")
+    if "platform_targets" in tables:
+        factor = float(_settings(settings)["yearly"]["target_mismatch_factor"])
+        out["平台目标"] = (target_check(tables["platform_targets"], factor), lab("platform_targets"))
+    if firms is not None and {"rank", "class", "name"} <= set(firms.columns):
+        f = _with_index(firms)
+        rank_lab = lab("firms")
+        for cap, t in rank_lists(f, n=n).items():
+            out[cap] = (t, rank_lab, len(t) + 1)
+        d = class_list(f, "D")
+        out[f"D类（{CLASSES['D']}）企业名单（{len(d)}家）"] = (d, rank_lab, len(d) + 1)
+    if changes is not None and "transition" in _with_index(changes).columns:
+        c = _with_index(changes)
+        m = matrix_of_changes(c)
+        out["类别变化（行：上年类别，列：本年类别，企业数）"] = (m.reset_index(), {})
+        if "stayed_c_or_d" in c.columns:
+            cd = two_year_cd(c, firms=_with_index(firms) if firms is not None else None)
+            out[f"连续两年C/D类企业（{len(cd)}家）"] = (cd, lab("changes"), len(cd) + 1)
+    return out
+
+
+def _html_content(summary, previous_summary, method, tables, changes, labels, sheet_labels,
+                  extra_tables, public, settings):
+    """The sections and tables of the HTML report, in the order a bureau publishes them."""
+    cfg = _settings(settings)
+
+    def lab(key):
+        return _sheet_label_map(key, cfg["sheets"].get(key, key), labels, sheet_labels)
+
+    sections = {"本年主要指标（同比）": _key_figures_section(summary, previous_summary, public)}
+    sf = summary_frame(summary, labels, settings)
+    sections["概况"] = _summary_cards(sf, cfg)
+    if summary.get("demo"):
+        sections["说明"] = cfg["demo_note"]
+    rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
+    if rules:  # how the figures were made (gis.pipeline.run_summary)
+        sections["计算口径"] = rules
+    if method:
+        sections["评价办法"] = _method_html(method, settings)
+    html_tables = {}
+    for key, cap in (("platforms", "平台"), ("chains", "产业链"), ("parks", "园区"),
+                     ("townships", "镇街"), ("targets", "规划目标")):
+        if key in tables:
+            html_tables[cap] = (tables[key], lab(key))
+    html_tables.update(_firm_lists(tables, changes, lab, int(cfg["yearly"]["list_n"]), settings))
+    for cap, item in (extra_tables or {}).items():
+        if public:
+            item = (_public(item[0], settings), *item[1:]) if isinstance(item, tuple) \
+                else _public(item, settings)
+        html_tables[cap] = item
+    led = tables.get("ledger")
+    if led is not None:
+        html_tables["数据质量（剔除与修正记录条数）"] = (_quality_counts(led), lab("ledger"))
+    return sections, html_tables
+
+
 def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None, labels=None,
                  map_html=None, boundary=None, areas=None, number_formats=None,
                  generated_at=None, title=None, sheet_labels=None, settings=None, progress=True,
-                 extra_tables=None, extra_charts=None):
+                 extra_tables=None, extra_charts=None, previous_summary=None, method=None,
+                 public=False, pdf=False):
     """Write the yearly 亩均 report: the workbook and the one-file HTML report.
 
     Parameters
@@ -1178,11 +1354,22 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
         ``tables`` under keys of ``report.sheets``.
     extra_charts : dict, optional
         Caption -> PNG bytes or SVG text, shown after the 亩均 charts.
+    previous_summary : dict, optional
+        Last year's run summary: the key figures show it beside this year's
+        with the change (同比).
+    method : dict, optional
+        :func:`gis.yearly.method_sections` of the settings used (评价办法).
+    public : bool
+        Public edition (公开版): confidential columns and figures are dropped
+        from every table (:func:`gis.confidential.public_frame`), the charts
+        of confidential figures are left out.
+    pdf : bool
+        Also print the HTML report to an A4 PDF (:func:`gis.yearly.write_pdf`).
 
     Returns
     -------
     dict
-        ``{"workbook": Path, "html": Path}``.
+        ``{"workbook": Path, "html": Path}`` (and ``"pdf"``).
     """
     settings = _loaded(settings)
     from tqdm import tqdm
@@ -1204,6 +1391,15 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
         tables["ledger"] = led
     summary = {"year": year, **dict(summary or {})}
     summary.setdefault("generated_at", stamp)
+    if summary.get("source"):  # the file name, never the folder it sits in
+        summary["source"] = Path(str(summary["source"])).name
+    if isinstance(summary.get("coords"), str):
+        summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
+    if public:
+        sheets = _settings(settings)["sheets"]
+        tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
+                  for k, v in tables.items()}
+        changes = _public(changes, settings)
     firms = tables.get("firms")
     title = title or f"义乌市{year}年度工业企业亩均效益评价"
 
@@ -1214,21 +1410,23 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     chart_out = {}
     html_tables = {}
 
-    def _chart(caption, need, fn, **kw):
-        if firms is None:
+    def _chart(caption, need, fn, data=None, **kw):
+        data = firms if data is None else data
+        if data is None or not len(data):
             return
-        miss = [c for c in need if c not in firms.columns]
-        if miss:
+        miss = [c for c in need if c not in data.columns]
+        if miss and not public:  # (a public edition has no confidential columns to chart)
             warnings.warn(f"write_report: chart '{caption}' skipped, the firm table has no column(s) {miss}",
                           stacklevel=3)
-            return
-        chart_out[caption] = fn(firms, settings=settings, **kw)
+        if not miss:
+            chart_out[caption] = fn(data, settings=settings, **kw)
 
     for step in bar:
         bar.set_postfix_str(steps[step])
         if step == "workbook":
             paths["workbook"] = write_workbook(
-                workbook_path(out_dir, year, settings), tables, labels=labels,
+                workbook_path(out_dir, year, settings),
+                {k: planner_sheet(_with_index(v)) for k, v in tables.items()}, labels=labels,
                 number_formats=number_formats, summary=summary, generated_at=stamp,
                 sheet_labels=sheet_labels, settings=settings)
         elif step == "class_share":
@@ -1238,9 +1436,12 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
             _chart("各产业链亩均税收分布", [cols["chain"], cols["tax_per_mu"]], ch.distribution_chart,
                    value=cols["tax_per_mu"], by=cols["chain"],
                    xlabel=report_labels(labels).get(cols["tax_per_mu"], column_label("tax_per_mu")))
-        elif step == "top_bottom":
-            _chart("综合得分前后企业", [cols["score"], cols["name"]], ch.top_bottom_chart,
-                   score=cols["score"], name=cols["name"], klass=cols["klass"])
+        elif step == "top_bottom":  # per size class, as ranked; the score charted is the capped one
+            for size, part in _by_size(firms):
+                _chart(f"{size}企业综合得分前后{cfg['charts']['top_n']}名（封顶后得分）",
+                       [cols["score"], cols["name"]], ch.top_bottom_chart, data=part,
+                       score=cols["score"], name=cols["name"], klass=cols["klass"],
+                       title=f"{size}企业综合得分前{{n}}名与后{{n}}名（封顶后得分）")
         elif step == "map":
             map_png = None
             if map_html is None and firms is not None and hasattr(firms, "geometry") \
@@ -1248,45 +1449,10 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
                 map_png = ch.class_map_chart(firms, klass=cols["klass"], boundary=boundary,
                                              areas=areas, fmt="png", settings=settings)
         elif step == "html":
-            sf = summary_frame(summary, labels, settings)
-            sections = {"概况": _summary_cards(sf, cfg)}
-            if summary.get("demo"):
-                sections["说明"] = cfg["demo_note"]
-            rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
-            if rules:  # how the figures were made (gis.pipeline.run_summary)
-                sections["计算口径"] = rules
-            n = int(cfg["charts"]["top_n"])
-
-            def lab(key):
-                return _sheet_label_map(key, cfg["sheets"].get(key, key), labels, sheet_labels)
-
-            for key, cap in (("platforms", "平台"), ("chains", "产业链"), ("parks", "园区"),
-                             ("townships", "镇街"), ("targets", "规划目标"),
-                             ("platform_targets", "平台目标")):
-                if key in tables:
-                    html_tables[cap] = (tables[key], lab(key))
-            if firms is not None and cols["score"] in firms.columns:
-                top, bottom = _firm_extremes(firms, cols, n)
-                html_tables[f"综合得分前{len(top)}名企业"] = (top, lab("firms"))
-                if len(bottom):
-                    html_tables[f"综合得分后{len(bottom)}名企业"] = (bottom, lab("firms"))
-            if changes is not None:
-                c = _with_index(changes)
-                if "transition" in c.columns:
-                    moves = c["transition"].value_counts(dropna=False, sort=True)
-                    html_tables["类别变化统计"] = (
-                        pd.DataFrame({"transition": moves.index.astype(object), "firms": moves.to_numpy()}),
-                        {**lab("changes"), "firms": column_label("firms")})
-                if "stayed_c_or_d" in c.columns:
-                    stay = c[c["stayed_c_or_d"].fillna(False).astype(bool)]
-                    html_tables["连续两年C/D类企业"] = (stay, lab("changes"))
-                if not {"transition", "stayed_c_or_d"} & set(c.columns):
-                    html_tables["年度变化"] = (c, lab("changes"))
-            for cap, item in (extra_tables or {}).items():
-                html_tables[cap] = item
+            sections, html_tables = _html_content(
+                summary, previous_summary, method, tables, changes, labels, sheet_labels,
+                extra_tables, public, settings)
             chart_out.update(extra_charts or {})
-            if led is not None:
-                html_tables["数据质量（剔除与修正记录条数）"] = (_quality_counts(led), lab("ledger"))
             subtitle = f"生成时间 {stamp.isoformat(sep=' ')}"
             if summary.get("source"):
                 subtitle += f"；数据来源 {summary['source']}"
@@ -1295,6 +1461,10 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
             paths["html"] = write_html_report(
                 out_dir / cfg["html_name"].format(year=year), sections, chart_out, html_tables,
                 map_html=map_html, title=title, subtitle=subtitle, map_png=map_png,
-                labels=labels, settings=settings)
+                labels=labels, settings=settings, marking_text=_marking(public))
+            if pdf:
+                from .yearly import write_pdf
+
+                paths["pdf"] = write_pdf(paths["html"])
     bar.close()
     return paths

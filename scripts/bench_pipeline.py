@@ -78,6 +78,8 @@ def run_job(scale, data, out, timings):
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t
+    if proc.returncode == 2 and "--engine dask" in proc.stderr:  # the memory guard, before loading
+        return {"stopped": proc.stderr.strip().splitlines()[-1], "wall_s": wall}
     if proc.returncode:
         sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-4000:])
         raise SystemExit(f"gis demo --scale {scale} failed (exit {proc.returncode})")
@@ -157,11 +159,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     scales = sorted(set(args.scales + ([40, 100] if args.large else [])))
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_pipeline_"))
-    results = []
+    results, stopped = [], []
     for n in scales:
         data = work / f"data_{n:g}"
         gen = generate(n, data)
         r = run_job(n, data, work / f"out_{n:g}", work / f"timings_{n:g}.json")
+        if "stopped" in r:
+            print(f"N={n:g}: stopped after {r['wall_s']:.1f} s, before loading: {r['stopped']}", flush=True)
+            stopped.append((n, r))
+            continue
         results.append((n, r))
         stages = " · ".join(f"{STAGES[s]} {r['stages'].get(s, 0):.2f}" for s in STAGES)
         print(f"N={n:g}: {r['firms']:,} firms, {r['parcels']:,} parcels; data generated in {gen:.1f} s "
@@ -172,7 +178,10 @@ def main(argv=None):
         print(f"exponents {n1:g}→{n2:g} ({args.basis}): "
               + ", ".join(f"{STAGES[s]} {_fmt_exp(e[s])}" for s in STAGES)
               + f", total {_fmt_exp(e['total'])}")
-    print("\n" + markdown(results, exps, args.basis))
+    table = markdown(results, exps, args.basis)
+    for n, r in stopped:
+        table += f"\n\n{n:g}×: the command stops in {r['wall_s']:.1f} s, before loading: {r['stopped']}"
+    print("\n" + table)
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results}, ensure_ascii=False, indent=1),
                                    encoding="utf-8")

@@ -117,11 +117,12 @@ def demo_full_inputs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_full_run(demo_full_inputs, tmp_path_factory):
-    """The default demo run through efficiency and renewal (what its printed summary needs)."""
+    """The default demo run through efficiency, renewal and density (summary lines, results.gpkg)."""
     from gis import pipeline
 
     out = tmp_path_factory.mktemp("demo_full_out")
-    return pipeline.run(**demo_full_inputs, out_dir=out, stages=("efficiency", "renewal"), progress=False)
+    return pipeline.run(**demo_full_inputs, out_dir=out, stages=("efficiency", "renewal", "density"),
+                        progress=False)
 
 
 # --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from gis import cli, pipeline
+from gis import GisError, cli, pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -173,3 +173,29 @@ def test_run_times_every_stage(demo_run, tmp_path):
     assert doc["stages"] == steps and set(doc["cpu_s"]) == set(steps)
     assert doc["firms"] == len(result.firms) and doc["parcels"] == len(result.parcels)
     assert doc["peak_rss_mb"] > 0
+
+
+def test_memory_estimate_from_file_sizes(tmp_path):
+    s = pipeline.load_settings()
+    s["engine"].update(memory_base="1KiB", memory_per_input_byte=2)
+    a, b = tmp_path / "a.xlsx", tmp_path / "gdb"
+    a.write_bytes(b"x" * 1000)
+    b.mkdir()
+    (b / "t1").write_bytes(b"y" * 3000)  # a folder input (FileGDB) counts all its files
+    assert pipeline.memory_estimate([a, None, b], s) == (1024 + 2 * 4000, 4000)
+
+
+def test_too_large_for_memory_stops_before_loading(tmp_path, capsys):
+    s = pipeline.load_settings()
+    s["engine"]["memory_budget"] = "1KiB"
+    table = tmp_path / "企业.xlsx"
+    table.write_bytes(b"not read: the check comes first")
+    with pytest.raises(GisError, match="--engine dask"):
+        pipeline.run(table, tmp_path / "out", 2025, settings=s, progress=False)
+    assert not (tmp_path / "out").exists()  # nothing loaded, nothing written
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("engine:\n  memory_budget: 1KiB\n", encoding="utf-8")
+    code = cli.main(["report", "--enterprises", str(table), "--year", "2025", "--out",
+                     str(tmp_path / "o2"), "--config", str(cfg), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--engine dask" in err and len(err.strip().splitlines()) == 1

@@ -37,10 +37,9 @@ def test_readme_block_quotes_the_summary_figures():
                "firms_scored_not_graded": 122, "firms_lessee": 2000, "firms_out_of_scope": 72,
                "parcels": 11164, "land_mu": 35654.59, "tax": 975378.06, "tax_per_mu": 27.356,
                "extra_lines": {"renewal": "低效工业用地: 候选 1 宗"}}
-    block = _script().sample_block(SimpleNamespace(summary=summary, renewal=None), 31.2, 0.74)
+    block = _script().sample_block(SimpleNamespace(summary=summary, renewal=None, ledger=None), 31.2, 0.74)
     assert "needs about 30 s of CPU time and 0.7 GB of memory" in block
     assert "(4 122 enterprise rows, 2 044 evaluated firms on 35 655 亩, 11 164 parcels)" in block
-    assert "企业 firms: 读取 read 4122 = 载入 loaded 4116 + 拒绝 rejected 6" in block
     assert "(A 480, B 866, C 480, D 96)" in block
     assert "用地 35,654.6 亩, 税收 975,378.1 万元, 亩均税收 27.36 万元/亩" in block
     assert block.splitlines()[-2:] == ["```", _script().END] and "低效工业用地: 候选 1 宗" in block

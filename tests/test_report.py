@@ -298,7 +298,7 @@ def test_year_change_sheet_only_with_previous(tmp_path, firms, platforms, ledger
                              "年度变化", "数据质量"]
     assert wb["年度变化"].max_row == len(changes) + 1
     page = p2["html"].read_text(encoding="utf-8")
-    assert "连续两年C/D类企业" in page and "类别变化统计" in page
+    assert "连续两年C/D类企业" in page and "类别变化（行：上年类别，列：本年类别，企业数）" in page
 
 
 class _Refs(HTMLParser):
@@ -471,7 +471,8 @@ def test_missing_glyph_is_reported_only_when_no_font_has_it(settings):
     rare = pd.DataFrame({"name": [f"{RARE}记公司", "乙"], "score": [1.0, 2.0]})
     with pytest.warns(charts.MissingGlyphWarning) as caught:
         charts.top_bottom_chart(rare, score="score", name="name", n=1, settings=vendored)
-    assert len(caught) == 1 and "U+4DAE" in str(caught[0].message) and "记" not in str(caught[0].message)
+    glyph = [str(w.message) for w in caught if issubclass(w.category, charts.MissingGlyphWarning)]
+    assert len(glyph) == 1 and "U+4DAE" in glyph[0] and "记" not in glyph[0]
     assert charts.missing_glyphs("亩" + RARE, settings=vendored) == RARE
 
 
@@ -636,7 +637,7 @@ class _Tables(HTMLParser):
 
 def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, settings):
     s = copy.deepcopy(settings)
-    s["report"]["charts"]["top_n"] = 2
+    s["report"]["yearly"]["list_n"] = 2
     extra = pd.DataFrame({"name": ["未定级企业"], "score": [999.0], "class": [None], "tax_per_mu": [1.0],
                           "chain": ["化妆品"], "platform": ["金萧新区"]})
     f = pd.concat([firms, extra], ignore_index=True)
@@ -647,5 +648,5 @@ def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, setting
     graded = f[f["class"].isin(list("ABCD"))].sort_values("score", ascending=False)
     names = graded["name"].tolist()
     name_col = 1  # 排名, 企业名称, ...
-    assert [r[name_col] for r in p.rows["综合得分前2名企业"]] == names[:2]
-    assert [r[name_col] for r in p.rows["综合得分后2名企业"]] == names[-2:]
+    assert [r[name_col] for r in p.rows["企业综合得分前2名"]] == names[:2]
+    assert [r[name_col] for r in p.rows["企业综合得分后2名"]] == names[-2:]
