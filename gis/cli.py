@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._errors import GisError, ValidationError
+from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
 
@@ -78,6 +78,12 @@ EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryEr
 
 
 def _error(command, exc):
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # settings: one line per problem, each naming its key
+        head = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"gis {command}: error: {head}{one_line(ConfigError(problem))}", file=sys.stderr)
+        return
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
