@@ -370,7 +370,7 @@ def test_the_workbook_records_the_files_and_sheets_read(demo_run):
     assert summary["读入企业数(家)"] == rows and summary["剔除企业行数(行)"] == rejected
     assert summary[f"输入文件（读取 = 载入 + 拒绝）：{table} [企业名录]"] == \
         f"读取 {rows} 行 = 载入 {rows - rejected} + 拒绝 {rejected}"
-    assert summary["企业名录工作表"] == "企业名录" and summary["经纬度坐标系"] == "gcj02"
+    assert summary["企业名录工作表"] == "企业名录" and summary["经纬度坐标系"].startswith("GCJ-02")
     assert summary["坐标系检查"].startswith("gcj02（已检查）")
     quality = [r for r in wb["数据质量"].iter_rows(min_row=2, values_only=True) if r[6] == "读取"]
     assert (table, "企业名录") in {(r[0], r[1]) for r in quality}
