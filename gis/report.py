@@ -1133,12 +1133,31 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
 # --------------------------------------------------------------------------
 # the yearly report
 # --------------------------------------------------------------------------
+def _read_rows(ledger):
+    """One ledger-shaped row per input file of a :class:`gis.ledger.Ledger`: file, sheet/layer, balance."""
+    b = ledger.balance()
+    text = [f"读取 {r} 行 = 载入 {lo} + 拒绝 {j}" for r, lo, j in zip(b["rows_read"], b["loaded"], b["rejected"])]
+    return pd.DataFrame({"file": b["file"], "layer": b["layer"], "row": pd.array([None] * len(b), dtype="Int64"),
+                         "column": "", "value": None, "reason": "", "severity": "source",
+                         "message_zh": text,
+                         "message_en": [f"rows read {r} = loaded {lo} + rejected {j}" for r, lo, j in
+                                        zip(b["rows_read"], b["loaded"], b["rejected"])]})
+
+
 def _ledger_frame(ledger):
-    """The rejects ledger as a DataFrame with Chinese reason labels."""
+    """The rejects ledger as a DataFrame with Chinese reason labels.
+
+    From a :class:`gis.ledger.Ledger`, the first rows (类型 读取) name every
+    file and sheet/layer read with its balance, so the 数据质量 sheet says
+    what was read even when nothing was rejected.
+    """
     if ledger is None:
         return None
     if hasattr(ledger, "to_frame") and not isinstance(ledger, (pd.DataFrame, pd.Series)):
+        head = _read_rows(ledger) if hasattr(ledger, "balance") else None
         ledger = ledger.to_frame()
+        if head is not None and len(head):
+            ledger = pd.concat([head[ledger.columns], ledger], ignore_index=True)
     if not isinstance(ledger, pd.DataFrame):
         raise ValidationError(f"ledger: expected a DataFrame or gis.ledger.Ledger, got {type(ledger).__name__}",
                               source="write_report")
@@ -1159,7 +1178,9 @@ def _ledger_frame(ledger):
 
 
 def _quality_counts(ledger):
-    """Data-quality counts: entries per file, type and reason."""
+    """Data-quality counts: entries per file, type and reason (the 读取 rows left out)."""
+    if "severity" in ledger.columns:
+        ledger = ledger[ledger["severity"] != code_labels("severity")["source"]]
     keys = [c for c in ("file", "severity", "reason") if c in ledger.columns]
     if not keys:
         return pd.DataFrame({"count": [len(ledger)]})
