@@ -355,7 +355,7 @@ CODES = {
     "match": {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"},
     "land_from": {"parcel": "宗地", "table": "企业填报", "none": "无"},
     # gis.ledger
-    "severity": {"reject": "剔除", "note": "修正"},
+    "severity": {"reject": "剔除", "note": "修正", "source": "读取"},
     # plan targets (gis.layers.targets keys)
     "target": {
         "high_tech": "国家高新技术企业(家)",
