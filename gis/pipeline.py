@@ -37,6 +37,7 @@ __all__ = [
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
+    "check_run_arguments",
     "attach_firms",
     "evaluate_units",
     "evaluate_firms",
@@ -494,6 +495,73 @@ def memory_estimate(paths, settings=None):
     return int(need), size
 
 
+#: the earliest evaluation year accepted (亩均 evaluations began in Zhejiang in
+#: the 2000s; a two-digit year such as 25 is a typing slip)
+FIRST_YEAR = 2000
+
+
+def _writable_folder(out_dir):
+    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not."""
+    import tempfile
+
+    from ._errors import ValidationError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    return out
+
+
+def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
+    """Check the run's arguments before any work; return the output folder (created).
+
+    Refused, each with one line: an output folder that is an existing file or
+    cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
+    an evaluation year outside ``FIRST_YEAR`` … next calendar year.
+
+    Raises
+    ------
+    ValidationError
+
+    Examples
+    --------
+    >>> from gis import ValidationError
+    >>> try:
+    ...     check_run_arguments("out", 25)
+    ... except ValidationError as exc:
+    ...     print(str(exc)[:49])
+    --year 25: not a plausible evaluation year (2000-
+    """
+    import datetime
+
+    from ._errors import ValidationError
+    from .io import is_table
+
+    last = datetime.date.today().year + 1
+    try:
+        ok = FIRST_YEAR <= int(year) <= last
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValidationError(f"--year {year}: not a plausible evaluation year ({FIRST_YEAR}-{last}); "
+                              "give all four digits, e.g. --year 2025 / 评价年度应为四位数年份")
+    for option, path in (("--landuse", landuse), ("--plan", plan)):
+        if path is not None and is_table(path):
+            raise ValidationError(f"{option} {Path(str(path)).name} is a table ({Path(str(path)).suffix}), "
+                                  "not a vector layer: give the 三调/规划 layer (.gpkg, .shp, .zip, .gdb) "
+                                  "/ 应为矢量图层")
+    if previous is not None and not is_table(previous):
+        raise ValidationError(f"--previous {Path(str(previous)).name} is not a table (.xlsx/.csv)")
+    return _writable_folder(out_dir)
+
+
 def check_memory(paths, settings=None):
     """Stop before loading when the inputs are too large for the in-memory engine.
 
@@ -727,9 +795,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
