@@ -1357,6 +1357,8 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
+    names = _list_layers(path) if layer is None else [layer]
+    gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")
     led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
@@ -1395,6 +1397,7 @@ def _read_coded(path, layer, engine, encoding, settings, code_field):
 
 def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
+    out.attrs["layer"] = gdf.attrs.get("layer", lname)
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
@@ -1629,7 +1632,9 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
+        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+            warnings.simplefilter("ignore")
+            fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:
         return "layer"
     upper = {str(f).upper() for f in fields}

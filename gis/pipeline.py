@@ -240,11 +240,14 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None):
-    """Read the 三调 parcels and the plan zoning (either may be None)."""
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
+    """Read the 三调 parcels and the plan zoning (either may be None).
+
+    ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    """
     from .io import read_landuse, read_plan
 
-    parcels = read_landuse(landuse, ledger=ledger, settings=settings) if landuse else None
+    parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
     return parcels, plan_gdf
 
@@ -732,7 +735,8 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
     firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
-    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
+                                  layer=inputs.get("layer"))
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
@@ -749,7 +753,7 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
 
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None):
+        map_options=None, sheet=None, report_options=None, layer=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -769,6 +773,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         (:func:`firms_in_best_system`).
     sheet : str, optional
         Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
+    layer : str, optional
+        Layer of the ``landuse`` file (default: the one called DLTB, or its
+        only layer).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -797,7 +804,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "layer": layer}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
