@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import load_settings
@@ -905,6 +906,23 @@ def _parcels_with_zones(result):
     return zoned
 
 
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
+
+
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
@@ -974,8 +992,7 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
         sums["grade"] = figures.worst_class(f["class"], f["pid"])
     if "class_previous" in f:
         sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
-    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
-        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
     # no firm on the parcel: its tax and floor area are unknown, not zero
