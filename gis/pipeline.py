@@ -1072,6 +1072,7 @@ def map_layers(result):
     if result.parcels is not None and "firms" in result.parcels:
         # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        eff = eff.assign(parcel_id=eff["BSM"])
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
