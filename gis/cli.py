@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._errors import GisError, ValidationError
+from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
 
@@ -78,6 +78,12 @@ EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryEr
 
 
 def _error(command, exc):
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # settings: one line per problem, each naming its key
+        head = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"gis {command}: error: {head}{one_line(ConfigError(problem))}", file=sys.stderr)
+        return
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
 
 
@@ -106,6 +112,8 @@ def _validate_arguments(p):
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
     _sheet_argument(p)
+    p.add_argument("--year", type=int, default=None,
+                   help="evaluation year: chooses the sheet whose name carries it / 评价年度")
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -114,26 +122,38 @@ def _validate_arguments(p):
 
 def _validate(args):
     from .config import load_settings
-    from .io import validate_file
+    from .io import coordinate_report, validate_file
     from .ledger import Ledger
 
     settings = load_settings(args.settings)
     ledger = Ledger()
     failed = 0
+    loaded = []
     for f in args.files:
         try:
-            _, led, _ = validate_file(
+            data, led, kind = validate_file(
                 f, coords=args.coords, sheet=args.sheet, layer=args.layer,
-                boundary=args.boundary, engine=args.engine, settings=settings,
+                boundary=args.boundary, engine=args.engine, settings=settings, year=args.year,
             )
         except EXPECTED_ERRORS as exc:
             _error("validate", exc)
             failed += 1
             continue
         ledger.extend(led)
+        loaded.append((Path(f).name, data, kind))
     if failed == len(args.files):
         return 2
     print(ledger.summary_text())
+    parcels = next((data for _, data, kind in loaded if kind == "landuse"), None)
+    for name, data, kind in loaded:  # each table's coordinate system, against the parcels given
+        if kind != "enterprises":
+            continue
+        try:
+            print(f"坐标系 coordinate system [{name}]: "
+                  f"{coordinate_report(data, parcels, args.coords, settings, source=name)}")
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
     out = ledger.write_csv(Path(args.out) / "rejects.csv")
     print(f"拒绝清单 / rejects ledger: {out} ({len(ledger)} 条 entries)")
     return 2 if failed else 0
@@ -412,14 +432,23 @@ def _inputs(args, settings):
             "previous": args.previous, "year": args.year, "coords": args.coords}
 
 
+def _basemap(value):
+    import argparse
+
+    if value in ("none", "intranet", "tianditu", "amap", "osm") or value.startswith("tiles:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use none, intranet, tianditu, amap, osm or tiles:DIR")
+
+
 def _map_arguments(p):
     from .maps import STANDARD_MAPS
 
     p.add_argument("--out", default="maps", metavar="DIR", help="output folder / 输出目录")
     p.add_argument("--layers", nargs="*", choices=STANDARD_MAPS, default=None,
                    help="which maps (default: all) / 输出哪些地图")
-    p.add_argument("--basemap", choices=["none", "intranet", "tianditu", "amap", "osm"], default=None,
-                   help="base map (default none: works with no network) / 底图")
+    p.add_argument("--basemap", type=_basemap, default=None, metavar="{none,intranet,tianditu,amap,osm,tiles:DIR}",
+                   help="base map (default none: works with no network); tiles:DIR reads a local tile "
+                        "folder DIR/{z}/{x}/{y}.png or an .mbtiles file, no server needed / 底图")
     p.add_argument("--public", action="store_true",
                    help="public edition: no tax, output, energy or emission data in the HTML")
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -447,13 +476,16 @@ def _map(args):
     inputs = _inputs(args, settings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
+    # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
+    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
+            "maps_dir": out}
     with tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
             target = out / path.name
-            shutil.move(str(path), target)
+            if Path(path).resolve() != target.resolve():
+                shutil.move(str(path), target)
             print(f"  {name}: {target}")
     return 0
 

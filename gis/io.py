@@ -11,14 +11,20 @@ GeoParquet) through :func:`read_layer`, :func:`read_landuse` (三调 DLTB) and
 
 Numbers written as text
 -----------------------
-``"1,234.5"``, full-width ``"１２３"``, ``"12%"`` (= 0.12) and a trailing unit
-equal to the column's unit (``"12.5亩"``) are read as numbers; blanks and
-``-`` are missing.  A trailing **万** multiplies by 10 000 *in the unit of the
-column*, except in columns whose unit already starts with 万 (万元,
-万千瓦时), where ``"12.5万"`` is read as 12.5 万元 (how planners write it);
-**亿** is 10⁸, or 10 000 in a 万元 column.  A header that names another unit
-(``税收(元)``, ``用地面积(平方米)``) is converted with the factors of the
-``io.unit_factors`` setting.  Anything else is rejected as ``not_a_number``.
+``"1,234.5"`` and full-width ``"１２３"`` are read as numbers; blanks and
+``-`` are missing.  A unit written in the cell is converted to the
+column's unit with the ``io.unit_factors`` setting (``"300元"`` under
+税收(万元) is 0.03, ``"10000平方米"`` under 用地面积(亩) is 15); a unit that
+cannot apply (``"2公顷"`` under 税收) is rejected as ``wrong_unit``.  万,
+十万, 百万, 千万 and 亿 multiply the unit that follows, or the column's unit;
+in columns whose unit already starts with 万 (万元, 万千瓦时) ``"12.5万"`` is
+12.5 万元 (how planners write it) and ``"3千万"`` 3 000 万元.  A header that
+names another unit (``税收(元)``, ``用地面积(平方米)``) is converted with the
+same factors.  Percentages (``"5%"``) are refused (reason ``percent``):
+no enterprise column is a ratio.  Excel error cells (``#DIV/0!``, ``#N/A``,
+``#VALUE!``, ``#REF!``) are ledgered as ``excel_error`` in any column;
+totals rows (合计, 小计, 其中) as ``totals_row``.  Coordinates in
+degrees-minutes-seconds (``120°04'30"``, ``29度18分``) are read.
 """
 
 from __future__ import annotations
@@ -48,6 +54,10 @@ __all__ = [
     "read_table",
     "column_mapping",
     "parse_numbers",
+    "dms_degrees",
+    "number_cells",
+    "excel_errors",
+    "EXCEL_ERRORS",
     "load_enterprises",
     "resolve_coords",
     "base_coords",
@@ -57,6 +67,7 @@ __all__ = [
     "is_table",
     "layer_kind",
     "validate_file",
+    "coordinate_report",
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
@@ -163,7 +174,53 @@ def _read_calamine(path, sheet):
         for i, r in enumerate(rows):  # the parse itself: rows arrive as Python lists
             arr[i, : len(r)] = r
         arr[arr == ""] = None
+        for (i, j), code in _xlsx_error_cells(path, name).items():  # calamine reads them as ""
+            if i < arr.shape[0] and j < arr.shape[1]:
+                arr[i, j] = code
         out[name] = arr
+    return out
+
+
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+_CELL_REF_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+
+
+def _xlsx_error_cells(path, sheet):
+    """``{(row, col): "#DIV/0!"}`` (0-based) of the error cells of one sheet of an .xlsx.
+
+    Read from the sheet's XML (cells with ``t="e"``); empty for other files
+    or when the workbook's structure is not the usual one.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                  "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+            book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+            rid = next((el.get(f"{{{ns['r']}}}id") for el in book.iterfind("m:sheets/m:sheet", ns)
+                        if el.get("name") == sheet), None)
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next((el.get("Target") for el in rels if el.get("Id") == rid), None)
+            if target is None:
+                return {}
+            target = target.lstrip("/")
+            data = zf.read(target if target.startswith("xl/") else f"xl/{target}")
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    if b't="e"' not in data:
+        return {}
+    out = {}
+    for rx in (_CELL_REF, _CELL_REF_T_FIRST):
+        for m in rx.finditer(data):
+            letters, row, code = m.group(1).decode(), int(m.group(2)), m.group(3).decode()
+            col = 0
+            for ch in letters:
+                col = col * 26 + ord(ch) - 64
+            out[(row - 1, col - 1)] = code.strip()
     return out
 
 
@@ -498,8 +555,42 @@ def _unit_key(unit):
     return None if unit is None else normalise_header(unit)[0]
 
 
-def parse_numbers(values, unit=None, source_unit=None, settings=None):
-    """Parse numbers written as text, vectorised.
+#: the error values Excel writes into a cell (kept as text by :func:`read_table`)
+EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
+                "#SPILL!", "#CALC!")
+
+#: a multiplier written after a number (in the unit that follows, or the column's)
+_MULTIPLIERS = {"十万": 1e5, "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8}
+
+
+def excel_errors(values):
+    """The Excel error of each cell (``"#DIV/0!"``...) or None.
+
+    >>> excel_errors(["#DIV/0!", " #n/a ", "12", None]).tolist()
+    ['#DIV/0!', '#N/A', None, None]
+    """
+    s = pd.Series(values, dtype=object)
+    istext = _is_text(s)
+    out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if istext.any():
+        up = s[istext].astype(str).str.strip().str.upper()
+        hit = up.isin(EXCEL_ERRORS)
+        out[up.index[hit]] = up[hit]
+    return out
+
+
+def _unit_table(settings):
+    """``{target unit: {unit: factor}}`` with normalised keys, each target also to itself."""
+    table = {}
+    for target, factors in settings["io"]["unit_factors"].items():
+        t = _unit_key(target)
+        table[t] = {_unit_key(a): float(b) for a, b in factors.items()}
+        table[t][t] = 1.0
+    return table
+
+
+def number_cells(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse the cells of a number column, saying why a cell could not be read.
 
     Parameters
     ----------
@@ -510,59 +601,123 @@ def parse_numbers(values, unit=None, source_unit=None, settings=None):
     source_unit : str, optional
         The unit named in the file's header, when different.
     settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05; by default a percentage is refused (reason
+        ``percent``): money, land and counts are never percentages.
+
+    Returns
+    -------
+    DataFrame
+        ``value`` (float in ``unit``; NaN where missing or refused),
+        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
+        ``"percent"``, ``"excel_error"``) and ``detail`` (the unit or the
+        error), index as ``values``.
+
+    Notes
+    -----
+    A unit written in the cell is converted to the column's unit with the
+    ``io.unit_factors`` setting (``300元`` under 万元 is 0.03,
+    ``2公顷`` under 亩 is 30); a known unit that cannot apply to the column
+    (``2公顷`` under 万元) is ``wrong_unit``.  万, 十万, 百万, 千万 and 亿
+    multiply the unit that follows, or the column's unit; in a column whose
+    unit already starts with 万 (万元, 万千瓦时) a bare ``12.5万`` is 12.5
+    of that unit and ``3千万`` is 3 000 万.
+
+    Examples
+    --------
+    >>> t = number_cells(["300元", "3千万", "2公顷", "5%", "#REF!", "12.5万"], unit="万元")
+    >>> t["value"].round(4).tolist()[:2], t["reason"].tolist()[2:5]
+    ([0.03, 3000.0], ['wrong_unit', 'percent', 'excel_error'])
+    >>> number_cells(["10000平方米", "2公顷", "1.5万平方米"], unit="亩")["value"].round(6).tolist()
+    [15.0, 30.0, 22.5]
+    """
+    settings = _settings(settings)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    istext = _is_text(s)
+    value = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
+    reason = pd.Series([None] * len(s), index=s.index, dtype=object)
+    detail = pd.Series([""] * len(s), index=s.index, dtype=object)
+    reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
+    text = s[istext].astype(str)
+    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
+    quick = pd.to_numeric(text, errors="coerce")
+    done = np.isfinite(quick.to_numpy(dtype="float64"))
+    value[text.index[done]] = quick[done].to_numpy()
+    text = text[~done]
+    header_factor = _unit_factor(unit, source_unit, settings)
+    value = value * header_factor  # numbers without a unit of their own: the header's unit
+    errors = excel_errors(text)
+    reason[errors.dropna().index] = "excel_error"
+    detail[errors.dropna().index] = errors.dropna()
+    text = text[errors.isna()]
+    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
+    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
+    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
+    missing = (text == "") | text.isin(missing_tokens)
+    text = text.str.replace(r"[\s,_']", "", regex=True)
+    table = _unit_table(settings)
+    target = _unit_key(unit)
+    known = sorted({u for f in table.values() for u in f} | {target or ""} - {""}, key=len, reverse=True)
+    units = "|".join(map(re.escape, known)) or "(?!)"
+    mults = "|".join(map(re.escape, _MULTIPLIERS))
+    parts = text.str.extract(rf"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)({mults})?({units})?(%)?$")
+    num = pd.to_numeric(parts[0], errors="coerce")
+    src = _unit_key(source_unit) or target or ""
+    mult = parts[1].map(_MULTIPLIERS).fillna(1.0).astype(float)
+    written = parts[2]
+    # a bare multiplier in a 万 column: the 万 is the column's (12.5万 under 万元 = 12.5 万元)
+    mult = mult.where(~(written.isna() & parts[1].notna() & src.startswith("万")), mult / 1e4)
+    factor = pd.Series(header_factor, index=text.index)
+    has_unit = written.notna()
+    conv = written[has_unit].map(lambda u: table.get(target, {}).get(u, 1.0 if u == target else np.nan))
+    factor[has_unit] = conv.to_numpy(dtype=float)
+    wrong = has_unit & factor.isna() & num.notna()
+    pct = parts[3].eq("%") & num.notna()
+    factor[pct] = factor[pct] / 100.0
+    failed = num.isna() & ~missing
+    val = (num * mult * factor).where(~(failed | wrong | (pct & ~percent)))
+    value[text.index] = val.to_numpy()
+    value[errors.dropna().index] = np.nan
+    reason[text.index[failed.to_numpy()]] = "not_a_number"
+    reason[text.index[wrong.to_numpy()]] = "wrong_unit"
+    detail[text.index[wrong.to_numpy()]] = written[wrong]
+    if not percent:
+        reason[text.index[pct.to_numpy()]] = "percent"
+    return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
+
+
+def parse_numbers(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse numbers written as text, vectorised (see :func:`number_cells` for the reasons).
+
+    Parameters
+    ----------
+    values : array-like
+        Cell values (numbers or text).
+    unit : str, optional
+        The unit the toolkit uses for the column (e.g. ``"万元"``).
+    source_unit : str, optional
+        The unit named in the file's header, when different.
+    settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05 (default: refused).
 
     Returns
     -------
     numbers : pandas.Series of float
         NaN where missing or unparseable.
     bad : pandas.Series of bool
-        True where a value was present but is not a number.
+        True where a value was present but could not be read.
 
     Examples
     --------
     >>> n, bad = parse_numbers(["1,234.5", "12.5万", "１２３", "", "-", "5%", "abc"], unit="亩")
-    >>> n.tolist()[:3], n.tolist()[5], bad.tolist()
-    ([1234.5, 125000.0, 123.0], 0.05, [False, False, False, False, False, False, True])
+    >>> n.tolist()[:3], bad.tolist()
+    ([1234.5, 125000.0, 123.0], [False, False, False, False, False, True, True])
     >>> parse_numbers(["12.5万", "3万元", "1.2亿"], unit="万元")[0].tolist()
     [12.5, 3.0, 12000.0]
     """
-    settings = _settings(settings)
-    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
-    istext = _is_text(s)
-    out = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
-    bad = s.notna() & ~istext & out.isna()  # e.g. a date in a number column
-    text = s[istext].astype(str)
-    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
-    quick = pd.to_numeric(text, errors="coerce")
-    done = np.isfinite(quick.to_numpy(dtype="float64"))
-    out[text.index[done]] = quick[done].to_numpy()
-    text = text[~done]
-    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
-    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
-    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
-    missing = (text == "") | text.isin(missing_tokens)
-    text = text.str.replace(r"[\s,_']", "", regex=True)
-    src = _unit_key(source_unit) or _unit_key(unit) or ""
-    if src:
-        text = text.str.removesuffix(src)
-        if src.startswith("万") and len(src) > 1:
-            text = text.str.removesuffix(src[1:])
-    parts = text.str.extract(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(万|亿)?(%)?$")
-    num = pd.to_numeric(parts[0], errors="coerce")
-    wan = src.startswith("万")
-    mult = pd.Series(1.0, index=text.index)
-    mult[parts[1] == "万"] = 1.0 if wan else 1e4
-    mult[parts[1] == "亿"] = 1e4 if wan else 1e8
-    mult[parts[2] == "%"] = mult[parts[2] == "%"] / 100.0
-    value = num * mult
-    failed = num.isna() & ~missing
-    out[text.index] = value.where(~failed).to_numpy()
-    bad[text.index] = failed.to_numpy()
-    # header unit different from the toolkit's unit: convert
-    factor = _unit_factor(unit, source_unit, settings)
-    if factor != 1.0:
-        out = out * factor
-    return out, bad
+    t = number_cells(values, unit, source_unit, settings, percent)
+    return t["value"], t["reason"].notna()
 
 
 def _unit_factor(unit, source_unit, settings):
@@ -660,6 +815,56 @@ def _county_outline(boundary, settings):
 
 
 # ---------------------------------------------------------------- enterprises
+_DMS = (r"^([nsew东西南北]?)(\d+(?:\.\d+)?)(?:°|º|度)(?:(\d+(?:\.\d+)?)(?:'|′|’|分))?"
+        r"(?:(\d+(?:\.\d+)?)(?:\"|″|”|''|′′|’’|秒))?([nsew东西南北]?)$")
+
+
+def dms_degrees(values):
+    """Degrees-minutes-seconds text as decimal degrees; other values unchanged.
+
+    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'`` are read;
+    minutes or seconds of 60 or more are left as text (then not a number).
+
+    >>> dms_degrees(["120°04'30\\"", "120°4′30″", "29度18分", 120.5, "29°75'"]).tolist()
+    [120.075, 120.075, 29.3, 120.5, "29°75'"]
+    """
+    s = pd.Series(values, dtype=object).copy()
+    istext = _is_text(s)
+    if not istext.any():
+        return s
+    text = s[istext].astype(str).str.translate(FULLWIDTH_TO_ASCII).str.replace(r"\s+", "", regex=True).str.lower()
+    parts = text.str.extract(_DMS)
+    deg = pd.to_numeric(parts[1], errors="coerce")
+    mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
+    secs = pd.to_numeric(parts[3], errors="coerce").fillna(0.0)
+    ok = deg.notna() & (mins < 60) & (secs < 60)
+    sign = np.where((parts[0] + parts[4]).fillna("").str.contains("[sw西南]"), -1.0, 1.0)
+    value = (sign * (deg + mins / 60.0 + secs / 3600.0)).round(9)
+    s[ok[ok].index] = value[ok].to_numpy()
+    return s
+
+
+_TOTALS = r"^(?:合\s*计|总\s*计|小\s*计|其\s*中)"
+
+
+def _totals_rows(raw, mapping):
+    """Rows that are totals (合计, 总计, 小计, 其中...) in the name column or the first column.
+
+    Returns ``(mask, text)``: a boolean array and the text that says so.
+    """
+    n = len(raw)
+    mask = np.zeros(n, dtype=bool)
+    text = pd.Series([""] * n, dtype=object)
+    heads = [mapping["name"]] if "name" in mapping else []
+    heads += [raw.columns[0]] if len(raw.columns) else []
+    for h in heads:
+        v = _text_values(raw[h].reset_index(drop=True))
+        hit = v.fillna("").str.match(_TOTALS).to_numpy() & ~mask
+        text[hit] = v[hit]
+        mask |= hit
+    return mask, text
+
+
 def _require_header(raw, file, sheet, settings):
     """A one-line ValidationError when :func:`read_table` found no header row, naming the rows searched."""
     if raw.attrs.get("header_found", True):
@@ -777,19 +982,29 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     rows = raw.index.to_numpy()
     led = Ledger()
     bad = np.zeros(n, dtype=bool)
+    totals, totals_text = _totals_rows(raw, mapping)
+    errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
 
     def reject(mask, reason, internal=None, values=None, detail=""):
         nonlocal bad
         mask = np.asarray(mask, dtype=bool)
+        if reason != "totals_row":  # a totals row has that one reason only
+            mask = mask & ~totals
+        if internal in errors and reason != "excel_error":  # nor is an error cell "empty"
+            mask = mask & errors[internal].isna().to_numpy()
         col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
         led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
         bad |= mask
 
     def col(internal):
         if internal in mapping:
-            return raw[mapping[internal]].reset_index(drop=True)
+            values = raw[mapping[internal]].reset_index(drop=True)
+            return values.where(errors[internal].isna(), None)
         return pd.Series([None] * n, dtype=object)
 
+    reject(totals, "totals_row", "name", totals_text)
+    for internal, err in errors.items():  # in every column, required or optional
+        reject(err.notna(), "excel_error", internal, err, err.fillna(""))
     out = {}
     # --- text columns
     for internal in ("name", "industry_code", "chain"):
@@ -801,12 +1016,13 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         if kind != "number":
             continue
         header = mapping.get(internal)
-        values = col(internal)
+        values = dms_degrees(col(internal)) if internal in ("lon", "lat") else col(internal)
         src_unit = _header_unit(header, internal, settings) if header else None
-        num, nan = parse_numbers(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
-        reject(nan, "not_a_number", internal, values)
-        out[internal] = num
-        out[f"_bad_{internal}"] = nan
+        cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
+        for why in ("not_a_number", "wrong_unit", "percent"):
+            reject(cells["reason"].eq(why), why, internal, col(internal), cells["detail"])
+        out[internal] = cells["value"]
+        out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
     lessee = bool(cfg["keep_lessees"]) & (out["leased_mu"].fillna(0) > 0)
     out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
@@ -1233,7 +1449,44 @@ def layer_kind(path, layer=None):
     return "layer"
 
 
-def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None):
+def coordinate_report(firms, parcels, coords=None, settings=None, source=""):
+    """The coordinate-system check of a loaded table as one sentence (what ``gis validate`` prints).
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_enterprises` read in ``base_coords(coords)``.
+    parcels : GeoDataFrame or None
+        三调 parcels (without them: "not checked").
+    coords : str, optional
+        As the user gave it (None: the setting; ``"auto"``: report the best).
+    settings : dict, optional
+    source : str
+        File name for the error.
+
+    Returns
+    -------
+    str
+        :func:`gis.attach.coordinate_note`.
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (:func:`gis.attach.require_coordinate_system`).
+    """
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
+
+    settings = _settings(settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = resolve_coords(coords, settings) == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=source)
+    return coordinate_note(check)
+
+
+def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None,
+                  year=None):
     """Load any supported input with the matching reader; what ``gis validate`` runs.
 
     Enterprise tables (by extension, see :data:`TABLE_SUFFIXES`) go through
@@ -1250,7 +1503,8 @@ def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engi
     """
     path = _must_exist(path)
     if is_table(path):
-        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet)
+        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet,
+                                     year=year)
         return data, led, "enterprises"
     led = Ledger()
     kind = layer_kind(path, layer)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import load_settings
@@ -34,7 +35,6 @@ __all__ = [
     "planning_layers",
     "load_firms",
     "firms_in_best_system",
-    "coords_note",
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
@@ -198,7 +198,7 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         ``"auto"`` (one line naming both systems, both shares and the
         ``--coords`` to pass).
     """
-    from .attach import coordinate_check, require_coordinate_system
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
     from .io import base_coords, resolve_coords
 
     settings = settings or load_settings()
@@ -209,26 +209,8 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
         require_coordinate_system(check, source=Path(str(path)).name)
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
-    check["note"] = coords_note(check)
+    check["note"] = coordinate_note(check)
     return firms, ledger, check
-
-
-def coords_note(check):
-    """The coordinate-system check as one Chinese sentence (run summary, report).
-
-    >>> coords_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
-    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
-    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
-    """
-    chosen = check["best"] if check.get("auto") else check["used"]
-    if not check.get("checked"):
-        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
-        return f"{chosen}（{why}，未检查）"
-    shares = check["shares"]
-    key = "wgs84" if chosen == "cgcs2000" else chosen
-    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
-    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
-    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"
 
 
 def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
@@ -731,7 +713,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Called with progress lines (e.g. ``print``).
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
-        ``public``, ``lang``, ``names``).
+        ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
+        maps (default ``out_dir/maps``).
     report_options : dict, optional
         ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
         see :func:`gis.report.write_report`.
@@ -849,6 +832,23 @@ def _parcels_with_zones(result):
     return zoned
 
 
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
+
+
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
@@ -918,8 +918,7 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
         sums["grade"] = figures.worst_class(f["class"], f["pid"])
     if "class_previous" in f:
         sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
-    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
-        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
     # no firm on the parcel: its tax and floor area are unknown, not zero
@@ -1143,14 +1142,15 @@ def map_targets(result):
 
 
 def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
-                demo=False):
+                demo=False, maps_dir=None):
     from . import maps
 
     date = None
     if source is not None and Path(source).is_file():
         date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
-        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
+        lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
         year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )
