@@ -446,14 +446,23 @@ def _inputs(args, settings):
             "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer}
 
 
+def _basemap(value):
+    import argparse
+
+    if value in ("none", "intranet", "tianditu", "amap", "osm") or value.startswith("tiles:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use none, intranet, tianditu, amap, osm or tiles:DIR")
+
+
 def _map_arguments(p):
     from .maps import STANDARD_MAPS
 
     p.add_argument("--out", default="maps", metavar="DIR", help="output folder / 输出目录")
     p.add_argument("--layers", nargs="*", choices=STANDARD_MAPS, default=None,
                    help="which maps (default: all) / 输出哪些地图")
-    p.add_argument("--basemap", choices=["none", "intranet", "tianditu", "amap", "osm"], default=None,
-                   help="base map (default none: works with no network) / 底图")
+    p.add_argument("--basemap", type=_basemap, default=None, metavar="{none,intranet,tianditu,amap,osm,tiles:DIR}",
+                   help="base map (default none: works with no network); tiles:DIR reads a local tile "
+                        "folder DIR/{z}/{x}/{y}.png or an .mbtiles file, no server needed / 底图")
     p.add_argument("--public", action="store_true",
                    help="public edition: no tax, output, energy or emission data in the HTML")
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -481,13 +490,16 @@ def _map(args):
     inputs = _inputs(args, settings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
+    # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
+    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
+            "maps_dir": out}
     with tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
             target = out / path.name
-            shutil.move(str(path), target)
+            if Path(path).resolve() != target.resolve():
+                shutil.move(str(path), target)
             print(f"  {name}: {target}")
     return 0
 

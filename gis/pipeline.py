@@ -788,7 +788,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Called with progress lines (e.g. ``print``).
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
-        ``public``, ``lang``, ``names``).
+        ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
+        maps (default ``out_dir/maps``).
     report_options : dict, optional
         ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
         see :func:`gis.report.write_report`.
@@ -1145,6 +1146,7 @@ def map_layers(result):
     if result.parcels is not None and "firms" in result.parcels:
         # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        eff = eff.assign(parcel_id=eff["BSM"])
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1215,14 +1217,15 @@ def map_targets(result):
 
 
 def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
-                demo=False):
+                demo=False, maps_dir=None):
     from . import maps
 
     date = None
     if source is not None and Path(source).is_file():
         date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
-        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
+        lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
         year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )
