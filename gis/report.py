@@ -39,7 +39,7 @@ import pandas as pd
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
 from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
-from .yearly import Html, planner_sheet
+from .yearly import KEY_FIGURES, Html, planner_sheet
 
 __all__ = [
     "REPORT_LABELS",
@@ -345,9 +345,7 @@ def summary_frame(summary, labels=None, settings=None):
     for key, value in (summary or {}).items():
         if key == "class_counts" and isinstance(value, dict):
             for cls, n in value.items():
-                name = CLASS_NAMES.get(str(cls))
-                item = f"{cls}类({name})企业数(家)" if name else f"{cls}类企业数(家)"
-                rows.append((item, n, "count"))
+                rows.append((lab.get(f"n_{cls}", f"{cls}类企业数(家)"), n, "count"))
             continue
         if key == "demo":
             if value:
@@ -1294,6 +1292,8 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
 
     sections = {"本年主要指标（同比）": _key_figures_section(summary, previous_summary, public)}
     sf = summary_frame(summary, labels, settings)
+    # the run's other figures (the key figures are in the table above)
+    sf = sf[~sf["key"].isin([*KEY_FIGURES, "year", "count", "previous_year"])]
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
@@ -1416,7 +1416,11 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
         summary["source"] = Path(str(summary["source"])).name
     if isinstance(summary.get("coords"), str):
         summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
-    if public:
+    if public:  # no confidential total either (税收合计, 亩均税收 ...)
+        from .confidential import mentions_confidential
+
+        summary = {k: v for k, v in summary.items()
+                   if not mentions_confidential(str(SUMMARY.get(k, k)))}
         sheets = _settings(settings)["sheets"]
         tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
                   for k, v in tables.items()}
