@@ -31,6 +31,8 @@ ALLOWED_KEYS = {
     # the input column a problem is in ("column": "税收(万元)") and a note
     ("demo.py", "column"),
     ("demo.py", "note"),
+    # ... and the 备注 (BZ) value of its synthetic 三调 records
+    ("demo.py", "BZ"),
 }
 #: files whose bilingual (zh, en) UI strings are allowed for now: the maps
 #: adopt gis.labels in their own change (issue 18), then this goes
