@@ -65,11 +65,12 @@ import pandas as pd
 import shapely
 
 from ._errors import ConfigError, CRSError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
 from .crs import M2_PER_MU, area_mu
 from .labels import code_labels, column_labels
 
 __all__ = [
+    "settings_problems",
     "industrial_parcels",
     "parcel_land",
     "firm_parcels",
@@ -87,6 +88,7 @@ __all__ = [
     "coords_match_shares",
     "coordinate_check",
     "require_coordinate_system",
+    "coordinate_note",
     "MONEY_COLUMNS",
     "ATTACH_LABELS_ZH",
     "MATCH_ZH",
@@ -114,21 +116,35 @@ _MULTI = ("per_firm", "per_parcel")
 _SOURCES = ("parcel", "table")
 
 
+def settings_problems(settings):
+    """Problems of the ``attach`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["attach"]["snap_m"] = -1
+    >>> settings_problems(s)
+    ['attach.snap_m: must be >= 0, got -1']
+    """
+    cfg, w = settings["attach"], "attach"
+    problems = choice_problems(cfg, w, "land_source", _SOURCES)
+    problems += choice_problems(cfg, w, "shared_parcel", _SHARED)
+    problems += choice_problems(cfg, w, "multi_parcel", _MULTI)
+    problems += choice_problems(cfg, w, "code_system", ("sandiao", "ydyh"))
+    for key in ("snap_m", "infer_gap_m"):
+        problems += number_problems(cfg, w, key, low=0)
+    for key in ("disagreement_tolerance", "zone_min_share", "township_min_share"):
+        problems += number_problems(cfg, w, key, low=0, high=1)
+    problems += number_problems(cfg, w, "infer_rounds", low=0, integer=True)
+    return problems
+
+
 def _cfg(settings):
     settings = settings or load_settings()
-    cfg = settings["attach"]
-    problems = []
-    if cfg["land_source"] not in _SOURCES:
-        problems.append(f"attach.land_source must be one of {_SOURCES}, got {cfg['land_source']!r}")
-    if cfg["shared_parcel"] not in _SHARED:
-        problems.append(f"attach.shared_parcel must be one of {_SHARED}, got {cfg['shared_parcel']!r}")
-    if cfg["multi_parcel"] not in _MULTI:
-        problems.append(f"attach.multi_parcel must be one of {_MULTI}, got {cfg['multi_parcel']!r}")
-    if cfg["snap_m"] < 0:
-        problems.append(f"attach.snap_m must be >= 0, got {cfg['snap_m']!r}")
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems))
-    return cfg
+        raise ConfigError(problems)
+    return settings["attach"]
 
 
 def _check_crs(*frames, names):
@@ -1056,3 +1072,21 @@ def require_coordinate_system(check, source=""):
         f"{shares[best]:.1%}，按 {used} 仅 {shares[base]:.1%}，请加 --coords {best}",
         source=source,
     )
+
+
+def coordinate_note(check):
+    """The coordinate-system check as one Chinese sentence (run summary, report).
+
+    >>> coordinate_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
+    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
+    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
+    """
+    chosen = check["best"] if check.get("auto") else check["used"]
+    if not check.get("checked"):
+        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
+        return f"{chosen}（{why}，未检查）"
+    shares = check["shares"]
+    key = "wgs84" if chosen == "cgcs2000" else chosen
+    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
+    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
+    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"

@@ -46,10 +46,11 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
 from .labels import INDICATOR_NAMES, code_labels, column_label, column_labels
 
 __all__ = [
+    "settings_problems",
     "INDICATORS",
     "UNITS",
     "LABELS_ZH",
@@ -108,39 +109,75 @@ _SHORT_ZH = {**column_labels("short"), LAND: column_label("land_mu", "short")}
 SIZES = ("规上", "规下")
 
 
-def _cfg(settings):
-    settings = settings or load_settings()
-    cfg = settings["efficiency"]
+def _share_problems(cfg):
     problems = []
-    if cfg["class_mode"] not in ("rank", "threshold"):
-        problems.append(f"efficiency.class_mode must be rank or threshold, got {cfg['class_mode']!r}")
-    if cfg["benchmark_method"] not in ("average", "mean", "median", "fixed"):
-        problems.append(
-            "efficiency.benchmark_method must be average, mean, median or fixed, "
-            f"got {cfg['benchmark_method']!r}"
-        )
-    if cfg["benchmark_population"] not in ("graded", "scored"):
-        problems.append("efficiency.benchmark_population must be graded or scored")
+    sh = cfg.get("class_shares")
+    if not isinstance(sh, list) or len(sh) != 4 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in sh) \
+            or abs(sum(sh) - 1) > 1e-6:
+        problems.append(f"efficiency.class_shares: must be 4 shares >= 0 summing to 1, got {sh!r}")
+    th = cfg.get("class_thresholds")
+    if not isinstance(th, list) or len(th) != 3 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in th) \
+            or list(th) != sorted(th, reverse=True):
+        problems.append(f"efficiency.class_thresholds: must be 3 decreasing scores, got {th!r}")
+    return problems
+
+
+def _indicator_problems(cfg):
+    problems = []
     zu = cfg.get("zero_use") or {}
-    if zu.get("treat_as") not in ("not_reported", "cap"):
-        problems.append("efficiency.zero_use.treat_as must be not_reported or cap, "
-                        f"got {zu.get('treat_as')!r}")
     for k in zu.get("indicators") or []:
         if k not in INDICATORS:
             problems.append(f"efficiency.zero_use.indicators: unknown indicator '{k}'")
-    sh = cfg["class_shares"]
-    if len(sh) != 4 or any(s < 0 for s in sh) or abs(sum(sh) - 1) > 1e-6:
-        problems.append(f"efficiency.class_shares must be 4 shares >= 0 summing to 1, got {sh}")
-    th = cfg["class_thresholds"]
-    if len(th) != 3 or list(th) != sorted(th, reverse=True):
-        problems.append(f"efficiency.class_thresholds must be 3 decreasing scores, got {th}")
+    for k in cfg.get("average_if_missing") or []:
+        if k not in INDICATORS:
+            problems.append(f"efficiency.average_if_missing: unknown indicator '{k}'")
     for size in SIZES:
-        for k in cfg["weights"].get(size, {}) or {}:
+        for k, wt in ((cfg["weights"] or {}).get(size, {}) or {}).items():
             if k not in INDICATORS:
                 problems.append(f"efficiency.weights.{size}: unknown indicator '{k}'")
+            else:
+                problems += number_problems(cfg["weights"][size], f"efficiency.weights.{size}", k,
+                                            low=0)
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``efficiency`` settings (checked by :func:`gis.config.load_settings`).
+
+    ``cap_multiple`` must be a number > 0: ``null`` is refused, because the
+    cap bounds every indicator's term (an uncapped term lets one extreme
+    figure decide the class) and is the score of ``zero_use.treat_as: cap``;
+    to make the cap irrelevant give a large number.
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["efficiency"]["cap_multiple"] = None
+    >>> settings_problems(s)
+    ['efficiency.cap_multiple: must be a number, got null']
+    """
+    cfg, w = settings["efficiency"], "efficiency"
+    problems = choice_problems(cfg, w, "class_mode", ("rank", "threshold"))
+    problems += choice_problems(cfg, w, "benchmark_method", ("average", "mean", "median", "fixed"))
+    problems += choice_problems(cfg, w, "benchmark_population", ("graded", "scored"))
+    problems += choice_problems(cfg.get("zero_use") or {}, "efficiency.zero_use", "treat_as",
+                                ("not_reported", "cap"))
+    problems += number_problems(cfg, w, "cap_multiple", above=0)
+    problems += number_problems(cfg, w, "floor", low=0)
+    problems += number_problems(cfg, w, "min_land_mu", low=0)
+    problems += number_problems(cfg, w, "new_firm_years", low=0)
+    problems += number_problems(cfg, w, "year", low=1949, high=2100, integer=True, allow_none=True)
+    return problems + _share_problems(cfg) + _indicator_problems(cfg)
+
+
+def _cfg(settings):
+    settings = settings or load_settings()
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems))
-    return cfg
+        raise ConfigError(problems)
+    return settings["efficiency"]
 
 
 def _num(df, col, land_col):

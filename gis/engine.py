@@ -60,11 +60,12 @@ import pandas as pd
 import shapely
 
 from ._errors import ConfigError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
 from .crs import WORKING_CRS
 from .ledger import Ledger
 
 __all__ = [
+    "settings_problems",
     "ORD",
     "PART",
     "dask_client",
@@ -100,18 +101,31 @@ def _need_dask():
         ) from exc
 
 
+def settings_problems(settings):
+    """Problems of the ``engine`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["engine"]["halo_m"] = -1
+    >>> settings_problems(s)
+    ['engine.halo_m: must be >= 0, got -1']
+    """
+    cfg = settings.get("engine") or {}
+    problems = choice_problems(cfg, "engine", "partition_by", ("township", "county", "hilbert"))
+    problems += number_problems(cfg, "engine", "halo_m", low=0)
+    problems += number_problems(cfg, "engine", "workers", low=1, integer=True, allow_none=True)
+    problems += number_problems(cfg, "engine", "threads_per_worker", low=1, integer=True,
+                                allow_none=True)
+    return problems
+
+
 def _cfg(settings):
     settings = settings or load_settings()
-    cfg = dict(settings.get("engine") or {})
-    problems = []
-    if cfg.get("partition_by") not in ("township", "county", "hilbert"):
-        problems.append(
-            f"engine.partition_by must be township, county or hilbert, got {cfg.get('partition_by')!r}")
-    if not float(cfg.get("halo_m", -1)) >= 0:
-        problems.append(f"engine.halo_m must be >= 0, got {cfg.get('halo_m')!r}")
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems) + " (gis/defaults/engine.yaml)")
-    return cfg
+        raise ConfigError(problems, source="gis/defaults/engine.yaml")
+    return dict(settings.get("engine") or {})
 
 
 # --------------------------------------------------------------------- cluster
@@ -670,7 +684,7 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
 # ----------------------------------------------------------------- renewal tasks
 _FACT_COLS = ("parcel_id", "parcel_ids", "tax", "value_added", "floor_area", "chain",
               "size_class", "start_year", "class", "industry_code", "lessee", "land_mu",
-              "table_mu", "leased_mu")
+              "table_mu", "leased_mu", "class_previous")
 
 
 def _facts_task(own, others, hull, ev, layers, settings, year, halo):
@@ -686,8 +700,8 @@ def _facts_task(own, others, hull, ev, layers, settings, year, halo):
     linked = pids.isin(ids).groupby(level=0).any().reindex(ev.index, fill_value=False)
     sub = ev[linked.to_numpy(bool)]
     zoned = attach.attach_zones(parcels.drop(columns=[PART]), layers.get("platforms"),
-                                layers.get("parks"), layers.get("townships"))
-    facts = pipeline.parcel_facts(sub, zoned, year)  # keeps the ORD column
+                                layers.get("parks"), layers.get("townships"), settings=settings)
+    facts = pipeline.parcel_facts(sub, zoned, year, settings=settings)  # keeps the ORD column
     return facts[facts[idc].isin(set(own[idc]))]
 
 
@@ -844,6 +858,10 @@ def renewal_results(client, ev, parcels_ddf, plan=None, year=None, previous_ev=N
         nb = _neighbours(hulls, halo)
     else:
         parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
+    if previous_ev is not None:  # C two years running: last year's class by credit code
+        from .figures import previous_class
+
+        ev = ev.assign(class_previous=previous_class(ev, previous_ev).to_numpy())
     cols = [c for c in _FACT_COLS if c in ev.columns]
     efut = client.scatter(_no_attrs(ev[cols]), broadcast=True)
     lfut = _scatter_layers(client, layers)
@@ -1314,14 +1332,23 @@ def firm_scores_kept(client, firms, parcels_ddf, layers, settings=None, year=Non
     return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
 
 
-def _facts_task_kept(own, others, hull, evs, layers, settings, year, halo):
-    """:func:`_facts_task` given the evaluation pieces of the nearby partitions."""
+def _facts_task_kept(own, others, hull, evs, layers, settings, year, halo, prev_evs=None):
+    """:func:`_facts_task` given the evaluation pieces of the nearby partitions.
+
+    ``prev_evs``: last year's pieces of the same partitions; each firm's class
+    last year is joined by its credit code (C two years running).
+    """
+    from .figures import previous_class
+
     evs = [e for e in evs if e is not None]
     if not len(own):
         return None
     if evs:
         full = [e for e in evs if len(e)] or evs[:1]
         ev = pd.concat(full).sort_values(ORD, kind="stable")
+        prev = [e for e in (prev_evs or []) if e is not None and len(e)]
+        if prev:
+            ev = ev.assign(class_previous=previous_class(ev, pd.concat(prev)).to_numpy())
         ev = ev[[c for c in _FACT_COLS if c in ev.columns]]
     else:
         ev = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FACT_COLS})
@@ -1441,6 +1468,7 @@ def renewal_kept(client, evf, handles, plan, year, layers, settings, out_dir, pr
     lfut = _scatter_layers(client, layers)
     facts = [client.submit(_facts_task_kept, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
+                           None if prev_evf is None else [prev_evf[i]] + [prev_evf[j] for j in nb2[i]],
                            pure=False) for i in range(len(parts))]
     now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)

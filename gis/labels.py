@@ -267,7 +267,12 @@ CONTEXTS = {
     "firms": {"parcel_ids": "全部宗地"},
     # per-group aggregates are ranked by 亩均税收, not by the composite score
     "aggregate": {"rank": "亩均税收排名"},
-    "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值"},
+    # renewal judges the 三调 patch: its own area, and the tax of every firm
+    # producing on it (tenants included), unlike the 宗地 sheet's 亩均 on the
+    # land the firms are evaluated on (gis.figures.parcel_figures)
+    "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值",
+                "area_mu": "图斑面积(亩)", "tax": "税收(万元,含租赁企业)",
+                "tax_per_mu": "图斑亩均税收(万元/亩)"},
     "clusters": {"platform": "所在平台", "park": "所在园区", "value": "企业数(家)",
                  "count": "企业数(家)"},
     # this year's values beside last year's
@@ -325,6 +330,10 @@ SUMMARY = {
     "renewal_target_met": "年度盘活目标能否完成",
     "generated_at": "生成时间",
     "source": "数据来源",
+    "sheet": "企业名录工作表",
+    "inputs": "输入文件（读取 = 载入 + 拒绝）",
+    "coords": "经纬度坐标系",
+    "coords_check": "坐标系检查",
     "config": "配置文件",
     "demo": "数据性质",
     "zone_rule": "区域归属规则",
@@ -351,7 +360,7 @@ CODES = {
     "match": {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"},
     "land_from": {"parcel": "宗地", "table": "企业填报", "none": "无"},
     # gis.ledger
-    "severity": {"reject": "剔除", "note": "修正"},
+    "severity": {"reject": "剔除", "note": "修正", "source": "读取"},
     # plan targets (gis.layers.targets keys)
     "target": {
         "high_tech": "国家高新技术企业(家)",
@@ -367,6 +376,9 @@ CODES = {
     # what an input file holds (gis.ledger balance lines)
     "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
                    "plan": "规划用地用海", "layer": "图层"},
+    # coordinate systems of 经度/纬度 (gis.crs)
+    "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
+               "bd09": "BD-09(百度)", "auto": "自动识别"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
 }

@@ -73,6 +73,23 @@ REASONS = {
         "reject", "年份无效",
         "「{column}」的值「{value}」不是有效年份（{detail}）", "'{column}' value '{value}' is not a valid year ({detail})",
     ),
+    "wrong_unit": (
+        "reject", "单位不适用",
+        "「{column}」的值「{value}」的单位「{detail}」不能换算为该列的单位",
+        "'{column}' value '{value}': the unit '{detail}' cannot be converted to the column's unit",
+    ),
+    "percent": (
+        "reject", "不应为百分数",
+        "「{column}」的值「{value}」是百分数，该列应为数量", "'{column}' value '{value}' is a percentage; the column holds an amount",
+    ),
+    "excel_error": (
+        "reject", "Excel错误值",
+        "「{column}」是Excel错误值 {detail}（公式出错）", "'{column}' holds the Excel error {detail} (a broken formula)",
+    ),
+    "totals_row": (
+        "reject", "合计/小计行",
+        "「{value}」是合计/小计行，不是企业", "'{value}' is a totals row, not a firm",
+    ),
     "zero_land_area": (
         "reject", "用地面积为零或负数",
         "用地面积「{value}」亩不大于0，且无租赁面积", "land area '{value}' mu is not above 0 and no leased area is given",
@@ -113,6 +130,26 @@ REASONS = {
     "area_from_geometry": (
         "note", "面积按图形计算",
         "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",
+    ),
+    "duplicate_id": (
+        "reject", "标识码重复",
+        "「{column}」的值「{value}」与第{detail}行重复，保留第{detail}行",
+        "'{column}' value '{value}' repeats row {detail}; row {detail} kept",
+    ),
+    "duplicate_feature": (
+        "reject", "要素重复",
+        "与第{detail}行的属性和图形完全相同，保留第{detail}行",
+        "identical to row {detail} (attributes and geometry); row {detail} kept",
+    ),
+    "code_as_number": (
+        "note", "编码以数字存储",
+        "「{column}」以数字存储（如「{value}」），已按编码读作文本：{detail}",
+        "'{column}' stored as numbers (e.g. '{value}'), read as code text: {detail}",
+    ),
+    "encoding_mismatch": (
+        "note", "编码声明有误",
+        "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
+        "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
     ),
 }
 
@@ -451,19 +488,14 @@ class Ledger:
         Returns
         -------
         str
-            Lines such as ``企业.xlsx [企业]: 读取 16 行，载入 2 行，拒绝 14 行 |
-            rows read 16, loaded 2, rejected 14`` followed by one line per
-            reason (label, code, number of rows).
+            One :meth:`balance_lines` line per source (``企业表 企业.xlsx [企业]:
+            读取 16 行 = 载入 2 + 拒绝 14 | ...``), each followed by one line
+            per reason (label, code, number of rows).
         """
         df = self.to_frame()
         lines = []
-        for src in self._sources:
-            where = f"{src['file']}" + (f" [{src['layer']}]" if src["layer"] else "")
-            read, loaded = src["rows_read"], src["loaded"]
-            lines.append(
-                f"{where}: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
-                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
-            )
+        for src, line in zip(self._sources, self.balance_lines()):
+            lines.append(line)
             mine = df[(df["file"] == src["file"]) & (df["layer"] == src["layer"])]
             for severity, title in (("reject", "拒绝原因 / rejected by reason"), ("note", "备注 / notes")):
                 part = mine[mine["severity"] == severity]
@@ -473,13 +505,7 @@ class Ledger:
                 counts = part.drop_duplicates(["reason", "row"]).groupby("reason", sort=False).size()
                 for reason, count in counts.sort_values(ascending=False, kind="stable").items():
                     lines.append(f"    {reason_label(reason)} ({reason}): {count}")
-        if len(self._sources) > 1:
-            read = sum(s["rows_read"] for s in self._sources)
-            loaded = sum(s["loaded"] for s in self._sources)
-            lines.append(
-                f"合计 / total: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
-                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
-            )
+        # no total over the files: firm rows and parcel rows are not added up
         return "\n".join(lines)
 
     def write_csv(self, path):

@@ -1033,6 +1033,8 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         if col is not None and col not in g.columns:
             raise ValidationError(f"{where}: column {col!r} not found (columns: {', '.join(map(str, g.columns))})")
     name = name or _t(key if key in _TEXT else kind, lang)
+    if st["public"] and any(confidential.mentions_confidential(t) for t in (name, legend_title, unit)):
+        raise ValidationError(f"{where}: a public map cannot name a confidential quantity ({name!r})")
     note = None
     budget = int(s["point_budget"] if points else s["feature_budget"])
     n_in = len(g)

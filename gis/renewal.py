@@ -150,11 +150,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import ConfigError, CRSError, ValidationError
-from .config import load_settings
+from .chains import unknown_chains
+from .config import load_settings, number_problems
 from .crs import M2_PER_MU, WORKING_CRS
 from .labels import code_labels, column_labels
 
 __all__ = [
+    "settings_problems",
     "RULES",
     "REGISTRY",
     "Rule",
@@ -901,6 +903,66 @@ def exemption_problems(lifted):
     return problems
 
 
+def _chain_key_problems(s, settings):
+    problems = []
+    for key in ("standard_far", "tax_average_previous", "benchmark_tax_per_mu",
+                "benchmark_value_added_per_mu"):
+        table = s.get(key) or {}
+        problems += unknown_chains(list(table), settings, f"renewal.{key}")
+        for name in table:
+            problems += number_problems(table, f"renewal.{key}", name, above=0, allow_none=True)
+    problems += unknown_chains(s.get("far_exempt_chains"), settings, "renewal.far_exempt_chains")
+    for place, chains in ((s.get("match") or {}).get("lead_chains") or {}).items():
+        problems += unknown_chains(chains, settings, f"renewal.match.lead_chains.{place}")
+    return problems
+
+
+def _weight_problems(s):
+    problems = []
+    for key, names in (("priority_weights", ("area", "gap", "platform", "block")),
+                       ("match.weights", ("area", "chain", "ready"))):
+        table = s.get(key) if "." not in key else (s.get("match") or {}).get("weights")
+        for k in table or {}:
+            if k not in names:
+                problems.append(f"renewal.{key}.{k}: unknown term (terms: {', '.join(names)})")
+            else:
+                problems += number_problems(table, f"renewal.{key}", k, low=0)
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``renewal`` settings (checked by :func:`gis.config.load_settings`).
+
+    Ranges, the exemptions (:func:`exemption_problems`: names of registered
+    rules), chain names, priority terms and the settings of registered local
+    rules (``renewal.local.<id>``).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["renewal"]["yearly_target_mu"] = 0
+    >>> settings_problems(s)
+    ['renewal.yearly_target_mu: must be > 0, got 0']
+    """
+    s, w = settings["renewal"], "renewal"
+    problems = []
+    for key in ("yearly_target_mu", "priority_area_ref_mu", "priority_block_ref_mu"):
+        problems += number_problems(s, w, key, above=0)
+    for key in ("far_min", "far_standard_share", "tax_share", "idle_max_tax", "idle_years",
+                "sliver_mu", "young_years", "far_exempt_min_tax", "block_gap_m"):
+        problems += number_problems(s, w, key, low=0)
+    for key in ("building_safety_fail", "grade_d", "grade_c_twice", "grade_c_previous"):
+        bad = [g for g in s.get(key) or [] if g not in ("A", "B", "C", "D")]
+        if bad:
+            problems.append(f"{w}.{key}: grades must be A, B, C or D, got {bad}")
+    problems += exemption_problems(s.get("exemptions"))
+    local = s.get("local") or {}
+    for r in REGISTRY.values():
+        problems += [f"renewal.{k}: settings of the registered rule '{r.id}' missing"
+                     for k in r.settings if k.startswith("local.") and k[6:] not in local]
+    return problems + _chain_key_problems(s, settings) + _weight_problems(s)
+
+
 def _exempt_masks(p, settings):
     """Exemption id -> bool array: the parcels each exemption applies to."""
     s = p.s
@@ -1003,7 +1065,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     lifted = settings["renewal"].get("exemptions") or {}
     problems = exemption_problems(lifted)
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError(problems)
     _check_parcels(parcels, "rule_results")
     scope, ov = _scope(parcels, plan, settings)
     keep = scope != ""

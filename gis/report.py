@@ -39,7 +39,7 @@ import pandas as pd
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
 from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
-from .yearly import Html, planner_sheet
+from .yearly import KEY_FIGURES, Html, planner_sheet
 
 __all__ = [
     "REPORT_LABELS",
@@ -290,27 +290,6 @@ def _cell_values(s, kind):
     return out
 
 
-def _text_width(arr, kind, fmt):
-    """Display width of the widest formatted value of a column."""
-    vals = [v for v in arr if v is not None]
-    if not vals:
-        return 0
-    if kind == "text":
-        return int(display_width(pd.Series(arr, dtype=object).dropna()).max())
-    if isinstance(vals[0], (_dt.date, _dt.datetime)):
-        return 19
-    nums = np.asarray(vals, dtype=float)
-    lo, hi = float(nums.min()), float(nums.max())
-    dec = 0
-    if fmt and "." in fmt:
-        dec = len(fmt.split(".")[1].rstrip("%"))
-    sep = "," if fmt and "," in fmt else ""
-    if kind == "share":
-        lo, hi = lo * 100, hi * 100
-    w = max(len(f"{x:{sep}.{dec}f}") for x in (lo, hi))
-    return w + (1 if kind == "share" else 0)
-
-
 def _sheet_title(name):
     title = str(name)
     problems = []
@@ -366,9 +345,7 @@ def summary_frame(summary, labels=None, settings=None):
     for key, value in (summary or {}).items():
         if key == "class_counts" and isinstance(value, dict):
             for cls, n in value.items():
-                name = CLASS_NAMES.get(str(cls))
-                item = f"{cls}类({name})企业数(家)" if name else f"{cls}类企业数(家)"
-                rows.append((item, n, "count"))
+                rows.append((lab.get(f"n_{cls}", f"{cls}类企业数(家)"), n, "count"))
             continue
         if key == "demo":
             if value:
@@ -448,9 +425,52 @@ def _split_note(title, n_rows, parts):
             f"共{n_rows:,}行，分为{len(parts)}张表：{names}", "text")
 
 
-def _column_width(s, arr, kind, fmt, header_width, cfg):
-    """Width of a column: its widest header or value, padded and clamped."""
-    w = max(header_width, _text_width(arr, kind, fmt)) + 2
+def _sheet_values(s, kind):
+    """One column's values for the sheet XML: ``(values, how)``.
+
+    ``how`` is ``"number"`` (float64 array, NaN where missing), ``"date"``
+    (Excel serial days, NaN where missing) or ``"text"`` (a pyarrow string
+    array, null where missing or empty, characters XML cannot hold removed).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if kind != "text":
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan), "number"
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert(None)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        days = (s.to_numpy("datetime64[us]") - _EXCEL_EPOCH) / np.timedelta64(86_400_000_000, "us")
+        return days.astype("float64"), "date"
+    if pd.api.types.is_bool_dtype(s):
+        s = s.map({True: "是", False: "否"})
+    text = pa.array(s.astype(pd.StringDtype("pyarrow")), type=pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = pc.replace_substring_regex(text, pattern=_ILLEGAL_XML.pattern, replacement="")
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), "text"
+
+
+def _column_width(values, how, fmt, header_width, cfg):
+    """Width of a column: its widest header or formatted value, padded and clamped."""
+    import pyarrow.compute as pc
+
+    w = 0
+    if how == "text" and values.null_count < len(values):
+        cjk = pc.count_substring_regex(values, pattern=_CJK_RE)
+        w = int(pc.max(pc.add(pc.utf8_length(values), cjk)).as_py())
+    elif how == "date" and np.isfinite(values).any():
+        w = 19
+    elif how == "number" and np.isfinite(values).any():
+        fin = values[np.isfinite(values)]
+        lo, hi = float(fin.min()), float(fin.max())
+        dec = len(fmt.split(".")[1].rstrip("%")) if fmt and "." in fmt else 0
+        sep = "," if fmt and "," in fmt else ""
+        share = fmt is not None and fmt.endswith("%")
+        if share:
+            lo, hi = lo * 100, hi * 100
+        w = max(len(f"{x:{sep}.{dec}f}") for x in (lo, hi)) + (1 if share else 0)
+    w = max(header_width, w) + 2
     return min(max(w, cfg["min_column_width"]), cfg["max_column_width"])
 
 
@@ -471,49 +491,54 @@ def _column_letter(j):
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00")
 
 
-def _cell_xml(arr, kind, letter, rows, style):
-    """Object array of ``<c>`` elements of one column ("" where the value is missing).
+def _cell_xml(values, how, letter, rows, style):
+    """pyarrow array of one column's ``<c>`` elements (null where the value is missing).
 
-    Numbers are written with 16 significant digits (Excel keeps 15); text as an inline string, escaped,
-    never a formula; dates as Excel serial numbers with the date style.
+    Numbers are written exactly (shortest round-trip text); text as an
+    inline string, escaped, never a formula; dates as Excel serial numbers
+    with the date style.
     """
-    out = np.full(len(arr), "", dtype=object)
-    have = np.fromiter((v is not None and v != "" for v in arr), bool, len(arr))
-    if not have.any():
-        return out
-    vals = arr[have]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     attr = f' s="{style}"' if style else ""
-    if kind == "text" and not isinstance(vals[0], (_dt.date, _dt.datetime)):
-        t = pd.Series(vals, dtype=object).str.slice(0, 32767)
-        t = t.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False) \
-             .str.replace(">", "&gt;", regex=False)
-        out[have] = (f'<c r="{letter}' + rows[have] + f'"{attr} t="inlineStr"><is><t xml:space="preserve">'
-                     + t.to_numpy(dtype=object) + "</t></is></c>")
-        return out
-    if kind == "text":  # dates and times
-        days = (pd.to_datetime(pd.Series(vals)).to_numpy("datetime64[us]") - _EXCEL_EPOCH) \
-            / np.timedelta64(86_400_000_000, "us")
-        vals = days.astype(object)
-    text = np.fromiter(map("%.16g".__mod__, vals), dtype=object, count=len(vals))
-    out[have] = f'<c r="{letter}' + rows[have] + f'"{attr}><v>' + text + "</v></c>"
-    return out
+    if how == "text":
+        t = pc.utf8_slice_codeunits(values, 0, 32767)  # Excel's longest cell text
+        for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+            t = pc.replace_substring(t, pattern=a, replacement=b)
+        return pc.binary_join_element_wise(
+            f'<c r="{letter}', rows, f'"{attr} t="inlineStr"><is><t xml:space="preserve">', t,
+            "</t></is></c>", "")
+    fin = np.isfinite(values)
+    text = pc.cast(pa.array(values, mask=~fin), pa.string())
+    return pc.binary_join_element_wise(f'<c r="{letter}', rows, f'"{attr}><v>', text, "</v></c>", "")
 
 
 #: rows turned into XML at a time (bounds the memory of a large sheet)
-_CHUNK_ROWS = 50_000
+_CHUNK_ROWS = 100_000
 
 
-def _sheet_rows_xml(columns, kinds, styles, start, stop):
-    """The ``<row>`` elements of data rows ``start:stop`` (sheet rows from 2), in chunks of bytes."""
+def _sheet_rows_xml(columns, styles, start, stop):
+    """The ``<row>`` elements of data rows ``start:stop`` (sheet rows from 2), as buffers.
+
+    Each chunk of rows is built by pyarrow string kernels, column by column,
+    and handed over as the contiguous bytes of one string array.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     letters = [_column_letter(j) for j in range(len(columns))]
     for a in range(start, stop, _CHUNK_ROWS):
         b = min(a + _CHUNK_ROWS, stop)
-        rows = np.arange(a - start + 2, b - start + 2).astype(str).astype(object)
-        cells = [_cell_xml(arr[a:b], kind, letter, rows, st)
-                 for arr, kind, letter, st in zip(columns, kinds, letters, styles)]
-        body = np.fromiter(map("".join, zip(*cells)), dtype=object, count=b - a) if cells else \
-            np.full(b - a, "", dtype=object)
-        yield "".join('<row r="' + rows + '">' + body + "</row>").encode("utf-8", "replace")
+        rows = pc.cast(pa.array(np.arange(a - start + 2, b - start + 2)), pa.string())
+        cells = [_cell_xml(v[a:b], how, letter, rows, st)
+                 for (v, how), letter, st in zip(columns, letters, styles)]
+        xml = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                          null_handling="replace", null_replacement="")
+        if isinstance(xml, pa.ChunkedArray):
+            xml = xml.combine_chunks()
+        offsets = np.frombuffer(xml.buffers()[1], dtype=np.int32)[xml.offset:xml.offset + len(xml) + 1]
+        yield xml.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
 def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
@@ -526,21 +551,17 @@ def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
     Returns
     -------
     list of tuple
-        Per sheet: ``(columns, kinds, formats, first row, end row)``.
+        Per sheet: ``(columns, formats, first row, end row)``.
     """
     cols = list(df.columns)
     headers = [labels.get(str(c), str(c)) for c in cols]
     hw = display_width(headers).tolist() if headers else []
-    columns, widths, fmts, col_kinds = [], [], [], []
+    columns, widths, fmts = [], [], []
     for j, c in enumerate(cols):
-        kind = kinds[c]
-        fmt = _format_of(kind, cfg)
-        arr = _cell_values(df[c], kind)
-        if kind == "text" and any(isinstance(v, (_dt.date, _dt.datetime)) for v in arr[:1000]):
-            fmt = "yyyy-mm-dd hh:mm:ss"
-        columns.append(arr)
-        col_kinds.append(kind)
-        widths.append(_column_width(df[c], arr, kind, fmt, hw[j], cfg))
+        values, how = _sheet_values(df[c], kinds[c])
+        fmt = "yyyy-mm-dd hh:mm:ss" if how == "date" else _format_of(kinds[c], cfg)
+        columns.append((values, how))
+        widths.append(_column_width(values, how, fmt, hw[j], cfg))
         if fmt and fmt not in formats:
             formats[fmt] = wb.add_format({"num_format": fmt})
         fmts.append(formats.get(fmt))
@@ -554,7 +575,7 @@ def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
             ws.autofilter(0, 0, stop - start, len(cols) - 1)
         for j, h in enumerate(headers):
             ws.write_string(0, j, h, formats["header"])
-        fills.append((columns, col_kinds, fmts, start, stop))
+        fills.append((columns, fmts, start, stop))
     return fills
 
 
@@ -575,10 +596,10 @@ def _fill_package(skeleton, path, fills, stamp):
             info._compresslevel = 1  # fast: 3x less time than level 6 for 25 % more bytes
             info.external_attr = 0o600 << 16
             fill = fills.get(item.filename)
-            if fill is None or not fill[0] or fill[3] == fill[4]:
+            if fill is None or not fill[0] or fill[2] == fill[3]:
                 zout.writestr(info, data)
                 continue
-            columns, kinds, fmts, start, stop = fill
+            columns, fmts, start, stop = fill
             styles = [f.xf_index if f is not None else 0 for f in fmts]
             head, tail = data.split(b"</sheetData>", 1)
             if columns:
@@ -587,7 +608,7 @@ def _fill_package(skeleton, path, fills, stamp):
             big = (stop - start) * max(len(columns), 1) > 20_000_000
             with zout.open(info, "w", force_zip64=big) as fh:
                 fh.write(head)
-                for chunk in _sheet_rows_xml(columns, kinds, styles, start, stop):
+                for chunk in _sheet_rows_xml(columns, styles, start, stop):
                     fh.write(chunk)
                 fh.write(b"</sheetData>" + tail)
 
@@ -1112,12 +1133,31 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
 # --------------------------------------------------------------------------
 # the yearly report
 # --------------------------------------------------------------------------
+def _read_rows(ledger):
+    """One ledger-shaped row per input file of a :class:`gis.ledger.Ledger`: file, sheet/layer, balance."""
+    b = ledger.balance()
+    text = [f"读取 {r} 行 = 载入 {lo} + 拒绝 {j}" for r, lo, j in zip(b["rows_read"], b["loaded"], b["rejected"])]
+    return pd.DataFrame({"file": b["file"], "layer": b["layer"], "row": pd.array([None] * len(b), dtype="Int64"),
+                         "column": "", "value": None, "reason": "", "severity": "source",
+                         "message_zh": text,
+                         "message_en": [f"rows read {r} = loaded {lo} + rejected {j}" for r, lo, j in
+                                        zip(b["rows_read"], b["loaded"], b["rejected"])]})
+
+
 def _ledger_frame(ledger):
-    """The rejects ledger as a DataFrame with Chinese reason labels."""
+    """The rejects ledger as a DataFrame with Chinese reason labels.
+
+    From a :class:`gis.ledger.Ledger`, the first rows (类型 读取) name every
+    file and sheet/layer read with its balance, so the 数据质量 sheet says
+    what was read even when nothing was rejected.
+    """
     if ledger is None:
         return None
     if hasattr(ledger, "to_frame") and not isinstance(ledger, (pd.DataFrame, pd.Series)):
+        head = _read_rows(ledger) if hasattr(ledger, "balance") else None
         ledger = ledger.to_frame()
+        if head is not None and len(head):
+            ledger = pd.concat([head[ledger.columns], ledger], ignore_index=True)
     if not isinstance(ledger, pd.DataFrame):
         raise ValidationError(f"ledger: expected a DataFrame or gis.ledger.Ledger, got {type(ledger).__name__}",
                               source="write_report")
@@ -1138,28 +1178,14 @@ def _ledger_frame(ledger):
 
 
 def _quality_counts(ledger):
-    """Data-quality counts: entries per file, type and reason."""
+    """Data-quality counts: entries per file, type and reason (the 读取 rows left out)."""
+    if "severity" in ledger.columns:
+        ledger = ledger[ledger["severity"] != code_labels("severity")["source"]]
     keys = [c for c in ("file", "severity", "reason") if c in ledger.columns]
     if not keys:
         return pd.DataFrame({"count": [len(ledger)]})
     return (ledger.groupby(keys, dropna=False, sort=True).size().rename("count").reset_index()
             .sort_values("count", ascending=False, kind="mergesort").reset_index(drop=True))
-
-
-def _firm_extremes(firms, cols, n):
-    score = cols["score"]
-    keep = [cols.get(k, k) for k in ("rank", "name", "chain", "platform", "township")]
-    keep += ["land_mu", cols["tax_per_mu"], score, cols["klass"]]
-    keep = [c for i, c in enumerate(keep) if c in firms.columns and c not in keep[:i]]
-    s = pd.to_numeric(firms[score], errors="coerce")
-    ok = s.notna()
-    if cols["klass"] in firms.columns:  # graded firms only, as in the chart
-        ok &= firms[cols["klass"]].isin(list(CLASS_NAMES))
-    f = firms.loc[ok, keep].assign(_s=s[ok])
-    f = f.sort_values("_s", ascending=False, kind="mergesort").drop(columns="_s")
-    top = f.head(n)
-    bottom = f.iloc[len(top):].tail(n)
-    return top, bottom
 
 
 def _summary_cards(sf, cfg):
@@ -1179,13 +1205,19 @@ def _marking(public):
     return marking(public)
 
 
-def _public(df, settings):
-    """The public form of a table (None stays None); ledger values go too."""
-    from .confidential import public_frame
+def _public(df, settings, labels=None):
+    """The public form of a table (None stays None); ledger values go too.
+
+    A column whose Chinese label names a confidential quantity goes too
+    (the aggregates' 亩均税收排名).
+    """
+    from .confidential import mentions_confidential, public_frame
 
     if df is None:
         return None
     out = public_frame(df, settings)
+    named = [c for c in out.columns if mentions_confidential(str((labels or {}).get(c, "")))]
+    out = out.drop(columns=named)
     return out.drop(columns=["value"], errors="ignore") if "severity" in out.columns else out
 
 
@@ -1260,6 +1292,8 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
 
     sections = {"本年主要指标（同比）": _key_figures_section(summary, previous_summary, public)}
     sf = summary_frame(summary, labels, settings)
+    # the run's other figures (the key figures are in the table above)
+    sf = sf[~sf["key"].isin([*KEY_FIGURES, "year", "count", "previous_year"])]
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
@@ -1380,8 +1414,16 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     summary.setdefault("generated_at", stamp)
     if summary.get("source"):  # the file name, never the folder it sits in
         summary["source"] = Path(str(summary["source"])).name
-    if public:
-        tables = {k: _public(v, settings) for k, v in tables.items()}
+    if isinstance(summary.get("coords"), str):
+        summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
+    if public:  # no confidential total either (税收合计, 亩均税收 ...)
+        from .confidential import mentions_confidential
+
+        summary = {k: v for k, v in summary.items()
+                   if not mentions_confidential(str(SUMMARY.get(k, k)))}
+        sheets = _settings(settings)["sheets"]
+        tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
+                  for k, v in tables.items()}
         changes = _public(changes, settings)
     firms = tables.get("firms")
     title = title or f"义乌市{year}年度工业企业亩均效益评价"
