@@ -384,7 +384,7 @@ class _Furniture(MacroElement):
         {% macro script(this, kwargs) %}
         gis.panes({{ this._parent.get_name() }}, {{ this.detail_zoom }});
         gis.northArrow({{ this._parent.get_name() }}, {{ this.north_json }});
-        gis.note({{ this._parent.get_name() }}, {{ this.crs_json }}, "bottomleft").getContainer().className = "gis-crs leaflet-bar";
+        gis.note({{ this._parent.get_name() }}, {{ this.crs_json }}, "bottomleft").getContainer().className = "gis-crs leaflet-bar leaflet-control";
         {% endmacro %}
         """
     )
