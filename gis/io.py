@@ -928,6 +928,7 @@ class _TableChecks:
     def __init__(self, raw, mapping, file, layer):
         self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
         self.rows = raw.index.to_numpy()
+        self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
         self.ledger = Ledger()
         self.bad = np.zeros(len(raw), dtype=bool)
         self.totals, totals_text = _totals_rows(raw, mapping)
@@ -1034,7 +1035,8 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
                 frame[h] = raw[h].to_numpy()
     frame = frame.loc[keep].reset_index(drop=True)
     firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    firms.attrs.update(file=file, sheet=layer, coords=coords)
+    # coords: the system the 经度/纬度 were read in (an EPSG code when they held X/Y metres)
+    firms.attrs.update(file=file, sheet=layer, coords=chk.projected or coords)
     n, led = len(raw), chk.ledger
     led.record(file, n, len(firms), layer, kind="enterprises")
     led.check_balance(n, len(firms), file, layer)
@@ -1127,6 +1129,7 @@ def _checked_points(chk, out, coords, boundary, settings):
     pair = pd.Series(out["lon"].astype(str) + ", " + out["lat"].astype(str))
     share = float(cfg["swapped_table_share"])
     projected = _projected_table(lon, lat, have, share)
+    chk.projected = projected
     x0, y0, x1, y1 = YIWU_LONLAT_BOUNDS
     if projected:
         # 经度/纬度 columns hold Gauss-Kruger X/Y (metres): no lon/lat checks

@@ -743,7 +743,7 @@ def _stage_load(result, inputs, landuse, plan, out_dir):
     ledger.extend(land_ledger)
     result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
     used = check["best"] if check["auto"] else check["used"]
-    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": check.get("projected") or used,
                          "coords_check": check["note"]}
     if inputs.get("previous"):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
