@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 OUT    ?= demo_out
 
-.PHONY: demo test setup browser clean bench
+.PHONY: demo test setup browser clean bench bench-parts
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,12 +22,19 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/gis demo --out $(OUT)
 
+# system packages first (scripts/system_deps.sh: installs them as root on
+# Debian/Ubuntu, else prints the apt-get command), then PostGIS for the tests
 test: setup
 	$(BIN)/ruff check gis tests scripts
-	$(BIN)/python -m pytest -n 2 -q
+	GIS_TEST_DB="$$(bash scripts/system_deps.sh)" && export GIS_TEST_DB && \
+	  $(BIN)/python -m pytest -n 2 -q
 
-# benchmarks print time, peak memory and the ratio against a plain baseline
+# the whole job (gis demo --scale N) at 1, 2, 4, 10x: time, memory, stage times, growth exponents
 bench: setup
+	$(BIN)/python scripts/bench_pipeline.py --scales 1 2 4 10
+
+# benchmarks of parts: time, peak memory and the ratio against a plain baseline
+bench-parts: setup
 	$(BIN)/python scripts/bench_density.py
 	$(BIN)/python scripts/bench_renewal.py --scales 1 10 100
 	$(BIN)/python scripts/bench_maps.py --scales 1 100

@@ -8,7 +8,15 @@ Every stage is a plain function on GeoDataFrames; the command line
 """
 
 from ._errors import ConfigError, CRSError, GisError, ValidationError
-from .crs import WORKING_CRS
 
 __version__ = "0.1.0"
 __all__ = ["ValidationError", "ConfigError", "CRSError", "GisError", "WORKING_CRS", "__version__"]
+
+
+def __getattr__(name):
+    """``gis.WORKING_CRS`` on first use: importing ``gis`` loads no numerical library."""
+    if name == "WORKING_CRS":
+        from .crs import WORKING_CRS
+
+        return WORKING_CRS
+    raise AttributeError(f"module 'gis' has no attribute {name!r}")

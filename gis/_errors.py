@@ -41,7 +41,30 @@ class ValidationError(GisError, ValueError):
 
 
 class ConfigError(GisError, ValueError):
-    """A configuration file or setting is wrong (names the key and why)."""
+    """A configuration file or setting is wrong (names the key and why).
+
+    Parameters
+    ----------
+    problems : str or list of str
+        Every problem found, each ``"key.path: reason"``.  All are reported
+        at once; the command line prints one line per problem.
+    source : str, optional
+        The settings file concerned.
+    """
+
+    def __init__(self, problems, source=None):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            msg = head + self.problems[0]
+        else:
+            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(msg)
 
 
 class CRSError(GisError, ValueError):

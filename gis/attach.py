@@ -65,10 +65,12 @@ import pandas as pd
 import shapely
 
 from ._errors import ConfigError, CRSError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
 from .crs import M2_PER_MU, area_mu
+from .labels import code_labels, column_labels
 
 __all__ = [
+    "settings_problems",
     "industrial_parcels",
     "parcel_land",
     "firm_parcels",
@@ -78,10 +80,15 @@ __all__ = [
     "parcel_units",
     "land_disagreements",
     "area_of_largest_overlap",
+    "zone_rule",
     "zone_of_points",
     "attach_zones",
     "attach_firms",
     "evaluation_units",
+    "coords_match_shares",
+    "coordinate_check",
+    "require_coordinate_system",
+    "coordinate_note",
     "MONEY_COLUMNS",
     "ATTACH_LABELS_ZH",
     "MATCH_ZH",
@@ -89,30 +96,14 @@ __all__ = [
 ]
 
 #: Chinese headers of the columns attach adds
-ATTACH_LABELS_ZH = {
-    "parcel_id": "宗地标识码",
-    "match": "匹配方式",
-    "snap_m": "吸附距离(m)",
-    "match_note": "匹配说明",
-    "parcel_ids": "全部宗地",
-    "n_parcels": "宗地数",
-    "n_inferred": "推断宗地数",
-    "firms_on_parcel": "同宗地企业数",
-    "lessee": "租赁企业",
-    "table_mu": "填报用地面积(亩)",
-    "parcel_mu": "宗地用地面积(亩)",
-    "land_mu": "用地面积(亩)",
-    "land_from": "用地来源",
-    "share": "宗地分摊比例",
-    "firm": "企业行号",
-    "platform": "平台",
-    "park": "园区",
-    "township": "镇街",
-}
+ATTACH_LABELS_ZH = column_labels("firms", [
+    "parcel_id", "match", "snap_m", "match_note", "parcel_ids", "n_parcels", "n_inferred",
+    "firms_on_parcel", "lessee", "table_mu", "parcel_mu", "land_mu", "land_from", "share",
+    "firm", "platform", "park", "township"])
 
 #: Chinese values of ``match`` and ``land_from``
-MATCH_ZH = {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"}
-LAND_FROM_ZH = {"parcel": "宗地", "table": "企业填报", "none": "无"}
+MATCH_ZH = code_labels("match")
+LAND_FROM_ZH = code_labels("land_from")
 
 #: Firm columns apportioned by land share when a firm is split per parcel.
 MONEY_COLUMNS = [
@@ -125,21 +116,35 @@ _MULTI = ("per_firm", "per_parcel")
 _SOURCES = ("parcel", "table")
 
 
+def settings_problems(settings):
+    """Problems of the ``attach`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["attach"]["snap_m"] = -1
+    >>> settings_problems(s)
+    ['attach.snap_m: must be >= 0, got -1']
+    """
+    cfg, w = settings["attach"], "attach"
+    problems = choice_problems(cfg, w, "land_source", _SOURCES)
+    problems += choice_problems(cfg, w, "shared_parcel", _SHARED)
+    problems += choice_problems(cfg, w, "multi_parcel", _MULTI)
+    problems += choice_problems(cfg, w, "code_system", ("sandiao", "ydyh"))
+    for key in ("snap_m", "infer_gap_m"):
+        problems += number_problems(cfg, w, key, low=0)
+    for key in ("disagreement_tolerance", "zone_min_share", "township_min_share"):
+        problems += number_problems(cfg, w, key, low=0, high=1)
+    problems += number_problems(cfg, w, "infer_rounds", low=0, integer=True)
+    return problems
+
+
 def _cfg(settings):
     settings = settings or load_settings()
-    cfg = settings["attach"]
-    problems = []
-    if cfg["land_source"] not in _SOURCES:
-        problems.append(f"attach.land_source must be one of {_SOURCES}, got {cfg['land_source']!r}")
-    if cfg["shared_parcel"] not in _SHARED:
-        problems.append(f"attach.shared_parcel must be one of {_SHARED}, got {cfg['shared_parcel']!r}")
-    if cfg["multi_parcel"] not in _MULTI:
-        problems.append(f"attach.multi_parcel must be one of {_MULTI}, got {cfg['multi_parcel']!r}")
-    if cfg["snap_m"] < 0:
-        problems.append(f"attach.snap_m must be >= 0, got {cfg['snap_m']!r}")
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems))
-    return cfg
+        raise ConfigError(problems)
+    return settings["attach"]
 
 
 def _check_crs(*frames, names):
@@ -780,6 +785,25 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
     return pd.Series(out, index=parcels.index, name=name_col, dtype=object)
 
 
+def zone_rule(settings=None):
+    """The rule placing parcels and firms in platforms, parks and townships, as a sentence.
+
+    Examples
+    --------
+    >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
+    ...                       "township_min_share": 0.0}})
+    '平台/园区归属: 按宗地面积最大重叠, 且重叠不少于宗地面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主宗地, 无宗地的企业按坐标点所在'
+    """
+    cfg = _cfg(settings)
+    share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
+
+    def cond(v):
+        return f"且重叠不少于宗地面积的{v:.0%}" if v > 0 else "任意重叠即可"
+
+    return (f"平台/园区归属: 按宗地面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
+            "企业随其主宗地, 无宗地的企业按坐标点所在")
+
+
 def zone_of_points(points, zones, name_col="name_zh"):
     """The zone each point lies in (first listed zone when several).
 
@@ -813,11 +837,15 @@ def attach_zones(parcels, platforms=None, parks=None, townships=None, name_col="
     A copy of ``parcels`` with the three columns added.
     """
     out = parcels.copy()
+    # townships tile the county: every parcel is in the one holding most of it
+    town_share = _cfg(settings).get("township_min_share", 0.0)
     for col, zones in (("platform", platforms), ("park", parks), ("township", townships)):
         if zones is None:
             out[col] = pd.Series(None, index=out.index, dtype=object)
         else:
-            out[col] = area_of_largest_overlap(parcels, zones, name_col, settings=settings)
+            out[col] = area_of_largest_overlap(
+                parcels, zones, name_col, settings=settings,
+                min_share=town_share if col == "township" else None)
     return out
 
 
@@ -911,3 +939,159 @@ def evaluation_units(firms, parcels, platforms=None, parks=None, townships=None,
         geom = firms.geometry.reindex(units["firm"]).to_numpy()
         units = gpd.GeoDataFrame(units, geometry=geom, crs=firms.crs)
     return units
+
+
+# ---------------------------------------------------------------- coordinate system check
+#: the systems compared by :func:`coordinate_check` (cgcs2000 = wgs84 at this scale)
+CHECKED_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
+def coords_match_shares(firms, parcels, used, systems=CHECKED_SYSTEMS, settings=None,
+                        industrial=None):
+    """How many firms land on (or within ``snap_m`` of) an industrial parcel under each system.
+
+    The firms' WGS84 ``lon``/``lat`` were converted from the table's values
+    read as ``used``; those values are recovered (:func:`gis.crs.lonlat_from_wgs84`)
+    and read again as each of ``systems``.  One STRtree query per system,
+    vectorised.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`gis.io.load_enterprises` (``lon``/``lat`` in WGS84,
+        points in EPSG:4549).
+    parcels : GeoDataFrame
+        三调 parcels in EPSG:4549.
+    used : str
+        The system the table was read as.
+    systems : tuple of str
+    settings : dict, optional
+    industrial : Series of bool, optional
+        :func:`industrial_parcels` when already computed.
+
+    Returns
+    -------
+    DataFrame
+        Index = system; ``matched`` (firms), ``firms`` (firms with a
+        point) and ``share`` (matched / firms).
+    """
+    from pyproj import Transformer
+
+    from .crs import WORKING_CRS, convert_lonlat, coord_system, lonlat_from_wgs84
+
+    settings = settings or load_settings()
+    cfg = _cfg(settings)
+    _check_crs(firms, parcels, names=("firms", "parcels"))
+    if industrial is None and cfg["industrial_only"]:
+        industrial = industrial_parcels(parcels, settings)
+    mask = np.asarray(industrial, dtype=bool) if cfg["industrial_only"] else np.ones(len(parcels), bool)
+    tree = shapely.STRtree(np.asarray(parcels.geometry.values)[mask])
+    lon = pd.to_numeric(firms["lon"], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(firms["lat"], errors="coerce").to_numpy(dtype=float)
+    have = np.isfinite(lon) & np.isfinite(lat)
+    used = coord_system(used)
+    raw_lon, raw_lat = lonlat_from_wgs84(lon[have], lat[have], used)
+    to_gk = Transformer.from_crs("EPSG:4490", WORKING_CRS, always_xy=True)
+    rows = []
+    for system in systems:
+        wlon, wlat = convert_lonlat(raw_lon, raw_lat, system)
+        x, y = to_gk.transform(wlon, wlat)
+        hit, _ = tree.query(shapely.points(x, y), predicate="dwithin", distance=max(cfg["snap_m"], 0.0))
+        rows.append((system, len(np.unique(hit)), int(have.sum())))
+    out = pd.DataFrame(rows, columns=["system", "matched", "firms"]).set_index("system")
+    out["share"] = out["matched"] / out["firms"].where(out["firms"] > 0)
+    return out
+
+
+def coordinate_check(firms, parcels, coords, settings=None, industrial=None):
+    """Is the table's coordinate system the one that places the most firms on industrial land?
+
+    Parameters
+    ----------
+    firms, parcels, settings, industrial
+        As :func:`coords_match_shares`.
+    coords : str
+        The system the table was read as (``"cgcs2000"`` is compared as
+        ``"wgs84"``).
+
+    Returns
+    -------
+    dict
+        ``used`` (the system given), ``best`` (the system placing the most
+        firms), ``shares`` and ``matched`` (per system), ``firms``,
+        ``margin`` (setting ``attach.coords_margin``), ``checked`` (False
+        when too few firms or no parcels) and ``wrong`` (True when ``best``
+        places at least ``margin`` more of the firms than ``used``).
+    """
+    from .crs import coord_system
+
+    settings = settings or load_settings()
+    cfg = settings["attach"]
+    used = coord_system(coords)
+    margin, least = float(cfg["coords_margin"]), int(cfg["coords_min_firms"])
+    out = {"used": used, "best": used, "shares": {}, "matched": {}, "firms": 0,
+           "margin": margin, "checked": False, "wrong": False}
+    if parcels is None or not len(parcels) or firms is None or not len(firms):
+        return out
+    if str(firms.attrs.get("coords", "")).upper().startswith("EPSG:"):  # X/Y in metres: no lon/lat system
+        out["projected"] = firms.attrs["coords"]
+        return out
+    base = "wgs84" if used == "cgcs2000" else used
+    table = coords_match_shares(firms, parcels, base, settings=settings, industrial=industrial)
+    out["shares"] = {k: float(v) for k, v in table["share"].fillna(0.0).items()}
+    out["matched"] = {k: int(v) for k, v in table["matched"].items()}
+    out["firms"] = int(table["firms"].iloc[0])
+    if out["firms"] < least:
+        return out
+    best = max(table.index, key=lambda s: (out["shares"][s], s == base))
+    out["checked"] = True
+    out["best"] = used if best == base else best
+    out["wrong"] = out["shares"][best] - out["shares"][base] >= margin and best != base
+    return out
+
+
+def require_coordinate_system(check, source=""):
+    """Raise a one-line ValidationError when :func:`coordinate_check` found another system better.
+
+    Examples
+    --------
+    >>> chk = {"used": "gcj02", "best": "bd09", "shares": {"gcj02": 0.41, "bd09": 0.93},
+    ...        "firms": 4116, "wrong": True, "checked": True, "margin": 0.1}
+    >>> try:
+    ...     require_coordinate_system(chk, "企业.xlsx")
+    ... except ValidationError as exc:
+    ...     print(exc.problems[0][:71])
+    经度/纬度 read as gcj02 put 41.0% of 4116 firms on industrial land, as bd09
+    """
+    if not check.get("wrong"):
+        return
+    used, best = check["used"], check["best"]
+    shares = check["shares"]
+    base = "wgs84" if used == "cgcs2000" else used
+    raise ValidationError(
+        f"经度/纬度 read as {used} put {shares[base]:.1%} of {check['firms']} firms on industrial land, "
+        f"as {best} {shares[best]:.1%}: the table looks like {best}; pass --coords {best} "
+        f"(or --coords auto) / 坐标系疑似 {best} 而非 {used}：按 {best} 读取落在工业用地上的企业 "
+        f"{shares[best]:.1%}，按 {used} 仅 {shares[base]:.1%}，请加 --coords {best}",
+        source=source,
+    )
+
+
+def coordinate_note(check):
+    """The coordinate-system check as one Chinese sentence (run summary, report).
+
+    >>> coordinate_note({"used": "gcj02", "best": "bd09", "auto": True, "checked": True,
+    ...              "shares": {"wgs84": 0.2, "gcj02": 0.4, "bd09": 0.95}, "firms": 100})
+    '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
+    """
+    chosen = check["best"] if check.get("auto") else check["used"]
+    if check.get("projected"):
+        return f"{check['projected']}（经度/纬度列为平面坐标 X/Y，无需检查）"
+    if not check.get("checked"):
+        why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
+        return f"{chosen}（{why}，未检查）"
+    shares = check["shares"]
+    key = "wgs84" if chosen == "cgcs2000" else chosen
+    others = "，".join(f"{k} {v:.1%}" for k, v in shares.items() if k != key)
+    head = f"自动选择 {chosen}" if check.get("auto") else f"{chosen}（已检查）"
+    return f"{head}：按 {chosen} 读取 {shares[key]:.1%} 的企业落在工业用地上（{others}）"

@@ -29,27 +29,16 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ValidationError
+from .labels import code_labels, column_labels
 
-__all__ = ["year_changes", "transition_matrix", "STATUS_ZH", "CHANGE_LABELS_ZH"]
+__all__ = ["year_changes", "transition_matrix", "matrix_of_changes", "STATUS_ZH", "CHANGE_LABELS_ZH"]
 
-STATUS_ZH = {"both": "两年均参评", "entered": "新增", "left": "退出"}
+STATUS_ZH = code_labels("change_status")
 
-CHANGE_LABELS_ZH = {
-    "uscc": "统一社会信用代码",
-    "name": "企业名称",
-    "status": "状态代码",
-    "status_zh": "状态",
-    "tax_per_mu_prev": "上年亩均税收(万元/亩)",
-    "tax_per_mu": "本年亩均税收(万元/亩)",
-    "tax_per_mu_change": "亩均税收变化(万元/亩)",
-    "tax_per_mu_change_pct": "亩均税收变化(%)",
-    "class_prev": "上年类别",
-    "class": "本年类别",
-    "transition": "类别变化",
-    "moved": "升降",
-    "stayed_c_or_d": "连续两年C/D类",
-    "stayed_d": "连续两年D类",
-}
+CHANGE_LABELS_ZH = column_labels("changes", [
+    "uscc", "name", "status", "status_zh", "tax_per_mu_prev", "tax_per_mu", "tax_per_mu_change",
+    "tax_per_mu_change_pct", "class_prev", "class", "transition", "moved", "moved_zh",
+    "stayed_c_or_d", "stayed_d"])
 
 _ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
 
@@ -159,7 +148,16 @@ def transition_matrix(current, previous):
     >>> int(m.loc["B", "A"]), int(m.loc["D", "D"]), int(m.loc["新增", "B"]), int(m.loc["C", "退出"])
     (1, 1, 1, 1)
     """
-    ch = year_changes(current, previous)
+    return matrix_of_changes(year_changes(current, previous))
+
+
+def matrix_of_changes(ch):
+    """The class transition matrix of a :func:`year_changes` table.
+
+    Returns
+    -------
+    DataFrame of int, as :func:`transition_matrix`.
+    """
     frm = ch["transition"].str.split("→").str[0]
     to = ch["transition"].str.split("→").str[1]
     rows = ["A", "B", "C", "D", "未定级", "新增"]

@@ -9,14 +9,18 @@ Chinese text needs a font with CJK glyphs.  :func:`cjk_font_families` picks
 the first installed font of ``report.charts.cjk_fonts`` (Noto Sans CJK SC on
 Debian/Ubuntu with ``fonts-noto-cjk``, Microsoft YaHei or SimHei on
 Windows, PingFang SC on macOS ...) and falls back to the small font shipped
-in ``gis/fonts`` (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1), with
-a warning.  A glyph still missing is reported by a warning naming the
-characters, never drawn silently as a box.
+in ``gis/fonts`` (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1), which
+draws every label the toolkit writes.  A CJK font installed after matplotlib
+built its font cache is found (the font list is rebuilt once).  Only a
+character that will be drawn and that no chosen font has is reported, by a
+:class:`MissingGlyphWarning` naming it, never drawn silently as a box.
 """
 
 from __future__ import annotations
 
+import copy
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -25,6 +29,7 @@ import pandas as pd
 
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
+from .labels import CLASSES, column_label
 
 __all__ = [
     "VENDORED_FONT",
@@ -44,7 +49,7 @@ __all__ = [
 VENDORED_FONT = Path(__file__).parent / "fonts" / "YiwuGISSansSC-Regular.otf"
 VENDORED_FAMILY = "YiwuGIS Sans SC"
 _CLASSES = ["A", "B", "C", "D"]
-_CLASS_NAMES = {"A": "优先发展", "B": "鼓励提升", "C": "帮扶转型", "D": "倒逼整治"}
+_CLASS_NAMES = CLASSES
 
 
 def _mpl_version():
@@ -64,12 +69,66 @@ def _cfg(settings):
     return section(settings, "report")
 
 
+def _class_colours(settings):
+    """A/B/C/D colours: the maps' (:func:`gis.maps.class_colours`), one place for all outputs."""
+    from .maps import class_colours
+
+    return class_colours(settings, ungraded=False)
+
+
+#: Font files registered at run time (vendored, ``font_files``): never written to
+#: matplotlib's cache.
+_REGISTERED = set()
+_REFRESHED = []
+
+
 def _register(path):
     from matplotlib import font_manager as fm
 
     path = str(path)
+    _REGISTERED.add(path)
     if not any(f.fname == path for f in fm.fontManager.ttflist):
         fm.fontManager.addfont(path)
+
+
+def _refresh_font_list():
+    """Add system fonts installed after matplotlib built its font cache (once per process).
+
+    matplotlib reads its font list from a cache file written the first time
+    it ran; a font installed later (``apt-get install fonts-noto-cjk``) is not
+    in it.  The fonts on the system but not in the list are added, and the
+    cache file is rewritten (without the fonts registered at run time) so
+    the next process finds them at once.
+
+    Returns
+    -------
+    int
+        Number of font files added (0 when the list was current).
+    """
+    if _REFRESHED:
+        return 0
+    _REFRESHED.append(True)
+    import matplotlib
+    from matplotlib import font_manager as fm
+
+    mgr = fm.fontManager
+    new = sorted(set(fm.findSystemFonts()) - {f.fname for f in mgr.ttflist})
+    added = 0
+    for path in new:
+        try:
+            mgr.addfont(path)
+            added += 1
+        except (OSError, RuntimeError, ValueError):  # matplotlib skips unreadable fonts too
+            continue
+    if added:
+        saved = copy.copy(mgr)
+        saved.ttflist = [f for f in mgr.ttflist if f.fname not in _REGISTERED]
+        cache = Path(matplotlib.get_cachedir(), f"fontlist-v{fm.FontManager.__version__}.json")
+        try:
+            fm.json_dump(saved, cache)
+        except OSError:  # read-only cache folder: the list is still right for this process
+            pass
+    return added
 
 
 def cjk_font_families(settings=None):
@@ -109,20 +168,13 @@ def cjk_font_families(settings=None):
             raise ConfigError(f"report.charts.font_files: font file not found: {f}")
         _register(f)
         extra.append(fm.FontProperties(fname=str(f)).get_name())
-    installed = {f.name for f in fm.fontManager.ttflist}
-    found = [name for name in charts["cjk_fonts"] if name in installed]
+    found = _installed(charts["cjk_fonts"])
+    if not found and _refresh_font_list():
+        found = _installed(charts["cjk_fonts"])
     families = extra + found[:1]
     if charts.get("vendored_font", True) and VENDORED_FONT.is_file():
         _register(VENDORED_FONT)
         families.append(VENDORED_FAMILY)
-        if not (extra or found):
-            warnings.warn(
-                "no CJK font installed (looked for " + ", ".join(charts["cjk_fonts"])
-                + "); charts use the vendored GB 2312 subset font, rare characters may be "
-                "missing. Install fonts-noto-cjk (Debian/Ubuntu) or set report.charts.font_files.",
-                MissingGlyphWarning,
-                stacklevel=2,
-            )
     if not families:
         raise ConfigError(
             "no CJK font found for chart labels: none of report.charts.cjk_fonts ("
@@ -130,6 +182,14 @@ def cjk_font_families(settings=None):
             "is off. Install fonts-noto-cjk or set report.charts.font_files."
         )
     return families + ["DejaVu Sans"]
+
+
+def _installed(names):
+    """Return the font families of ``names`` that matplotlib knows, in order."""
+    from matplotlib import font_manager as fm
+
+    known = {f.name for f in fm.fontManager.ttflist}
+    return [name for name in names if name in known]
 
 
 def font_covers(family):
@@ -179,6 +239,10 @@ def missing_glyphs(text, families=None, settings=None):
     return "".join(sorted({c for c in text if not c.isspace() and ord(c) not in covered}))
 
 
+#: matplotlib's warning for a character no font of the fallback list has.
+_GLYPH_WARNING = re.compile(r"Glyph (\d+) .*missing from")
+
+
 def _render(draw, fmt, settings, name):
     """Create a figure under the CJK fonts, draw it, return PNG bytes / SVG text."""
     import matplotlib
@@ -189,9 +253,10 @@ def _render(draw, fmt, settings, name):
     fmt = (fmt or cfg["format"]).lower()
     if fmt not in ("png", "svg"):
         raise ValidationError(f"{name}: format must be 'png' or 'svg', got {fmt!r}")
+    families = cjk_font_families(settings)
     rc = {
         "font.family": "sans-serif",
-        "font.sans-serif": cjk_font_families(settings),
+        "font.sans-serif": families,
         "axes.unicode_minus": False,
         "svg.fonttype": "path",
         "svg.hashsalt": "yiwu-gis",
@@ -204,12 +269,17 @@ def _render(draw, fmt, settings, name):
         buf = io.BytesIO()
         meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         fig.savefig(buf, format=fmt, dpi=cfg["dpi"], metadata=meta, bbox_inches="tight")
-    missing = [str(w.message) for w in caught if "missing from" in str(w.message)]
+    missing = set()
     for w in caught:
-        if "missing from" not in str(w.message):
+        glyph = _GLYPH_WARNING.search(str(w.message))
+        if glyph:
+            missing.add(chr(int(glyph.group(1))))
+        else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if missing:
-        warnings.warn(f"{name}: glyphs missing from the chart fonts: " + "; ".join(missing[:5]),
+        chars = ", ".join(f"{c} (U+{ord(c):04X})" for c in sorted(missing))
+        warnings.warn(f"{name}: characters missing from every chart font ({', '.join(families)}): "
+                      f"{chars}; install fonts-noto-cjk or set report.charts.font_files",
                       MissingGlyphWarning, stacklevel=3)
     data = buf.getvalue()
     return data if fmt == "png" else data.decode("utf-8")
@@ -259,7 +329,7 @@ def class_share_chart(firms, by="platform", klass=None, title="各平台企业�
     cfg = _cfg(settings)
     klass = klass or cfg["columns"]["klass"]
     _need(firms, [by, klass], "class_share_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     graded = firms[firms[klass].isin(_CLASSES)]
     groups = graded[by].astype(object).where(graded[by].notna(), unassigned).astype(str)
     counts = pd.crosstab(groups, graded[klass]).reindex(columns=_CLASSES, fill_value=0)
@@ -296,7 +366,7 @@ def class_share_chart(firms, by="platform", klass=None, title="各平台企业�
 
 
 def distribution_chart(firms, value=None, by="chain", title="各产业链亩均税收分布",
-                       xlabel="亩均税收(万元/亩)", fmt=None, settings=None):
+                       xlabel=None, fmt=None, settings=None):
     """Return a box plot of a firm indicator per group (default 亩均税收 by chain).
 
     Parameters
@@ -307,7 +377,9 @@ def distribution_chart(firms, value=None, by="chain", title="各产业链亩均�
         values are left out.
     by : str
         Group column.
-    title, xlabel : str
+    title : str
+    xlabel : str, optional
+        Axis title (default: the column's label in :mod:`gis.labels`).
     fmt : {"png", "svg"}, optional
     settings : dict, optional
 
@@ -319,6 +391,7 @@ def distribution_chart(firms, value=None, by="chain", title="各产业链亩均�
     settings = load_settings() if settings is None else settings
     cfg = _cfg(settings)
     value = value or cfg["columns"]["tax_per_mu"]
+    xlabel = column_label(value) if xlabel is None else xlabel
     _need(firms, [value, by], "distribution_chart")
     v = pd.to_numeric(firms[value], errors="coerce")
     ok = np.isfinite(v.to_numpy(dtype=float)) & firms[by].notna().to_numpy()
@@ -379,7 +452,7 @@ def top_bottom_chart(firms, score=None, name=None, klass=None, n=None,
     score, name, klass = score or cols["score"], name or cols["name"], klass or cols["klass"]
     n = int(n or cfg["charts"]["top_n"])
     _need(firms, [score, name], "top_bottom_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     s = pd.to_numeric(firms[score], errors="coerce")
     keep = s.notna()
     if graded_only and klass in firms.columns:
@@ -399,7 +472,7 @@ def top_bottom_chart(firms, score=None, name=None, klass=None, n=None,
             ax.text(v, yi, f" {v:.1f}", va="center", fontsize=7)
         ax.set_xlim(min(0, float(part["_s"].min()) * 1.15), max(1e-9, float(part["_s"].max())) * 1.15)
         ax.set_title(head, fontsize=10)
-        ax.set_xlabel("综合得分")
+        ax.set_xlabel(column_label("score"))
         ax.spines[["top", "right"]].set_visible(False)
 
     def draw(fig):
@@ -446,7 +519,7 @@ def class_map_chart(firms, klass=None, boundary=None, areas=None, title="企业�
     if not hasattr(firms, "geometry"):
         raise ValidationError("class_map_chart: firms must be a GeoDataFrame")
     _need(firms, [klass], "class_map_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     pts = firms.to_crs(WORKING_CRS) if firms.crs is not None else firms
 
     def draw(fig):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from ._errors import GisError, ValidationError
+from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = ["Command", "COMMANDS", "register", "build_parser", "main", "one_line"]
 
@@ -74,11 +74,35 @@ def one_line(exc):
 
 
 #: errors shown as one line with exit code 2 (user errors, not bugs)
-EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+EXPECTED_ERRORS = (GisError, FileNotFoundError, FileExistsError, PermissionError, NotADirectoryError,
+                   IsADirectoryError)
 
 
 def _error(command, exc):
+    if isinstance(exc, ConfigError) and len(exc.problems) > 1:
+        # settings: one line per problem, each naming its key
+        head = f"{exc.source}: " if exc.source else ""
+        for problem in exc.problems:
+            print(f"gis {command}: error: {head}{one_line(ConfigError(problem))}", file=sys.stderr)
+        return
     print(f"gis {command}: error: {one_line(exc)}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- shared options
+COORDS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09", "auto"]
+
+
+def _coords_argument(p):
+    # default None: the io.enterprises.coords setting decides (gis.io.resolve_coords)
+    p.add_argument("--coords", choices=COORDS_CHOICES, default=None,
+                   help="system of 经度/纬度 (default: setting io.enterprises.coords, gcj02 as copied "
+                        "from AMap; auto: the one placing the most firms on industrial parcels)")
+
+
+def _sheet_argument(p):
+    p.add_argument("--sheet", default=None, metavar="NAME",
+                   help="sheet of the enterprise workbook (default: the sheet whose name carries "
+                        "--year, or the only one that looks like a firm table) / 工作表")
 
 
 # ---------------------------------------------------------------- validate
@@ -87,9 +111,10 @@ def _validate_arguments(p):
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default=None,
-                   help="system of 经度/纬度 in tables (default: setting io.enterprises.coords, gcj02)")
-    p.add_argument("--sheet", default=None, help="sheet of a workbook (default: the best-matching sheet)")
+    _coords_argument(p)
+    _sheet_argument(p)
+    p.add_argument("--year", type=int, default=None,
+                   help="evaluation year: chooses the sheet whose name carries it / 评价年度")
     p.add_argument("--layer", default=None, help="layer of a GeoPackage/FileGDB")
     p.add_argument("--boundary", default=None, metavar="FILE",
                    help="county outline for the outside-Yiwu check (default: the shipped outline)")
@@ -98,26 +123,41 @@ def _validate_arguments(p):
 
 def _validate(args):
     from .config import load_settings
-    from .io import validate_file
+    from .io import coordinate_report, validate_file
     from .ledger import Ledger
 
     settings = load_settings(args.settings)
     ledger = Ledger()
     failed = 0
+    loaded = []
     for f in args.files:
         try:
-            _, led, _ = validate_file(
+            data, led, kind = validate_file(
                 f, coords=args.coords, sheet=args.sheet, layer=args.layer,
-                boundary=args.boundary, engine=args.engine, settings=settings,
+                boundary=args.boundary, engine=args.engine, settings=settings, year=args.year,
             )
         except EXPECTED_ERRORS as exc:
             _error("validate", exc)
             failed += 1
             continue
         ledger.extend(led)
+        loaded.append((Path(f).name, data, kind))
     if failed == len(args.files):
         return 2
+    for name, data, kind in loaded:
+        if kind != "enterprises":
+            print(f"图层 layer [{name}]: {data.attrs.get('layer') or '-'} ({len(data)} 个要素 features loaded)")
     print(ledger.summary_text())
+    parcels = next((data for _, data, kind in loaded if kind == "landuse"), None)
+    for name, data, kind in loaded:  # each table's coordinate system, against the parcels given
+        if kind != "enterprises":
+            continue
+        try:
+            print(f"坐标系 coordinate system [{name}]: "
+                  f"{coordinate_report(data, parcels, args.coords, settings, source=name)}")
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
     out = ledger.write_csv(Path(args.out) / "rejects.csv")
     print(f"拒绝清单 / rejects ledger: {out} ({len(ledger)} 条 entries)")
     return 2 if failed else 0
@@ -129,18 +169,10 @@ register("validate", "check input files and write rejects.csv / 检查输入文�
 
 # ---------------------------------------------------------------- demo / report
 def _print_summary(result):
-    """Print the run summary and where the outputs are."""
-    s = result.summary
-    print(f"企业 firms: 读取 read {s['firms_read']} = 载入 loaded {s['firms_loaded']} "
-          f"+ 拒绝 rejected {s['firms_rejected']}")
-    print(f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
-          f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
-          f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
-          f"不参评 out of scope {s['firms_out_of_scope']}")
-    if s.get("land_mu"):
-        print(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
-              f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
-    for key, line in result.summary.get("extra_lines", {}).items():
+    """Print the run summary, the outputs, and which file to open first (the last lines)."""
+    from .pipeline import summary_lines
+
+    for line in summary_lines(result):
         print(line)
     for key, path in result.paths.items():
         if isinstance(path, dict):
@@ -148,7 +180,19 @@ def _print_summary(result):
                 print(f"  {key}/{sub}: {p}")
         else:
             print(f"  {key}: {path}")
-    print(f"用时 {s.get('seconds', 0)} s")
+    if result.timings:
+        from .pipeline import timing_line
+
+        print(timing_line(result.timings))
+    else:
+        print(f"用时 {result.summary.get('seconds', 0)} s")
+    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+            "results": "用 QGIS 打开 / open in QGIS"}
+    first = next((k for k in hint if k in result.paths), None)
+    if first is not None:
+        path = Path(result.paths[first]).resolve()
+        print(f"输出目录 outputs: {path.parent}")
+        print(f"先打开 open first: {path} ({hint[first]})")
 
 
 def _stages(args):
@@ -164,6 +208,25 @@ def _stage_arguments(p):
     p.add_argument("--skip", nargs="*", choices=STAGES[1:], default=[],
                    help="stages to leave out / 跳过的步骤")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--timings", default=None, metavar="FILE",
+                   help="also write the stage times and peak memory as JSON / 各步骤用时")
+    g = p.add_argument_group("report / 报告")
+    g.add_argument("--public", action="store_true",
+                   help="public edition of the report (公开版): no firm tax, output, energy or "
+                        "emission figures")
+    g.add_argument("--pdf", action="store_true",
+                   help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
+
+
+def _timings(args, result):
+    if getattr(args, "timings", None):
+        from .pipeline import write_timings
+
+        write_timings(result, args.timings)
+
+
+def _report_options(args):
+    return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
 
 
 def _demo_arguments(p):
@@ -183,8 +246,9 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print)
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -202,8 +266,10 @@ def _report_arguments(p):
     p.add_argument("--landuse", default=None, metavar="FILE",
                    help="三调 地类图斑 layer (DLTB); without it land comes from 用地面积")
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
-    p.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02",
-                   help="system of 经度/纬度 (default gcj02, as copied from AMap)")
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
+    _coords_argument(p)
+    _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="YAML file overriding default settings / 参数设置文件")
     _stage_arguments(p)
@@ -216,8 +282,10 @@ def _report(args):
     settings = load_settings(args.config or args.settings)
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print)
+                 stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
+                 report_options=_report_options(args), layer=args.layer)
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -241,9 +309,10 @@ def _run_arguments(p):
 
 def _run(args):
     from .config import load_settings
-    from .pipeline import publish, run
+    from .pipeline import check_run_arguments, publish, run
 
     settings = load_settings(args.config or args.settings)
+    check_run_arguments(args.out, args.year, args.landuse, args.plan, args.previous)
     if args.db:
         from . import postgis
 
@@ -253,6 +322,9 @@ def _run(args):
 
         if not args.landuse:
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
+        if args.layer:
+            raise ValidationError("--layer is not read by --engine dask: give the DLTB layer alone "
+                                  "or its partitions (gis partition)")
         if args.keep_on_workers:
             print("--keep-on-workers 已无需指定 (deprecated, no effect): the dask engine always "
                   "writes its results per partition on the workers", file=sys.stderr)
@@ -261,12 +333,13 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=parts,
+                          output_dir=parts, sheet=args.sheet,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
         result = publish(result, args.out,
-                         stages=tuple(s for s in ("density", "maps", "report") if s in stages))
+                         stages=tuple(s for s in ("density", "maps", "report") if s in stages),
+                         report_options=_report_options(args))
         if args.db:
             from . import postgis
 
@@ -276,13 +349,15 @@ def _run(args):
         return 0
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
-                 stages=_stages(args), progress=not args.no_progress, echo=print)
+                 stages=_stages(args), progress=not args.no_progress, echo=print,
+                 sheet=args.sheet, report_options=_report_options(args), layer=args.layer)
     if args.db:
         from . import postgis
 
         written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
+    _timings(args, result)
     return 0
 
 
@@ -324,10 +399,12 @@ def _input_arguments(p):
     g = p.add_argument_group("inputs (default: the synthetic demo data) / 输入数据（缺省用示例数据）")
     g.add_argument("--enterprises", default=None, metavar="FILE", help="enterprise table / 企业名录")
     g.add_argument("--landuse", default=None, metavar="FILE", help="三调 DLTB layer")
+    g.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer of the --landuse file (default: DLTB, or its only layer)")
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
-    g.add_argument("--coords", choices=["wgs84", "cgcs2000", "gcj02", "bd09"], default="gcj02")
+    _coords_argument(g)
     g.add_argument("--config", default=None, metavar="FILE", help="settings YAML / 参数设置文件")
 
 
@@ -342,7 +419,15 @@ def _inputs(args, settings):
     if args.year is None:
         raise ValidationError("--year is required with --enterprises / 请用 --year 指定评价年度")
     return {"enterprises": args.enterprises, "landuse": args.landuse, "plan": args.plan,
-            "previous": args.previous, "year": args.year, "coords": args.coords}
+            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer}
+
+
+def _basemap(value):
+    import argparse
+
+    if value in ("none", "intranet", "tianditu", "amap", "osm") or value.startswith("tiles:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use none, intranet, tianditu, amap, osm or tiles:DIR")
 
 
 def _map_arguments(p):
@@ -351,8 +436,9 @@ def _map_arguments(p):
     p.add_argument("--out", default="maps", metavar="DIR", help="output folder / 输出目录")
     p.add_argument("--layers", nargs="*", choices=STANDARD_MAPS, default=None,
                    help="which maps (default: all) / 输出哪些地图")
-    p.add_argument("--basemap", choices=["none", "intranet", "tianditu", "amap", "osm"], default=None,
-                   help="base map (default none: works with no network) / 底图")
+    p.add_argument("--basemap", type=_basemap, default=None, metavar="{none,intranet,tianditu,amap,osm,tiles:DIR}",
+                   help="base map (default none: works with no network); tiles:DIR reads a local tile "
+                        "folder DIR/{z}/{x}/{y}.png or an .mbtiles file, no server needed / 底图")
     p.add_argument("--public", action="store_true",
                    help="public edition: no tax, output, energy or emission data in the HTML")
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -380,13 +466,16 @@ def _map(args):
     inputs = _inputs(args, settings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
+    # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
+    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
+            "maps_dir": out}
     with tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
             target = out / path.name
-            shutil.move(str(path), target)
+            if Path(path).resolve() != target.resolve():
+                shutil.move(str(path), target)
             print(f"  {name}: {target}")
     return 0
 
@@ -467,8 +556,17 @@ register("match", "sites for an incoming project's land need / 项目落户用�
 
 
 # ---------------------------------------------------------------- main
-def build_parser():
-    """The argparse parser with every registered command."""
+def build_parser(only=None):
+    """The argparse parser with every registered command.
+
+    Parameters
+    ----------
+    only : str, optional
+        Build the arguments of this command only ("" for none): the other
+        commands are listed with their help but their argument builders, and
+        what those import, are not run (``gis --help`` and ``gis validate``
+        start without loading the pipeline or the map libraries).
+    """
     parser = argparse.ArgumentParser(
         prog="gis",
         description="义乌国土空间规划 GIS 工具 / Yiwu spatial-planning GIS toolkit",
@@ -483,9 +581,23 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in COMMANDS.values():
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
-        cmd.add_arguments(p)
+        if only is None or only == cmd.name:
+            cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
     return parser
+
+
+def _command_of(argv):
+    """The command named in ``argv`` ("" when none): the first word that is not an option."""
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--settings":
+            skip = True
+        elif not a.startswith("-"):
+            return a if a in COMMANDS else ""
+    return ""
 
 
 def main(argv=None):
@@ -496,7 +608,8 @@ def main(argv=None):
     argv : list of str, optional
         Arguments without the program name (default ``sys.argv[1:]``).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)

@@ -27,6 +27,7 @@ from ._errors import CRSError, ValidationError
 from .config import load_settings
 from .crs import M2_PER_MU, WORKING_CRS
 from .density import _point_xy, grid_spec
+from .labels import column_labels
 
 __all__ = [
     "LABELS_ZH",
@@ -61,21 +62,13 @@ UNCLASSIFIED = "未分类"
 
 
 #: Chinese headers of the cluster, hot-spot, LQ and Clark-Evans tables
-LABELS_ZH = {
-    "cluster": "集聚区编号", "n_firms": "企业数", "dominant_chain": "主导产业链",
-    "dominant_share": "主导产业链占比", "chain_counts": "产业链构成", "tax": "税收(万元)",
-    "output": "营业收入(万元)", "area_mu": "面积(亩)", "platform": "所在平台",
-    "platform_share": "平台内面积占比", "park": "所在园区", "park_share": "园区内面积占比",
-    "zone": "区域", "zone_kind": "区域类型", "chain": "产业链", "value": "企业数",
-    "zone_total": "区域企业总数", "chain_total": "产业链企业总数", "total": "全市企业总数",
-    "lq": "区位熵", "platforms": "规划平台", "n_in_platform": "平台内企业数",
-    "share_firms": "平台内企业占比", "output_in_platform": "平台内营业收入(万元)",
-    "share_output": "平台内营业收入占比", "n": "企业数", "area_km2": "面积(km²)",
-    "mean_nn_m": "平均最近邻距离(m)", "expected_nn_m": "随机分布期望距离(m)",
-    "R": "最近邻指数R", "z": "z值", "p": "p值", "pattern": "分布形态",
-    "count": "企业数", "gi_z": "Gi* z值", "gi_p": "p值", "gi_q": "FDR校正p值",
-    "gi_bin": "热点等级", "gi_class": "热点类型",
-}
+LABELS_ZH = column_labels("clusters", [
+    "cluster", "n_firms", "dominant_chain", "dominant_share", "chain_counts", "tax", "output",
+    "area_mu", "platform", "platform_share", "park", "park_share", "zone", "zone_kind", "chain",
+    "value", "zone_total", "chain_total", "total", "lq", "platforms", "n_in_platform",
+    "share_firms", "output_in_platform", "share_output", "n", "area_km2", "mean_nn_m",
+    "expected_nn_m", "R", "z", "p", "pattern", "count", "gi_z", "gi_p", "gi_q", "gi_bin",
+    "gi_class"])
 
 def _cfg(settings, section):
     return (settings or load_settings())["density"][section]
@@ -157,7 +150,7 @@ def gi_classes(z, p, confidence=(0.90, 0.95, 0.99)):
 
 def _gi_from_sums(x, lag, wsum, n):
     """Getis-Ord Gi* z-scores with binary weights (self included)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the normal cdf (scipy.stats takes long to import)
 
     xbar = x.sum() / n
     s = np.sqrt(max((x * x).sum() / n - xbar * xbar, 0.0))
@@ -165,7 +158,7 @@ def _gi_from_sums(x, lag, wsum, n):
     den = s * np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(den > 0, (lag - xbar * wsum) / den, np.nan)
-    p = 2.0 * norm.sf(np.abs(z))
+    p = 2.0 * ndtr(-np.abs(z))
     return z, p
 
 
@@ -238,10 +231,10 @@ def gi_star_array(values, neighbours=None, cell=None, fdr=None, confidence=None,
         lag = ndimage.correlate(x0, fp, mode="constant", cval=0.0)
         wsum = ndimage.correlate(valid.astype(float), fp, mode="constant", cval=0.0)
     else:
-        from scipy.signal import fftconvolve
+        from .density import convolve_same
 
-        lag = fftconvolve(x0, fp[::-1, ::-1], mode="same")
-        wsum = np.rint(fftconvolve(valid.astype(float), fp[::-1, ::-1], mode="same"))
+        lag = convolve_same(x0, fp[::-1, ::-1])
+        wsum = np.rint(convolve_same(valid.astype(float), fp[::-1, ::-1]))
     z = np.full(x.shape, np.nan)
     p = np.full(x.shape, np.nan)
     z[valid], p[valid] = _gi_from_sums(x0[valid], lag[valid], wsum[valid], n)
@@ -881,7 +874,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
         fewer than 2 points.
     """
     from scipy.spatial import cKDTree
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     cfg = _cfg(settings, "clark_evans")
     corr = edge_correction or cfg["edge_correction"]
@@ -926,7 +919,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
                 r_e = 0.5 / np.sqrt(n / A)
                 se = 0.26136 / np.sqrt(n * n / A)
             z = (r_a - r_e) / se
-            p = float(2 * norm.sf(abs(z)))
+            p = float(2 * ndtr(-abs(z)))
             pattern = "随机" if p >= alpha else ("聚集" if r_a < r_e else "均匀")
             rec.update(mean_nn_m=r_a, expected_nn_m=float(r_e), R=r_a / r_e, z=float(z), p=p, pattern=pattern)
         else:

@@ -34,6 +34,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from .labels import column_labels
+
 __all__ = [
     "CONFIDENTIAL_QUANTITIES",
     "CONFIDENTIAL_WORDS",
@@ -55,14 +57,8 @@ __all__ = [
 ]
 
 #: confidential quantity (internal column) -> Chinese name
-CONFIDENTIAL_QUANTITIES = {
-    "tax": "税收",
-    "value_added": "工业增加值",
-    "revenue": "营业收入",
-    "energy": "综合能耗",
-    "emission": "排放量",
-    "electricity": "用电量",
-}
+CONFIDENTIAL_QUANTITIES = column_labels(
+    "short", ["tax", "value_added", "revenue", "energy", "emission", "electricity"])
 
 #: words that name a confidential quantity in a text (a clause holding one of
 #: them is not public)
@@ -328,15 +324,17 @@ def _significant(s):
     return len(digits)
 
 
-def confidential_needles(values, min_significant=4):
+def confidential_needles(values, min_significant=5):
     """The texts under which confidential numbers could appear in an output.
 
-    Each finite value is written the ways the outputs write numbers: 0–3
-    decimals, with and without thousands separators, as a JSON float (full
-    and rounded to 6 decimals) and with ``%g``.  Texts with fewer than
-    ``min_significant`` significant digits are left out: "4.7" occurs by
-    chance in any page of coordinates; four significant digits searched
-    between non-digit boundaries (see :func:`find_leaks`) do not.
+    Each finite value is written the ways the outputs write numbers: 1–3
+    decimals, with and without thousands separators, whole with thousands
+    separators (from 1 000), as a JSON float (full and rounded to 6
+    decimals) and with ``%g``.  Texts with fewer than
+    ``min_significant`` significant digits are left out: "4.7" or "65.57"
+    occur by chance in any page (a share in a legend, a land area); five
+    significant digits compared with whole numbers of the file (see
+    :func:`find_leaks`) do not.
 
     Parameters
     ----------
@@ -355,10 +353,16 @@ def confidential_needles(values, min_significant=4):
             continue
         if not math.isfinite(v) or v == 0:
             continue
-        forms = {f"{v:.0f}", f"{v:.1f}", f"{v:.2f}", f"{v:.3f}", f"{v:,.0f}", f"{v:,.1f}",
-                 f"{v:,.2f}", repr(v), repr(round(v, 6)), f"{v:g}"}
+        forms = {f"{v:.1f}", f"{v:.2f}", f"{v:.3f}", f"{v:,.1f}", f"{v:,.2f}", repr(v),
+                 repr(round(v, 6)), f"{v:g}"}
+        if abs(v) >= 1000:  # whole numbers only as outputs write them: 1,234
+            forms.add(f"{v:,.0f}")
         out.update(f for f in forms if _significant(f) >= min_significant)
     return out
+
+
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?!\d)")
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)")
 
 
 def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
@@ -371,24 +375,22 @@ def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
         escapes are decoded too, so JSON written with ``ensure_ascii`` is
         searched as well).
     needles : iterable of str
-        From :func:`confidential_needles`.  A needle matches only between
-        non-digit boundaries: not preceded by a digit or ".", not followed
-        by a digit or by "." and a digit (so "1234.5" is not found inside
-        "11234.56" nor "120.12345").
+        From :func:`confidential_needles`.  A needle matches a whole number
+        of the text only, i.e. between non-digit boundaries: every number of
+        the text (digits with an optional decimal part, not preceded by a
+        digit or "."; and numbers with thousands separators) is compared
+        with the needles, so "1234.5" is not found inside "11234.56" nor
+        "120.12345".
     words : iterable of str
 
     Returns
     -------
     list of str
-        The needles and words found (empty: no leak).
+        The words, then the needles, found (empty: no leak).
     """
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
     if "\\u" in text:
         text = text + "\n" + re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
     found = [w for w in words if w in text]
-    needles = sorted(set(needles), key=len, reverse=True)
-    for k in range(0, len(needles), 500):
-        chunk = needles[k:k + 500]
-        pat = re.compile(r"(?<![\d.])(" + "|".join(map(re.escape, chunk)) + r")(?!\d|\.\d)")
-        found += sorted(set(pat.findall(text)))
-    return found
+    numbers = set(_NUMBER.findall(text)) | set(_GROUPED.findall(text))
+    return found + sorted(numbers & set(needles))

@@ -35,7 +35,10 @@ __all__ = [
     "bd09_to_gcj02",
     "wgs84_to_bd09",
     "bd09_to_wgs84",
+    "COORD_SYSTEMS",
     "convert_lonlat",
+    "lonlat_from_wgs84",
+    "coord_system",
     "detect_crs",
     "to_working",
     "area_m2",
@@ -222,6 +225,42 @@ _TO_WGS84 = {
 }
 
 
+#: the systems a table's 经度/纬度 may be in; ``"auto"`` (chosen by
+#: :func:`gis.attach.coordinate_check`) is accepted where a system is asked for
+COORD_SYSTEMS = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+_FROM_WGS84 = {
+    "wgs84": lambda x, y: (x, y),
+    "cgcs2000": lambda x, y: (x, y),
+    "gcj02": wgs84_to_gcj02,
+    "bd09": wgs84_to_bd09,
+}
+
+
+def coord_system(name, allow_auto=False):
+    """The canonical name of a coordinate system ("GCJ-02" -> "gcj02"); CRSError when unknown.
+
+    >>> coord_system("BD-09"), coord_system("auto", allow_auto=True)
+    ('bd09', 'auto')
+    """
+    key = str(name).lower().replace("-", "").replace("_", "").strip()
+    if key in _TO_WGS84 or (allow_auto and key == "auto"):
+        return key
+    known = ", ".join(COORD_SYSTEMS + (("auto",) if allow_auto else ()))
+    raise CRSError(f"unknown coordinate system {name!r}; use one of {known}")
+
+
+def lonlat_from_wgs84(lon, lat, target="wgs84"):
+    """Convert WGS84 lon/lat to ``target`` (the inverse of :func:`convert_lonlat`).
+
+    >>> lon, lat = lonlat_from_wgs84(120.075, 29.307, "gcj02")
+    >>> [round(float(v), 6) for v in convert_lonlat(lon, lat, "gcj02")]
+    [120.075, 29.307]
+    """
+    key = coord_system(target)
+    return _FROM_WGS84[key](np.asarray(lon, "float64"), np.asarray(lat, "float64"))
+
+
 def convert_lonlat(lon, lat, source="wgs84"):
     """Convert lon/lat in ``source`` ("wgs84", "cgcs2000", "gcj02", "bd09") to WGS84.
 
@@ -237,11 +276,7 @@ def convert_lonlat(lon, lat, source="wgs84"):
     lon, lat : numpy.ndarray
         WGS84 longitudes and latitudes.
     """
-    key = str(source).lower().replace("-", "").replace("_", "")
-    if key not in _TO_WGS84:
-        raise CRSError(
-            f"unknown coordinate system {source!r}; use one of wgs84, cgcs2000, gcj02, bd09"
-        )
+    key = coord_system(source)
     return _TO_WGS84[key](np.asarray(lon, "float64"), np.asarray(lat, "float64"))
 
 

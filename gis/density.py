@@ -36,14 +36,16 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import CRSError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
 from .crs import WORKING_CRS
 
 __all__ = [
+    "settings_problems",
     "DensityGrid",
     "KERNELS",
     "grid_spec",
     "kernel_weights",
+    "convolve_same",
     "density_grid",
     "density_by_chain",
     "write_geotiff",
@@ -126,6 +128,51 @@ class DensityGrid:
 
 
 # --------------------------------------------------------------------------- inputs
+
+
+def _neighbour_problems(hs):
+    v = hs.get("neighbours")
+    if v in ("queen", "rook") or (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+        return []
+    return [f"density.hotspots.neighbours: must be queen, rook or a distance in metres > 0, got {v!r}"]
+
+
+def settings_problems(settings):
+    """Problems of the ``density`` settings (kernel density, hot spots, clusters).
+
+    Checked by :func:`gis.config.load_settings`.
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["density"]["kde"]["radius_m"] = -1000
+    >>> settings_problems(s)
+    ['density.kde.radius_m: must be > 0, got -1000']
+    """
+    d = settings["density"]
+    kde, hs, db, ce = (d.get(k) or {} for k in ("kde", "hotspots", "dbscan", "clark_evans"))
+    problems = []
+    for key in ("cell_m", "radius_m", "gaussian_truncate"):
+        problems += number_problems(kde, "density.kde", key, above=0)
+    problems += choice_problems(kde, "density.kde", "kernel", KERNELS)
+    problems += choice_problems(kde, "density.kde", "extent", ("county", "points"))
+    problems += number_problems(kde, "density.kde", "tile", above=0, integer=True)
+    problems += number_problems(hs, "density.hotspots", "cell_m", above=0)
+    problems += _neighbour_problems(hs)
+    conf = hs.get("confidence")
+    if not isinstance(conf, list) or len(conf) != 3 or not all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) and 0 < c < 1 for c in conf):
+        problems.append(f"density.hotspots.confidence: must be 3 levels between 0 and 1, got {conf!r}")
+    for key in ("eps_m", "hull_buffer_m"):
+        problems += number_problems(db, "density.dbscan", key, above=0 if key == "eps_m" else None,
+                                    low=0 if key != "eps_m" else None)
+    problems += number_problems(db, "density.dbscan", "min_samples", low=1, integer=True)
+    problems += choice_problems(db, "density.dbscan", "hull", ("convex", "concave"))
+    problems += number_problems(db, "density.dbscan", "concave_ratio", low=0, high=1)
+    problems += number_problems(db, "density.dbscan", "snap_fraction", above=0, high=1)
+    problems += choice_problems(ce, "density.clark_evans", "edge_correction", ("none", "donnelly"))
+    problems += number_problems(ce, "density.clark_evans", "alpha", above=0, high=1)
+    return problems
 
 
 def _settings(settings):
@@ -358,13 +405,25 @@ def linear_bin_sparse(x, y, w, x0, ytop, cell, rows, cols):
     return uniq, np.bincount(inv, weights=mass, minlength=len(uniq))
 
 
-def _convolve(binned, kern):
-    from scipy.signal import fftconvolve, oaconvolve
+def convolve_same(grid, kern):
+    """``grid`` convolved with ``kern`` by FFT, the size of ``grid`` (centred, as ``mode="same"``).
 
-    # overlap-add is faster and lighter when the kernel is much smaller than the grid
-    if min(binned.shape) > 4 * kern.shape[0]:
-        return oaconvolve(binned, kern, mode="same")
-    return fftconvolve(binned, kern, mode="same")
+    Uses :mod:`scipy.fft` only (``scipy.signal`` takes most of a second to import).
+
+    >>> convolve_same(np.eye(3), np.ones((1, 3))).round(12).tolist()
+    [[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    """
+    from scipy import fft
+
+    full = [a + b - 1 for a, b in zip(grid.shape, kern.shape)]
+    shape = [fft.next_fast_len(n, real=True) for n in full]
+    out = fft.irfft2(fft.rfft2(grid, shape) * fft.rfft2(kern, shape), shape)
+    r0, c0 = (kern.shape[0] - 1) // 2, (kern.shape[1] - 1) // 2
+    return out[r0:r0 + grid.shape[0], c0:c0 + grid.shape[1]]
+
+
+def _convolve(binned, kern):
+    return convolve_same(binned, kern)
 
 
 def _density(x, y, w, weight_name, transform, rows, cols, radius, kernel, truncate, source, clip_mask=None):

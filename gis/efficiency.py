@@ -46,9 +46,11 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ConfigError, ValidationError
-from .config import load_settings
+from .config import choice_problems, load_settings, number_problems
+from .labels import INDICATOR_NAMES, code_labels, column_label, column_labels
 
 __all__ = [
+    "settings_problems",
     "INDICATORS",
     "UNITS",
     "LABELS_ZH",
@@ -63,6 +65,7 @@ __all__ = [
     "ranks",
     "classes",
     "evaluate",
+    "zero_use_rule",
     "aggregate",
     "chain_targets",
     "platform_targets",
@@ -72,105 +75,109 @@ LAND = "__land__"
 
 #: indicator -> (numerator column, denominator column, multiplier, 中文名, unit)
 INDICATORS = {
-    "tax_per_mu": ("tax", LAND, 1.0, "亩均税收", "万元/亩"),
-    "va_per_mu": ("value_added", LAND, 1.0, "亩均增加值", "万元/亩"),
-    "revenue_per_mu": ("revenue", LAND, 1.0, "亩均营业收入", "万元/亩"),
-    "va_per_energy": ("value_added", "energy", 1.0, "单位能耗增加值", "万元/吨标煤"),
-    "va_per_emission": ("value_added", "emission", 1.0, "单位排放增加值", "万元/吨"),
-    "tax_per_kwh": ("tax", "electricity", 1.0, "单位电耗税收", "万元/万千瓦时"),
-    "labour_productivity": ("value_added", "employees", 1.0, "全员劳动生产率", "万元/人"),
-    "rd_share": ("rd", "revenue", 100.0, "R&D占比", "%"),
-    "investment_per_mu": ("investment", LAND, 1.0, "工业性投资强度", "万元/亩"),
+    "tax_per_mu": ("tax", LAND, 1.0, *INDICATOR_NAMES["tax_per_mu"]),
+    "va_per_mu": ("value_added", LAND, 1.0, *INDICATOR_NAMES["va_per_mu"]),
+    "revenue_per_mu": ("revenue", LAND, 1.0, *INDICATOR_NAMES["revenue_per_mu"]),
+    "va_per_energy": ("value_added", "energy", 1.0, *INDICATOR_NAMES["va_per_energy"]),
+    "va_per_emission": ("value_added", "emission", 1.0, *INDICATOR_NAMES["va_per_emission"]),
+    "tax_per_kwh": ("tax", "electricity", 1.0, *INDICATOR_NAMES["tax_per_kwh"]),
+    "labour_productivity": ("value_added", "employees", 1.0, *INDICATOR_NAMES["labour_productivity"]),
+    "rd_share": ("rd", "revenue", 100.0, *INDICATOR_NAMES["rd_share"]),
+    "investment_per_mu": ("investment", LAND, 1.0, *INDICATOR_NAMES["investment_per_mu"]),
 }
 
 #: indicator -> unit
 UNITS = {k: v[4] for k, v in INDICATORS.items()}
 
-SCOPE_ZH = {
-    "graded": "参评定级",
-    "scored_not_graded": "参评不定级",
-    "out_of_scope": "不参评(用地不足)",
-    "lessee": "租赁企业(单列)",
-}
+SCOPE_ZH = code_labels("scope")
 
-CLASS_ZH = {"A": "A 优先发展", "B": "B 鼓励提升", "C": "C 帮扶转型", "D": "D 倒逼整治"}
+CLASS_ZH = code_labels("class")
 
-#: Chinese headers of the columns :func:`evaluate` adds
-LABELS_ZH = {k: f"{v[3]}({v[4]})" for k, v in INDICATORS.items()}
-LABELS_ZH.update({f"score_{k}": f"{v[3]}得分" for k, v in INDICATORS.items()})
-LABELS_ZH.update(
-    {
-        "notes": "指标说明",
-        "scope": "评价范围代码",
-        "scope_zh": "评价范围",
-        "scope_note": "范围说明",
-        "score": "综合得分",
-        "score_note": "得分说明",
-        "rank": "排名",
-        "rank_n": "排名基数",
-        "class": "评价类别",
-        "class_zh": "类别名称",
-    }
-)
+#: Chinese headers of the columns :func:`evaluate` adds (from :mod:`gis.labels`)
+LABELS_ZH = column_labels("firms", [*INDICATORS, *(f"score_{k}" for k in INDICATORS),
+                                    "notes", "scope", "scope_zh", "scope_note", "score",
+                                    "score_note", "rank", "rank_n", "class", "class_zh"])
 
 #: Chinese headers of :func:`aggregate` columns
-AGG_LABELS_ZH = {
-    "firms": "企业数",
-    "graded": "定级企业数",
-    "land_mu": "用地面积(亩)",
-    "tax": "税收(万元)",
-    "value_added": "工业增加值(万元)",
-    "revenue": "营业收入(万元)",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "va_per_mu": "亩均增加值(万元/亩)",
-    "revenue_per_mu": "亩均营业收入(万元/亩)",
-    **{f"n_{c}": f"{c}类(家)" for c in "ABCD"},
-    **{f"share_{c}": f"{c}类占比" for c in "ABCD"},
-    "rank": "亩均税收排名",
-}
+AGG_LABELS_ZH = column_labels("aggregate", [
+    "firms", "graded", "land_mu", "tax", "value_added", "revenue", "tax_per_mu",
+    "va_per_mu", "revenue_per_mu", *(f"n_{c}" for c in "ABCD"),
+    *(f"share_{c}" for c in "ABCD"), "rank"])
 
-_SHORT_ZH = {
-    "tax": "税收",
-    "value_added": "工业增加值",
-    "revenue": "营业收入",
-    "energy": "综合能耗",
-    "emission": "排放量",
-    "electricity": "用电量",
-    "employees": "从业人员",
-    "rd": "研发经费",
-    "investment": "工业性投资",
-    LAND: "用地面积",
-}
+_SHORT_ZH = {**column_labels("short"), LAND: column_label("land_mu", "short")}
 
 SIZES = ("规上", "规下")
 
 
-def _cfg(settings):
-    settings = settings or load_settings()
-    cfg = settings["efficiency"]
+def _share_problems(cfg):
     problems = []
-    if cfg["class_mode"] not in ("rank", "threshold"):
-        problems.append(f"efficiency.class_mode must be rank or threshold, got {cfg['class_mode']!r}")
-    if cfg["benchmark_method"] not in ("average", "mean", "median", "fixed"):
-        problems.append(
-            "efficiency.benchmark_method must be average, mean, median or fixed, "
-            f"got {cfg['benchmark_method']!r}"
-        )
-    if cfg["benchmark_population"] not in ("graded", "scored"):
-        problems.append("efficiency.benchmark_population must be graded or scored")
-    sh = cfg["class_shares"]
-    if len(sh) != 4 or any(s < 0 for s in sh) or abs(sum(sh) - 1) > 1e-6:
-        problems.append(f"efficiency.class_shares must be 4 shares >= 0 summing to 1, got {sh}")
-    th = cfg["class_thresholds"]
-    if len(th) != 3 or list(th) != sorted(th, reverse=True):
-        problems.append(f"efficiency.class_thresholds must be 3 decreasing scores, got {th}")
+    sh = cfg.get("class_shares")
+    if not isinstance(sh, list) or len(sh) != 4 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in sh) \
+            or abs(sum(sh) - 1) > 1e-6:
+        problems.append(f"efficiency.class_shares: must be 4 shares >= 0 summing to 1, got {sh!r}")
+    th = cfg.get("class_thresholds")
+    if not isinstance(th, list) or len(th) != 3 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in th) \
+            or list(th) != sorted(th, reverse=True):
+        problems.append(f"efficiency.class_thresholds: must be 3 decreasing scores, got {th!r}")
+    return problems
+
+
+def _indicator_problems(cfg):
+    problems = []
+    zu = cfg.get("zero_use") or {}
+    for k in zu.get("indicators") or []:
+        if k not in INDICATORS:
+            problems.append(f"efficiency.zero_use.indicators: unknown indicator '{k}'")
+    for k in cfg.get("average_if_missing") or []:
+        if k not in INDICATORS:
+            problems.append(f"efficiency.average_if_missing: unknown indicator '{k}'")
     for size in SIZES:
-        for k in cfg["weights"].get(size, {}) or {}:
+        for k, wt in ((cfg["weights"] or {}).get(size, {}) or {}).items():
             if k not in INDICATORS:
                 problems.append(f"efficiency.weights.{size}: unknown indicator '{k}'")
+            else:
+                problems += number_problems(cfg["weights"][size], f"efficiency.weights.{size}", k,
+                                            low=0)
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``efficiency`` settings (checked by :func:`gis.config.load_settings`).
+
+    ``cap_multiple`` must be a number > 0: ``null`` is refused, because the
+    cap bounds every indicator's term (an uncapped term lets one extreme
+    figure decide the class) and is the score of ``zero_use.treat_as: cap``;
+    to make the cap irrelevant give a large number.
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["efficiency"]["cap_multiple"] = None
+    >>> settings_problems(s)
+    ['efficiency.cap_multiple: must be a number, got null']
+    """
+    cfg, w = settings["efficiency"], "efficiency"
+    problems = choice_problems(cfg, w, "class_mode", ("rank", "threshold"))
+    problems += choice_problems(cfg, w, "benchmark_method", ("average", "mean", "median", "fixed"))
+    problems += choice_problems(cfg, w, "benchmark_population", ("graded", "scored"))
+    problems += choice_problems(cfg.get("zero_use") or {}, "efficiency.zero_use", "treat_as",
+                                ("not_reported", "cap"))
+    problems += number_problems(cfg, w, "cap_multiple", above=0)
+    problems += number_problems(cfg, w, "floor", low=0)
+    problems += number_problems(cfg, w, "min_land_mu", low=0)
+    problems += number_problems(cfg, w, "new_firm_years", low=0)
+    problems += number_problems(cfg, w, "year", low=1949, high=2100, integer=True, allow_none=True)
+    return problems + _share_problems(cfg) + _indicator_problems(cfg)
+
+
+def _cfg(settings):
+    settings = settings or load_settings()
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems))
-    return cfg
+        raise ConfigError(problems)
+    return settings["efficiency"]
 
 
 def _num(df, col, land_col):
@@ -346,6 +353,42 @@ def _sizes(firms):
     return size
 
 
+def _zero_reported(firms, k, cfg):
+    """Firms reporting 0 as the denominator of indicator ``k`` (e.g. energy 0) with a numerator."""
+    num, den = INDICATORS[k][0], INDICATORS[k][1]
+    if k not in (cfg["zero_use"]["indicators"] or []) or den not in firms or num not in firms:
+        return pd.Series(False, index=firms.index)
+    return (pd.to_numeric(firms[den], errors="coerce") == 0) & \
+        pd.to_numeric(firms[num], errors="coerce").notna()
+
+
+def _zero_term(t, zero, pop, weight, cfg):
+    """Score term of firms reporting zero energy/emission, and the note's text."""
+    if cfg["zero_use"]["treat_as"] == "cap":
+        cap = cfg["cap_multiple"] * weight
+        return cap, f"填报为0, 按封顶计{cap:.2f}分"
+    have = t[t.notna() & ~zero & pop]
+    avg = float(have.mean()) if len(have) else 0.0
+    return avg, f"填报为0, 按未填报取平均得分{avg:.2f}"
+
+
+def zero_use_rule(settings=None):
+    """How a firm reporting zero energy or emission is scored, as a sentence for the report.
+
+    Examples
+    --------
+    >>> zero_use_rule()[:12]
+    '填报能耗或排放为0的企业'
+    """
+    cfg = _cfg(settings)
+    names = "、".join(INDICATORS[k][3] for k in cfg["zero_use"]["indicators"] or [])
+    if not names:
+        return "填报能耗或排放为0的企业: 按指标计算规则处理(分母为0视为缺失, 计0分)"
+    how = (f"按封顶得分(权重×{cfg['cap_multiple']:g})计" if cfg["zero_use"]["treat_as"] == "cap"
+           else "按未填报处理, 取同类企业该指标的平均得分")
+    return f"填报能耗或排放为0的企业({names}): {how}, 不按最差计0分"
+
+
 def benchmarks(ind, firms, population=None, settings=None, land_col="land_mu"):
     """Benchmark of each scored indicator for 规上 and 规下.
 
@@ -465,6 +508,10 @@ def scores(ind, firms, benchmarks, settings=None, population=None):
                 add_note(m, f"{zh}基准值缺失, 计0分")
                 continue
             t = (wt * v / b).clip(lower=cfg["floor"], upper=cfg["cap_multiple"] * wt)
+            zero = _zero_reported(firms.reindex(t.index), k, cfg)
+            if zero.any():
+                t[zero], text = _zero_term(t, zero, pop[m], wt, cfg)
+                add_note(m & zero.reindex(ind.index, fill_value=False), f"{zh}: {text}")
             miss = t.isna()
             averaged = pd.Series(False, index=t.index)
             if s == "规上" and k in cfg["average_if_missing"]:
@@ -751,12 +798,7 @@ def chain_targets(evaluated, settings=None):
     return res
 
 
-_TARGET_ZH = {
-    "high_tech": "国家高新技术企业(家)",
-    "tech_sme": "科技型中小企业(家)",
-    "national_high_tech_enterprises": "国家高新技术企业(家)",
-    "provincial_tech_smes": "省级科技型中小企业(家)",
-}
+_TARGET_ZH = code_labels("target")
 _TRUE = {"true", "1", "是", "y", "yes", "t", "√"}
 
 

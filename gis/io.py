@@ -11,14 +11,20 @@ GeoParquet) through :func:`read_layer`, :func:`read_landuse` (三调 DLTB) and
 
 Numbers written as text
 -----------------------
-``"1,234.5"``, full-width ``"１２３"``, ``"12%"`` (= 0.12) and a trailing unit
-equal to the column's unit (``"12.5亩"``) are read as numbers; blanks and
-``-`` are missing.  A trailing **万** multiplies by 10 000 *in the unit of the
-column*, except in columns whose unit already starts with 万 (万元,
-万千瓦时), where ``"12.5万"`` is read as 12.5 万元 (how planners write it);
-**亿** is 10⁸, or 10 000 in a 万元 column.  A header that names another unit
-(``税收(元)``, ``用地面积(平方米)``) is converted with the factors of the
-``io.unit_factors`` setting.  Anything else is rejected as ``not_a_number``.
+``"1,234.5"`` and full-width ``"１２３"`` are read as numbers; blanks and
+``-`` are missing.  A unit written in the cell is converted to the
+column's unit with the ``io.unit_factors`` setting (``"300元"`` under
+税收(万元) is 0.03, ``"10000平方米"`` under 用地面积(亩) is 15); a unit that
+cannot apply (``"2公顷"`` under 税收) is rejected as ``wrong_unit``.  万,
+十万, 百万, 千万 and 亿 multiply the unit that follows, or the column's unit;
+in columns whose unit already starts with 万 (万元, 万千瓦时) ``"12.5万"`` is
+12.5 万元 (how planners write it) and ``"3千万"`` 3 000 万元.  A header that
+names another unit (``税收(元)``, ``用地面积(平方米)``) is converted with the
+same factors.  Percentages (``"5%"``) are refused (reason ``percent``):
+no enterprise column is a ratio.  Excel error cells (``#DIV/0!``, ``#N/A``,
+``#VALUE!``, ``#REF!``) are ledgered as ``excel_error`` in any column;
+totals rows (合计, 小计, 其中) as ``totals_row``.  Coordinates in
+degrees-minutes-seconds (``120°04'30"``, ``29度18分``) are read.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import errno
 import re
 import unicodedata
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +42,7 @@ import pandas as pd
 
 from ._errors import GisError, ValidationError
 from .config import load_settings
-from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, to_working
+from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
 from .ledger import Ledger
@@ -48,17 +55,25 @@ __all__ = [
     "read_table",
     "column_mapping",
     "parse_numbers",
+    "dms_degrees",
+    "number_cells",
+    "excel_errors",
+    "EXCEL_ERRORS",
     "load_enterprises",
+    "resolve_coords",
+    "base_coords",
     "read_layer",
     "read_landuse",
+    "code_text",
     "read_plan",
     "is_table",
     "layer_kind",
     "validate_file",
+    "coordinate_report",
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
-VECTOR_SUFFIXES = (".gpkg", ".shp", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
 
 
 def is_table(path):
@@ -161,7 +176,53 @@ def _read_calamine(path, sheet):
         for i, r in enumerate(rows):  # the parse itself: rows arrive as Python lists
             arr[i, : len(r)] = r
         arr[arr == ""] = None
+        for (i, j), code in _xlsx_error_cells(path, name).items():  # calamine reads them as ""
+            if i < arr.shape[0] and j < arr.shape[1]:
+                arr[i, j] = code
         out[name] = arr
+    return out
+
+
+_CELL_REF = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+_CELL_REF_T_FIRST = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</c>).)*?<v>([^<]*)</v>', re.S)
+
+
+def _xlsx_error_cells(path, sheet):
+    """``{(row, col): "#DIV/0!"}`` (0-based) of the error cells of one sheet of an .xlsx.
+
+    Read from the sheet's XML (cells with ``t="e"``); empty for other files
+    or when the workbook's structure is not the usual one.
+    """
+    import zipfile
+    from xml.etree import ElementTree
+
+    if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                  "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+            book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+            rid = next((el.get(f"{{{ns['r']}}}id") for el in book.iterfind("m:sheets/m:sheet", ns)
+                        if el.get("name") == sheet), None)
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next((el.get("Target") for el in rels if el.get("Id") == rid), None)
+            if target is None:
+                return {}
+            target = target.lstrip("/")
+            data = zf.read(target if target.startswith("xl/") else f"xl/{target}")
+    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+    if b't="e"' not in data:
+        return {}
+    out = {}
+    for rx in (_CELL_REF, _CELL_REF_T_FIRST):
+        for m in rx.finditer(data):
+            letters, row, code = m.group(1).decode(), int(m.group(2)), m.group(3).decode()
+            col = 0
+            for ch in letters:
+                col = col * 26 + ord(ch) - 64
+            out[(row - 1, col - 1)] = code.strip()
     return out
 
 
@@ -281,8 +342,8 @@ def _frame_from_block(arr, header_idx):
     return df
 
 
-def read_table(path, sheet=None, aliases=None, settings=None):
-    """Read a spreadsheet or CSV, finding the header row below any title rows.
+def read_table(path, sheet=None, aliases=None, settings=None, year=None, required=None):
+    """Read a spreadsheet or CSV, finding the sheet and the header row below any title rows.
 
     Parameters
     ----------
@@ -291,12 +352,21 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         openpyxl; ``.xls`` needs calamine or xlrd), ``.csv``/``.txt``
         in UTF-8, UTF-8 with BOM or GBK/GB18030 (comma, tab or semicolon).
     sheet : str or int, optional
-        Sheet name or number; by default the sheet whose header row
-        matches the most known column names.
+        Sheet name or number.  By default: the only sheet, else the only
+        sheet that looks like a firm table (its header row names every
+        ``required`` column); when several do, the one whose name carries
+        ``year`` (``2025年``, ``企业名录2025``) if exactly one does, else a
+        ValidationError listing them.  When none does, the sheet whose
+        header row matches the most known column names.
     aliases : dict, optional
         ``{internal name: [accepted headers]}`` used to recognise the
         header row; default :data:`gis.schema.ENTERPRISE_ALIASES`.
     settings : dict, optional
+    year : int, optional
+        The evaluation year, to choose among several firm-table sheets.
+    required : list of str, optional
+        Internal names a firm-table header must name; default the required
+        enterprise columns (with the default aliases).
 
     Returns
     -------
@@ -304,7 +374,10 @@ def read_table(path, sheet=None, aliases=None, settings=None):
         The data rows with the headers as found (stripped) and raw cell
         values (text, numbers, dates); the index is the Excel row number
         (1-based, named ``row``); wholly blank rows are dropped.
-        ``df.attrs["sheet"]`` holds the sheet used.
+        ``df.attrs``: ``sheet`` (the sheet used), ``header_found`` (False
+        when no row among the first ``io.header_search_rows`` named
+        ``io.header_min_matches`` known columns: the first non-empty row is
+        then taken) and ``rows_searched``.
     header_row : int
         Excel row number (1-based) of the header.
 
@@ -312,7 +385,8 @@ def read_table(path, sheet=None, aliases=None, settings=None):
     ------
     FileNotFoundError
     ValidationError
-        When the file cannot be read (one line saying why).
+        When the file cannot be read, or several sheets look like firm
+        tables and neither ``sheet`` nor ``year`` tells which (one line).
     """
     settings = _settings(settings)
     path = _must_exist(path)
@@ -330,25 +404,62 @@ def read_table(path, sheet=None, aliases=None, settings=None):
             f"unsupported table type '{suffix}' (use .xlsx, .xls or .csv) / 不支持的表格格式", source=path.name
         )
     lookup = _alias_lookup(aliases or ENTERPRISE_ALIASES)
+    if required is None:
+        required = [k for k, v in ENTERPRISE_COLUMNS.items() if v[2]] if aliases is None else []
     nsearch = int(settings["io"]["header_search_rows"])
-    best = None
+    least = int(settings["io"]["header_min_matches"])
+    found = {}
     for name, arr in blocks.items():
-        scores = _header_scores(arr[:nsearch], lookup)
-        if len(scores) == 0:
-            continue
-        i = int(np.argmax(scores))
-        if scores[i] == 0:
-            # nothing recognised: the first non-empty row is the header
-            filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
-            i = int(np.argmax(filled)) if filled.any() else 0
-        if best is None or scores[i] > best[2]:
-            best = (name, arr, int(scores[i]), i)
-    if best is None:
+        if len(arr):
+            found[name] = _header_row(arr[:nsearch], lookup, required)
+    if not found:
         raise ValidationError("is empty (no rows) / 文件为空", source=path.name)
-    name, arr, _, i = best
+    name = _chosen_sheet(found, year, path.name)
+    i, score, _ = found[name]
+    arr = blocks[name]
+    header_found = score >= least
+    if not header_found:  # nothing recognised: the first non-empty row is the header
+        filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
+        i = int(np.argmax(filled)) if filled.any() else 0
     df = _frame_from_block(arr, i)
-    df.attrs["sheet"] = name
+    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)))
     return df, i + 1
+
+
+def _header_row(block, lookup, required):
+    """``(row index, score, complete)`` of the likeliest header in the top rows of a sheet.
+
+    The header is the first row naming the most known columns; ``complete``
+    when it names every ``required`` internal name.
+    """
+    scores = _header_scores(block, lookup)
+    i = int(np.argmax(scores))
+    keys = _cell_text(block[i]).tolist()
+    named = {lookup[k] for k in keys if k in lookup}
+    return i, int(scores[i]), bool(required) and set(required) <= named
+
+
+def _chosen_sheet(found, year, source):
+    """The sheet to read among ``{name: (row, score, complete)}`` (see :func:`read_table`)."""
+    if len(found) == 1:
+        return next(iter(found))
+    tables = [n for n, (_, _, complete) in found.items() if complete]
+    if len(tables) == 1:
+        return tables[0]
+    if not tables:
+        return max(found, key=lambda n: found[n][1])  # first of the best scores
+    if year is not None:
+        dated = [n for n in tables if re.search(rf"(?<!\d){int(year)}(?!\d)", str(n))]
+        if len(dated) == 1:
+            return dated[0]
+    why = "" if year is None else (
+        f"; none carries the year {year} in its name" if not dated
+        else f"; several carry the year {year}: {', '.join(dated)}")
+    raise ValidationError(
+        f"holds {len(tables)} sheets that look like firm tables: {', '.join(tables)}{why}; "
+        "choose one with --sheet NAME (sheet=) / 多个工作表像企业名录，请用 --sheet 指定",
+        source=source,
+    )
 
 
 def column_mapping(headers, aliases=None, required=None, source=None, header_row=None):
@@ -446,8 +557,42 @@ def _unit_key(unit):
     return None if unit is None else normalise_header(unit)[0]
 
 
-def parse_numbers(values, unit=None, source_unit=None, settings=None):
-    """Parse numbers written as text, vectorised.
+#: the error values Excel writes into a cell (kept as text by :func:`read_table`)
+EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
+                "#SPILL!", "#CALC!")
+
+#: a multiplier written after a number (in the unit that follows, or the column's)
+_MULTIPLIERS = {"十万": 1e5, "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8}
+
+
+def excel_errors(values):
+    """The Excel error of each cell (``"#DIV/0!"``...) or None.
+
+    >>> excel_errors(["#DIV/0!", " #n/a ", "12", None]).tolist()
+    ['#DIV/0!', '#N/A', None, None]
+    """
+    s = pd.Series(values, dtype=object)
+    istext = _is_text(s)
+    out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if istext.any():
+        up = s[istext].astype(str).str.strip().str.upper()
+        hit = up.isin(EXCEL_ERRORS)
+        out[up.index[hit]] = up[hit]
+    return out
+
+
+def _unit_table(settings):
+    """``{target unit: {unit: factor}}`` with normalised keys, each target also to itself."""
+    table = {}
+    for target, factors in settings["io"]["unit_factors"].items():
+        t = _unit_key(target)
+        table[t] = {_unit_key(a): float(b) for a, b in factors.items()}
+        table[t][t] = 1.0
+    return table
+
+
+def number_cells(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse the cells of a number column, saying why a cell could not be read.
 
     Parameters
     ----------
@@ -458,59 +603,123 @@ def parse_numbers(values, unit=None, source_unit=None, settings=None):
     source_unit : str, optional
         The unit named in the file's header, when different.
     settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05; by default a percentage is refused (reason
+        ``percent``): money, land and counts are never percentages.
+
+    Returns
+    -------
+    DataFrame
+        ``value`` (float in ``unit``; NaN where missing or refused),
+        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
+        ``"percent"``, ``"excel_error"``) and ``detail`` (the unit or the
+        error), index as ``values``.
+
+    Notes
+    -----
+    A unit written in the cell is converted to the column's unit with the
+    ``io.unit_factors`` setting (``300元`` under 万元 is 0.03,
+    ``2公顷`` under 亩 is 30); a known unit that cannot apply to the column
+    (``2公顷`` under 万元) is ``wrong_unit``.  万, 十万, 百万, 千万 and 亿
+    multiply the unit that follows, or the column's unit; in a column whose
+    unit already starts with 万 (万元, 万千瓦时) a bare ``12.5万`` is 12.5
+    of that unit and ``3千万`` is 3 000 万.
+
+    Examples
+    --------
+    >>> t = number_cells(["300元", "3千万", "2公顷", "5%", "#REF!", "12.5万"], unit="万元")
+    >>> t["value"].round(4).tolist()[:2], t["reason"].tolist()[2:5]
+    ([0.03, 3000.0], ['wrong_unit', 'percent', 'excel_error'])
+    >>> number_cells(["10000平方米", "2公顷", "1.5万平方米"], unit="亩")["value"].round(6).tolist()
+    [15.0, 30.0, 22.5]
+    """
+    settings = _settings(settings)
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
+    istext = _is_text(s)
+    value = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
+    reason = pd.Series([None] * len(s), index=s.index, dtype=object)
+    detail = pd.Series([""] * len(s), index=s.index, dtype=object)
+    reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
+    text = s[istext].astype(str)
+    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
+    quick = pd.to_numeric(text, errors="coerce")
+    done = np.isfinite(quick.to_numpy(dtype="float64"))
+    value[text.index[done]] = quick[done].to_numpy()
+    text = text[~done]
+    header_factor = _unit_factor(unit, source_unit, settings)
+    value = value * header_factor  # numbers without a unit of their own: the header's unit
+    errors = excel_errors(text)
+    reason[errors.dropna().index] = "excel_error"
+    detail[errors.dropna().index] = errors.dropna()
+    text = text[errors.isna()]
+    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
+    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
+    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
+    missing = (text == "") | text.isin(missing_tokens)
+    text = text.str.replace(r"[\s,_']", "", regex=True)
+    table = _unit_table(settings)
+    target = _unit_key(unit)
+    known = sorted({u for f in table.values() for u in f} | {target or ""} - {""}, key=len, reverse=True)
+    units = "|".join(map(re.escape, known)) or "(?!)"
+    mults = "|".join(map(re.escape, _MULTIPLIERS))
+    parts = text.str.extract(rf"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)({mults})?({units})?(%)?$")
+    num = pd.to_numeric(parts[0], errors="coerce")
+    src = _unit_key(source_unit) or target or ""
+    mult = parts[1].map(_MULTIPLIERS).fillna(1.0).astype(float)
+    written = parts[2]
+    # a bare multiplier in a 万 column: the 万 is the column's (12.5万 under 万元 = 12.5 万元)
+    mult = mult.where(~(written.isna() & parts[1].notna() & src.startswith("万")), mult / 1e4)
+    factor = pd.Series(header_factor, index=text.index)
+    has_unit = written.notna()
+    conv = written[has_unit].map(lambda u: table.get(target, {}).get(u, 1.0 if u == target else np.nan))
+    factor[has_unit] = conv.to_numpy(dtype=float)
+    wrong = has_unit & factor.isna() & num.notna()
+    pct = parts[3].eq("%") & num.notna()
+    factor[pct] = factor[pct] / 100.0
+    failed = num.isna() & ~missing
+    val = (num * mult * factor).where(~(failed | wrong | (pct & ~percent)))
+    value[text.index] = val.to_numpy()
+    value[errors.dropna().index] = np.nan
+    reason[text.index[failed.to_numpy()]] = "not_a_number"
+    reason[text.index[wrong.to_numpy()]] = "wrong_unit"
+    detail[text.index[wrong.to_numpy()]] = written[wrong]
+    if not percent:
+        reason[text.index[pct.to_numpy()]] = "percent"
+    return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
+
+
+def parse_numbers(values, unit=None, source_unit=None, settings=None, percent=False):
+    """Parse numbers written as text, vectorised (see :func:`number_cells` for the reasons).
+
+    Parameters
+    ----------
+    values : array-like
+        Cell values (numbers or text).
+    unit : str, optional
+        The unit the toolkit uses for the column (e.g. ``"万元"``).
+    source_unit : str, optional
+        The unit named in the file's header, when different.
+    settings : dict, optional
+    percent : bool
+        Read ``"5%"`` as 0.05 (default: refused).
 
     Returns
     -------
     numbers : pandas.Series of float
         NaN where missing or unparseable.
     bad : pandas.Series of bool
-        True where a value was present but is not a number.
+        True where a value was present but could not be read.
 
     Examples
     --------
     >>> n, bad = parse_numbers(["1,234.5", "12.5万", "１２３", "", "-", "5%", "abc"], unit="亩")
-    >>> n.tolist()[:3], n.tolist()[5], bad.tolist()
-    ([1234.5, 125000.0, 123.0], 0.05, [False, False, False, False, False, False, True])
+    >>> n.tolist()[:3], bad.tolist()
+    ([1234.5, 125000.0, 123.0], [False, False, False, False, False, True, True])
     >>> parse_numbers(["12.5万", "3万元", "1.2亿"], unit="万元")[0].tolist()
     [12.5, 3.0, 12000.0]
     """
-    settings = _settings(settings)
-    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values.astype(object)
-    istext = _is_text(s)
-    out = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
-    bad = s.notna() & ~istext & out.isna()  # e.g. a date in a number column
-    text = s[istext].astype(str)
-    # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
-    quick = pd.to_numeric(text, errors="coerce")
-    done = np.isfinite(quick.to_numpy(dtype="float64"))
-    out[text.index[done]] = quick[done].to_numpy()
-    text = text[~done]
-    # full-width digits, signs and separators -> ASCII (vectorised str.translate)
-    text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
-    missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
-    missing = (text == "") | text.isin(missing_tokens)
-    text = text.str.replace(r"[\s,_']", "", regex=True)
-    src = _unit_key(source_unit) or _unit_key(unit) or ""
-    if src:
-        text = text.str.removesuffix(src)
-        if src.startswith("万") and len(src) > 1:
-            text = text.str.removesuffix(src[1:])
-    parts = text.str.extract(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(万|亿)?(%)?$")
-    num = pd.to_numeric(parts[0], errors="coerce")
-    wan = src.startswith("万")
-    mult = pd.Series(1.0, index=text.index)
-    mult[parts[1] == "万"] = 1.0 if wan else 1e4
-    mult[parts[1] == "亿"] = 1e4 if wan else 1e8
-    mult[parts[2] == "%"] = mult[parts[2] == "%"] / 100.0
-    value = num * mult
-    failed = num.isna() & ~missing
-    out[text.index] = value.where(~failed).to_numpy()
-    bad[text.index] = failed.to_numpy()
-    # header unit different from the toolkit's unit: convert
-    factor = _unit_factor(unit, source_unit, settings)
-    if factor != 1.0:
-        out = out * factor
-    return out, bad
+    t = number_cells(values, unit, source_unit, settings, percent)
+    return t["value"], t["reason"].notna()
 
 
 def _unit_factor(unit, source_unit, settings):
@@ -608,7 +817,148 @@ def _county_outline(boundary, settings):
 
 
 # ---------------------------------------------------------------- enterprises
-def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False):
+_DMS = (r"^([nsew东西南北]?)(\d+(?:\.\d+)?)(?:°|º|度)(?:(\d+(?:\.\d+)?)(?:'|′|’|分))?"
+        r"(?:(\d+(?:\.\d+)?)(?:\"|″|”|''|′′|’’|秒))?([nsew东西南北]?)$")
+
+
+def dms_degrees(values):
+    """Degrees-minutes-seconds text as decimal degrees; other values unchanged.
+
+    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'`` are read;
+    minutes or seconds of 60 or more are left as text (then not a number).
+
+    >>> dms_degrees(["120°04'30\\"", "120°4′30″", "29度18分", 120.5, "29°75'"]).tolist()
+    [120.075, 120.075, 29.3, 120.5, "29°75'"]
+    """
+    s = pd.Series(values, dtype=object).copy()
+    istext = _is_text(s)
+    if not istext.any():
+        return s
+    text = s[istext].astype(str).str.translate(FULLWIDTH_TO_ASCII).str.replace(r"\s+", "", regex=True).str.lower()
+    parts = text.str.extract(_DMS)
+    deg = pd.to_numeric(parts[1], errors="coerce")
+    mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
+    secs = pd.to_numeric(parts[3], errors="coerce").fillna(0.0)
+    ok = deg.notna() & (mins < 60) & (secs < 60)
+    sign = np.where((parts[0] + parts[4]).fillna("").str.contains("[sw西南]"), -1.0, 1.0)
+    value = (sign * (deg + mins / 60.0 + secs / 3600.0)).round(9)
+    s[ok[ok].index] = value[ok].to_numpy()
+    return s
+
+
+_TOTALS = r"^(?:合\s*计|总\s*计|小\s*计|其\s*中)"
+
+
+def _totals_rows(raw, mapping):
+    """Rows that are totals (合计, 总计, 小计, 其中...) in the name column or the first column.
+
+    Returns ``(mask, text)``: a boolean array and the text that says so.
+    """
+    n = len(raw)
+    mask = np.zeros(n, dtype=bool)
+    text = pd.Series([""] * n, dtype=object)
+    heads = [mapping["name"]] if "name" in mapping else []
+    heads += [raw.columns[0]] if len(raw.columns) else []
+    for h in heads:
+        v = _text_values(raw[h].reset_index(drop=True))
+        hit = v.fillna("").str.match(_TOTALS).to_numpy() & ~mask
+        text[hit] = v[hit]
+        mask |= hit
+    return mask, text
+
+
+def _require_header(raw, file, sheet, settings):
+    """A one-line ValidationError when :func:`read_table` found no header row, naming the rows searched."""
+    if raw.attrs.get("header_found", True):
+        return
+    where = f" of sheet '{sheet}'" if sheet else ""
+    names = "、".join(ENTERPRISE_COLUMNS[c][0] for c in ENTERPRISE_COLUMNS if ENTERPRISE_COLUMNS[c][2])
+    raise ValidationError(
+        f"no header row found: rows 1–{raw.attrs.get('rows_searched')}{where} were searched and none names "
+        f"at least {settings['io']['header_min_matches']} known columns ({names}); "
+        "raise io.header_search_rows if the header is further down / 未找到表头行",
+        source=file,
+    )
+
+
+#: the system a table is first read in under ``coords="auto"`` when the setting is auto too
+AUTO_BASE = "gcj02"
+
+
+def resolve_coords(coords=None, settings=None):
+    """The coordinate system of a table's 经度/纬度 as asked: ``coords``, else the setting.
+
+    The one place where a ``--coords`` argument (None when not given) meets
+    the ``io.enterprises.coords`` setting; may return ``"auto"``.
+
+    >>> resolve_coords(None, {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> resolve_coords("BD-09", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'bd09'
+    """
+    settings = _settings(settings)
+    chosen = coords if coords is not None else settings["io"]["enterprises"]["coords"]
+    return coord_system(chosen, allow_auto=True)
+
+
+def base_coords(coords=None, settings=None):
+    """The system a table is read in: :func:`resolve_coords`, with ``"auto"`` read as the setting's
+    system (:data:`AUTO_BASE`, gcj02, when the setting is auto too).
+
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "wgs84"}}})
+    'wgs84'
+    >>> base_coords("auto", {"io": {"enterprises": {"coords": "auto"}}})
+    'gcj02'
+    """
+    chosen = resolve_coords(coords, settings)
+    if chosen != "auto":
+        return chosen
+    fallback = resolve_coords(None, settings)
+    return fallback if fallback != "auto" else AUTO_BASE
+
+
+class _TableChecks:
+    """The rows of one enterprise table, its ledger and which rows are rejected so far.
+
+    A totals row is ledgered as ``totals_row`` only, an Excel error cell as
+    ``excel_error`` only (never also "empty"): :meth:`reject` sees to it and
+    :meth:`col` gives the column with error cells blanked.
+    """
+
+    def __init__(self, raw, mapping, file, layer):
+        self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
+        self.rows = raw.index.to_numpy()
+        self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
+        self.ledger = Ledger()
+        self.bad = np.zeros(len(raw), dtype=bool)
+        self.totals, totals_text = _totals_rows(raw, mapping)
+        self.errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
+        self.reject(self.totals, "totals_row", "name", totals_text)
+        for internal, err in self.errors.items():  # in every column, required or optional
+            self.reject(err.notna(), "excel_error", internal, err, err.fillna(""))
+
+    def reject(self, mask, reason, internal=None, values=None, detail=""):
+        """Ledger the rows in ``mask`` with ``reason`` (column ``internal``) and mark them rejected."""
+        mask = np.asarray(mask, dtype=bool)
+        if reason != "totals_row":
+            mask = mask & ~self.totals
+        if internal in self.errors and reason != "excel_error":
+            mask = mask & self.errors[internal].isna().to_numpy()
+        col = self.mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
+        self.ledger.add(mask, reason, file=self.file, layer=self.layer, rows=self.rows, column=col,
+                        values=values, detail=detail)
+        self.bad |= mask
+
+    def col(self, internal):
+        """The column of ``internal`` (error cells blank), or blanks when the table has none."""
+        if internal in self.mapping:
+            values = self.raw[self.mapping[internal]].reset_index(drop=True)
+            return values.where(self.errors[internal].isna(), None)
+        return pd.Series([None] * len(self.raw), dtype=object)
+
+
+def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False,
+                     year=None):
     """Read, check and geocode an enterprise table.
 
     Parameters
@@ -630,9 +980,12 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     settings : dict, optional
         From :func:`gis.config.load_settings`.
     sheet : str or int, optional
-        Sheet to read (default: the best-matching sheet).
+        Sheet to read (default: see :func:`read_table`).
     keep_extra : bool
         Keep columns that are not in the schema (under their own headers).
+    year : int, optional
+        Evaluation year: chooses among several firm-table sheets the one
+        whose name carries it.
 
     Returns
     -------
@@ -654,100 +1007,129 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         missing, lon/lat swapped in the whole table, unknown ``coords``).
     """
     import geopandas as gpd
-    import shapely
-    from pyproj import Transformer
-
-    from .chains import chain_of_codes
 
     settings = _settings(settings)
-    cfg = settings["io"]["enterprises"]
-    coords = coords or cfg["coords"]
-    convert_lonlat(0.0, 0.0, coords)  # unknown systems fail before reading
-    raw, header_row = read_table(path, sheet=sheet, settings=settings)
+    coords = base_coords(coords, settings)  # unknown systems fail before reading
+    raw, header_row = read_table(path, sheet=sheet, settings=settings, year=year)
     file = Path(path).name
     layer = raw.attrs.get("sheet", "") or ""
+    _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
-    n = len(raw)
-    rows = raw.index.to_numpy()
-    led = Ledger()
-    bad = np.zeros(n, dtype=bool)
+    chk = _TableChecks(raw, mapping, file, layer)
+    out = _checked_values(chk, settings)
+    x, y = _checked_points(chk, out, coords, boundary, settings)
+    # --- duplicates among the rows that passed every other check
+    rows, uscc = chk.rows, out["uscc"]
+    u = uscc.where(pd.Series(~chk.bad))
+    dup = u.notna() & u.duplicated(keep="first")
+    first_row = pd.Series(rows).groupby(u).transform("first")
+    chk.reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
+    # --- assemble
+    keep = ~chk.bad
+    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
+    frame["source_row"] = rows.astype("int64")
+    if keep_extra:
+        used = set(mapping.values())
+        for h in raw.columns:
+            if h not in used:
+                frame[h] = raw[h].to_numpy()
+    frame = frame.loc[keep].reset_index(drop=True)
+    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
+    # coords: the system the 经度/纬度 were read in (an EPSG code when they held X/Y metres)
+    firms.attrs.update(file=file, sheet=layer, coords=chk.projected or coords)
+    n, led = len(raw), chk.ledger
+    led.record(file, n, len(firms), layer, kind="enterprises")
+    led.check_balance(n, len(firms), file, layer)
+    return firms, led
 
-    def reject(mask, reason, internal=None, values=None, detail=""):
-        nonlocal bad
-        mask = np.asarray(mask, dtype=bool)
-        col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
-        led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
-        bad |= mask
 
-    def col(internal):
-        if internal in mapping:
-            return raw[mapping[internal]].reset_index(drop=True)
-        return pd.Series([None] * n, dtype=object)
+def _checked_values(chk, settings):
+    """Every column of the table read and checked (all but the coordinates' geocoding): ``out`` dict."""
+    from .chains import chain_of_codes
 
+    cfg = settings["io"]["enterprises"]
     out = {}
     # --- text columns
     for internal in ("name", "industry_code", "chain"):
-        out[internal] = _text_values(col(internal))
+        out[internal] = _text_values(chk.col(internal))
     for internal in ("name", "industry_code"):
-        reject(out[internal].isna(), "missing_value", internal)
+        chk.reject(out[internal].isna(), "missing_value", internal)
     # --- numbers
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind != "number":
             continue
-        header = mapping.get(internal)
-        values = col(internal)
+        header = chk.mapping.get(internal)
+        values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
         src_unit = _header_unit(header, internal, settings) if header else None
-        num, nan = parse_numbers(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
-        reject(nan, "not_a_number", internal, values)
-        out[internal] = num
-        out[f"_bad_{internal}"] = nan
+        cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
+        for why in ("not_a_number", "wrong_unit", "percent"):
+            chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
+        out[internal] = cells["value"]
+        out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
     lessee = bool(cfg["keep_lessees"]) & (out["leased_mu"].fillna(0) > 0)
     out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind == "number" and required:
-            reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
+            chk.reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
     # --- credit code
-    raw_uscc = col("uscc")
+    raw_uscc = chk.col("uscc")
     uscc = normalise_uscc(raw_uscc)
     problem = uscc_problem(uscc)
-    reject(problem == "missing", "missing_value", "uscc")
+    chk.reject(problem == "missing", "missing_value", "uscc")
     wrong = problem.notna() & (problem != "missing")
     detail_zh_en = problem.map({p: f"{zh} / {en}" for p, (zh, en) in USCC_PROBLEMS.items()}).fillna("")
-    reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
+    chk.reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
     out["uscc"] = uscc
     # --- industry code
     code = out["industry_code"].str.upper().str.replace(r"\s+", "", regex=True)
     badcode = code.notna() & ~code.str.match(cfg["industry_code_pattern"]).fillna(False).astype(bool)
-    reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
+    chk.reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
     out["industry_code"] = code
     # --- 规上/规下
-    size_raw = _text_values(col("size_class"))
+    size_raw = _text_values(chk.col("size_class"))
     key = _token_key(size_raw)
     above, below = key.isin(_tokens(cfg["size_above"])), key.isin(_tokens(cfg["size_below"]))
-    reject(size_raw.isna(), "missing_value", "size_class")
-    reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
+    chk.reject(size_raw.isna(), "missing_value", "size_class")
+    chk.reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
     out["size_class"] = pd.Series(np.where(above, "规上", np.where(below, "规下", None)), dtype=object)
     # --- flags
     for internal in ("high_tech", "tech_sme"):
-        v = _text_values(col(internal))
+        v = _text_values(chk.col(internal))
         k = _token_key(v)
         yes, no = k.isin(_tokens(cfg["flag_true"])), k.isin(_tokens(cfg["flag_false"]))
-        reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
+        chk.reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
         out[internal] = pd.Series(np.where(yes, True, np.where(no, False, None)), dtype="boolean")
     # --- year
-    years, badyear, yrange = _years(col("start_year"), settings)
-    reject(badyear, "bad_year", "start_year", col("start_year"), yrange)
+    years, badyear, yrange = _years(chk.col("start_year"), settings)
+    chk.reject(badyear, "bad_year", "start_year", chk.col("start_year"), yrange)
     out["start_year"] = years
     # --- land
     land = out["land_mu"]
-    reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
-    # --- coordinates
+    chk.reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
+    # --- chain from the industry code where blank
+    blank_chain = out["chain"].isna() & out["industry_code"].notna()
+    if blank_chain.any():
+        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
+    return out
+
+
+def _checked_points(chk, out, coords, boundary, settings):
+    """经度/纬度 checked (invalid, swapped, outside Yiwu) and geocoded: EPSG:4549 ``x, y``.
+
+    ``out["lon"]``/``out["lat"]`` become WGS84 (CGCS2000) degrees.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    cfg = settings["io"]["enterprises"]
+    n, mapping, file = len(chk.rows), chk.mapping, chk.file
     lon, lat = out["lon"].to_numpy(), out["lat"].to_numpy()
     have = np.isfinite(lon) & np.isfinite(lat)
     pair = pd.Series(out["lon"].astype(str) + ", " + out["lat"].astype(str))
     share = float(cfg["swapped_table_share"])
     projected = _projected_table(lon, lat, have, share)
+    chk.projected = projected
     x0, y0, x1, y1 = YIWU_LONLAT_BOUNDS
     if projected:
         # 经度/纬度 columns hold Gauss-Kruger X/Y (metres): no lon/lat checks
@@ -757,7 +1139,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inbox = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
         swapped = have & ~inbox & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
         invalid = have & ~swapped & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0)))
-    reject(invalid, "bad_coordinates", "lon", pair)
+    chk.reject(invalid, "bad_coordinates", "lon", pair)
     usable = have & ~invalid
     if usable.sum() and swapped.sum() >= share * usable.sum():
         raise ValidationError(
@@ -766,7 +1148,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
             "swap the two columns / 经纬度两列颠倒，请交换",
             source=file,
         )
-    reject(swapped, "swapped_coordinates", "lon", pair)
+    chk.reject(swapped, "swapped_coordinates", "lon", pair)
     ok = usable & ~swapped
     wlon = np.full(n, np.nan)
     wlat = np.full(n, np.nan)
@@ -790,61 +1172,104 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inside = np.zeros(n, dtype=bool)
         if ok.any():
             inside[ok] = shapely.intersects_xy(area, x[ok], y[ok])
-    reject(ok & ~inside, "outside_yiwu", "lon", pair)
+    chk.reject(ok & ~inside, "outside_yiwu", "lon", pair)
     out["lon"], out["lat"] = pd.Series(wlon), pd.Series(wlat)
-    # --- duplicates among the rows that passed every other check
-    good = pd.Series(~bad)
-    u = uscc.where(good)
-    dup = u.notna() & u.duplicated(keep="first")
-    first_row = pd.Series(rows).groupby(u).transform("first")
-    reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
-    # --- chain from the industry code where blank
-    blank_chain = out["chain"].isna() & out["industry_code"].notna()
-    if blank_chain.any():
-        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
-    # --- assemble
-    keep = ~bad
-    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
-    frame["source_row"] = rows.astype("int64")
-    if keep_extra:
-        used = set(mapping.values())
-        for h in raw.columns:
-            if h not in used:
-                frame[h] = raw[h].to_numpy()
-    frame = frame.loc[keep].reset_index(drop=True)
-    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    led.record(file, n, len(firms), layer)
-    led.check_balance(n, len(firms), file, layer)
-    return firms, led
+    return x, y
 
 
 # ---------------------------------------------------------------- layers
-def _dbf_text_kind(dbf, limit=4 << 20):
-    """"ascii", "utf-8" or "other": what the text of a .dbf decodes as."""
-    with open(dbf, "rb") as fh:
-        data = fh.read(limit)[32:]  # skip the fixed header (record count, sizes, LDID)
-    if data.isascii():
-        return "ascii"
+def _dbf_and_cpg(path, layer=None):
+    """The start of a Shapefile's .dbf and its .cpg text, on disk or inside a .zip.
+
+    Returns ``(dbf bytes or None, cpg text or None, cpg name for messages)``.
+    """
+    import zipfile
+
+    limit = 4 << 20
+    if path.suffix.lower() == ".shp":
+        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+        cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
+        data = None
+        if dbf is not None:
+            with open(dbf, "rb") as fh:
+                data = fh.read(limit)
+        text = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg is not None else None
+        return data, text, cpg.name if cpg is not None else path.with_suffix(".cpg").name
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "other"
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None, None, ""
+    with zf:
+        names = zf.namelist()
+        dbfs = [n for n in names if n.lower().endswith(".dbf")]
+        if layer is not None:
+            dbfs = [n for n in dbfs if Path(n).stem.lower() == str(layer).lower()] or dbfs
+        if len(dbfs) != 1:
+            return None, None, ""
+        stem = dbfs[0][:-4]
+        with zf.open(dbfs[0]) as fh:
+            data = fh.read(limit)
+        cpg = next((n for n in names if n[:-4] == stem and n.lower().endswith(".cpg")), None)
+        text = zf.read(cpg).decode("ascii", errors="replace").strip() if cpg else None
+        return data, text, f"{path.name}/{cpg or stem + '.cpg'}"
 
 
-def _shapefile_encoding(path, encoding, settings):
-    """Encoding to pass for a Shapefile: None to let GDAL use the .cpg."""
-    if encoding is not None or path.suffix.lower() != ".shp":
-        return encoding
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+def _decodes(data, encoding):
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _cpg_codec(text):
+    """Python codec of a .cpg text (``UTF-8``, ``GBK``, ``936``, ``ANSI 936``), or None."""
+    t = str(text or "").strip().upper().replace("ANSI", "").strip()
+    t = {"65001": "utf-8"}.get(t, f"cp{t}" if t.isdigit() else t)
+    try:
+        return codecs.lookup(t).name
+    except LookupError:
         return None
-    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
-    kind = _dbf_text_kind(dbf) if dbf is not None else "ascii"
-    if kind == "ascii":
-        return None
-    if kind == "utf-8":
-        return "utf-8"  # GDAL would assume ISO-8859-1 without a .cpg
-    return settings["io"]["shapefile_fallback_encoding"]
+
+
+def _shapefile_encoding(path, encoding, settings, layer=None):
+    """Encoding to pass for a Shapefile (.shp or .zip), and a note when the .cpg was wrong.
+
+    Returns ``(encoding or None to let GDAL use the .cpg, note)``; ``note``
+    is ``(cpg name, encoding used)`` when the .cpg names an encoding the
+    .dbf does not decode as.  A single-byte .cpg (ISO-8859-1, 1252) over
+    text that decodes as UTF-8 or GBK counts as wrong.
+
+    Raises
+    ------
+    ValidationError
+        Naming the .cpg when the text decodes in none of UTF-8, the
+        fallback (``io.shapefile_fallback_encoding``) and GB18030.
+    """
+    if encoding is not None or path.suffix.lower() not in (".shp", ".zip"):
+        return encoding, None
+    data, cpg, cpg_name = _dbf_and_cpg(path, layer)
+    if data is None:
+        return None, None
+    data = data[32:]  # the fixed header (record count, sizes, LDID)
+    if data.isascii():
+        return None, None
+    tried = ["utf-8", codecs.lookup(settings["io"]["shapefile_fallback_encoding"]).name, "gb18030"]
+    declared = _cpg_codec(cpg) if cpg is not None else None
+    single_byte = declared in ("iso8859-1", "cp1252", "latin-1")
+    if declared is not None and not single_byte and _decodes(data, declared):
+        return None, None
+    found = next((e for e in tried if _decodes(data, e)), None)
+    if cpg is None:
+        return found or tried[1], None  # GDAL would assume ISO-8859-1 without a .cpg
+    if found is None:
+        if single_byte:
+            return None, None
+        raise ValidationError(
+            f"{cpg_name} declares '{cpg}' but the attribute table decodes as none of "
+            f"{', '.join(dict.fromkeys([declared or cpg] + tried))}; fix the .cpg or pass encoding= / .cpg 声明的字符编码与属性表不符",
+            source=path.name)
+    return found, (cpg_name, cpg, found)
 
 
 def _list_layers(path):
@@ -864,7 +1289,7 @@ def _read_vector(path, layer, engine, encoding):
     try:
         if suffix in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
-        if layer is None and suffix in (".gpkg", ".gdb"):
+        if layer is None and suffix in (".gpkg", ".gdb", ".zip"):
             names = _list_layers(path)
             if len(names) > 1:
                 raise ValidationError(
@@ -927,7 +1352,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     path = _must_exist(path)
     if engine not in ("pyogrio", "fiona"):
         raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
-    encoding = _shapefile_encoding(path, encoding, settings)
+    encoding, cpg_note = _shapefile_encoding(path, encoding, settings, layer)
     gdf = _read_vector(path, layer, engine, encoding)
     name = path.name
     lname = layer or ""
@@ -939,6 +1364,9 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     gdf = gdf.reset_index(drop=True)
     gdf["source_row"] = rows
     led = Ledger()
+    if cpg_note is not None:  # a file-level note: row 0
+        led.add([True], "encoding_mismatch", file=name, layer=lname, rows=[0], column=".cpg",
+                values=[f"{cpg_note[0]} ({cpg_note[1]})"], detail=cpg_note[2])
     geoms = gdf.geometry.values
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
     led.add(missing, "no_geometry", file=name, layer=lname, rows=rows)
@@ -963,7 +1391,9 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
-    led.record(name, n, len(gdf), lname)
+    names = _list_layers(path) if layer is None else [layer]
+    gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")
+    led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
     return gdf
@@ -1001,17 +1431,133 @@ def _read_coded(path, layer, engine, encoding, settings, code_field):
 
 def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
+    out.attrs["layer"] = gdf.attrs.get("layer", lname)
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
-    total._sources = [{"file": name, "layer": lname, "rows_read": rows_read_layer, "loaded": len(out)}]
+    total.record(name, rows_read_layer, len(out), lname)
     total.check_balance()
     _hand_over(total, ledger, f"{name}: {total.rejected_rows} features rejected", 3)
     return out
 
 
+def code_text(values, width=0, even=False):
+    """Codes as text, undoing what a spreadsheet or GIS did when it stored them as numbers.
+
+    ``601``, ``601.0`` and ``"601.0"`` become ``"601"``, left-padded with
+    zeros to ``width`` (``"0601"`` for 三调 DLBM); ``even`` prepends one 0
+    to an odd-length digit code (用地用海 ``701`` -> ``"0701"``).  Text codes
+    (``"05H1"``) are kept as they are (stripped); blanks become NaN.
+
+    Returns
+    -------
+    codes : pandas.Series of object
+    changed : numpy.ndarray of bool
+        Values that were stored as numbers or rewritten (padding, ``.0``).
+    lossy : numpy.ndarray of bool
+        Floats beyond 2**53: their last digits may already be lost.
+
+    Examples
+    --------
+    >>> codes, changed, _ = code_text([601, 601.0, "0601", "601.0", "05H1", None], width=4)
+    >>> codes.tolist(), changed.tolist()
+    (['0601', '0601', '0601', '0601', '05H1', nan], [True, True, False, True, False, False])
+    >>> code_text([701, 100101], even=True)[0].tolist()
+    ['0701', '100101']
+    """
+    s = pd.Series(values, dtype=object).reset_index(drop=True)
+    istext = _is_text(s).to_numpy()
+    big = np.array([isinstance(v, (float, np.floating)) and v == v and abs(v) >= 1e15
+                    and float(v).is_integer() for v in s], dtype=bool)
+    text = _text_values(s)
+    # the shortest decimal that round-trips (3.30782101001e+18 -> 3307821010010000000)
+    text[big] = [str(int(Decimal(repr(float(v))))) for v in s[big]]
+    t = text.fillna("").str.replace(r"^(\d+)\.0*$", r"\1", regex=True)
+    digits = t.str.fullmatch(r"\d+").to_numpy()
+    if width:
+        short = digits & (t.str.len().to_numpy() < width)
+        t[short] = t[short].str.zfill(width)
+    if even:
+        odd = digits & (t.str.len().to_numpy() % 2 == 1)
+        t[odd] = "0" + t[odd]
+    present = text.notna().to_numpy()
+    out = t.where(present, np.nan)
+    changed = present & (~istext | (out.fillna("") != text.fillna("")).to_numpy())
+    lossy = big & np.array([abs(float(v)) > 2 ** 53 for v in np.where(big, s, 0.0)], dtype=bool)
+    return out, changed, lossy
+
+
+def _code_notes(gdf, fields, sub, name, lname, rows):
+    """Rewrite the code fields of ``gdf`` stored as numbers as text (in place); one ledger note per field.
+
+    The note sits on the first rewritten row; its detail gives the number of
+    rows and the first rewrite (``601 -> 0601``).
+    """
+    for field, spec in fields.items():
+        if field not in gdf.columns:
+            continue
+        original = gdf[field].astype(object).to_numpy()
+        codes, changed, lossy = code_text(original, width=0 if spec == "even" else int(spec or 0),
+                                          even=spec == "even")
+        gdf[field] = codes.to_numpy()
+        if not changed.any():
+            continue
+        first = int(np.flatnonzero(changed)[0])
+        shown = _text_values(pd.Series([original[first]], dtype=object)).iloc[0]
+        if isinstance(original[first], (float, np.floating)) and not lossy[first]:
+            shown = repr(float(original[first]))
+        detail = f"{int(changed.sum())} rows/行, {shown} -> {codes.iloc[first]}"
+        if lossy.any():
+            detail += "; 超过15位的数值末位可能已丢失 / over 15 digits: trailing digits may be lost"
+        mask = np.zeros(len(gdf), dtype=bool)
+        mask[first] = True
+        sub.add(mask, "code_as_number", file=name, layer=lname, rows=rows, column=field,
+                values=np.where(mask, shown, ""), detail=detail)
+
+
+def _duplicates(gdf, keep, id_field, sub, name, lname, rows):
+    """Reject repeated features among the rows in ``keep``: identical copies, then repeated ids.
+
+    ``duplicate_feature``: every attribute and the geometry equal to an
+    earlier row; ``duplicate_id``: ``id_field`` equal to an earlier row's.
+    The first row is kept.  Returns the mask of rejected rows.
+    """
+    import shapely
+
+    n = len(gdf)
+    out = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return out
+    geo = gdf.geometry.name
+    attrs = gdf.drop(columns=[geo, "source_row"]).iloc[idx].astype(str)
+    attrs["__wkb"] = shapely.to_wkb(gdf.geometry.values[idx], hex=True)
+    key = pd.util.hash_pandas_object(attrs, index=False).to_numpy()
+    first = pd.Series(idx).groupby(key).transform("first").to_numpy()
+    copy = np.zeros(n, dtype=bool)
+    copy[idx] = first != idx
+    det = np.zeros(n, dtype=np.int64)
+    det[idx] = rows[first]
+    sub.add(copy, "duplicate_feature", file=name, layer=lname, rows=rows, detail=det.astype(str))
+    out |= copy
+    if id_field in gdf.columns:
+        left = idx[~copy[idx]]
+        ids = gdf[id_field].iloc[left]
+        have = ids.notna().to_numpy()
+        left, ids = left[have], ids[have].astype(str)
+        first = pd.Series(left).groupby(ids.to_numpy()).transform("first").to_numpy()
+        again = np.zeros(n, dtype=bool)
+        again[left] = first != left
+        det = np.zeros(n, dtype=np.int64)
+        det[left] = rows[first]
+        sub.add(again, "duplicate_id", file=name, layer=lname, rows=rows, column=id_field,
+                values=gdf[id_field].astype(object).to_numpy(), detail=det.astype(str))
+        out |= again
+    return out
+
+
 def _layer_default(path, layer, wanted):
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb"):
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".zip"):
         return layer
     names = _list_layers(path)
     for n in names:
@@ -1049,6 +1595,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     layer = _layer_default(path, layer, "DLTB")
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "DLBM")
+    _code_notes(gdf, settings["io"]["landuse"]["code_fields"], sub, name, lname, rows)
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
     gdf["DLBM"] = code
@@ -1071,6 +1618,8 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     zero = (area <= 0).to_numpy() & ~drop
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
+    drop |= _duplicates(gdf, ~drop, settings["io"]["landuse"]["id_field"], sub, name, lname, rows)
+    sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
@@ -1092,13 +1641,17 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     settings = _settings(settings)
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "YDYHFLDM")
+    _code_notes(gdf, {"YDYHFLDM": "even"}, sub, name, lname, rows)
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
     miss = code.isna().to_numpy()
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
     sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
-    return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
+    drop = miss | badc
+    drop |= _duplicates(gdf, ~drop, None, sub, name, lname, rows)
+    sub.mark("plan")
+    return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
 def layer_kind(path, layer=None):
@@ -1113,7 +1666,9 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
+        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+            warnings.simplefilter("ignore")
+            fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:
         return "layer"
     upper = {str(f).upper() for f in fields}
@@ -1124,7 +1679,44 @@ def layer_kind(path, layer=None):
     return "layer"
 
 
-def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None):
+def coordinate_report(firms, parcels, coords=None, settings=None, source=""):
+    """The coordinate-system check of a loaded table as one sentence (what ``gis validate`` prints).
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_enterprises` read in ``base_coords(coords)``.
+    parcels : GeoDataFrame or None
+        三调 parcels (without them: "not checked").
+    coords : str, optional
+        As the user gave it (None: the setting; ``"auto"``: report the best).
+    settings : dict, optional
+    source : str
+        File name for the error.
+
+    Returns
+    -------
+    str
+        :func:`gis.attach.coordinate_note`.
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (:func:`gis.attach.require_coordinate_system`).
+    """
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
+
+    settings = _settings(settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = resolve_coords(coords, settings) == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=source)
+    return coordinate_note(check)
+
+
+def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engine="pyogrio", settings=None,
+                  year=None):
     """Load any supported input with the matching reader; what ``gis validate`` runs.
 
     Enterprise tables (by extension, see :data:`TABLE_SUFFIXES`) go through
@@ -1141,7 +1733,8 @@ def validate_file(path, coords=None, sheet=None, layer=None, boundary=None, engi
     """
     path = _must_exist(path)
     if is_table(path):
-        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet)
+        data, led = load_enterprises(path, coords=coords, boundary=boundary, settings=settings, sheet=sheet,
+                                     year=year)
         return data, led, "enterprises"
     led = Ledger()
     kind = layer_kind(path, layer)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ValidationError
+from .labels import code_labels
 
 __all__ = [
     "SYSTEMS",
@@ -53,10 +54,7 @@ __all__ = [
 ]
 
 #: the classification systems and their Chinese names
-SYSTEMS = {
-    "sandiao": "三调工作分类 (GB/T 21010-2017)",
-    "ydyh": "用地用海分类 (2023)",
-}
+SYSTEMS = code_labels("landuse_system")
 
 # code -> (name, colour, group).  Groups are the coarse classes of
 # :data:`GROUPS`; colours are hex "#RRGGBB" approximations (see module doc).

@@ -33,6 +33,7 @@ import yaml
 from ._errors import ConfigError, CRSError, GisError
 from .config import DEFAULTS_DIR
 from .crs import WORKING_CRS, _YIWU_4549_BOUNDS, area_mu, to_working
+from .labels import code_labels
 
 __all__ = [
     "KINDS",
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 #: entry kinds, in display order, with their default Chinese labels
-KINDS = {"boundary": "行政边界", "township": "镇街", "platform": "产业平台", "park": "产业园区"}
+KINDS = code_labels("layer_kind")
 #: group names accepted by :func:`load` -> the kind they select
 GROUPS = {
     "yiwu": "boundary",

@@ -34,9 +34,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .labels import code_labels
 from ._errors import GisError
 
-__all__ = ["REASONS", "LEDGER_COLUMNS", "Ledger", "BalanceError", "reason_label"]
+__all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
+           "reason_label"]
 
 #: reason code -> (severity, label_zh, message_zh, message_en).  Messages may
 #: use {column}, {value} and {detail}.
@@ -70,6 +72,23 @@ REASONS = {
     "bad_year": (
         "reject", "年份无效",
         "「{column}」的值「{value}」不是有效年份（{detail}）", "'{column}' value '{value}' is not a valid year ({detail})",
+    ),
+    "wrong_unit": (
+        "reject", "单位不适用",
+        "「{column}」的值「{value}」的单位「{detail}」不能换算为该列的单位",
+        "'{column}' value '{value}': the unit '{detail}' cannot be converted to the column's unit",
+    ),
+    "percent": (
+        "reject", "不应为百分数",
+        "「{column}」的值「{value}」是百分数，该列应为数量", "'{column}' value '{value}' is a percentage; the column holds an amount",
+    ),
+    "excel_error": (
+        "reject", "Excel错误值",
+        "「{column}」是Excel错误值 {detail}（公式出错）", "'{column}' holds the Excel error {detail} (a broken formula)",
+    ),
+    "totals_row": (
+        "reject", "合计/小计行",
+        "「{value}」是合计/小计行，不是企业", "'{value}' is a totals row, not a firm",
     ),
     "zero_land_area": (
         "reject", "用地面积为零或负数",
@@ -112,12 +131,39 @@ REASONS = {
         "note", "面积按图形计算",
         "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",
     ),
+    "duplicate_id": (
+        "reject", "标识码重复",
+        "「{column}」的值「{value}」与第{detail}行重复，保留第{detail}行",
+        "'{column}' value '{value}' repeats row {detail}; row {detail} kept",
+    ),
+    "duplicate_feature": (
+        "reject", "要素重复",
+        "与第{detail}行的属性和图形完全相同，保留第{detail}行",
+        "identical to row {detail} (attributes and geometry); row {detail} kept",
+    ),
+    "code_as_number": (
+        "note", "编码以数字存储",
+        "「{column}」以数字存储（如「{value}」），已按编码读作文本：{detail}",
+        "'{column}' stored as numbers (e.g. '{value}'), read as code text: {detail}",
+    ),
+    "encoding_mismatch": (
+        "note", "编码声明有误",
+        "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
+        "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)
 LEDGER_COLUMNS = [
     "file", "layer", "row", "column", "value", "reason", "severity", "message_zh", "message_en",
 ]
+
+
+#: columns of :meth:`Ledger.balance` (one row per input file and sheet/layer)
+BALANCE_COLUMNS = ["file", "layer", "kind", "rows_read", "loaded", "rejected"]
+
+#: what an input file holds -> the Chinese word used in the balance lines
+KIND_ZH = code_labels("input_kind")
 
 
 class BalanceError(GisError, AssertionError):
@@ -226,11 +272,33 @@ class Ledger:
         )
         self._parts.append(part)
 
-    def record(self, file, rows_read, loaded, layer=""):
-        """Record how many rows a source had and how many were loaded."""
-        self._sources.append(
-            {"file": str(file), "layer": str(layer or ""), "rows_read": int(rows_read), "loaded": int(loaded)}
-        )
+    def record(self, file, rows_read, loaded, layer="", kind=None):
+        """Record how many rows a source (one file, one sheet/layer) had and how many were loaded.
+
+        A second record of the same file and layer replaces the first (a
+        reader that drops more rows after a lower-level read records again).
+
+        Parameters
+        ----------
+        file, layer : str
+            As in :meth:`add`.
+        rows_read, loaded : int
+        kind : str, optional
+            What the file holds: a key of :data:`KIND_ZH` (``"enterprises"``,
+            ``"landuse"``, ...); kept from the earlier record when not given.
+        """
+        key = (str(file), str(layer or ""))
+        old = [s for s in self._sources if (s["file"], s["layer"]) == key]
+        kind = kind if kind is not None else (old[-1]["kind"] if old else "")
+        self._sources = [s for s in self._sources if (s["file"], s["layer"]) != key]
+        self._sources.append({"file": key[0], "layer": key[1], "kind": str(kind or ""),
+                              "rows_read": int(rows_read), "loaded": int(loaded)})
+
+    def mark(self, kind):
+        """Set the kind (a key of :data:`KIND_ZH`) of every source recorded so far; returns self."""
+        for src in self._sources:
+            src["kind"] = str(kind)
+        return self
 
     def extend(self, other):
         """Append the entries and sources of another ledger (in place); returns self."""
@@ -257,10 +325,91 @@ class Ledger:
         return pd.concat(self._parts, ignore_index=True)[LEDGER_COLUMNS]
 
     def sources(self):
-        """Recorded sources: file, layer, rows_read, loaded, rejected (DataFrame)."""
-        src = pd.DataFrame(self._sources, columns=["file", "layer", "rows_read", "loaded"])
+        """Recorded sources: file, layer, kind, rows_read, loaded, rejected (DataFrame).
+
+        ``rejected`` is ``rows_read - loaded`` as recorded; :meth:`balance`
+        counts it from the entries instead.
+        """
+        src = pd.DataFrame(self._sources, columns=["file", "layer", "kind", "rows_read", "loaded"])
         src["rejected"] = src["rows_read"] - src["loaded"]
         return src
+
+    def balance(self, kind=None):
+        """The balance of every input file: rows read, loaded and rejected (counted from the entries).
+
+        Parameters
+        ----------
+        kind : str, optional
+            Only the sources of this kind (e.g. ``"enterprises"``).
+
+        Returns
+        -------
+        DataFrame
+            :data:`BALANCE_COLUMNS`, one row per recorded file and
+            sheet/layer, in the order recorded.
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False, True], "missing_value", file="a.xlsx", rows=[2, 3, 4], column="税收(万元)")
+        >>> led.record("a.xlsx", 3, 1, kind="enterprises")
+        >>> led.record("DLTB.gpkg", 10, 10, layer="DLTB", kind="landuse")
+        >>> led.balance()[["file", "rows_read", "loaded", "rejected"]].values.tolist()
+        [['a.xlsx', 3, 1, 2], ['DLTB.gpkg', 10, 10, 0]]
+        """
+        src = self.sources().drop(columns="rejected")
+        if kind is not None:
+            src = src[src["kind"] == kind]
+        src["rejected"] = [self.rejected_rows_of(f, lay) for f, lay in zip(src["file"], src["layer"])]
+        return src[BALANCE_COLUMNS].reset_index(drop=True)
+
+    def counts(self, kind):
+        """Rows read, loaded and rejected summed over the sources of one kind.
+
+        Returns
+        -------
+        dict
+            ``rows_read``, ``loaded``, ``rejected`` (all 0 when nothing of
+            that kind was recorded).
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False], "missing_value", file="a.xlsx", rows=[2, 3])
+        >>> led.record("a.xlsx", 2, 1, kind="enterprises")
+        >>> led.add([True], "no_geometry", file="b.gpkg", rows=[1])
+        >>> led.record("b.gpkg", 5, 4, kind="landuse")
+        >>> led.counts("enterprises")
+        {'rows_read': 2, 'loaded': 1, 'rejected': 1}
+        """
+        b = self.balance(kind)
+        return {c: int(b[c].sum()) for c in ("rows_read", "loaded", "rejected")}
+
+    def balance_lines(self, kind=None):
+        """One line per input file: ``企业表 a.xlsx [企业]: 读取 16 行 = 载入 2 + 拒绝 14``.
+
+        Returns
+        -------
+        list of str
+            Bilingual lines, one per recorded file and sheet/layer.
+
+        Examples
+        --------
+        >>> led = Ledger()
+        >>> led.add([True, False], "missing_value", file="a.xlsx", rows=[2, 3], layer="企业")
+        >>> led.record("a.xlsx", 2, 1, layer="企业", kind="enterprises")
+        >>> led.balance_lines()
+        ['企业表 a.xlsx [企业]: 读取 2 行 = 载入 1 + 拒绝 1 | rows read 2 = loaded 1 + rejected 1']
+        """
+        lines = []
+        for src in self.balance(kind).itertuples(index=False):
+            what = KIND_ZH.get(src.kind, src.kind)
+            where = (f"{what} " if what else "") + src.file + (f" [{src.layer}]" if src.layer else "")
+            lines.append(
+                f"{where}: 读取 {src.rows_read} 行 = 载入 {src.loaded} + 拒绝 {src.rejected} | "
+                f"rows read {src.rows_read} = loaded {src.loaded} + rejected {src.rejected}"
+            )
+        return lines
 
     def __len__(self):
         return sum(len(p) for p in self._parts)
@@ -339,19 +488,14 @@ class Ledger:
         Returns
         -------
         str
-            Lines such as ``企业.xlsx [企业]: 读取 16 行，载入 2 行，拒绝 14 行 |
-            rows read 16, loaded 2, rejected 14`` followed by one line per
-            reason (label, code, number of rows).
+            One :meth:`balance_lines` line per source (``企业表 企业.xlsx [企业]:
+            读取 16 行 = 载入 2 + 拒绝 14 | ...``), each followed by one line
+            per reason (label, code, number of rows).
         """
         df = self.to_frame()
         lines = []
-        for src in self._sources:
-            where = f"{src['file']}" + (f" [{src['layer']}]" if src["layer"] else "")
-            read, loaded = src["rows_read"], src["loaded"]
-            lines.append(
-                f"{where}: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
-                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
-            )
+        for src, line in zip(self._sources, self.balance_lines()):
+            lines.append(line)
             mine = df[(df["file"] == src["file"]) & (df["layer"] == src["layer"])]
             for severity, title in (("reject", "拒绝原因 / rejected by reason"), ("note", "备注 / notes")):
                 part = mine[mine["severity"] == severity]
@@ -361,13 +505,7 @@ class Ledger:
                 counts = part.drop_duplicates(["reason", "row"]).groupby("reason", sort=False).size()
                 for reason, count in counts.sort_values(ascending=False, kind="stable").items():
                     lines.append(f"    {reason_label(reason)} ({reason}): {count}")
-        if len(self._sources) > 1:
-            read = sum(s["rows_read"] for s in self._sources)
-            loaded = sum(s["loaded"] for s in self._sources)
-            lines.append(
-                f"合计 / total: 读取 {read} 行，载入 {loaded} 行，拒绝 {read - loaded} 行 | "
-                f"rows read {read}, loaded {loaded}, rejected {read - loaded}"
-            )
+        # no total over the files: firm rows and parcel rows are not added up
         return "\n".join(lines)
 
     def write_csv(self, path):

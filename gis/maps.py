@@ -17,6 +17,25 @@ standard set (overview, 亩均, renewal, density)::
     add_enterprises(m, firms)
     save_map(m, "maps/overview.html")
 
+Reading the map
+---------------
+- Zones (townships, platforms, parks, renewal blocks, the county outline) are
+  SVG outlines in a pane above the data canvas: only their stroke catches a
+  click, so the smallest feature under the cursor answers; their names are
+  permanent labels (thinned so none overlaps), clickable at county zoom.
+- Below ``maps.detail_zoom`` (county zoom) zones may be filled (亩均税收, or
+  A+B share in public mode) and parcels of the 亩均 map are not drawn; from
+  street zoom the parcels come in and the zone fill goes.
+- Popups are 260-420 px wide, wrap long text, stay below the title, and start
+  with what was clicked (``_title``/``_sub``: parcel id, township,
+  platform/park, firms; block number and priority).
+- Colours: :func:`class_colours` (A/B/C/D, colour-blind safe, and firms
+  without a class by why), :func:`chain_colours` (one per industry chain);
+  cluster bubbles are neutral grey.
+- Furniture: title with year, data date, source, marking
+  (:func:`gis.confidential.marking`) and 合成演示数据 for demo data; north
+  arrow, scale bar, CGCS2000 / EPSG:4549 note, measuring in 亩.
+
 Safety and size
 ---------------
 - Values reach the page as JSON data and are written into popups, tooltips,
@@ -84,10 +103,14 @@ __all__ = [
     "vendored_assets",
     "vendored_file",
     "legends",
+    "class_colours",
+    "chain_colours",
+    "firm_categories",
+    "add_background",
 ]
 
 STATIC_DIR = Path(__file__).parent / "static"
-BASEMAPS = ("none", "intranet", "tianditu", "amap", "osm")
+BASEMAPS = ("none", "intranet", "tianditu", "amap", "osm", "tiles:DIR")
 
 # ---------------------------------------------------------------------------
 # Vendored assets.  folium (and each plugin used here) names the web files a
@@ -351,16 +374,46 @@ class _Search(JSCSSMixin, MacroElement):
 
 
 class _Title(MacroElement):
+    """The title block: title (with the year), data date and source, marking, demo notice."""
+
     _template = Template(
         """
-        {% macro html(this, kwargs) %}<div class="gis-title">{{ this.text }}</div>{% endmacro %}
+        {% macro html(this, kwargs) %}<div class="gis-title"><div class="gis-title-main">{{ this.text }}
+        {%- if this.marking %}<span class="gis-marking{{ ' gis-marking-public' if this.public }}">{{ this.marking }}</span>{% endif %}
+        {%- if this.demo %}<span class="gis-demo">{{ this.demo }}</span>{% endif %}</div>
+        {%- if this.sub %}<div class="gis-title-sub">{{ this.sub }}</div>{% endif %}</div>{% endmacro %}
         """
     )
 
-    def __init__(self, text):
+    def __init__(self, text, sub="", marking="", public=False, demo=""):
         super().__init__()
         self._name = "GisTitle"
         self.text = html.escape(str(text))
+        self.sub = html.escape(str(sub or ""))
+        self.marking = html.escape(str(marking or ""))
+        self.public = bool(public)
+        self.demo = html.escape(str(demo or ""))
+
+
+class _Furniture(MacroElement):
+    """Panes and zoom behaviour, north arrow, coordinate-system note."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.panes({{ this._parent.get_name() }}, {{ this.detail_zoom }});
+        gis.northArrow({{ this._parent.get_name() }}, {{ this.north_json }});
+        gis.note({{ this._parent.get_name() }}, {{ this.crs_json }}, "bottomleft").getContainer().className = "gis-crs leaflet-bar leaflet-control";
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, detail_zoom, north, crs_note):
+        super().__init__()
+        self._name = "GisFurniture"
+        self.detail_zoom = int(detail_zoom)
+        self.north_json = _json(north)
+        self.crs_json = _json(crs_note)
 
 
 class _MetricScale(MacroElement):
@@ -410,11 +463,31 @@ _TEXT = {
     "dominant": ("主要类别", "Main class"),
     "mean_value": ("平均值", "Mean"),
     "approximate": ("边界为示意,非法定界线", "Approximate outlines, not legal boundaries"),
+    "background": ("三调底图", "Land-use background"),
+    "tiles": ("本地瓦片底图", "Local tile basemap"),
+    "north": ("北", "N"),
+    "crs": ("坐标系 CGCS2000 / EPSG:4549", "CRS CGCS2000 / EPSG:4549"),
+    "demo": ("合成演示数据", "Synthetic demo data"),
+    "data_date": ("数据日期", "Data date"),
+    "source": ("来源", "Source"),
+    "year": ("{}年", "{}"),
+    "zone_tax": ("亩均税收", "Tax per mu"),
+    "zone_share_ab": ("A、B类企业占比", "Share of class A+B firms"),
+    "parcel": ("图斑", "Parcel"),
+    "block": ("更新单元", "Renewal block"),
+    "priority": ("优先级", "priority"),
+    "firms_on": ("企业", "Firms"),
+    "classes": ("A/B/C/D 企业数", "Firms A/B/C/D"),
 }
-_GRADE_TEXT = {
-    "A": ("A 优先发展", "A priority"), "B": ("B 鼓励提升", "B encourage"),
-    "C": ("C 帮扶转型", "C support"), "D": ("D 倒逼整治", "D rectify"),
+#: labels of firms without a class, by evaluation scope
+_STATUS_TEXT = {
+    "lessee": ("租赁企业(不定级)", "Lessee (not graded)"),
+    "scored_not_graded": ("投产未满{years}年或在建(不定级)", "In production < {years} years or building (not graded)"),
+    "out_of_scope": ("用地不足{land}亩(不参评)", "Under {land} mu of land (not evaluated)"),
 }
+#: English names of the classes (Chinese: gis.labels.class_label)
+_GRADE_TEXT = {"A": (None, "A priority"), "B": (None, "B encourage"),
+               "C": (None, "C support"), "D": (None, "D rectify")}
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
@@ -495,10 +568,178 @@ def _tile_layers(basemap, s, lang):
         return [(s["amap_url"], "© 高德地图 AutoNavi", "高德地图" if lang != "en" else "AMap", "1234")]
     if basemap == "osm":
         return [(s["osm_url"], "© OpenStreetMap contributors", "OpenStreetMap", "abc")]
+    if isinstance(basemap, str) and basemap.startswith("tiles:"):
+        return []  # a local tile folder: added by base_map
     raise ConfigError(f"maps.basemap: unknown basemap {basemap!r}; use one of {', '.join(BASEMAPS)}")
 
 
-def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False, title=None):
+_TILE_DIR = "@@GIS_TILE_DIR@@"
+
+
+def _tile_source(basemap):
+    """(folder or .mbtiles path, image extension, max native zoom) of ``tiles:DIR``."""
+    path = Path(basemap[len("tiles:"):]).expanduser()
+    if not str(path) or not path.exists():
+        raise ConfigError(f"maps.basemap: {basemap!r}: no tile folder or .mbtiles file at {path}")
+    if path.is_file():
+        if path.suffix.lower() != ".mbtiles":
+            raise ConfigError(f"maps.basemap: {path} is neither a tile folder nor an .mbtiles file")
+        import sqlite3
+
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+            try:
+                meta = dict(con.execute("SELECT name, value FROM metadata").fetchall())
+                zmax = con.execute("SELECT max(zoom_level) FROM tiles").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise ConfigError(f"maps.basemap: {path} is not an MBTiles file ({exc})") from None
+        ext = {"jpeg": "jpg"}.get(meta.get("format", "png"), meta.get("format", "png"))
+        return path.resolve(), ext, int(zmax if zmax is not None else 18)
+    zooms = [int(p.name) for p in path.iterdir() if p.is_dir() and p.name.isdigit()]
+    if not zooms:
+        raise ConfigError(f"maps.basemap: {path} holds no {{z}}/{{x}}/{{y}} tile folders")
+    sample = next((f for f in (path / str(max(zooms))).rglob("*") if f.is_file()), None)
+    ext = sample.suffix.lstrip(".").lower() if sample is not None else "png"
+    return path.resolve(), ext, max(zooms)
+
+
+def _unpack_mbtiles(mbtiles, folder):
+    """Write the tiles of an .mbtiles file as ``folder/{z}/{x}/{y}.ext`` (XYZ rows); returns folder."""
+    import sqlite3
+
+    folder = Path(folder)
+    stamp = folder / ".source"
+    key = f"{mbtiles} {mbtiles.stat().st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == key:
+        return folder
+    with sqlite3.connect(f"file:{mbtiles}?mode=ro", uri=True) as con:
+        fmt = dict(con.execute("SELECT name, value FROM metadata").fetchall()).get("format", "png")
+        ext = {"jpeg": "jpg"}.get(fmt, fmt)
+        for z, x, row, data in con.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles"):
+            y = (1 << int(z)) - 1 - int(row)  # MBTiles rows count from the south (TMS)
+            out = folder / str(z) / str(x) / f"{y}.{ext}"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+    stamp.write_text(key, encoding="utf-8")
+    return folder
+
+
+def _with_tile_dir(page, m, path=None):
+    """The page with the tile folder written relative to the map file (or as a file URI)."""
+    src = getattr(m, "gis", {}).get("tile_dir")
+    if src is None:
+        return page
+    folder = src[0]
+    if folder.is_file():  # .mbtiles: unpacked once into a folder next to the map
+        base = Path(path).parent if path is not None else folder.parent
+        folder = _unpack_mbtiles(folder, base / f"{folder.stem}_tiles")
+    if path is not None:
+        ref = Path(os.path.relpath(folder, Path(path).resolve().parent)).as_posix()
+    else:
+        ref = folder.as_uri()
+    return page.replace(_TILE_DIR, json.dumps(ref)[1:-1])
+
+
+def class_colours(settings=None, ungraded=True):
+    """The colours of the 亩均 classes A/B/C/D (and of firms without a class).
+
+    The one source of these colours: maps, QGIS styles and charts read them
+    here (settings ``maps.grade_colours`` and ``maps.status_colours``).
+
+    Parameters
+    ----------
+    settings : dict, optional
+    ungraded : bool
+        Add the colours of firms without a class, keyed by evaluation scope
+        (``lessee``, ``scored_not_graded``, ``out_of_scope``).
+
+    Returns
+    -------
+    dict
+        ``{"A": "#rrggbb", ..., "D": ..., "lessee": ..., ...}`` in that order.
+
+    Examples
+    --------
+    >>> list(class_colours())
+    ['A', 'B', 'C', 'D', 'lessee', 'scored_not_graded', 'out_of_scope']
+    """
+    s = _maps_settings(settings)
+    out = {k: _check_colour(s["grade_colours"][k], f"grade_colours.{k}") for k in "ABCD"}
+    if ungraded:
+        for k in _STATUS_TEXT:
+            out[k] = _check_colour(s["status_colours"][k], f"status_colours.{k}")
+    return out
+
+
+def chain_colours(chains=None, settings=None):
+    """One distinct colour per industry chain (``maps.chain_colours``, up to 12).
+
+    Parameters
+    ----------
+    chains : iterable of str, optional
+        Chain names on the map.  A chain of ``chains.yaml`` always gets the
+        colour of its place there (so it keeps its colour from year to year);
+        other names take the colours left free; "其他" and names beyond the
+        palette get ``maps.other_chain_colour``.  Default: every chain of
+        ``chains.yaml``.
+    settings : dict, optional
+
+    Returns
+    -------
+    dict
+        ``{chain: "#rrggbb"}``.
+    """
+    s = _maps_settings(settings)
+    full = settings if settings is not None and "maps" in settings else None
+    from .chains import chain_names
+
+    known = [c for c in chain_names(full) if c != "其他"]
+    pal = [_check_colour(c, "chain_colours") for c in s["chain_colours"]]
+    other = _check_colour(s.get("other_chain_colour", "#9e9e9e"), "other_chain_colour")
+    fixed = {c: pal[i] for i, c in enumerate(known) if i < len(pal)}
+    fixed["其他"] = other
+    if chains is None:
+        return {c: fixed.get(c, other) for c in known + ["其他"]}
+    present = [c for c in dict.fromkeys(chains) if c is not None]
+    # chains not in chains.yaml take the colours no chain on this map uses
+    free = [p for p in pal if p not in {fixed[c] for c in present if c in fixed}]
+    return {c: fixed[c] if c in fixed else (free.pop(0) if free else other) for c in present}
+
+
+def firm_categories(firms, lang="zh", settings=None):
+    """The map category of each firm: its class A–D, or why it has none.
+
+    Parameters
+    ----------
+    firms : DataFrame
+        With ``grade`` (or ``class``) and, for firms without one, ``scope``
+        (:func:`gis.efficiency.evaluation_scope`: lessee, scored_not_graded,
+        out_of_scope).
+    lang : {"zh", "en"}
+    settings : dict, optional
+
+    Returns
+    -------
+    (Series, dict, dict)
+        The category codes (A–D or a scope code, aligned to ``firms``), the
+        colours ``{code: colour}`` and the legend labels ``{code: label}``.
+    """
+    full = settings if settings is not None and "maps" in settings else load_settings()
+    grade = firms["grade"] if "grade" in firms else firms.get("class")
+    cat = pd.Series(grade, index=firms.index, dtype=object)
+    if "scope" in firms:
+        cat = cat.where(cat.notna() & firms["scope"].eq("graded"), firms["scope"].where(
+            firms["scope"].isin(list(_STATUS_TEXT))))
+        cat = cat.where(cat.notna(), pd.Series(grade, index=firms.index, dtype=object))
+    eff = full.get("efficiency", {})
+    fill = {"years": f"{eff.get('new_firm_years', 3):g}", "land": f"{eff.get('min_land_mu', 3):g}"}
+    labels = _grade_labels(lang)
+    i = 1 if lang == "en" else 0
+    labels.update({k: v[i].format(**fill) for k, v in _STATUS_TEXT.items()})
+    return cat, class_colours(settings), labels
+
+
+def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False, title=None,
+             year=None, data_date=None, source=None, demo=False):
     """An empty offline map framed on ``bounds_or_gdf``, with its controls.
 
     Parameters
@@ -518,13 +759,23 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
     public : bool
         Drop confidential columns from every layer added to this map.
     title : str, optional
-        A title shown at the top of the map.
+        A title shown at the top of the map, with the marking (内部资料 /
+        公开版, :func:`gis.confidential.marking`).
+    year : int, optional
+        Evaluation year, written before the title.
+    data_date : str, optional
+        Date of the data, on the line under the title.
+    source : str, optional
+        Source of the data, on the line under the title.
+    demo : bool
+        Say 合成演示数据 (synthetic demo data) next to the title.
 
     Returns
     -------
     folium.Map
-        With scale bar, full-screen button, measuring tool and mouse
-        coordinates; a layer control is added when the map is rendered.
+        With scale bar, north arrow, coordinate-system note, full-screen
+        button, measuring tool (m, km, m², 亩, ha) and mouse coordinates; a
+        layer control is added when the map is rendered.
     """
     if lang not in ("zh", "en"):
         raise ValidationError(f"base_map: lang must be 'zh' or 'en', got {lang!r}")
@@ -543,9 +794,16 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
     m.options["maxZoom"] = 19  # markercluster needs the map's maxZoom without tiles
     m.gis = {"lang": lang, "basemap": basemap, "gcj02": gcj, "public": bool(public),
              "settings": s, "keys": []}
+    _Furniture(s.get("detail_zoom", 14), _t("north", lang), _t("crs", lang)).add_to(m)
     for i, (url, attr, name, subdomains) in enumerate(tiles):
         folium.TileLayer(tiles=url, attr=html.escape(attr), name=html.escape(name), subdomains=subdomains,
                          max_zoom=19, overlay=i > 0, control=True).add_to(m)
+    if basemap.startswith("tiles:"):
+        m.gis["tile_dir"] = _tile_source(basemap)
+        folium.TileLayer(tiles=_TILE_DIR + "/{z}/{x}/{y}." + m.gis["tile_dir"][1],
+                         attr=html.escape(_t("tiles", lang)), name=html.escape(_t("tiles", lang)),
+                         max_zoom=19, max_native_zoom=m.gis["tile_dir"][2], overlay=False,
+                         control=True).add_to(m)
     m.fit_bounds([[so, w], [n, e]])
     bg = _check_colour(s.get("background", "#f3f1ec"), "background")
     m.get_root().header.add_child(
@@ -554,16 +812,29 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
     zh = lang != "en"
     fplugins.Fullscreen(position="topleft", title=_t("fullscreen", lang),
                         title_cancel=_t("exit_fullscreen", lang)).add_to(m)
+    from .crs import M2_PER_MU
+
     fplugins.MeasureControl(position="topleft", primary_length_unit="meters",
-                            secondary_length_unit="kilometers", primary_area_unit="sqmeters",
-                            secondary_area_unit="hectares",
+                            secondary_length_unit="kilometers", primary_area_unit="mu",
+                            secondary_area_unit="sqmeters",
+                            units={"mu": {"factor": 1 / M2_PER_MU, "display": "亩" if zh else "mu",
+                                          "decimals": 2}},
                             localization="cn" if zh else "en").add_to(m)
     fplugins.MousePosition(position="bottomleft", separator=" , ", num_digits=6,
                            prefix=("经纬度" if zh else "Lon/lat") + (" (GCJ-02)" if gcj else ""),
                            lng_first=True, empty_string="—").add_to(m)
     if title:
-        _Title(title).add_to(m)
+        text = (_t("year", lang).format(int(year)) + " " if year is not None else "") + str(title)
+        sub = " · ".join(x for x in (
+            f"{_t('data_date', lang)} {data_date}" if data_date else "",
+            f"{_t('source', lang)}: {source}" if source else "") if x)
+        _Title(text, sub=sub, marking=_marking(public), public=public,
+               demo=_t("demo", lang) if demo else "").add_to(m)
     return m
+
+
+def _marking(public):
+    return confidential.marking(public)
 
 
 # ---------------------------------------------------------------------------
@@ -757,8 +1028,15 @@ def _aggregate_to_budget(g, budget, st, category=None, value=None):
 
 def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colours=None,
                category_labels=None, value=None, unit="", legend_title=None, tooltip=None,
-               title=None, style=None, points=False, show=True, search=None, outline=False):
-    """Shared engine of the add_* functions."""
+               title=None, style=None, points=False, show=True, search=None, outline=False,
+               pane=None, labels=None, county_fill=None, min_zoom=None):
+    """Shared engine of the add_* functions.
+
+    ``pane``: "gisZones" (SVG outlines above the data, clicks on the stroke)
+    or "gisBackground"; ``labels``: a column of permanent names (zoom range
+    ``maps.label_zooms[key]``); ``county_fill``: fill opacity below
+    ``maps.detail_zoom`` (none above); ``min_zoom``: not drawn below it.
+    """
     st = _state(m)
     s = st["settings"]
     lang = st["lang"]
@@ -774,6 +1052,8 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         if col is not None and col not in g.columns:
             raise ValidationError(f"{where}: column {col!r} not found (columns: {', '.join(map(str, g.columns))})")
     name = name or _t(key if key in _TEXT else kind, lang)
+    if st["public"] and any(confidential.mentions_confidential(t) for t in (name, legend_title, unit)):
+        raise ValidationError(f"{where}: a public map cannot name a confidential quantity ({name!r})")
     note = None
     budget = int(s["point_budget"] if points else s["feature_budget"])
     n_in = len(g)
@@ -804,13 +1084,20 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     else:
         fields = _fields(kind, st, g.columns)
     keep = [f[0] for f in fields]
-    for col in (tooltip, title, search):
+    for col in (tooltip, title, search, "_title", "_sub"):
         if col is not None and col in g.columns and col not in keep:
             keep.append(col)
     spec = {"key": key, "kind": "points" if points else "polygons", "lang": lang,
             "fields": fields, "title": title if title in g.columns else None,
             "tooltip": tooltip if tooltip in g.columns else None,
             "style": style or {}}
+    if pane:
+        spec["pane"] = pane
+    if county_fill is not None:
+        spec["countyFill"] = float(county_fill)
+        spec["style"] = dict(spec["style"], className="gis-county-fill")
+    if min_zoom is not None:
+        spec["minZoom"] = int(min_zoom)
     props = {c: _column_values(g[c]) for c in keep if c in g.columns}
     legend = None
     if category is not None:
@@ -831,6 +1118,12 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         _check_colour(c, f"colours of {kind}")
     spec["props"] = props
     geoms = _display_geoms(g.geometry.values, st, simplify=not points)
+    if labels is not None and labels in g.columns and not points:
+        zr = s.get("label_zooms", {}).get(key, [10, 19])
+        at = _display_geoms(shapely.point_on_surface(np.asarray(g.geometry.values)), st, simplify=False)
+        spec["labels"] = {"text": _column_values(g[labels]), "x": shapely.get_x(at).tolist(),
+                          "y": shapely.get_y(at).tolist(), "minZoom": int(zr[0]), "maxZoom": int(zr[1]),
+                          "rank": list(s.get("label_zooms", {})).index(key) if key in s.get("label_zooms", {}) else 9}
     if points:
         spec["x"] = shapely.get_x(geoms).tolist()
         spec["y"] = shapely.get_y(geoms).tolist()
@@ -845,6 +1138,9 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     st["keys"].append(key)
     if legend is not None:
         legend["shown"] = bool(show)
+        if min_zoom is not None:
+            legend["note"] = (f"放大到第{int(min_zoom)}级(街道级)显示" if lang != "en"
+                              else f"drawn from zoom {int(min_zoom)} (street level)")
         if note:
             legend["note"] = note
         _Legend(layer, legend).add_to(m)
@@ -897,17 +1193,50 @@ def add_boundary(m, gdf, name=None):
     """Draw the county outline (no fill). Returns the map."""
     st = _state(m)
     c = _check_colour(st["settings"]["boundary_colour"], "boundary_colour")
-    return _add_layer(m, gdf, "boundary", "townships", name=name, colour=c, outline=True,
+    return _add_layer(m, gdf, "boundary", "townships", name=name, colour=c, outline=True, pane="gisZones",
                       style={"weight": 2.5, "color": c, "fill": False, "interactive": False})
 
 
-def add_townships(m, gdf, name=None, show=True):
-    """Draw township (镇街) outlines with a tooltip of their name. Returns the map."""
+def _zone_value(m, gdf, colour_by, where):
+    """(value column, unit, legend title) of a zone colouring, or None."""
+    if colour_by is None:
+        return None
+    lang = _state(m)["lang"]
+    if colour_by not in gdf.columns:
+        raise ValidationError(f"gis.maps.{where}: column {colour_by!r} not found")
+    unit = {"tax_per_mu": "万元/亩", "share_ab": "%"}.get(colour_by, "")
+    title = {"tax_per_mu": _t("zone_tax", lang), "share_ab": _t("zone_share_ab", lang)}.get(colour_by, colour_by)
+    return colour_by, unit, title + (f" ({unit})" if unit else "")
+
+
+def add_townships(m, gdf, name=None, show=True, colour_by=None):
+    """Draw township (镇街) outlines with their names (permanent labels at county zoom).
+
+    Parameters
+    ----------
+    m : folium.Map
+    gdf : geopandas.GeoDataFrame
+        With ``name_zh``; popup fields ``maps.popup_fields.townships``.
+    name : str, optional
+    show : bool
+    colour_by : str, optional
+        A numeric column (e.g. ``tax_per_mu``, ``share_ab``): the townships are
+        filled by its classes at county zoom (below ``maps.detail_zoom``) and
+        drawn as outlines from street zoom, where the parcels take over.
+
+    Returns
+    -------
+    folium.Map
+    """
     st = _state(m)
     c = _check_colour(st["settings"]["township_colour"], "township_colour")
-    return _add_layer(m, gdf, "townships", "townships", name=name, colour=c, outline=True,
-                      tooltip="name_zh", title="name_zh", show=show,
-                      style={"weight": 1.2, "color": c, "dashArray": "4 4", "fillOpacity": 0.03})
+    style = {"weight": 1.2, "color": c, "dashArray": "4 4", "fill": colour_by is not None, "fillOpacity": 0}
+    common = dict(name=name, tooltip="name_zh", title="name_zh", show=show, pane="gisZones", labels="name_zh")
+    val = _zone_value(m, gdf, colour_by, "add_townships")
+    if val is not None:
+        return _add_layer(m, gdf, "townships", "townships", value=val[0],
+                          legend_title=val[2], county_fill=0.7, style=style, **common)
+    return _add_layer(m, gdf, "townships", "townships", colour=c, outline=True, style=style, **common)
 
 
 def _with_targets(gdf, targets, lang):
@@ -937,19 +1266,18 @@ def _platform_like(m, gdf, key, colour_key, name, colour_by, show, targets=None)
     s = st["settings"]
     gdf = _with_targets(gdf, targets, st["lang"])
     c = _check_colour(s[colour_key], colour_key)
-    style = {"weight": 2, "color": c, "fillOpacity": 0.15}
+    style = {"weight": 2, "color": c, "fillOpacity": 0}
+    common = dict(name=name, tooltip="name_zh", title="name_zh", show=show, pane="gisZones", labels="name_zh")
     if colour_by == "grade" and "grade" in gdf.columns:
-        return _add_layer(m, gdf, key, "platforms", name=name, category="grade",
+        return _add_layer(m, gdf, key, "platforms", category="grade",
                           colours=s["grade_colours"], category_labels=_grade_labels(st["lang"]),
-                          legend_title=_t("grade", st["lang"]), style=dict(style, fillOpacity=0.45),
-                          tooltip="name_zh", title="name_zh", show=show)
+                          legend_title=_t("grade", st["lang"]), style=style, county_fill=0.6, **common)
     if colour_by is not None and colour_by != "grade":
-        return _add_layer(m, gdf, key, "platforms", name=name, value=colour_by, style=dict(style, fillOpacity=0.55),
-                          tooltip="name_zh", title="name_zh", show=show,
-                          unit="万元/亩" if colour_by == "tax_per_mu" else "")
+        val = _zone_value(m, gdf, colour_by, f"add_{key}")
+        return _add_layer(m, gdf, key, "platforms", value=val[0], style=style, county_fill=0.6,
+                          legend_title=val[2], **common)
     approx = "approximate" in gdf.columns and gdf["approximate"].fillna(False).astype(bool).any()
-    out = _add_layer(m, gdf, key, "platforms", name=name, colour=c, outline=True, style=style,
-                     tooltip="name_zh", title="name_zh", show=show)
+    out = _add_layer(m, gdf, key, "platforms", colour=c, outline=True, style=style, **common)
     if approx:
         leg = [ch for ch in m._children.values() if isinstance(ch, _Legend)][-1]
         leg.spec["note"] = _t("approximate", st["lang"])
@@ -991,8 +1319,9 @@ def add_parks(m, gdf, name=None, colour_by=None, targets=None, show=True):
 
 
 def _grade_labels(lang):
-    i = 1 if lang == "en" else 0
-    out = {g: v[i] for g, v in _GRADE_TEXT.items()}
+    from .labels import class_label
+
+    out = {g: (v[1] if lang == "en" else class_label(g)) for g, v in _GRADE_TEXT.items()}
     out["__missing__"] = _t("missing", lang)
     return out
 
@@ -1046,7 +1375,9 @@ def add_enterprises(m, firms, name=None, colour_by="grade", search=True, show=Tr
         score, grade (``maps.popup_fields.enterprises``).
     name : str, optional
     colour_by : {"grade", None}
-        Colour points by class A/B/C/D (``maps.grade_colours``).
+        Colour points by class A/B/C/D, and firms without a class by why
+        (租赁, 投产未满3年或在建, 用地不足3亩: column ``scope``), each a
+        category with its colour and legend entry (:func:`firm_categories`).
     search : bool
         Add a search box for enterprise names (column ``name``).
     show : bool
@@ -1058,8 +1389,10 @@ def add_enterprises(m, firms, name=None, colour_by="grade", search=True, show=Tr
     st = _state(m)
     s = st["settings"]
     kw = {}
-    if colour_by == "grade" and "grade" in firms.columns:
-        kw = dict(category="grade", colours=s["grade_colours"], category_labels=_grade_labels(st["lang"]),
+    if colour_by == "grade" and ("grade" in firms.columns or "class" in firms.columns):
+        cat, colours, labels = firm_categories(firms, st["lang"], s if "maps" in s else None)
+        firms = firms.assign(_category=cat)
+        kw = dict(category="_category", colours=colours, category_labels=labels,
                   legend_title=(name or _t("enterprises", st["lang"])) + " · " + _t("grade", st["lang"]))
     else:
         kw = dict(colour=_check_colour(s["platform_colour"], "platform_colour"))
@@ -1071,7 +1404,7 @@ def add_enterprises(m, firms, name=None, colour_by="grade", search=True, show=Tr
                       style={"weight": 1, "color": "#444", "fillOpacity": 0.6}, **kw)
 
 
-def add_efficiency(m, gdf, by="grade", name=None, key="efficiency", show=True):
+def add_efficiency(m, gdf, by="grade", name=None, key="efficiency", show=True, min_zoom=None):
     """Draw parcels (or platforms) coloured by 亩均 class or by a classified indicator.
 
     Parameters
@@ -1083,9 +1416,15 @@ def add_efficiency(m, gdf, by="grade", name=None, key="efficiency", show=True):
         "grade" (categorical, ``maps.grade_colours``) or a numeric column such
         as "tax_per_mu" (classes by ``maps.classify_scheme``/``classify_k``;
         not allowed in public mode, the classes would reveal the values).
+        The popup opens with the parcel id, township, platform/park and the
+        firms (columns ``parcel_id``/``BSM``, ``township``, ``platform``,
+        ``park``, ``firm_names`` when present).
     name : str, optional
     key : str
     show : bool
+    min_zoom : int, optional
+        Not drawn below this zoom (the standard 亩均 map uses
+        ``maps.detail_zoom``: zones carry the county view).
 
     Returns
     -------
@@ -1094,18 +1433,21 @@ def add_efficiency(m, gdf, by="grade", name=None, key="efficiency", show=True):
     st = _state(m)
     s = st["settings"]
     lang = st["lang"]
-    style = {"weight": 0.6, "color": "#555", "fillOpacity": 0.75}
+    style = {"weight": 0.8, "color": "#ffffff", "opacity": 0.9, "fillOpacity": 0.85}
     title = next((c for c in ("name", "name_zh", "BSM") if c in gdf.columns), None)
+    gdf = _identified(gdf, "parcel", lang)
+    mz = min_zoom if min_zoom is not None else None
     if by == "grade":
+        labels = dict(_grade_labels(lang), __missing__="无定级企业" if lang != "en" else "no graded firm")
         return _add_layer(m, gdf, key, "efficiency", name=name, category="grade",
-                          colours=s["grade_colours"], category_labels=_grade_labels(lang),
+                          colours=s["grade_colours"], category_labels=labels,
                           legend_title=(name or _t("efficiency", lang)) + " · " + _t("grade", lang),
-                          style=style, title=title, tooltip=title, show=show)
+                          style=style, title=title, tooltip=title, show=show, min_zoom=mz)
     unit = "万元/亩" if by == "tax_per_mu" else ""
     label = _t(by, lang) if by in _TEXT else by
     return _add_layer(m, gdf, key, "efficiency", name=name, value=by, unit=unit,
                       legend_title=f"{label}" + (f" ({unit})" if unit else ""),
-                      style=style, title=title, tooltip=title, show=show)
+                      style=style, title=title, tooltip=title, show=show, min_zoom=mz)
 
 
 def add_renewal(m, gdf, kind="parcels", name=None, show=True):
@@ -1116,9 +1458,12 @@ def add_renewal(m, gdf, kind="parcels", name=None, show=True):
     m : folium.Map
     gdf : geopandas.GeoDataFrame
         Polygons with text columns ``reasons`` and ``evidence`` (and
-        name/BSM/area_mu when present).
+        name/BSM/area_mu when present).  The popup opens with what was
+        clicked: parcel id, township, platform/park and firms of a parcel;
+        number and priority of a block (``block_id``, ``rank``, ``priority``).
     kind : {"parcels", "blocks"}
-        Candidate parcels or renewal blocks (units).
+        Candidate parcels (filled, drawn on the data canvas) or renewal
+        blocks (units: outlines above the parcels, named from street zoom).
     name : str, optional
     show : bool
 
@@ -1130,11 +1475,54 @@ def add_renewal(m, gdf, kind="parcels", name=None, show=True):
         raise ValidationError(f"gis.maps.add_renewal: kind must be 'parcels' or 'blocks', got {kind!r}")
     st = _state(m)
     c = _check_colour(st["settings"]["renewal_colours"][kind], f"renewal_colours.{kind}")
-    style = ({"weight": 1, "color": c, "fillOpacity": 0.45} if kind == "parcels"
-             else {"weight": 2.5, "color": c, "fillOpacity": 0.08, "dashArray": "6 3"})
-    title = next((col for col in ("name", "BSM") if col in gdf.columns), None)
-    return _add_layer(m, gdf, f"renewal_{kind}", "renewal", name=name, colour=c, style=style,
-                      title=title, tooltip=title, show=show, outline=kind == "blocks")
+    title = next((col for col in ("name", "block_id", "parcel_id", "BSM") if col in gdf.columns), None)
+    gdf = _identified(gdf, "parcel" if kind == "parcels" else "block", st["lang"])
+    if kind == "parcels":
+        return _add_layer(m, gdf, "renewal_parcels", "renewal", name=name, colour=c, title=title,
+                          tooltip=title, show=show, style={"weight": 1, "color": c, "fillOpacity": 0.45})
+    return _add_layer(m, gdf, "renewal_blocks", "renewal", name=name, colour=c, title=title, tooltip=title,
+                      show=show, outline=True, pane="gisZones",
+                      labels="block_id" if "block_id" in gdf.columns else title,
+                      style={"weight": 2.5, "color": c, "fillOpacity": 0, "dashArray": "6 3"})
+
+
+def _text(series):
+    return series.astype(object).where(series.notna(), "").astype(str).str.strip()
+
+
+def _identified(gdf, what, lang):
+    """``gdf`` with ``_title`` and ``_sub``: the first lines of a popup, saying what was clicked."""
+    n = len(gdf)
+    if what == "block":
+        bid = next((c for c in ("block_id", "name") if c in gdf.columns), None)
+        if bid is None:
+            return gdf
+        title = _t("block", lang) + " " + _text(gdf[bid])
+        if "rank" in gdf.columns:
+            rank = pd.to_numeric(gdf["rank"], errors="coerce")
+            pri = pd.to_numeric(gdf["priority"], errors="coerce") if "priority" in gdf.columns else rank * np.nan
+            word = ("优先级 第{:.0f}位" if lang != "en" else "priority #{:.0f}")
+            txt = [(word.format(r) + (f" ({p:.1f})" if np.isfinite(p) else "")) if np.isfinite(r) else ""
+                   for r, p in zip(rank, pri)]
+            title = title + pd.Series([" · " + t if t else "" for t in txt], index=gdf.index)
+        parts = []
+    else:
+        pid = next((c for c in ("parcel_id", "BSM") if c in gdf.columns), None)
+        if pid is None:
+            return gdf
+        title = _t("parcel", lang) + " " + _text(gdf[pid])
+        parts = []
+    for col in ("township", "platform", "park"):
+        if col in gdf.columns:
+            parts.append(_text(gdf[col]))
+    sub = pd.Series([""] * n, index=gdf.index, dtype=object)
+    for p in parts:
+        sub = sub.where(p.eq(""), sub.where(sub.eq(""), sub + " · ") + p)
+    if "firm_names" in gdf.columns:
+        names = _text(gdf["firm_names"])
+        lead = _t("firms_on", lang) + ": "
+        sub = sub.where(names.eq(""), sub.where(sub.eq(""), sub + "\n") + lead + names)
+    return gdf.assign(_title=title.to_numpy(dtype=object), _sub=sub.replace("", None).to_numpy(dtype=object))
 
 
 def add_hotspots(m, gdf, category=None, name=None, significant_only=True, show=True):
@@ -1185,7 +1573,8 @@ def add_clusters(m, gdf, category="cluster", name=None, show=True):
         dominant_chain, chain_counts, area_mu, platform, park).
     category : str
         The cluster id column; the legend names each cluster by
-        ``dominant_chain`` or ``label`` when present.
+        ``dominant_chain`` or ``label`` when present.  ``dominant_chain``
+        colours by :func:`chain_colours` (one colour per chain).
     name : str, optional
     show : bool
 
@@ -1198,7 +1587,10 @@ def add_clusters(m, gdf, category="cluster", name=None, show=True):
         raise ValidationError(f"gis.maps.add_clusters: column {category!r} not found")
     pal = st["settings"]["cluster_colours"]
     cats = sorted(pd.unique(gdf[category].dropna()), key=lambda v: (str(type(v)), v))
-    colours = {c: pal[i % len(pal)] for i, c in enumerate(cats)}
+    if category in ("dominant_chain", "chain"):  # one distinct colour per industry chain
+        colours = chain_colours(cats, st["settings"] if "maps" in st["settings"] else None)
+    else:
+        colours = {c: pal[i % len(pal)] for i, c in enumerate(cats)}
     label = next((c for c in ("label", "dominant_chain") if c in gdf.columns), None)
     labels = None
     if label is not None and label != category:
@@ -1208,6 +1600,61 @@ def add_clusters(m, gdf, category="cluster", name=None, show=True):
                       category_labels=labels,
                       style={"weight": 2, "color": "#333", "fillOpacity": 0.35}, show=show,
                       tooltip=label or category, title=label)
+
+
+def add_background(m, parcels, code_col="DLBM", name=None, show=True):
+    """Draw a light land-use background (built-up land, roads, water) from a 三调 layer.
+
+    The parcels of each group of ``maps.background_groups`` are merged and
+    drawn under everything else, not clickable: geographic context with no
+    tile server.
+
+    Parameters
+    ----------
+    m : folium.Map
+    parcels : geopandas.GeoDataFrame
+        三调 parcels with the land-use code column ``code_col``.
+    code_col : str
+    name : str, optional
+    show : bool
+
+    Returns
+    -------
+    folium.Map
+    """
+    st = _state(m)
+    bg = parcels if "_group" in parcels.columns else _background_frame(parcels, st["settings"], code_col)
+    if not len(bg):
+        return m
+    colours = dict(zip(bg["_group"], bg["_colour"]))
+    return _add_layer(m, bg.drop(columns="_colour"), "background", "background",
+                      name=name or _t("background", st["lang"]), category="_group", colours=colours,
+                      pane="gisBackground", style={"stroke": False, "fillOpacity": 1, "interactive": False},
+                      show=show)
+
+
+def _background_frame(parcels, s, code_col="DLBM"):
+    """One merged, simplified polygon per group of ``maps.background_groups`` (EPSG:4549)."""
+    import geopandas as gpd
+    from shapely.errors import GEOSException
+
+    if code_col not in parcels.columns:
+        raise ValidationError(f"gis.maps.add_background: column {code_col!r} not found")
+    g = _working(parcels, "gis.maps.add_background")
+    codes = g[code_col].astype("string").fillna("")
+    tol = max(float(s["simplify_m"]), 5.0)
+    rows = []
+    for label, prefixes, colour in s["background_groups"]:
+        sel = np.asarray(g.geometry.values[codes.str.startswith(tuple(prefixes)).to_numpy()])
+        if len(sel) == 0:
+            continue
+        try:  # 三调 parcels tile the county: the fast coverage union usually applies
+            merged = shapely.coverage_union_all(sel)
+        except GEOSException:
+            merged = shapely.union_all(sel)
+        rows.append((label, _check_colour(colour, "background_groups"), shapely.simplify(merged, tol)))
+    return gpd.GeoDataFrame({"_group": [r[0] for r in rows], "_colour": [r[1] for r in rows]},
+                            geometry=[r[2] for r in rows], crs=WORKING_CRS)
 
 
 def _affine_xy(t, col, row):
@@ -1315,15 +1762,18 @@ def legends(m):
 _REMOTE_ASSET = re.compile(r"""<(?:script|link)\b[^>]*(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
-def to_html(m):
+def to_html(m, path=None):
     """The map as one self-contained HTML page (str).
+
+    ``path``: where the page will be written (a ``tiles:DIR`` basemap is
+    then referred to relative to it; otherwise by a file URI).
 
     Raises
     ------
     GisError
         If any <script src> or <link href> still points to a host.
     """
-    page = m.get_root().render()
+    page = _with_tile_dir(m.get_root().render(), m, path)
     hit = _REMOTE_ASSET.search(page)
     if hit:
         raise GisError(f"the page still loads a remote asset: {page[hit.start():hit.start() + 160]}")
@@ -1334,7 +1784,7 @@ def save_map(m, path):
     """Write the map to ``path`` (UTF-8, self-contained); returns the Path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = to_html(m)
+    page = to_html(m, path)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)
     return path
@@ -1346,13 +1796,13 @@ _STANDARD = {
                  ["landuse", "townships", "platforms", "parks", "enterprises"],
                  ["townships", "platforms", "parks", "landuse", "enterprises"]),
     "efficiency": ("亩均效益", "Output per mu",
-                   ["townships", "efficiency", "platforms", "enterprises"],
+                   ["background", "townships", "platforms", "parks", "efficiency", "enterprises"],
                    ["efficiency", "enterprises"]),
     "renewal": ("低效用地再开发候选", "Renewal candidates",
-                ["townships", "renewal_blocks", "renewal_parcels"],
+                ["background", "townships", "platforms", "renewal_blocks", "renewal_parcels"],
                 ["renewal_parcels", "renewal_blocks"]),
     "density": ("产业集聚密度", "Industrial density",
-                ["townships", "density", "hotspots", "clusters"],
+                ["background", "townships", "density", "hotspots", "clusters"],
                 ["density", "hotspots", "clusters"]),
 }
 #: names of the standard maps
@@ -1361,26 +1811,82 @@ _LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse",
                "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters"}
 
 
+def _frame(given):
+    if "boundary" in given:
+        return given["boundary"]
+    vector = [v for k, v in given.items() if k != "density" and len(v)]
+    if vector:
+        b = np.array([v.to_crs(WEB_CRS).total_bounds for v in vector]).T.tolist()
+        return (min(b[0]), min(b[1]), max(b[2]), max(b[3]))
+    from .crs import YIWU_LONLAT_BOUNDS
+
+    return YIWU_LONLAT_BOUNDS
+
+
+def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targets):
+    """Draw layer ``k`` of the standard map ``map_name``."""
+    s = _state(m)["settings"]
+    if k == "background":
+        if "_background" not in given:  # merged once for all the maps
+            given["_background"] = _background_frame(given["landuse"], s)
+        add_background(m, given["_background"])
+    elif k == "townships":
+        by = None
+        if map_name == "efficiency":
+            by = next((c for c in (("share_ab",) if public else ("tax_per_mu", "share_ab")) if c in v.columns), None)
+        add_townships(m, v, colour_by=by)
+    elif k == "platforms":
+        add_platforms(m, v, targets=targets)
+    elif k == "parks":
+        add_parks(m, v, targets=targets)
+    elif k == "landuse":
+        add_landuse(m, v, system=landuse_system, show=True)
+    elif k == "enterprises":
+        add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
+    elif k == "efficiency":
+        add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu",
+                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None)
+    elif k == "renewal_parcels":
+        add_renewal(m, v, kind="parcels")
+    elif k == "renewal_blocks":
+        add_renewal(m, v, kind="blocks")
+    elif k == "density":
+        if isinstance(v, dict):
+            add_density(m, v["grid"], v["transform"], crs=v.get("crs", WORKING_CRS), unit=v.get("unit"))
+        else:
+            add_density(m, v[0], v[1])
+    elif k == "hotspots":
+        add_hotspots(m, v, show=False)
+    elif k == "clusters":
+        # one legend entry (and colour) per industry chain, not per cluster
+        add_clusters(m, v, category="dominant_chain" if "dominant_chain" in v else "cluster", show=False)
+
+
 def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settings=None,
-                  landuse_system="sandiao", names=None, targets=None):
+                  landuse_system="sandiao", names=None, targets=None, year=None, data_date=None,
+                  source=None, demo=False):
     """Write the standard maps (overview, 亩均, renewal, density) that have data.
 
     Parameters
     ----------
     out_dir : str or Path
     layers : dict
-        Any of: ``boundary`` (or ``yiwu``), ``townships``, ``platforms``,
-        ``parks``, ``landuse`` (parcels with DLBM), ``enterprises`` (points
-        with name, chain, tax_per_mu, score, grade), ``efficiency`` (parcels
-        with grade / tax_per_mu), ``renewal_parcels``, ``renewal_blocks``
-        (reasons, evidence), ``density`` (a tuple ``(grid, transform)`` or a
-        dict with keys grid, transform, optional crs, unit), ``hotspots``
-        (label), ``clusters`` (cluster).  Missing layers are skipped; a map
-        none of whose own layers is given is not written.
+        Any of: ``boundary`` (or ``yiwu``), ``townships`` (with
+        ``tax_per_mu``/``share_ab`` to colour them at county zoom),
+        ``platforms``, ``parks``, ``landuse`` (parcels with DLBM; also the
+        light background of the other maps), ``enterprises`` (points with
+        name, chain, tax_per_mu, score, grade, scope), ``efficiency``
+        (parcels with grade / tax_per_mu), ``renewal_parcels``,
+        ``renewal_blocks`` (reasons, evidence), ``density`` (a tuple
+        ``(grid, transform)`` or a dict with keys grid, transform, optional
+        crs, unit), ``hotspots`` (label), ``clusters`` (cluster).  Missing
+        layers are skipped; a map none of whose own layers is given is not
+        written.
     lang : {"zh", "en"}
     basemap : str, optional
     public : bool
-        Drop confidential columns (public edition).
+        Drop confidential columns (public edition); zones coloured by class
+        shares instead of 亩均税收.
     settings : dict, optional
     landuse_system : {"sandiao", "ydyh"}
     names : list of str, optional
@@ -1389,6 +1895,8 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
     targets : pandas.DataFrame, optional
         2030 targets of platforms and parks for their popups (see
         :func:`add_platforms`), with current values in ``current``.
+    year, data_date, source, demo
+        Map furniture (see :func:`base_map`).
 
     Returns
     -------
@@ -1403,16 +1911,7 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
     given = {k: v for k, v in layers.items() if v is not None}
     if "yiwu" in given and "boundary" not in given:
         given["boundary"] = given.pop("yiwu")
-    vector = [v for k, v in given.items() if k != "density" and len(v)]
-    if "boundary" in given:
-        frame = given["boundary"]
-    elif vector:
-        frame = tuple(np.array([v.to_crs(WEB_CRS).total_bounds for v in vector]).T.tolist())
-        frame = (min(frame[0]), min(frame[1]), max(frame[2]), max(frame[3]))
-    else:
-        from .crs import YIWU_LONLAT_BOUNDS
-
-        frame = YIWU_LONLAT_BOUNDS
+    frame = _frame(given)
     out_dir = Path(out_dir)
     written = {}
     if names is not None and set(names) - set(_STANDARD):
@@ -1424,39 +1923,13 @@ def standard_maps(out_dir, layers, lang="zh", basemap=None, public=False, settin
         if not any(k in given for k in own):
             continue
         m = base_map(frame, basemap=basemap, lang=lang, settings=settings, public=public,
-                     title=ten if lang == "en" else tzh)
+                     title=ten if lang == "en" else tzh, year=year, data_date=data_date,
+                     source=source, demo=demo)
         if "boundary" in given:
             add_boundary(m, given["boundary"])
         for k in order:
-            if k not in given:
-                continue
-            v = given[k]
-            if k == "townships":
-                add_townships(m, v, show=map_name != "overview" or "platforms" not in given)
-            elif k == "platforms":
-                by = "grade" if map_name == "efficiency" and "grade" in v.columns else None
-                add_platforms(m, v, colour_by=by, targets=targets)
-            elif k == "parks":
-                add_parks(m, v, targets=targets)
-            elif k == "landuse":
-                add_landuse(m, v, system=landuse_system, show=True)
-            elif k == "enterprises":
-                add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
-            elif k == "efficiency":
-                add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu")
-            elif k == "renewal_parcels":
-                add_renewal(m, v, kind="parcels")
-            elif k == "renewal_blocks":
-                add_renewal(m, v, kind="blocks")
-            elif k == "density":
-                if isinstance(v, dict):
-                    add_density(m, v["grid"], v["transform"], crs=v.get("crs", WORKING_CRS), unit=v.get("unit"))
-                else:
-                    add_density(m, v[0], v[1])
-            elif k == "hotspots":
-                add_hotspots(m, v)
-            elif k == "clusters":
-                # one legend entry per industry chain, not per cluster
-                add_clusters(m, v, category="dominant_chain" if "dominant_chain" in v else "cluster")
+            src = "landuse" if k == "background" else k
+            if src in given:
+                _draw_standard_layer(m, map_name, k, given[src], given, public, landuse_system, targets)
         written[map_name] = save_map(m, out_dir / f"{map_name}.html")
     return written

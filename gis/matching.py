@@ -36,6 +36,7 @@ import shapely
 
 from ._errors import ValidationError
 from .crs import M2_PER_MU
+from .labels import column_labels
 from .renewal import (
     STATUS,
     _components,
@@ -53,21 +54,9 @@ IDLE_FLAGS = ("r_idle", "r_idle_unstarted", "r_idle_stopped")
 __all__ = ["parse_mu_range", "planned_unbuilt", "site_pool", "match_sites", "MATCH_LABELS_ZH"]
 
 #: internal column -> Chinese header of the match table
-MATCH_LABELS_ZH = {
-    "rank": "排名",
-    "site_id": "地块/区块编号",
-    "kind": "类型",
-    "area_mu": "面积(亩)",
-    "platform": "平台",
-    "park": "园区",
-    "chain": "现状产业链",
-    "firms": "现有企业数",
-    "far": "现状容积率",
-    "score": "匹配得分",
-    "why": "符合理由",
-    "obstacles": "制约因素",
-    "parcel_ids": "成员宗地",
-}
+MATCH_LABELS_ZH = column_labels("match", [
+    "rank", "site_id", "kind", "area_mu", "platform", "park", "chain", "firms", "far", "score",
+    "why", "obstacles", "parcel_ids"])
 
 _READY_PENALTY = {"firms": 0.4, "plan": 0.4, "conversion": 0.3}
 

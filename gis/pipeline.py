@@ -21,18 +21,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import load_settings
 
 __all__ = [
     "STAGES",
+    "STAGE_NAMES_ZH",
     "Run",
     "demo_dir",
     "demo_inputs",
     "planning_layers",
     "load_firms",
+    "firms_in_best_system",
+    "stop_if_nothing_loaded",
+    "input_balances",
     "load_land",
+    "check_run_arguments",
+    "attach_firms",
+    "evaluate_units",
     "evaluate_firms",
     "efficiency_tables",
     "density_outputs",
@@ -43,6 +51,12 @@ __all__ = [
     "map_targets",
     "publish",
     "run_summary",
+    "renewal_figures",
+    "input_roles",
+    "renewal_line",
+    "summary_lines",
+    "timing_line",
+    "write_timings",
     "write_results",
     "run",
 ]
@@ -50,10 +64,20 @@ __all__ = [
 #: stages :func:`run` knows, in order
 STAGES = ("efficiency", "renewal", "density", "maps", "report")
 
+#: the timed steps of :func:`run` (``Run.timings`` keys) and their Chinese names
+STAGE_NAMES_ZH = {
+    "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
+    "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+}
+
 
 @dataclass
 class Run:
-    """Everything one run computed (frames in EPSG:4549) and wrote (paths)."""
+    """Everything one run computed (frames in EPSG:4549) and wrote (paths).
+
+    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds of each
+    step (keys of :data:`STAGE_NAMES_ZH`).
+    """
 
     year: int
     settings: dict
@@ -69,6 +93,9 @@ class Run:
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    #: input files by role (本年企业名录 ...), for the report's data sources
+    inputs: dict = field(default_factory=dict)
+    cpu_timings: dict = field(default_factory=dict)
 
 
 def _progress(iterable, enabled, desc):
@@ -98,8 +125,8 @@ def demo_inputs(path=None, scale=None, settings=None):
     -------
     dict
         ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
-        ``year``, ``coords`` and ``demo=True``: keyword arguments of
-        :func:`run`.
+        ``year``, ``coords`` (gcj02: the system the generator writes)
+        and ``demo=True``: keyword arguments of :func:`run`.
     """
     from . import demo
 
@@ -114,7 +141,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "year": year,
-        "coords": "gcj02",
+        "coords": "gcj02",  # the generator writes GCJ-02 (as copied from AMap), whatever the setting
         "demo": True,
     }
 
@@ -131,18 +158,97 @@ def planning_layers(catalogue=None):
     }
 
 
-def load_firms(path, coords="gcj02", boundary=None, settings=None):
-    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``."""
-    from .io import load_enterprises
+def load_firms(path, coords=None, boundary=None, settings=None, sheet=None, year=None):
+    """Read and check an enterprise table: ``(firms GeoDataFrame, Ledger)``.
 
-    return load_enterprises(path, coords=coords, boundary=boundary, settings=settings)
+    ``coords`` None is the ``io.enterprises.coords`` setting; ``"auto"``
+    reads the table as the setting's system (gcj02 when that is auto too)
+    and leaves the choice to :func:`firms_in_best_system`.  ``sheet`` and
+    ``year`` choose the sheet of a workbook (see :func:`gis.io.read_table`).
+    """
+    from .io import base_coords, load_enterprises
+
+    return load_enterprises(path, coords=base_coords(coords, settings), boundary=boundary,
+                            settings=settings, sheet=sheet, year=year)
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None):
-    """Read the 三调 parcels and the plan zoning (either may be None)."""
+def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, settings=None,
+                         sheet=None, year=None):
+    """Check the table's coordinate system against the parcels; with ``"auto"`` switch to the best.
+
+    Parameters
+    ----------
+    firms, ledger : from :func:`load_firms`
+    parcels : GeoDataFrame or None
+        三调 parcels (no check without them).
+    coords : str or None
+        As given by the user (None: the setting; ``"auto"``: choose).
+    path, boundary, settings, sheet, year
+        To read the table again in the chosen system (``"auto"`` only).
+
+    Returns
+    -------
+    firms, ledger, check
+        ``check`` is :func:`gis.attach.coordinate_check` plus ``auto``
+        (bool) and ``note`` (a Chinese sentence for the summary).
+
+    Raises
+    ------
+    ValidationError
+        When another system places clearly more firms and ``coords`` is not
+        ``"auto"`` (one line naming both systems, both shares and the
+        ``--coords`` to pass).
+    """
+    from .attach import coordinate_check, coordinate_note, require_coordinate_system
+    from .io import base_coords, resolve_coords
+
+    settings = settings or load_settings()
+    wanted = resolve_coords(coords, settings)
+    check = coordinate_check(firms, parcels, base_coords(coords, settings), settings)
+    check["auto"] = wanted == "auto"
+    if not check["auto"]:
+        require_coordinate_system(check, source=Path(str(path)).name)
+    elif check["best"] != check["used"]:
+        firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
+    check["note"] = coordinate_note(check)
+    return firms, ledger, check
+
+
+def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
+    """Write the ledger and raise a one-line ValidationError when no row of the table was loaded.
+
+    Returns
+    -------
+    pathlib.Path or None
+        ``out_dir/rejects.csv`` when written.
+    """
+    from ._errors import ValidationError
+
+    if len(firms):
+        return None
+    name = Path(str(path)).name
+    rejects = ledger.write_csv(Path(out_dir) / "rejects.csv") if out_dir is not None else None
+    counts = ledger.counts("enterprises")
+    top = ledger.summary()
+    top = top[top["severity"] == "reject"]
+    reason = (f"; most rows: {top['label_zh'].iloc[0]} ({top['reason'].iloc[0]}, {top['rows'].iloc[0]} 行)"
+              if len(top) else "")
+    where = f"; see {rejects}" if rejects is not None else ""
+    raise ValidationError(
+        f"no row could be loaded: all {counts['rows_read']} rows rejected{reason}{where} / "
+        "所有企业行均被拒绝，请查看拒绝清单",
+        source=name,
+    )
+
+
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
+    """Read the 三调 parcels and the plan zoning (either may be None).
+
+    ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    """
     from .io import read_landuse, read_plan
 
-    parcels = read_landuse(landuse, ledger=ledger, settings=settings) if landuse else None
+    parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
     return parcels, plan_gdf
 
@@ -161,8 +267,60 @@ def _unmatched_notes(firms, attached, ledger, source):
         )
 
 
+def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
+    """Attach firms to parcels and zones: the evaluation units.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`load_firms`.
+    parcels : GeoDataFrame or None
+        三调 parcels; without them the land comes from the table (用地面积)
+        and the zones from the firms' points.
+    layers : dict
+        From :func:`planning_layers`.
+    ledger : gis.ledger.Ledger, optional
+        Firms on no industrial parcel are noted in it.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per firm: the input columns and the attach columns
+        (parcel_id, match, land_mu, platform, park, township, ...).
+    """
+    from . import attach
+
+    settings = settings or load_settings()
+    if parcels is not None and len(parcels):
+        units = attach.evaluation_units(
+            firms, parcels, layers.get("platforms"), layers.get("parks"),
+            layers.get("townships"), settings=settings,
+        )
+        _unmatched_notes(firms, units, ledger, source)
+    else:
+        units = firms.copy()
+        units["table_mu"] = units["land_mu"]
+        units["land_from"] = "table"
+        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
+            zones = layers.get(key)
+            units[col] = (
+                attach.zone_of_points(units, zones) if zones is not None else None
+            )
+    return units
+
+
+def evaluate_units(units, settings=None, year=None):
+    """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
+    from . import efficiency
+
+    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
+
+
 def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None, source=""):
     """Attach firms to parcels and zones, then evaluate them (亩均效益).
+
+    :func:`attach_firms` then :func:`evaluate_units`.
 
     Parameters
     ----------
@@ -182,26 +340,9 @@ def evaluate_firms(firms, parcels, layers, settings=None, year=None, ledger=None
         :func:`gis.efficiency.evaluate` columns (indicators, score, rank,
         class).
     """
-    from . import attach, efficiency
-
     settings = settings or load_settings()
-    if parcels is not None and len(parcels):
-        units = attach.evaluation_units(
-            firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
-        )
-        _unmatched_notes(firms, units, ledger, source)
-    else:
-        units = firms.copy()
-        units["table_mu"] = units["land_mu"]
-        units["land_from"] = "table"
-        for key, col in (("platforms", "platform"), ("parks", "park"), ("townships", "township")):
-            zones = layers.get(key)
-            units[col] = (
-                attach.zone_of_points(units, zones) if zones is not None else None
-            )
-    ev = efficiency.evaluate(units, settings=settings, year=year)
-    return gpd.GeoDataFrame(ev, geometry="geometry", crs=firms.crs)
+    units = attach_firms(firms, parcels, layers, settings=settings, ledger=ledger, source=source)
+    return evaluate_units(units, settings=settings, year=year)
 
 
 def efficiency_tables(ev, parcels=None, layers=None, settings=None):
@@ -215,19 +356,16 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
     land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
-    if "parcel_id" in ev:
-        # 一地多企: every firm on a parcel is summed to the parcel, including
-        # firms too small to be evaluated alone (domain.md §3)
-        scopes = list(settings["efficiency"]["aggregate_scopes"]) + ["out_of_scope"]
-        tables["parcels"] = efficiency.aggregate(
-            ev[ev["parcel_id"].notna()], "parcel_id", land=land, settings=settings, scopes=scopes
-        )
+    if "parcel_id" in ev and land is not None:
+        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
+        # same figures feed the parcel layer, the maps and the renewal rules
+        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -241,20 +379,38 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
     return tables
 
 
-def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year=None):
-    """The run summary: firms read, evaluated, graded, rejected; totals; classes."""
+def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False, year=None,
+                settings=None):
+    """The run summary: firms read, evaluated, graded, rejected; totals; classes; input files.
+
+    Firms read and rejected are the enterprise table's own counts
+    (:meth:`gis.ledger.Ledger.counts`), never mixed with parcel rejects;
+    ``inputs`` holds one balance per input file (file [sheet/layer] ->
+    读取 = 载入 + 拒绝).  ``rows_read`` is used only for a ledger without
+    a recorded enterprise table.
+
+    With ``settings``, also the rules a reader must know to read the figures:
+    ``zone_rule`` (:func:`gis.attach.zone_rule`) and ``zero_use_rule``
+    (:func:`gis.efficiency.zero_use_rule`).
+    """
     scope = ev["scope"] if "scope" in ev else pd.Series(dtype=object)
     evaluated = scope.isin(["graded", "scored_not_graded"])
     graded = scope.eq("graded")
     land = float(ev.loc[evaluated, "land_mu"].sum())
     tax = float(ev.loc[evaluated, "tax"].sum())
+    va = float(ev.loc[evaluated, "value_added"].sum())
+    counts = ledger.counts("enterprises") if ledger is not None else {}
+    if not counts.get("rows_read"):
+        rejected = int(ledger.rejected_rows) if ledger is not None else 0
+        counts = {"rows_read": rows_read if rows_read is not None else len(ev) + rejected,
+                  "rejected": rejected}
     out = {
         "year": year,
         "source": str(source),
         "demo": bool(demo),
-        "firms_read": int(rows_read),
+        "firms_read": int(counts["rows_read"]),
         "firms_loaded": int(len(ev)),
-        "firms_rejected": int(ledger.rejected_rows) if ledger is not None else 0,
+        "firms_rejected": int(counts["rejected"]),
         "firms_evaluated": int(evaluated.sum()),
         "firms_graded": int(graded.sum()),
         "firms_scored_not_graded": int(scope.eq("scored_not_graded").sum()),
@@ -263,22 +419,219 @@ def run_summary(ev, ledger, rows_read, parcels=None, source="", demo=False, year
         "parcels": int(len(parcels)) if parcels is not None else 0,
         "land_mu": land,
         "tax": tax,
-        "value_added": float(ev.loc[evaluated, "value_added"].sum()),
+        "value_added": va,
         "revenue": float(ev.loc[evaluated, "revenue"].sum()),
         "tax_per_mu": tax / land if land else float("nan"),
+        "va_per_mu": va / land if land else float("nan"),
         "class_counts": {
             k: int(v) for k, v in ev.loc[graded, "class"].value_counts().sort_index().items()
         } if "class" in ev else {},
     }
+    if ledger is not None and len(ledger.balance()):
+        out["inputs"] = input_balances(ledger)
+    if settings is not None:
+        from .attach import zone_rule
+        from .efficiency import zero_use_rule
+
+        out["zone_rule"] = zone_rule(settings)
+        out["zero_use_rule"] = zero_use_rule(settings)
     return out
+
+
+def input_balances(ledger):
+    """``{"file [sheet]": "读取 N 行 = 载入 L + 拒绝 R"}``, one entry per input file (汇总 sheet)."""
+    out = {}
+    for b in ledger.balance().itertuples(index=False):
+        where = b.file + (f" [{b.layer}]" if b.layer else "")
+        out[where] = f"读取 {b.rows_read} 行 = 载入 {b.loaded} + 拒绝 {b.rejected}"
+    return out
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(text, key):
+    """Bytes of a size setting such as ``12GiB`` or ``500MB`` (a number is bytes).
+
+    >>> _bytes("12GiB", "k"), _bytes("1.5 GB", "k"), _bytes(2048, "k")
+    (12884901888, 1500000000, 2048)
+    """
+    import re
+
+    from ._errors import ConfigError
+
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not m or m.group(2).upper() not in _UNITS:
+        raise ConfigError(f"{key}: {text!r} is not a size like 12GiB or 500MB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+
+
+def _input_bytes(path):
+    """Bytes of an input file, or of every file in an input folder (FileGDB, partitions)."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size if p.exists() else 0
+
+
+def memory_estimate(paths, settings=None):
+    """Peak memory the in-memory engine is expected to need for these inputs.
+
+    ``engine.memory_base + engine.memory_per_input_byte × input bytes``
+    (calibrated on the demo data; see ``gis/defaults/engine.yaml``).
+
+    Parameters
+    ----------
+    paths : iterable of str or Path or None
+        The input files (None entries are ignored).
+
+    Returns
+    -------
+    tuple of int
+        ``(estimated bytes, input bytes)``.
+    """
+    cfg = (settings or load_settings())["engine"]
+    size = sum(_input_bytes(p) for p in paths if p)
+    need = _bytes(cfg["memory_base"], "engine.memory_base") + float(cfg["memory_per_input_byte"]) * size
+    return int(need), size
+
+
+#: the earliest evaluation year accepted (亩均 evaluations began in Zhejiang in
+#: the 2000s; a two-digit year such as 25 is a typing slip)
+FIRST_YEAR = 2000
+
+
+def _writable_folder(out_dir):
+    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not."""
+    import tempfile
+
+    from ._errors import ValidationError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    return out
+
+
+def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
+    """Check the run's arguments before any work; return the output folder (created).
+
+    Refused, each with one line: an output folder that is an existing file or
+    cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
+    an evaluation year outside ``FIRST_YEAR`` … next calendar year.
+
+    Raises
+    ------
+    ValidationError
+
+    Examples
+    --------
+    >>> from gis import ValidationError
+    >>> try:
+    ...     check_run_arguments("out", 25)
+    ... except ValidationError as exc:
+    ...     print(str(exc)[:49])
+    --year 25: not a plausible evaluation year (2000-
+    """
+    import datetime
+
+    from ._errors import ValidationError
+    from .io import is_table
+
+    last = datetime.date.today().year + 1
+    try:
+        ok = FIRST_YEAR <= int(year) <= last
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValidationError(f"--year {year}: not a plausible evaluation year ({FIRST_YEAR}-{last}); "
+                              "give all four digits, e.g. --year 2025 / 评价年度应为四位数年份")
+    for option, path in (("--landuse", landuse), ("--plan", plan)):
+        if path is not None and is_table(path):
+            raise ValidationError(f"{option} {Path(str(path)).name} is a table ({Path(str(path)).suffix}), "
+                                  "not a vector layer: give the 三调/规划 layer (.gpkg, .shp, .zip, .gdb) "
+                                  "/ 应为矢量图层")
+    if previous is not None and not is_table(previous):
+        raise ValidationError(f"--previous {Path(str(previous)).name} is not a table (.xlsx/.csv)")
+    return _writable_folder(out_dir)
+
+
+def check_memory(paths, settings=None):
+    """Stop before loading when the inputs are too large for the in-memory engine.
+
+    Raises
+    ------
+    GisError
+        When :func:`memory_estimate` exceeds ``engine.memory_budget``: one
+        line saying how much the inputs need and to run ``--engine dask``.
+    """
+    from ._errors import GisError
+
+    settings = settings or load_settings()
+    budget = settings["engine"].get("memory_budget")
+    if budget is None:
+        return
+    limit = _bytes(budget, "engine.memory_budget")
+    need, size = memory_estimate(paths, settings)
+    if need > limit:
+        raise GisError(
+            f"输入数据 {size / 1e6:,.0f} MB 在内存中约需 {need / 2**30:,.1f} GiB，超过内存预算 "
+            f"{limit / 2**30:,.1f} GiB (engine.memory_budget) / the inputs ({size / 1e6:,.0f} MB) need "
+            f"about {need / 2**30:,.1f} GiB in memory, over the budget: run them with "
+            "gis run --engine dask (see README, 分区计算)")
+
+
+def timing_line(timings):
+    """The stage times as one line for the end of a run.
+
+    >>> timing_line({"load": 1.23, "efficiency": 0.8, "gpkg": 2.0})
+    '用时: 载入 1.2 s · 亩均 0.8 s · GeoPackage 2.0 s · 合计 4.0 s'
+    """
+    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s" for k, v in timings.items()]
+    return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
+
+
+def write_timings(result, path):
+    """Write the run's stage times (wall and CPU seconds) and peak memory as JSON.
+
+    Returns
+    -------
+    Path
+    """
+    import json
+    import resource
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    rss_mb = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"stages": list(result.timings), "wall_s": result.timings, "cpu_s": result.cpu_timings,
+           "total_wall_s": sum(result.timings.values()), "peak_rss_mb": round(rss_mb, 1),
+           "firms": int(len(result.firms)) if result.firms is not None else 0,
+           "parcels": int(len(result.parcels)) if result.parcels is not None else 0}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
 
 
 _GPKG_DROP = ("notes",)
 
 
 def _for_gpkg(gdf):
-    """Columns GeoPackage can store (lists/dicts as text)."""
-    out = gdf.copy()
+    """Columns GeoPackage can store (lists/dicts as text, counts as integers)."""
+    from .gpkg_styles import integer_counts
+
+    out = integer_counts(gdf)
     for col in out.columns:
         if col == out.geometry.name:
             continue
@@ -296,7 +649,8 @@ def write_results(result, path):
 
     Layers: ``enterprises``, ``parcels``, ``platforms``, ``parks``,
     ``townships`` and, when computed, ``renewal_parcels``,
-    ``renewal_blocks``, ``hotspots``, ``clusters``.
+    ``renewal_blocks``, ``hotspots``, ``clusters``.  GeoPackage 1.3, with
+    Chinese field aliases and default QGIS styles (:mod:`gis.gpkg_styles`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -322,37 +676,84 @@ def write_results(result, path):
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
+    from .gpkg_styles import GPKG_VERSION, write_gpkg_styles
+
+    written = {}
     for name, gdf in layers.items():
         gdf = _for_gpkg(gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs))
-        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio",
+                    dataset_options={"VERSION": GPKG_VERSION})
+        written[name] = gdf
+    write_gpkg_styles(path, written, result.settings)  # Chinese aliases, default QGIS styles
     return path
 
 
-def _stage_efficiency(result, inputs, progress):
+def _stage_attach(result, inputs):
+    """Firms (and last year's) attached to parcels and zones."""
+    s = result.settings
+    result.firms = attach_firms(result.firms, result.parcels, result.layers, settings=s,
+                                ledger=result.ledger, source=inputs["enterprises"])
+    if inputs.get("previous_firms") is not None:
+        inputs["previous_units"] = attach_firms(inputs.pop("previous_firms"), result.parcels,
+                                                result.layers, settings=s)
+
+
+def _stage_efficiency(result, inputs):
+    """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
 
     s = result.settings
-    ev = evaluate_firms(
-        result.firms, result.parcels, result.layers, settings=s, year=result.year,
-        ledger=result.ledger, source=inputs["enterprises"],
-    )
+    ev = evaluate_units(result.firms, settings=s, year=result.year)
     result.firms = ev
     result.tables = efficiency_tables(ev, result.parcels, result.layers, settings=s)
-    if inputs.get("previous"):
-        prev, prev_ledger = load_firms(
-            inputs["previous"], coords=inputs.get("coords"),
-            boundary=result.layers["boundary"], settings=s,
-        )
-        prev_ev = evaluate_firms(
-            prev, result.parcels, result.layers, settings=s, year=result.year - 1,
-        )
+    if inputs.get("previous_units") is not None:
+        prev_ev = evaluate_units(inputs.pop("previous_units"), settings=s, year=result.year - 1)
         result.changes = changes_mod.year_changes(ev, prev_ev)
         result.tables["previous_firms"] = prev_ev
+    if result.parcels is not None:
+        result.parcels = _parcels_with_zones(result)
 
 
-def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords="gcj02",
+def input_roles(enterprises, previous=None, landuse=None, plan=None):
+    """The input files by their role in the report's data sources (None left out)."""
+    roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
+             "国土空间规划用地用海": plan}
+    return {k: v for k, v in roles.items() if v is not None}
+
+
+def _stage_load(result, inputs, landuse, plan, out_dir):
+    """Read this year's firms, the parcels, the plan and last year's firms (if given).
+
+    Stops (with rejects.csv written) when no firm row could be loaded;
+    checks the table's coordinate system against the parcels and, under
+    ``coords="auto"``, reads it in the best one; last year's table is read in
+    the same system, its entries join the ledger as kind ``previous``.
+    """
+    from .ledger import Ledger
+
+    s, boundary = result.settings, result.layers["boundary"]
+    path, sheet, year = inputs["enterprises"], inputs["sheet"], result.year
+    firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
+    stop_if_nothing_loaded(firms, ledger, path, out_dir)
+    land_ledger = Ledger()
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
+                                  layer=inputs.get("layer"))
+    firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
+                                                boundary, s, sheet=sheet, year=year)
+    ledger.extend(land_ledger)
+    result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
+    used = check["best"] if check["auto"] else check["used"]
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": check.get("projected") or used,
+                         "coords_check": check["note"]}
+    if inputs.get("previous"):
+        inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
+                                                           year=year - 1)
+        ledger.extend(prev_ledger.mark("previous"))
+
+
+def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None):
+        map_options=None, sheet=None, report_options=None, layer=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -365,8 +766,16 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Evaluation year.
     landuse, plan, previous : str or Path, optional
         The 三调 layer, the plan-zoning layer, last year's enterprise table.
-    coords : str
-        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09).
+    coords : str, optional
+        System of the table's 经度/纬度 (gcj02, wgs84, cgcs2000, bd09, or
+        auto: the one placing the most firms on industrial parcels); default
+        the ``io.enterprises.coords`` setting.  Checked against the parcels
+        (:func:`firms_in_best_system`).
+    sheet : str, optional
+        Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
+    layer : str, optional
+        Layer of the ``landuse`` file (default: the one called DLTB, or its
+        only layer).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -378,7 +787,11 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Called with progress lines (e.g. ``print``).
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
-        ``public``, ``lang``, ``names``).
+        ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
+        maps (default ``out_dir/maps``).
+    report_options : dict, optional
+        ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
+        see :func:`gis.report.write_report`.
 
     Returns
     -------
@@ -390,47 +803,57 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords}
-    t0 = time.perf_counter()
+    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
+    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "layer": layer}
+    t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
+    result.inputs = input_roles(enterprises, previous, landuse, plan)
+    result.timings["load"] = time.perf_counter() - t0  # the planning layers
+    result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach+efficiency"] + [s for s in STAGES[1:] if s in stages] + ["write"]
-    for step in _progress(steps, progress, "亩均评价"):
-        t = time.perf_counter()
+    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    bar = _progress(steps, progress, "亩均评价")
+    for step in bar:
+        if hasattr(bar, "set_description_str"):
+            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
+        t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            firms, ledger = load_firms(enterprises, coords, layers["boundary"], settings)
-            parcels, plan_gdf = load_land(landuse, plan, ledger=ledger, settings=settings)
-            result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
-            rows_read = len(firms) + ledger.rejected_rows
-        elif step == "attach+efficiency":
-            _stage_efficiency(result, inputs, progress)
-            if result.parcels is not None:
-                result.parcels = _parcels_with_zones(result)
+            _stage_load(result, inputs, landuse, plan, out_dir)
+        elif step == "attach":
+            _stage_attach(result, inputs)
+        elif step == "efficiency":
+            _stage_efficiency(result, inputs)
         elif step == "renewal":
             _stage_renewal(result)
         elif step == "density":
             _stage_density(result, out_dir)
         elif step == "maps":
-            _stage_maps(result, out_dir, **(map_options or {}))
+            _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
         elif step == "report":
-            result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                         source=enterprises, demo=demo, year=year)
-            _stage_report(result, out_dir)
-        elif step == "write":
+            result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
+                                         source=enterprises, demo=demo, year=year,
+                                         settings=settings)
+            result.summary.update(inputs["summary"])
+            _stage_report(result, out_dir, **(report_options or {}))
+        elif step == "gpkg":
             result.paths["results"] = write_results(result, out_dir / "results.gpkg")
             result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
-        result.timings[step] = time.perf_counter() - t
+        result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
+        result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
-        result.summary = run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                     source=enterprises, demo=demo, year=year)
+        result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
+                                     source=enterprises, demo=demo, year=year,
+                                     settings=settings)
+        result.summary.update(inputs["summary"])
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
 
-def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False):
+def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
+            report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
 
     Completes the density outputs from the grids, then writes the maps, the
@@ -452,15 +875,16 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     if result.parcels is not None and "platform" not in result.parcels:
         result.parcels = _parcels_with_zones(result)
     if "maps" in stages:
-        _stage_maps(result, out_dir, **(map_options or {}))
-    rows_read = len(result.firms) + result.ledger.rejected_rows
-    result.summary = {**run_summary(result.firms, result.ledger, rows_read, result.parcels,
+        _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
+                    **(map_options or {}))
+    result.summary = {**run_summary(result.firms, result.ledger, None, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
-                                    year=result.year),
-                      **{k: v for k, v in result.summary.items() if k in ("engine",)},
+                                    year=result.year, settings=result.settings),
+                      **{k: v for k, v in result.summary.items()
+                         if k in ("engine", "sheet", "coords", "coords_check")},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
-        _stage_report(result, out_dir)
+        _stage_report(result, out_dir, **(report_options or {}))
     result.paths["results"] = write_results(result, out_dir / "results.gpkg")
     result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
     return result
@@ -473,7 +897,7 @@ def _parcels_with_zones(result):
     parcels = result.parcels
     zoned = attach.attach_zones(
         parcels, result.layers.get("platforms"), result.layers.get("parks"),
-        result.layers.get("townships"),
+        result.layers.get("townships"), settings=result.settings,
     )
     agg = result.tables.get("parcels")
     if agg is not None:
@@ -482,27 +906,46 @@ def _parcels_with_zones(result):
     return zoned
 
 
-_WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
 
 
-def parcel_facts(ev, parcels, year=None):
+def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
     A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them in proportion to their area; lessees count
-    as firms on the parcel they sit on (their tax is produced there) but add
-    no land.
+    floor area shared among them as on the 宗地 sheet
+    (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
+    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
+    the parcel they sit on (their tax is produced there) but add no land.
 
     Parameters
     ----------
     ev : DataFrame
         :func:`evaluate_firms` output (``parcel_id``, ``parcel_ids``, ``tax``,
         ``value_added``, ``floor_area``, ``chain``, ``size_class``,
-        ``start_year``, ``class``, ``industry_code``).
+        ``start_year``, ``class``, ``industry_code``, ``uscc``).
     parcels : GeoDataFrame
         三调 parcels (``BSM``, ``DLBM``), with ``platform``/``park`` if known.
     year : int, optional
         Evaluation year (for ``youngest_years``).
+    previous : DataFrame, optional
+        Last year's evaluated firms: ``grade_previous`` is the worst of last
+        year's classes of the firms on the parcel THIS year, each joined by
+        its credit code (:func:`gis.figures.previous_class`).
 
     Returns
     -------
@@ -511,36 +954,28 @@ def parcel_facts(ev, parcels, year=None):
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
         ``value_added``, ``floor_area`` (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
-        holding the land, tenants excluded), ``grade``, ``industry_codes``.
+        holding the land, tenants excluded), ``grade``, ``grade_previous``
+        (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency
+    from . import attach, efficiency, figures
 
-    out = parcels.drop(columns=[c for c in efficiency.AGG_LABELS_ZH if c in parcels.columns])
+    settings = settings or load_settings()
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
     land = attach.parcel_land(parcels)
     out["area_mu"] = out["BSM"].map(land).astype(float)
-    ids = ev.get("parcel_ids")
-    if ids is None:
-        ids = ev["parcel_id"]
-    links = pd.DataFrame({"firm": ev.index, "pid": ids.fillna(ev["parcel_id"]).astype(object)})
-    links = links.dropna(subset=["pid"])
-    links["pid"] = links["pid"].astype(str).str.split(";")
-    links = links.explode("pid")
-    links = links[links["pid"].astype(bool)]
-    links["mu"] = links["pid"].map(land).fillna(0.0)
-    tot = links.groupby("firm")["mu"].transform("sum")
-    links["share"] = (links["mu"] / tot).where(tot > 0, 1.0 / links.groupby("firm")["pid"].transform("size"))
-    f = ev.loc[links["firm"]].reset_index(drop=True)
-    links = links.reset_index(drop=True)
-    money = pd.DataFrame({
-        c: pd.to_numeric(f[c], errors="coerce").fillna(0.0) * links["share"]
-        for c in ("tax", "value_added", "floor_area")
-    })
-    money["pid"] = links["pid"]
-    money["firm"] = links["firm"]
+    if previous is not None:
+        ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
+    f = figures.parcel_units(ev, land, settings)
+    f = f[f["parcel_id"].notna()].rename(columns={"parcel_id": "pid"}).reset_index(drop=True)
+    firm = f["firm"] if figures._per_parcel_units(ev, settings) else f["unit"]
+    money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
+                          for c in ("tax", "value_added", "floor_area")})
+    money["pid"] = f["pid"]
     sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
-    sums["firms"] = money.groupby("pid")["firm"].nunique()
-    f = f.assign(pid=links["pid"], share_tax=money["tax"])
+    sums["firms"] = firm.groupby(f["pid"]).nunique()
+    f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
              .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
              .drop_duplicates("pid").set_index("pid")["chain"])
@@ -554,10 +989,10 @@ def parcel_facts(ev, parcels, year=None):
         newest = pd.to_numeric(holders["start_year"], errors="coerce").groupby(holders["pid"]).max()
         sums["youngest_years"] = year - newest
     if "class" in f:
-        worst = f["class"].map(_WORST).groupby(f["pid"]).max()
-        sums["grade"] = worst.map({v: k for k, v in _WORST.items()})
-    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
-        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+        sums["grade"] = figures.worst_class(f["class"], f["pid"])
+    if "class_previous" in f:
+        sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
     # no firm on the parcel: its tax and floor area are unknown, not zero
@@ -614,11 +1049,14 @@ def renewal_outputs(facts, plan=None, year=None, previous_facts=None, layers=Non
 def _stage_renewal(result):
     if result.parcels is None:
         return
-    facts = parcel_facts(result.firms, result.parcels, result.year)
-    prev_facts = None
     prev_ev = result.tables.get("previous_firms")
+    # last year's class joined by credit code (C two years running), not by parcel
+    facts = parcel_facts(result.firms, result.parcels, result.year, previous=prev_ev,
+                         settings=result.settings)
+    prev_facts = None
     if prev_ev is not None:
-        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1)
+        prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1,
+                                  settings=result.settings)
     result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
                                      result.layers, result.settings)
     result.renewal["facts"] = facts
@@ -693,24 +1131,30 @@ def map_layers(result):
     the worst class of its firms); renewal parcels are the flagged ones.
     """
     lay = {k: result.layers.get(k) for k in ("boundary", "townships", "platforms", "parks")}
-    for key in ("platforms", "parks"):
+    for key in ("platforms", "parks", "townships"):
         agg = result.tables.get(key)
         if lay.get(key) is not None and agg is not None:
-            cur = agg[["firms", "tax_per_mu"]].rename(columns={"firms": "n_firms"})
-            lay[key] = lay[key].merge(cur, left_on="name_zh", right_index=True, how="left")
+            lay[key] = lay[key].merge(_zone_stats(agg), left_on="name_zh", right_index=True, how="left")
     if result.firms is not None:
         firms = result.firms
         lay["enterprises"] = firms.assign(grade=firms["class"]) if "class" in firms else firms
     if result.parcels is not None:
         lay["landuse"] = result.parcels
     facts = result.renewal.get("facts") if result.renewal else None
-    if facts is not None:
-        eff = facts[facts["firms"] > 0]
-        eff = eff.assign(tax_per_mu=eff["tax"] / eff["area_mu"])
-        lay["efficiency"] = eff
+    names = _firm_names(result.firms) if result.firms is not None else None
+    if result.parcels is not None and "firms" in result.parcels:
+        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        eff = eff.assign(parcel_id=eff["BSM"])
+        lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
-        lay["renewal_parcels"] = cands[cands["status"] == "候选"]
+        cands = cands[cands["status"] == "候选"]
+        if facts is not None and "township" in facts and "township" not in cands:
+            cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
+        if names is not None:
+            cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
     if result.density:
         grid = result.density["grids"].get("全部")
@@ -721,6 +1165,34 @@ def map_layers(result):
         lay["hotspots"] = result.density.get("hotspots")
         lay["clusters"] = result.density.get("clusters")
     return {k: v for k, v in lay.items() if v is not None}
+
+
+def _zone_stats(agg):
+    """Popup and colouring figures of a zone from its aggregate table (firms, 亩均税收, class counts)."""
+    out = pd.DataFrame(index=agg.index)
+    out["n_firms"] = agg["firms"]
+    if "tax_per_mu" in agg:
+        out["tax_per_mu"] = agg["tax_per_mu"]
+    counts = [f"n_{k}" for k in "ABCD"]
+    if all(c in agg for c in counts):
+        n = agg[counts].fillna(0).astype(int)
+        out["class_counts"] = [" · ".join(f"{k} {v}" for k, v in zip("ABCD", row)) for row in n.to_numpy()]
+        total = n.sum(axis=1)
+        out["share_ab"] = (100 * (n["n_A"] + n["n_B"]) / total).where(total > 0)
+    return out
+
+
+def _firm_names(firms, most=5):
+    """Names of the firms on each parcel (``parcel_id``): the first ``most``, then how many more."""
+    f = firms[firms["parcel_id"].notna()]
+    if not len(f):
+        return pd.Series(dtype=object)
+
+    def join(v):
+        v = [str(x) for x in v]
+        return "、".join(v[:most]) + (f" 等{len(v)}家" if len(v) > most else "")
+
+    return f.groupby("parcel_id")["name"].agg(join)
 
 
 def map_targets(result):
@@ -743,12 +1215,18 @@ def map_targets(result):
     return t
 
 
-def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None):
+def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
+                demo=False, maps_dir=None):
     from . import maps
 
+    date = None
+    if source is not None and Path(source).is_file():
+        date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
-        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
+        lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
+        year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )
 
 
@@ -761,6 +1239,43 @@ def _plain(df):
             if len(sample) and isinstance(sample.iloc[0], (list, tuple, set)):
                 out[col] = out[col].map(lambda v: "、".join(map(str, v)) if v is not None else "")
     return out
+
+
+def renewal_figures(renewal):
+    """The renewal key figures of a run: candidates, blocks, the yearly check.
+
+    Parameters
+    ----------
+    renewal : dict
+        :func:`renewal_outputs`.
+
+    Returns
+    -------
+    dict
+        ``candidates`` (parcels 候选), ``candidates_mu``, ``blocks``,
+        ``blocks_mu``, ``renewal_target_mu``, ``renewal_years`` (years of
+        supply at the target) and ``renewal_target_met`` (可以 / 不能).
+    """
+    from .renewal import STATUS
+
+    cands = renewal["renewal_parcels"]
+    flagged = cands["status"] == STATUS["flagged"]
+    check = renewal["plan_check"]
+    met = "可以" if check["reaches_target"] else "不能"
+    return {
+        "candidates": int(flagged.sum()),
+        "candidates_mu": float(cands.loc[flagged, "area_mu"].sum()),
+        "blocks": int(len(renewal["renewal_blocks"])),
+        "blocks_mu": float(check["total_mu"]),
+        "renewal_target_mu": float(check["target_mu"]),
+        "renewal_years": float(check["years_of_supply"]),
+        "renewal_target_met": met,
+    }
+
+
+#: columns of the priority-block list in the HTML report (the workbook has all)
+_BLOCK_COLUMNS = ["rank", "block_id", "n_parcels", "area_mu", "firms", "far", "tax_per_mu", "chain",
+                  "platform", "park", "reasons", "priority"]
 
 
 def report_extras(result):
@@ -777,11 +1292,14 @@ def report_extras(result):
     R = result.renewal
     if R:
         cands = R["renewal_parcels"].sort_values(["status", "rank"])
-        sheets["renewal_parcels"] = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
-        sheets["renewal_blocks"] = _plain(R["renewal_blocks"])
+        assessed = _plain(cands.drop(columns=[c for c in cands if c.startswith("r_")]))
+        # 更新候选: the candidates only; 更新评估: every assessed parcel with its verdict
+        sheets["renewal_parcels"] = assessed[assessed["status"] == renewal.STATUS["flagged"]]
+        sheets["renewal_assessed"] = assessed
         check = R["plan_check"]
-        sheets["renewal_plan"] = _plain(check["table"])
-        for key in ("renewal_parcels", "renewal_blocks", "renewal_plan"):
+        # one block sheet: the blocks in priority order with the yearly plan (累计面积, 计划年度)
+        sheets["renewal_blocks"] = _plain(check["table"])
+        for key in ("renewal_parcels", "renewal_assessed", "renewal_blocks"):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
@@ -789,18 +1307,14 @@ def report_extras(result):
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
         html["低效工业用地认定（宗地）"] = counts
-        verdict = "可以" if check["reaches_target"] else "不能"
-        lines["renewal"] = (
-            f"低效工业用地: 候选 {int(status.get('候选', 0))} 宗, 区块 {len(R['renewal_blocks'])} 个, "
-            f"合计 {check['total_mu']:,.0f} 亩; 年度目标 {check['target_mu']:,.0f} 亩 {verdict}完成, "
-            f"可供 {check['years_of_supply']:.1f} 年"
-        )
+        lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
             "数值": [round(check["total_mu"], 1), check["target_mu"], "是" if check["reaches_target"] else "否",
                    round(check["years_of_supply"], 2), check["n_first_year"], round(check["shortfall_mu"], 1)],
         })
         top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
+        top = top[[c for c in _BLOCK_COLUMNS if c in top.columns]]
         html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
     D = result.density
     if D:
@@ -822,8 +1336,16 @@ def report_extras(result):
     return sheets, labels, html, figs, lines
 
 
-def _stage_report(result, out_dir):
-    from . import report
+def _previous_summary(result):
+    """Last year's key figures: the run summary of last year's evaluated firms."""
+    prev = result.tables.get("previous_firms")
+    if prev is None:
+        return None
+    return run_summary(prev, None, len(prev), year=result.year - 1)
+
+
+def _stage_report(result, out_dir, public=False, pdf=False):
+    from . import report, yearly
 
     from .attach import LAND_FROM_ZH, MATCH_ZH
 
@@ -837,11 +1359,70 @@ def _stage_report(result, out_dir):
     tables.update(sheets)
     result.summary["extra_lines"] = lines
     summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
+    if result.renewal:
+        summary.update(renewal_figures(result.renewal))
+    sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
+                                  result.inputs)
+    bench = firms.attrs.get("benchmarks") if firms is not None else None
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
         areas=result.layers.get("platforms"), settings=result.settings,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
+        previous_summary=_previous_summary(result),
+        method=yearly.method_sections(result.settings, bench, sources), public=public, pdf=pdf,
     )
     result.paths.update({f"report_{k}": v for k, v in paths.items()})
+
+
+def renewal_line(renewal_result):
+    """Return the one-line renewal summary (candidates, blocks, area, the yearly target check).
+
+    Parameters
+    ----------
+    renewal_result : dict
+        ``Run.renewal``: ``renewal_parcels``, ``renewal_blocks``, ``plan_check``.
+
+    Returns
+    -------
+    str
+        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+    """
+    fig = renewal_figures(renewal_result)
+    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+            f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
+            f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
+
+
+def summary_lines(result):
+    """Return the run summary as ``gis demo`` / ``gis report`` print it (without paths and time).
+
+    Parameters
+    ----------
+    result : Run
+
+    Returns
+    -------
+    list of str
+        One balance per input file (read = loaded + rejected), the
+        coordinate-system check; evaluated, graded and classes; land,
+        tax and 亩均税收; the renewal line when renewal ran.
+    """
+    s = result.summary
+    lines = result.ledger.balance_lines() if result.ledger is not None else []
+    if s.get("coords_check"):
+        lines.append(f"坐标系 coordinate system: {s['coords_check']}")
+    lines += [
+        f"参评 evaluated {s['firms_evaluated']}, 定级 graded {s['firms_graded']} "
+        f"({', '.join(f'{k} {v}' for k, v in s['class_counts'].items())}), "
+        f"参评不定级 {s['firms_scored_not_graded']}, 租赁 lessees {s['firms_lessee']}, "
+        f"不参评 out of scope {s['firms_out_of_scope']}",
+    ]
+    if s.get("land_mu"):
+        lines.append(f"用地 {s['land_mu']:,.1f} 亩, 税收 {s['tax']:,.1f} 万元, "
+                     f"亩均税收 {s['tax_per_mu']:.2f} 万元/亩")
+    extra = dict(s.get("extra_lines") or {})
+    if result.renewal and "renewal" not in extra:
+        extra["renewal"] = renewal_line(result.renewal)
+    return lines + list(extra.values())

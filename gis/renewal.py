@@ -150,10 +150,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ._errors import ConfigError, CRSError, ValidationError
-from .config import load_settings
+from .chains import unknown_chains
+from .config import load_settings, number_problems
 from .crs import M2_PER_MU, WORKING_CRS
+from .labels import code_labels, column_labels
 
 __all__ = [
+    "settings_problems",
     "RULES",
     "REGISTRY",
     "Rule",
@@ -180,65 +183,20 @@ __all__ = [
 ]
 
 #: the three statuses of :func:`candidates`
-STATUS = {"flagged": "候选", "exempt": "豁免", "passing": "达标"}
+STATUS = code_labels("renewal_status")
 ALL_CHAINS = "全部"
 
 #: internal column name -> Chinese header (tables planners read)
-LABELS_ZH = {
-    "parcel_id": "宗地标识码",
-    "DLBM": "地类编码",
-    "scope": "认定范围",
-    "area_mu": "面积(亩)",
-    "firms": "企业数",
-    "tax": "税收(万元)",
-    "value_added": "工业增加值(万元)",
-    "floor_area": "总建筑面积(m²)",
-    "far": "容积率",
-    "tax_per_mu": "亩均税收(万元/亩)",
-    "chain": "产业链",
-    "grade": "亩均评价等级",
-    "grade_previous": "上年亩均评价等级",
-    "building_safety_grade": "房屋安全鉴定等级",
-    "safety_env_unrectified": "安全环保整改不到位",
-    "supply_date": "供地日期",
-    "start_date": "开工日期",
-    "stop_date": "停工日期",
-    "resume_date": "复工日期",
-    "industry_codes": "行业代码",
-    "platform": "平台",
-    "park": "园区",
-    "status": "认定结果",
-    "reasons": "认定理由",
-    "evidence": "依据",
-    "n_failed": "不达标条数",
-    "exemptions": "豁免情形",
-    "exempt_evidence": "豁免说明",
-    "rule": "规则",
-    "rule_zh": "规则名称",
-    "evaluated": "已检验",
-    "failed": "不达标",
-    "value": "实测值",
-    "threshold": "阈值",
-    "exempt_by": "豁免",
-    "flagged": "认定低效",
-    "block_id": "区块编号",
-    "n_parcels": "宗地数",
-    "parcel_ids": "成员宗地",
-    "term_area": "面积得分",
-    "term_gap": "差距得分",
-    "term_platform": "平台得分",
-    "term_block": "连片得分",
-    "priority": "优先得分",
-    "rank": "排序",
-    "benchmark_tax_per_mu": "亩均税收标杆(万元/亩)",
-    "benchmark_value_added_per_mu": "亩均增加值标杆(万元/亩)",
-    "gain_tax": "达标可增税收(万元)",
-    "gain_value_added": "达标可增增加值(万元)",
-    "cum_mu": "累计面积(亩)",
-    "plan_year": "计划年度",
-    "mismatch_mu": "不符合规划面积(亩)",
-    "plan_code": "规划地类",
-}
+LABELS_ZH = column_labels("renewal", [
+    "parcel_id", "DLBM", "scope", "area_mu", "firms", "tax", "value_added", "floor_area", "far",
+    "tax_per_mu", "chain", "grade", "grade_previous", "building_safety_grade",
+    "safety_env_unrectified", "supply_date", "start_date", "stop_date", "resume_date",
+    "industry_codes", "platform", "park", "status", "reasons", "evidence", "n_failed",
+    "exemptions", "exempt_evidence", "rule", "rule_zh", "evaluated", "failed", "value",
+    "threshold", "exempt_by", "flagged", "block_id", "n_parcels", "parcel_ids", "term_area",
+    "term_gap", "term_platform", "term_block", "priority", "rank", "benchmark_tax_per_mu",
+    "benchmark_value_added_per_mu", "gain_tax", "gain_value_added", "cum_mu", "plan_year",
+    "mismatch_mu", "plan_code"])
 
 
 
@@ -945,6 +903,66 @@ def exemption_problems(lifted):
     return problems
 
 
+def _chain_key_problems(s, settings):
+    problems = []
+    for key in ("standard_far", "tax_average_previous", "benchmark_tax_per_mu",
+                "benchmark_value_added_per_mu"):
+        table = s.get(key) or {}
+        problems += unknown_chains(list(table), settings, f"renewal.{key}")
+        for name in table:
+            problems += number_problems(table, f"renewal.{key}", name, above=0, allow_none=True)
+    problems += unknown_chains(s.get("far_exempt_chains"), settings, "renewal.far_exempt_chains")
+    for place, chains in ((s.get("match") or {}).get("lead_chains") or {}).items():
+        problems += unknown_chains(chains, settings, f"renewal.match.lead_chains.{place}")
+    return problems
+
+
+def _weight_problems(s):
+    problems = []
+    for key, names in (("priority_weights", ("area", "gap", "platform", "block")),
+                       ("match.weights", ("area", "chain", "ready"))):
+        table = s.get(key) if "." not in key else (s.get("match") or {}).get("weights")
+        for k in table or {}:
+            if k not in names:
+                problems.append(f"renewal.{key}.{k}: unknown term (terms: {', '.join(names)})")
+            else:
+                problems += number_problems(table, f"renewal.{key}", k, low=0)
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``renewal`` settings (checked by :func:`gis.config.load_settings`).
+
+    Ranges, the exemptions (:func:`exemption_problems`: names of registered
+    rules), chain names, priority terms and the settings of registered local
+    rules (``renewal.local.<id>``).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["renewal"]["yearly_target_mu"] = 0
+    >>> settings_problems(s)
+    ['renewal.yearly_target_mu: must be > 0, got 0']
+    """
+    s, w = settings["renewal"], "renewal"
+    problems = []
+    for key in ("yearly_target_mu", "priority_area_ref_mu", "priority_block_ref_mu"):
+        problems += number_problems(s, w, key, above=0)
+    for key in ("far_min", "far_standard_share", "tax_share", "idle_max_tax", "idle_years",
+                "sliver_mu", "young_years", "far_exempt_min_tax", "block_gap_m"):
+        problems += number_problems(s, w, key, low=0)
+    for key in ("building_safety_fail", "grade_d", "grade_c_twice", "grade_c_previous"):
+        bad = [g for g in s.get(key) or [] if g not in ("A", "B", "C", "D")]
+        if bad:
+            problems.append(f"{w}.{key}: grades must be A, B, C or D, got {bad}")
+    problems += exemption_problems(s.get("exemptions"))
+    local = s.get("local") or {}
+    for r in REGISTRY.values():
+        problems += [f"renewal.{k}: settings of the registered rule '{r.id}' missing"
+                     for k in r.settings if k.startswith("local.") and k[6:] not in local]
+    return problems + _chain_key_problems(s, settings) + _weight_problems(s)
+
+
 def _exempt_masks(p, settings):
     """Exemption id -> bool array: the parcels each exemption applies to."""
     s = p.s
@@ -1047,7 +1065,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     lifted = settings["renewal"].get("exemptions") or {}
     problems = exemption_problems(lifted)
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError(problems)
     _check_parcels(parcels, "rule_results")
     scope, ov = _scope(parcels, plan, settings)
     keep = scope != ""

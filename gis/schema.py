@@ -13,6 +13,9 @@ kind, required)``; ``kind`` is one of ``"text"``, ``"number"``, ``"year"``,
 
 from __future__ import annotations
 
+from .labels import COLUMNS as _HEADER
+from .labels import column_labels
+
 __all__ = [
     "ENTERPRISE_COLUMNS",
     "ENTERPRISE_ALIASES",
@@ -24,30 +27,30 @@ __all__ = [
     "label",
 ]
 
-#: internal name -> (Chinese header, kind, required)
+#: internal name -> (Chinese header, kind, required); headers from :mod:`gis.labels`
 ENTERPRISE_COLUMNS = {
-    "name": ("企业名称", "text", True),
-    "uscc": ("统一社会信用代码", "text", True),
-    "industry_code": ("行业代码", "text", True),
-    "chain": ("产业链", "text", False),
-    "size_class": ("规上/规下", "text", True),
-    "lon": ("经度", "number", True),
-    "lat": ("纬度", "number", True),
-    "land_mu": ("用地面积(亩)", "number", True),
-    "leased_mu": ("租赁面积(亩)", "number", False),
-    "tax": ("税收(万元)", "number", True),
-    "value_added": ("工业增加值(万元)", "number", False),
-    "revenue": ("营业收入(万元)", "number", False),
-    "energy": ("综合能耗(吨标煤)", "number", False),
-    "emission": ("排放量(吨)", "number", False),
-    "electricity": ("用电量(万千瓦时)", "number", False),
-    "rd": ("研发经费(万元)", "number", False),
-    "employees": ("年均从业人员", "number", False),
-    "floor_area": ("总建筑面积(m²)", "number", False),
-    "start_year": ("投产年份", "year", False),
-    "investment": ("工业性投资(万元)", "number", False),
-    "high_tech": ("高新技术企业", "flag", False),
-    "tech_sme": ("科技型中小企业", "flag", False),
+    "name": (_HEADER["name"], "text", True),
+    "uscc": (_HEADER["uscc"], "text", True),
+    "industry_code": (_HEADER["industry_code"], "text", True),
+    "chain": (_HEADER["chain"], "text", False),
+    "size_class": (_HEADER["size_class"], "text", True),
+    "lon": (_HEADER["lon"], "number", True),
+    "lat": (_HEADER["lat"], "number", True),
+    "land_mu": (_HEADER["land_mu"], "number", True),
+    "leased_mu": (_HEADER["leased_mu"], "number", False),
+    "tax": (_HEADER["tax"], "number", True),
+    "value_added": (_HEADER["value_added"], "number", False),
+    "revenue": (_HEADER["revenue"], "number", False),
+    "energy": (_HEADER["energy"], "number", False),
+    "emission": (_HEADER["emission"], "number", False),
+    "electricity": (_HEADER["electricity"], "number", False),
+    "rd": (_HEADER["rd"], "number", False),
+    "employees": (_HEADER["employees"], "number", False),
+    "floor_area": (_HEADER["floor_area"], "number", False),
+    "start_year": (_HEADER["start_year"], "year", False),
+    "investment": (_HEADER["investment"], "number", False),
+    "high_tech": (_HEADER["high_tech"], "flag", False),
+    "tech_sme": (_HEADER["tech_sme"], "flag", False),
 }
 
 REQUIRED_ENTERPRISE_COLUMNS = [k for k, v in ENTERPRISE_COLUMNS.items() if v[2]]
@@ -91,17 +94,8 @@ DLTB_FIELDS = [
 PLAN_FIELDS = ["BSM", "YDYHFLDM", "YDYHFLMC", "GHNF", "BZ"]
 
 #: Chinese labels for internal names used in outputs (tables, popups, legends).
-LABELS_ZH = {k: v[0] for k, v in ENTERPRISE_COLUMNS.items()}
-LABELS_ZH.update(
-    {
-        "parcel_id": "宗地标识码",
-        "platform": "平台",
-        "park": "园区",
-        "township": "镇街",
-        "match": "匹配方式",
-        "snap_m": "吸附距离(m)",
-    }
-)
+#: (the one table is :mod:`gis.labels`; this name is kept for callers)
+LABELS_ZH = column_labels()
 
 
 def label(name, lang="zh"):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+
+#: run by the system Python with PyQGIS (tests/test_qgis.py), not importable here
+collect_ignore = ["qgis_check.py"]
 
 #: Approximate township centres (lon, lat, WGS84) from domain.md §1.  Note:
 #: the 大陈 and 赤岸 points lie about 1 km outside the real county outline
@@ -80,3 +85,117 @@ def valid_enterprise_rows():
         ["义乌丁汽配有限公司", make_uscc(4), "C3670", "", "规上", *c["佛堂"], 45, 0, 400.0, 3000.0, 2020],
         ["义乌戊印刷有限公司", make_uscc(5), "C2319", "", "规下", *c["稠江"], 5, 0, 12.0, None, 2005],
     ]
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The reduced demo (scale 0.15) run ONCE for the session, all stages.
+
+    Returns ``(result, out_dir, manifest, inputs)``; tests that check what a
+    planner receives read the files in ``out_dir``.
+    """
+    import json
+    from pathlib import Path
+
+    from gis import pipeline
+
+    data = tmp_path_factory.mktemp("demo_data")
+    out = tmp_path_factory.mktemp("demo_out")
+    inputs = pipeline.demo_inputs(data, scale=0.15)
+    result = pipeline.run(**inputs, out_dir=out, progress=False)
+    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
+    return result, out, manifest, inputs
+
+
+# --------------------------------------------------------------------------
+# the default demo (scale 1), generated and run once per test session
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def demo_full_inputs(tmp_path_factory):
+    """:func:`gis.pipeline.demo_inputs` of the default demo (scale 1, default seed), generated once."""
+    from gis import pipeline
+
+    return pipeline.demo_inputs(tmp_path_factory.mktemp("demo_full_data"), scale=1.0)
+
+
+@pytest.fixture(scope="session")
+def demo_full_run(demo_full_inputs, tmp_path_factory):
+    """The default demo run through efficiency, renewal and density (summary lines, results.gpkg)."""
+    from gis import pipeline
+
+    out = tmp_path_factory.mktemp("demo_full_out")
+    return pipeline.run(**demo_full_inputs, out_dir=out, stages=("efficiency", "renewal", "density"),
+                        progress=False)
+
+
+# --------------------------------------------------------------------------
+# the last lines of a run say which system-dependent tests were skipped
+# --------------------------------------------------------------------------
+#: kind -> (words of a test id, keyword or skip reason that mark it; what installs it)
+SYSTEM_KINDS = {
+    "browser": (("browser", "chromium", "playwright"), "apt-get install chromium"),
+    "PostGIS": (("postgis", "gis_test_db"), "export GIS_TEST_DB=$(bash scripts/start_postgis.sh)"),
+    "QGIS": (("qgis",), "apt-get install python3-qgis qgis-providers"),
+    "CJK font": (("noto", "cjk font"), "apt-get install fonts-noto-cjk"),
+}
+
+
+def _skip_reason(report):
+    """The reason text of a skipped test report."""
+    longrepr = report.longrepr
+    text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return text.removeprefix("Skipped: ")
+
+
+def _system_kind(report, reason=""):
+    """The kind of system dependency a test needs (a key of SYSTEM_KINDS), or None."""
+    words = " ".join([report.nodeid, " ".join(map(str, report.keywords)), reason]).lower()
+    for kind, (marks, _) in SYSTEM_KINDS.items():
+        if any(m in words for m in marks):
+            return kind
+    return None
+
+
+def system_test_counts(reports_by_outcome):
+    """Return ``{kind: (ran, Counter(skip reason -> n))}`` of the system-dependent tests.
+
+    Parameters
+    ----------
+    reports_by_outcome : dict
+        ``terminalreporter.stats``: outcome -> list of test reports.
+    """
+    out = {}
+    for outcome in ("passed", "failed", "skipped"):
+        for rep in reports_by_outcome.get(outcome, []):
+            if not hasattr(rep, "nodeid") or (outcome != "skipped" and rep.when != "call"):
+                continue
+            reason = _skip_reason(rep) if outcome == "skipped" else ""
+            kind = _system_kind(rep, reason)
+            if kind is None:
+                continue
+            ran, skipped = out.setdefault(kind, (0, Counter()))
+            if outcome == "skipped":
+                skipped[reason] += 1
+            else:
+                out[kind] = (ran + 1, skipped)
+    return out
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After pytest's own summary: how many browser/PostGIS/QGIS/CJK-font tests ran or were skipped."""
+    result = yield
+    counts = system_test_counts(terminalreporter.stats)
+    if counts:
+        terminalreporter.write_sep("=", "system-dependent tests")
+    for kind, (ran, skipped) in counts.items():
+        n = sum(skipped.values())
+        if not n:
+            terminalreporter.write_line(f"{kind}: {ran} ran, none skipped", green=True)
+            continue
+        terminalreporter.write_line(
+            f"{kind}: {n} SKIPPED, {ran} ran — a partial run, install with: {SYSTEM_KINDS[kind][1]}",
+            yellow=True, bold=True)
+        for reason, k in skipped.most_common():
+            terminalreporter.write_line(f"  {k} × {reason}", yellow=True)
+    return result

@@ -232,10 +232,12 @@ def test_largest_overlap(parcels, zones):
     # reference by geopandas overlay for P1
     ov = gpd.overlay(parcels.iloc[[0]], platforms, how="intersection")
     assert ov.loc[ov.area.idxmax(), "name_zh"] == "东台"
-    # P1 is in a platform and a park at once; a 50% minimum share drops the park (25%)
-    assert area_of_largest_overlap(parcels, parks).iloc[0] == "小园"
+    # P1 is in a platform and a park at once; a 50% minimum share (the default)
+    # drops the park (25%)
+    assert area_of_largest_overlap(parcels, parks, min_share=0.0).iloc[0] == "小园"
     assert area_of_largest_overlap(parcels, parks, min_share=0.5).iloc[0] is None
-    z = attach_zones(parcels, platforms, parks, towns)
+    assert area_of_largest_overlap(parcels, parks).iloc[0] is None
+    z = attach_zones(parcels, platforms, parks, towns, settings=settings(zone_min_share=0.0))
     assert z.loc[0, ["platform", "park", "township"]].tolist() == ["东台", "小园", "稠城"]
     assert z.loc[4, "township"] == "江东" and z.loc[4, "platform"] is None
 
@@ -244,7 +246,8 @@ def test_attach_firms_one_call(parcels, zones):
     platforms, parks, towns = zones
     f = firms_gdf([pt(50, 50), pt(110, 50), pt(140, 50), pt(430, 50)],
                   uscc=list("abcd"), land_mu=[10.0, 5.0, 4.0, 8.0], leased_mu=[0, 0, 0, 0])
-    out = attach_firms(f, parcels, platforms, parks, towns)
+    out = attach_firms(f, parcels, platforms, parks, towns,
+                       settings=settings(zone_min_share=0.0))
     assert list(out.index) == list(f.index)
     assert ids(out["parcel_id"]) == ["P1", "P1", None, "W1"]
     # P1 split 10:5 between a and b
@@ -305,7 +308,7 @@ def test_evaluation_units_per_firm_and_per_parcel(parcels, zones):
     assert list(u.index) == list(f.index) and u.loc["f0", "land_mu"] == pytest.approx(22.5)
     assert u.loc["f1", "land_mu"] == 4.0 and u.crs == f.crs
     u2 = evaluation_units(f, parcels, platforms, parks, towns, register=reg,
-                          settings=settings(multi_parcel="per_parcel"))
+                          settings=settings(multi_parcel="per_parcel", zone_min_share=0.0))
     assert len(u2) == 3
     a = u2[u2["firm"] == "f0"].set_index("parcel_id")
     assert a["land_mu"].to_dict() == pytest.approx({"P1": 15.0, "P2": 7.5})

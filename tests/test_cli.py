@@ -61,7 +61,7 @@ def test_validate_in_process(table, boundary_file, tmp_path, capsys):
     assert code == 0
     check_rejects(out / "rejects.csv")
     printed = capsys.readouterr().out
-    assert "读取 4 行，载入 2 行，拒绝 2 行" in printed and "rows read 4, loaded 2, rejected 2" in printed
+    assert "读取 4 行 = 载入 2 + 拒绝 2" in printed and "rows read 4 = loaded 2 + rejected 2" in printed
     assert "统一社会信用代码无效 (bad_uscc): 1" in printed
 
 
@@ -70,7 +70,7 @@ def test_validate_subprocess_default_out_is_cwd(table, boundary_file, tmp_path):
     assert code == 0, err
     assert "Traceback" not in err
     check_rejects(tmp_path / "rejects.csv")
-    assert "rows read 4, loaded 2" in out
+    assert "rows read 4 = loaded 2" in out
 
 
 def test_validate_vector_layers(tmp_path):

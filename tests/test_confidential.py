@@ -1,5 +1,7 @@
 """The confidentiality policy (gis.confidential): columns, texts, marking, leak search."""
 
+import re
+
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -75,7 +77,8 @@ def test_public_frame_drops_columns_whose_label_names_a_quantity():
     (1234.5, "[120.1234567,29.31]", False),               # inside a coordinate
     (1234.5, "1234.58", False),
     (4.74, "亩均 4.74 万元", False),                        # too short to search soundly
-    (27.364, "27.36 万元/亩", True),
+    (27.364, "27.36 万元/亩", False),                      # 4 significant digits: not searched
+    (127.364, "127.36 万元/亩", True),
 ])
 def test_leak_search_matches_numbers_between_non_digit_boundaries(value, text, found):
     hits = conf.find_leaks(text.encode("utf-8"), conf.confidential_needles([value]), words=())
@@ -85,3 +88,101 @@ def test_leak_search_matches_numbers_between_non_digit_boundaries(value, text, f
 def test_leak_search_finds_words_even_when_escaped():
     assert conf.find_leaks(b'{"a":"\\u7a0e\\u6536"}', []) == ["税收"]
     assert conf.find_leaks("无".encode("utf-8"), []) == []
+
+
+# ------------------------------------------------------------- the whole demo
+# Every public artefact of the full demo is searched for every confidential
+# value of the demo and for the words naming a confidential quantity.
+#
+# Matching rule (gis.confidential.find_leaks): each value is written the ways
+# the outputs write numbers (1-3 decimals, thousands separators, JSON floats,
+# %g); a text with fewer than 5 significant digits is not searched ("4.7" or
+# "65.57" occur by chance anywhere: a share in a legend, a land area), and a text matches whole numbers of the file only
+# (never inside 11234.56 or 120.1234567).  A number of the file that a byte
+# search cannot tell from a public figure is not counted as a leak: a value
+# that is also a public figure of the demo (a land area, a count, a share), a
+# number of the vendored JavaScript/CSS, or a WGS84 position in Yiwu (lon
+# 119-121 / lat 28-30 with 3 or more decimals).  The negative control below
+# shows the same search finds the figures where they are meant to be.
+FIRM_FIGURES = ("tax", "value_added", "revenue", "energy", "emission", "electricity",
+                "tax_per_mu", "va_per_mu", "revenue_per_mu", "va_per_energy", "va_per_emission",
+                "tax_per_kwh", "labour_productivity", "score")
+PARCEL_FIGURES = ("tax", "value_added", "revenue", "tax_per_mu", "va_per_mu", "revenue_per_mu",
+                  "gain_tax", "gain_value_added")
+
+
+def _values(frame, cols):
+    return [v for c in cols if frame is not None and c in frame.columns
+            for v in pd.to_numeric(frame[c], errors="coerce").dropna().tolist()]
+
+
+def _frames(res):
+    R = res.renewal
+    facts = R["facts"].assign(tax_per_mu=R["facts"]["tax"] / R["facts"]["area_mu"])
+    frames = [res.firms, res.parcels, facts, R["renewal_parcels"], R["renewal_blocks"]]
+    frames += [v for v in res.tables.values() if isinstance(v, pd.DataFrame)]
+    frames += [v for v in res.layers.values() if isinstance(v, pd.DataFrame)]
+    frames += [res.density.get(k) for k in ("hotspots", "clusters")]
+    return [f for f in frames if f is not None]
+
+
+def _public_numbers(res):
+    """Texts of numbers that are public figures of the demo or of the vendored assets."""
+    from gis import maps
+
+    values = []
+    for f in _frames(res):
+        cols = [c for c in f.columns if c not in conf.confidential_columns(f.columns)]
+        values += _values(f, [c for c in cols if pd.api.types.is_numeric_dtype(f[c])])
+    out = conf.confidential_needles(values, min_significant=1)
+    for path in maps.STATIC_DIR.rglob("*"):
+        if path.suffix in (".js", ".css"):
+            out |= set(re.findall(r"\d+(?:\.\d+)?", path.read_text(encoding="utf-8", errors="replace")))
+    return out
+
+
+def _position(text):
+    v = float(text.replace(",", ""))
+    return "." in text and len(text.split(".")[1]) >= 3 and (119 <= v <= 121 or 28 <= v <= 30)
+
+
+@pytest.fixture(scope="module")
+def public_demo(tmp_path_factory):
+    """The full demo run once with public maps; its confidential needles and public numbers."""
+    from gis import pipeline
+
+    root = tmp_path_factory.mktemp("public_demo")
+    inputs = pipeline.demo_inputs(root / "data")
+    res = pipeline.run(**inputs, out_dir=root / "out", progress=False,
+                       stages=("efficiency", "renewal", "density", "maps"),
+                       map_options={"public": True})
+    values = []
+    for f in _frames(res):
+        values += _values(f, FIRM_FIGURES + PARCEL_FIGURES)
+    return res, conf.confidential_needles(values), _public_numbers(res)
+
+
+def _leaks(data, needles, public):
+    return [h for h in conf.find_leaks(data, needles)
+            if not (h[0].isdigit() and (h in public or _position(h)))]
+
+
+def test_public_maps_of_the_demo_hold_no_confidential_figure_or_word(public_demo):
+    res, needles, public = public_demo
+    assert len(needles) > 100000 and len(needles - public) > 0.8 * len(needles)  # power kept
+    written = res.paths["maps"]
+    assert set(written) == {"overview", "efficiency", "renewal", "density"}
+    for name, path in written.items():
+        data = path.read_bytes()
+        assert _leaks(data, needles, public) == [], name
+        text = data.decode("utf-8")
+        assert "公开版" in text and "内部资料" not in text, name
+
+
+def test_leak_search_would_find_a_leak_in_the_demo(public_demo):
+    # negative control: the same search finds the figures in internal data
+    res, needles, public = public_demo
+    cands = res.renewal["renewal_parcels"]
+    text = cands[cands["status"] == "候选"][["tax", "evidence"]].to_json(force_ascii=False)
+    hits = _leaks(text, needles, public)
+    assert "税收" in hits and len(hits) > 100

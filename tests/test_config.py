@@ -24,7 +24,7 @@ def test_override_merges_and_keeps_other_keys(tmp_path):
 def test_unknown_key_is_named(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("chains:\n  targetz: 1\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"unknown key 'chains.targetz'"):
+    with pytest.raises(ConfigError, match=r"chains.targetz: unknown key 'targetz'"):
         load_settings(p)
 
 
@@ -58,3 +58,81 @@ def test_user_can_add_a_chain(tmp_path):
     )
     s = load_settings(p)
     assert list(chain_of_codes(["C3741"], settings=s)) == ["低空经济"]
+
+
+# ---------------------------------------------------------------- checked at load (issue 18)
+# Each bad value must fail in load_settings, naming its key, before any work.
+BAD_SETTINGS = [
+    ("renewal:\n  yearly_target_mu: 0\n", "renewal.yearly_target_mu: must be > 0, got 0"),
+    ("renewal:\n  exemptions:\n    young: [low_farr]\n",
+     "renewal.exemptions.young.low_farr: unknown rule"),
+    ("efficiency:\n  class_shares: '0.25, 0.45, 0.25, 0.05'\n",
+     "efficiency.class_shares: must be a list, got text"),
+    ("efficiency:\n  cap_multiple: null\n", "efficiency.cap_multiple: must be a number, got null"),
+    ("density:\n  kde:\n    radius_m: -500\n", "density.kde.radius_m: must be > 0, got -500"),
+    ("efficiency:\n  class_shares: [0.5, 0.5, 0.5, 0.5]\n", "efficiency.class_shares: must be 4 shares"),
+    ("attach:\n  snap_m: -3\n", "attach.snap_m: must be >= 0, got -3"),
+    ("renewal:\n  far_exempt_chains: [光电显视]\n",
+     "renewal.far_exempt_chains: unknown chain '光电显视'"),
+    ("efficiency:\n  weights:\n    规上:\n      tax_per_muu: 30\n",
+     "efficiency.weights.规上.tax_per_muu: unknown key"),
+    ("engine:\n  partition_by: town\n", "engine.partition_by: must be one of township"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_SETTINGS, ids=[m.split(":")[0] for _, m in BAD_SETTINGS])
+def test_bad_setting_fails_at_load_naming_the_key(tmp_path, text, message):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    assert [q for q in info.value.problems if q.startswith(message)], info.value.problems
+    assert len(info.value.problems) == 1
+    assert info.value.source == str(p)
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("renewal:\n  yearly_target_mu: 0\n  exemptions:\n    young: [low_farr]\n"
+                 "density:\n  kde:\n    radius_m: -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    keys = sorted(q.split(":")[0] for q in info.value.problems)
+    assert keys == ["density.kde.radius_m", "renewal.exemptions.young.low_farr",
+                    "renewal.yearly_target_mu"]
+
+
+def test_a_checker_per_section_and_defaults_pass():
+    from gis.config import CHECKERS, settings_problems
+
+    s = default_settings()
+    assert settings_problems(s) == []
+    assert set(CHECKERS) <= set(s)
+
+
+def test_programmatic_settings_are_checked_where_used():
+    # settings built in code (not through load_settings) meet the same checker
+    from gis.efficiency import zero_use_rule
+
+    s = default_settings()
+    s["efficiency"]["cap_multiple"] = None
+    with pytest.raises(ConfigError, match="efficiency.cap_multiple"):
+        zero_use_rule(s)
+
+
+def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path, capsys):
+    from gis import cli
+
+    p = tmp_path / "bad.yaml"
+    p.write_text("renewal:\n  yearly_target_mu: 0\nefficiency:\n  cap_multiple: null\n",
+                 encoding="utf-8")
+    # the table does not exist: settings are checked before any input is read
+    code = cli.main(["--settings", str(p), "report", "--enterprises", str(tmp_path / "none.xlsx"),
+                     "--year", "2025", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err
+    assert any("renewal.yearly_target_mu" in line for line in lines)
+    assert any("efficiency.cap_multiple" in line for line in lines)
+    assert not (tmp_path / "out").exists()

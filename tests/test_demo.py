@@ -317,10 +317,9 @@ def test_make_demo_script(tmp_path):
 
 
 @pytest.mark.slow
-def test_full_scale_matches_yiwu(tmp_path, layers):
+def test_full_scale_matches_yiwu(demo_full_inputs):
     """Scale 1: ≈2 000 evaluated firms (≥ 3 亩) on ≈35 000 亩 (Yiwu 2019: 2 075 on 34 887)."""
-    paths = demo.generate(tmp_path, scale=1.0, layers=layers)
-    firms = pd.read_excel(paths["enterprises"], sheet_name="企业名录", dtype=object, engine="openpyxl")
+    firms = pd.read_excel(demo_full_inputs["enterprises"], sheet_name="企业名录", dtype=object, engine="openpyxl")
     for col in ("用地面积(亩)", "税收(万元)", "工业增加值(万元)", "营业收入(万元)"):
         firms[col] = pd.to_numeric(firms[col].astype(str).str.replace(",", ""), errors="coerce")
     firms = firms[firms["统一社会信用代码"].map(uscc_ok)].drop_duplicates("统一社会信用代码")

@@ -75,9 +75,12 @@ def fixed_settings():
 U1 = [45.0, 30.0, 30.0, 18.75, 15.0, 15.0]
 # U2: 30×10/20=15, 20×50/100=10, 20×1/2=10, 10×200/400=5, 10×10/20=5, 10×1/2=5
 U2 = [15.0, 10.0, 10.0, 5.0, 5.0, 5.0]
-# U4: tax -2/亩 -> -3 -> floor 0; 20×50/100=10; energy 0 -> missing -> 0; 10×400/400=10;
+# U4: tax -2/亩 -> -3 -> floor 0; 20×50/100=10; energy REPORTED AS 0 -> not the worst
+#     score 0 but, as not reported (efficiency.zero_use), the mean energy term of the
+#     graded 规上 firms that have it: U1 30, U2 10, U3 20 -> 20; 10×400/400=10;
 #     employees 0 -> 0; revenue missing -> rd_share missing -> 0
-U4 = [0.0, 10.0, 0.0, 10.0, 0.0, 0.0]
+U4_ENERGY = (30.0 + 10.0 + 20.0) / 3
+U4 = [0.0, 10.0, U4_ENERGY, 10.0, 0.0, 0.0]
 # U3: 30×100/20=150 -> cap 60; 20×500/100=100 -> cap 40; 20×2/2=20; emission missing ->
 #     mean emission term of the graded 规上 firms that have it (U1, U2, U4);
 #     10×25/20=12.5; rd 0 -> 0
@@ -155,7 +158,7 @@ def test_scores_fixed_benchmarks_caps_floor_and_missing_emission():
         assert e.loc[f"f{int(u[1]) - 1}", "score"] == pytest.approx(sum(exp))
     assert e.loc["f2", "score"] == pytest.approx(60 + 40 + 20 + U3_EMISSION + 12.5)
     assert "单位排放增加值缺失, 取规上平均得分11.25" in e.loc["f2", "score_note"]
-    assert "单位能耗增加值缺失, 计0分" in e.loc["f3", "score_note"]
+    assert "单位能耗增加值: 填报为0, 按未填报取平均得分20.00" in e.loc["f3", "score_note"]
     # 规下 formula; 规上-only terms are not applicable (NaN) for 规下 firms
     assert e.loc[["f6", "f7", "f8"], "score"].tolist() == pytest.approx([D1, D2, D3])
     assert e.loc["f6", "score_tax_per_mu"] == pytest.approx(62.5)
@@ -168,7 +171,7 @@ def test_scores_fixed_benchmarks_caps_floor_and_missing_emission():
 
 def test_rank_classes_per_size_class():
     e = evaluate(firm_table(), fixed_settings(), year=YEAR)
-    # 规上 graded: U1 153.75 > U3 143.75 > U2 50 > U4 20; n = 4:
+    # 规上 graded: U1 153.75 > U3 143.75 > U2 50 > U4 40; n = 4:
     # A count floor(4×.25+.5)=1, B floor(4×.70+.5)=3, C floor(4×.95+.5)=4
     assert e.loc[["f0", "f2", "f1", "f3"], "rank"].tolist() == [1, 2, 3, 4]
     assert e.loc[["f0", "f2", "f1", "f3"], "class"].tolist() == ["A", "B", "B", "C"]
@@ -383,3 +386,35 @@ def test_benchmarks_in_attrs_do_not_break_pandas(tmp_path):
     }))
     assert isinstance(e.attrs["benchmarks"], dict)
     e.groupby("size_class")["score"].describe()  # raised with a DataFrame in attrs
+
+
+def test_zero_energy_or_emission_is_not_the_worst_score():
+    """A firm reporting 0 energy (or emission) scores the cap or as not reported, never 0."""
+    s = fixed_settings()
+    s["efficiency"]["zero_use"]["treat_as"] = "cap"
+    e = evaluate(firm_table(), s, year=YEAR)
+    # cap = cap_multiple 2 × weight 20 = 40
+    assert e.loc["f3", "score_va_per_energy"] == pytest.approx(40.0)
+    assert "单位能耗增加值: 填报为0, 按封顶计40.00分" in e.loc["f3", "score_note"]
+    # zero emission, as not reported: the mean emission term of the other graded
+    # 规上 firms that have it (U1 18.75, U2 5; U3 has none, U4 is the zero one) = 11.875
+    t = firm_table()
+    t.loc["f3", "emission"] = 0.0
+    e = evaluate(t, fixed_settings(), year=YEAR)
+    assert e.loc["f3", "score_va_per_emission"] == pytest.approx((18.75 + 5.0) / 2)
+    # the old behaviour is still available: no indicator listed -> 0 as missing
+    s = fixed_settings()
+    s["efficiency"]["zero_use"]["indicators"] = []
+    assert evaluate(firm_table(), s, year=YEAR).loc["f3", "score_va_per_energy"] == 0.0
+    from gis.efficiency import zero_use_rule
+    assert "按未填报处理" in zero_use_rule(fixed_settings())
+    assert "封顶" in zero_use_rule({**s, "efficiency": {**s["efficiency"], "zero_use": {
+        "treat_as": "cap", "indicators": ["va_per_energy"]}}})
+
+
+def test_zero_use_setting_is_checked():
+    from gis._errors import ConfigError
+    s = fixed_settings()
+    s["efficiency"]["zero_use"]["treat_as"] = "best"
+    with pytest.raises(ConfigError, match="zero_use.treat_as"):
+        evaluate(firm_table(), s, year=YEAR)

@@ -296,9 +296,10 @@ def test_units_in_headers_are_converted(tmp_path, write_xlsx, yiwu_box_4549):
 def test_parse_numbers_known_answers():
     vals = ["1,234.5", "１２３", " 7 ", "", "-", None, "5%", "2亿", "abc", 42, 3.5, "1e3", "12.5亩"]
     num, bad = parse_numbers(vals, unit="亩")
-    expect = [1234.5, 123.0, 7.0, np.nan, np.nan, np.nan, 0.05, 2e8, np.nan, 42.0, 3.5, 1000.0, 12.5]
+    # "5%" is refused: no enterprise column is a ratio (issue 12)
+    expect = [1234.5, 123.0, 7.0, np.nan, np.nan, np.nan, np.nan, 2e8, np.nan, 42.0, 3.5, 1000.0, 12.5]
     assert np.allclose(num, expect, equal_nan=True)
-    assert bad.tolist() == [False] * 8 + [True] + [False] * 4
+    assert bad.tolist() == [False] * 6 + [True, False, True] + [False] * 4
 
 
 # ---------------------------------------------------------------- layers

@@ -440,7 +440,8 @@ COUNT_JS = """() => {
       out[k] = {n: l.getLayers().length, drawn: l._map ? l._topClusterLevel.getChildCount() : 0};
     } else if (l.getLayers) {
       const ls = l.getLayers();
-      out[k] = {n: ls.length, drawn: ls.filter(x => x._map && x._parts && x._parts.length > 0).length};
+      out[k] = {n: ls.length, drawn: ls.filter(x => x._map && x._parts && x._parts.length > 0
+                                                && (x.options.fill || x.options.stroke)).length};
     } else {
       out[k] = {n: 1, drawn: l._map && l._image && l._image.complete ? 1 : 0};
     }
@@ -458,11 +459,17 @@ def test_standard_maps_in_chromium(chromium, standard):
     assert set(paths) == {"overview", "efficiency", "renewal", "density"}
     expected = {
         "overview": {"boundary": 1, "townships": 2, "platforms": 3, "landuse": 30, "enterprises": 40},
-        "efficiency": {"boundary": 1, "townships": 2, "efficiency": 30, "platforms": 3, "enterprises": 40},
-        "renewal": {"boundary": 1, "townships": 2, "renewal_parcels": 30, "renewal_blocks": 1},
-        "density": {"boundary": 1, "townships": 2, "density": 1, "hotspots": 3, "clusters": 2},  # 不显著 left out
+        # background: the 三调 parcels merged into 建设用地 (0601, 0701, 0508) and 水域 (1101)
+        "efficiency": {"boundary": 1, "background": 2, "townships": 2, "efficiency": 30, "platforms": 3,
+                       "enterprises": 40},
+        "renewal": {"boundary": 1, "background": 2, "townships": 2, "platforms": 3, "renewal_parcels": 30,
+                    "renewal_blocks": 1},
+        "density": {"boundary": 1, "background": 2, "townships": 2, "density": 1, "hotspots": 3,
+                    "clusters": 2},  # 不显著 left out
     }
-    hidden = {("overview", "townships"), ("efficiency", "enterprises")}  # off at start
+    # off at start; efficiency parcels are drawn from street zoom only
+    hidden = {("efficiency", "enterprises"), ("density", "hotspots"), ("density", "clusters"),
+              ("efficiency", "efficiency")}
     for name, path in paths.items():
         with gisbrowser.open_map(chromium, path) as (page, log):
             assert log.errors == [], (name, log.errors)
@@ -489,6 +496,10 @@ def test_standard_maps_in_chromium(chromium, standard):
                 assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
             if name == "density":
                 assert page.locator('[data-gis-legend="density"] .gis-legend-bar').count() == 1
+                assert "hotspots" not in legends and "clusters" not in legends  # off at start
+                page.locator(".leaflet-control-layers-overlays label", has_text="冷热点").click()
+                page.locator(".leaflet-control-layers-overlays label", has_text="产业集群").click()
+                legends = page.evaluate(LEGEND_JS)
                 assert legends["hotspots"] == ["热点 (99%置信)", "热点 (90%置信)", "冷点 (95%置信)"]
                 assert legends["clusters"] == ["0: 光电集群", "1: 服装集群"]
             if name == "renewal":
@@ -604,7 +615,8 @@ def test_generic_polygons_and_platform_colouring():
     maps.add_parks(m, lay["platforms"].iloc[:2])
     leg = maps.legends(m)
     # equal intervals of 10..30 in 2 classes: 10–20, 20–30 (by hand)
-    assert [e[1] for e in leg["platforms"]["entries"]] == ["10.00 – 20.00 万元/亩", "20.00 – 30.00 万元/亩"]
+    assert [e[1] for e in leg["platforms"]["entries"]] == ["10.00 – 20.00", "20.00 – 30.00"]
+    assert leg["platforms"]["title"] == "亩均税收 (万元/亩)"
     assert spec_of(m, "platforms")["props"]["_c"] == [1, 0, 0]
     assert [e[1] for e in leg["towns_area"]["entries"]] == ["40.00 – 50.00", "50.00 – 60.00"]
     # a single-colour outline layer says its outlines are approximate
@@ -642,3 +654,342 @@ def test_hostile_layer_name_is_text(chromium, tmp_path):
         page.wait_for_timeout(200)
         assert log.dialogs == [] and log.errors == []
         assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+
+# ---------------------------------------------------------------------------
+# colours a colour-blind planner can tell apart
+# ---------------------------------------------------------------------------
+def test_ciede2000_and_cvd_simulation_known_answers():
+    import colourvision as cv
+
+    # Sharma, Wu & Dalal (2005), Table 1, pairs 1, 7, 17, 25
+    pairs = [((50, 2.6772, -79.7751), (50, 0, -82.7485), 2.0425),
+             ((50, 0, 0), (50, -1, 2), 2.3669),
+             ((50, 2.5, 0), (73, 25, -18), 27.1492),
+             ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644)]
+    for a, b, want in pairs:
+        assert float(cv.delta_e2000(a, b)) == pytest.approx(want, abs=1e-4)
+    # a dichromat sees grey as grey (rows of the Machado matrices sum to 1)
+    grey = cv.hex_to_rgb(["#808080"])
+    for kind in ("protanopia", "deuteranopia"):
+        assert np.allclose(cv.simulate(grey, kind), grey, atol=2e-3)
+    # the old red-green scheme collapses under deuteranopia (the reported A ≈ D), a check that can fail
+    assert cv.min_pairwise_delta_e(["#1a9850", "#91cf60", "#fdae61", "#d73027"], "deuteranopia")[0] < 5
+
+
+def test_class_colours_distinguishable_with_colour_blindness():
+    import colourvision as cv
+
+    colours = maps.class_colours()
+    assert list(colours) == ["A", "B", "C", "D", "lessee", "scored_not_graded", "out_of_scope"]
+    abcd = [colours[k] for k in "ABCD"]
+    for kind in ("normal", "deuteranopia", "protanopia"):
+        d, pair = cv.min_pairwise_delta_e(abcd, kind)
+        assert d >= 20, (kind, pair, d)
+        d, pair = cv.min_pairwise_delta_e(list(colours.values()), kind)  # with the ungraded greys
+        assert d >= 12, (kind, pair, d)
+    # the class colours live in one place: the settings, read through class_colours
+    s = settings_with(grade_colours={"A": "#000001", "B": "#000002", "C": "#000003", "D": "#000004"})
+    assert maps.class_colours(s, ungraded=False) == {"A": "#000001", "B": "#000002", "C": "#000003", "D": "#000004"}
+
+
+def test_one_distinct_colour_per_chain():
+    import colourvision as cv
+
+    chains = [f"链{i}" for i in range(12)]
+    colours = maps.chain_colours(chains)
+    assert len(set(colours.values())) == 12
+    assert cv.min_pairwise_delta_e(list(colours.values()) + [maps.chain_colours()["其他"]])[0] >= 10
+    # a chain keeps its colour whatever else is on the map (chains.yaml order)
+    known = [c for c in maps.chain_colours() if c != "其他"]
+    assert maps.chain_colours([known[3]])[known[3]] == maps.chain_colours(known)[known[3]]
+
+
+def test_ungraded_firms_get_their_reason_as_category():
+    firms = pd.DataFrame({"grade": ["A", None, None, None, "D"],
+                          "scope": ["graded", "lessee", "scored_not_graded", "out_of_scope", "graded"]})
+    cat, colours, labels = maps.firm_categories(firms)
+    assert cat.tolist() == ["A", "lessee", "scored_not_graded", "out_of_scope", "D"]
+    assert labels["lessee"] == "租赁企业(不定级)"
+    assert labels["scored_not_graded"] == "投产未满3年或在建(不定级)"
+    assert labels["out_of_scope"] == "用地不足3亩(不参评)"
+    assert labels["A"] == "A 优先发展"
+    lay = make_layers(n_firms=8)
+    firms = lay["enterprises"].assign(scope=["graded", "lessee"] * 4)
+    m = maps.base_map(lay["boundary"])
+    maps.add_enterprises(m, firms)
+    entries = maps.legends(m)["enterprises"]["entries"]
+    assert [e[1] for e in entries] == ["A 优先发展", "C 帮扶转型", "租赁企业(不定级)"]
+    assert entries[-1][0] == maps.class_colours()["lessee"]
+
+
+def test_furniture_in_page():
+    lay = make_layers()
+    m = maps.base_map(lay["boundary"], title="亩均效益", year=2025, data_date="2026-03-31",
+                      source="企业名录_2025.xlsx", demo=True)
+    page = maps.to_html(m)
+    assert "2025年 亩均效益" in page and "内部资料 · 注意保密" in page and "合成演示数据" in page
+    assert "数据日期 2026-03-31" in page and "来源: 企业名录_2025.xlsx" in page
+    assert "CGCS2000 / EPSG:4549" in page and "gis.northArrow" in page
+    # the measuring tool measures areas in 亩 (1 亩 = 2000/3 m²)
+    assert re.search(r'"primaryAreaUnit":\s*"mu"', page)
+    assert re.search(r'"mu":\s*\{\s*"factor":\s*0\.0015,\s*"display":\s*"(亩|\\u4ea9)"', page)
+    public = maps.to_html(maps.base_map(lay["boundary"], title="亩均效益", public=True))
+    assert "公开版" in public and "内部资料" not in public and "合成演示数据" not in public
+
+
+# ---------------------------------------------------------------------------
+# a planner at the map: the pipeline's own maps in Chromium
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def planner_run(tmp_path_factory):
+    from gis import pipeline
+
+    data = tmp_path_factory.mktemp("planner_data")
+    out = tmp_path_factory.mktemp("planner_out")
+    inputs = pipeline.demo_inputs(data, scale=0.15)
+    result = pipeline.run(**inputs, out_dir=out, progress=False,
+                          stages=("efficiency", "renewal", "density", "maps"))
+    return result, pipeline.map_layers(result), result.paths["maps"]
+
+
+@pytest.fixture(scope="module")
+def planner_page(chromium, planner_run):
+    """One page reused by the planner tests: ``goto(name)`` opens a standard map."""
+    _, _, paths = planner_run
+    ctx = chromium.new_context(viewport={"width": 1200, "height": 800}, service_workers="block")
+    blocked = []
+    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(gisbrowser.LOCAL_SCHEMES)
+              else (blocked.append(r.request.url), r.abort()))
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+
+    def goto(name):
+        page.goto(Path(paths[name]).resolve().as_uri(), wait_until="load")
+        page.wait_for_function("window.gis && window.gis.isReady()", timeout=60_000)
+        return page
+
+    yield goto, errors, blocked
+    ctx.close()
+
+
+def _lonlat(geom):
+    p = shapely.point_on_surface(geom)
+    return TO_WGS.transform(p.x, p.y)
+
+
+def _click_at(page, lon, lat, zoom=17):
+    """Centre the map on (lon, lat) at ``zoom`` and click there with the mouse."""
+    page.wait_for_function("gis.isReady()")
+    xy = page.evaluate("""([lat, lon, z]) => { gis.map.setView([lat, lon], z, {animate: false});
+        const p = gis.map.latLngToContainerPoint([lat, lon]);
+        const r = gis.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }""",
+                       [lat, lon, zoom])
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_timeout(200)
+    assert page.evaluate("gis.map.getZoom()") == zoom
+    under = page.evaluate("""([x, y]) => document.elementsFromPoint(x, y).slice(0, 2).map(
+        e => e.tagName + '.' + (e.className.baseVal !== undefined ? e.className.baseVal : e.className))""", xy)
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_selector(".leaflet-popup-content", timeout=5000)
+    return page.locator(".leaflet-popup-content").inner_text() + f"\n[under the cursor: {under}]"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_planner_clicks_parcels_and_reads_popups(planner_page, planner_run):
+    goto, errors, blocked = planner_page
+    _, layers, _ = planner_run
+    # a parcel inside a platform, on the 亩均 map: its own popup, not the platform's
+    eff = layers["efficiency"]
+    eff = eff[eff["platform"].fillna("").astype(bool) & eff["grade"].notna()]
+    plat = layers["platforms"].set_index("name_zh").geometry
+    # well inside: its centroid-like point 30 m or more from the platform's outline
+    at = shapely.point_on_surface(eff.geometry.values)
+    edge = shapely.boundary(plat.loc[eff["platform"]].values)
+    inside = eff[shapely.distance(at, edge) > 30].iloc[0]
+    page = goto("efficiency")
+    text = _click_at(page, *_lonlat(inside.geometry))
+    first = text.splitlines()[0]
+    assert inside["BSM"] in first and first.startswith("图斑"), text
+    assert inside["platform"] in text and inside["township"] in text
+    assert "亩均等级" in text
+    # the renewal parcel with the longest evidence: a readable popup, inside the view, below the title
+    cands = layers["renewal_parcels"]
+    longest = cands.loc[cands["evidence"].astype(str).str.len().idxmax()]
+    page = goto("renewal")
+    text = _click_at(page, *_lonlat(longest.geometry), zoom=17)
+    assert longest["parcel_id"] in text.splitlines()[0]
+    box = page.locator(".leaflet-popup-content-wrapper").bounding_box()
+    title = page.locator(".gis-title").bounding_box()
+    assert 260 <= box["width"] <= 460, box
+    assert box["y"] >= title["y"] + title["height"] and box["y"] + box["height"] <= 800
+    assert 0 <= box["x"] and box["x"] + box["width"] <= 1200
+    # a block says its number and priority
+    blocks = layers["renewal_blocks"]
+    top = blocks.sort_values("rank").iloc[0]
+    page.evaluate("gis.map.closePopup()")
+    page.wait_for_selector(".leaflet-popup", state="detached")
+    page.evaluate("""(id) => { const l = gis.layers.renewal_blocks.getLayers().find(
+        x => x.feature.properties.block_id === id); l.openPopup(l.getBounds().getCenter()); }""", top["block_id"])
+    head = page.locator(".leaflet-popup-content .gis-popup-title").inner_text()
+    assert head.startswith(f"更新单元 {top['block_id']}") and "优先级 第1位" in head
+    assert errors == [] and blocked == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_planner_reads_county_view_and_finds_a_firm(planner_page, planner_run):
+    goto, errors, blocked = planner_page
+    result, layers, _ = planner_run
+    page = goto("efficiency")
+    # title, year, marking, demo notice
+    title = page.locator(".gis-title").inner_text()
+    assert f"{result.year}年" in title and "亩均效益" in title
+    assert "内部资料 · 注意保密" in title and "合成演示数据" in title
+    assert page.locator(".gis-north").count() == 1 and "EPSG:4549" in page.locator(".gis-crs").inner_text()
+    # county zoom: townships coloured by 亩均税收 with permanent names; parcels not yet drawn
+    assert page.evaluate("gis.map.getZoom()") < 14
+    names = page.evaluate("""() => Array.from(document.querySelectorAll('.gis-label')).filter(
+        e => e.closest('.leaflet-marker-icon').style.visibility !== 'hidden').map(e => e.textContent)""")
+    assert len(set(names) & set(layers["townships"]["name_zh"])) >= 5, names
+    assert page.locator('[data-gis-legend="townships"]').inner_text().startswith("亩均税收")
+    # clicking a platform's name opens the platform's popup
+    plat = layers["platforms"]["name_zh"].iloc[0]
+    page.locator(".gis-label-platforms", has_text=plat).first.click(force=True)
+    assert page.locator(".leaflet-popup-content .gis-popup-title").inner_text() == plat
+    # search a firm by typing its name: the hidden firm layer comes on and its popup opens
+    firm = layers["enterprises"].query("scope == 'graded'")["name"].iloc[0]
+    assert page.evaluate("gis.map.hasLayer(gis.layers.enterprises)") is False
+    page.locator(".leaflet-control-search .search-button").click()
+    page.locator("input.search-input").press_sequentially(firm[:6], delay=30)
+    page.wait_for_selector(".search-tooltip a", timeout=5000)
+    page.locator(".search-tooltip a", has_text=firm).first.click()
+    page.wait_for_function("document.querySelector('.leaflet-popup-content .gis-popup-title')"
+                           f" && document.querySelector('.leaflet-popup-content .gis-popup-title').textContent === {json.dumps(firm)}",
+                           timeout=10_000)
+    assert page.evaluate("gis.map.hasLayer(gis.layers.enterprises)") is True
+    assert page.locator('[data-gis-legend="enterprises"]').count() == 1
+    assert errors == [] and blocked == []
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_planner_toggles_layers_and_legends_follow(planner_page):
+    goto, errors, blocked = planner_page
+    seen = set()
+    for name in ("efficiency", "density", "renewal"):
+        page = goto(name)
+        # the layer-control checkbox of every layer that has a legend
+        boxes = page.evaluate("""() => { const inputs = Array.from(
+              document.querySelectorAll('.leaflet-control-layers-overlays input'));
+            return Object.keys(gis.legends).map(k => [k,
+              inputs.findIndex(i => i.layerId === L.Util.stamp(gis.layers[k]))]); }""")
+        for key, i in boxes:
+            assert i >= 0, (name, key)
+            box = page.locator(".leaflet-control-layers-overlays input").nth(i)
+            legend = page.locator(f'[data-gis-legend="{key}"]')
+            on = box.is_checked()
+            assert legend.count() == (1 if on else 0), (name, key)
+            for want in (not on, on):
+                box.click()
+                page.wait_for_timeout(50)
+                assert legend.count() == (1 if want else 0), (name, key, want)
+            seen.add(key)
+    assert {"townships", "platforms", "efficiency", "enterprises", "density", "hotspots", "clusters",
+            "renewal_parcels", "renewal_blocks", "background"} <= seen
+    assert errors == [] and blocked == []
+
+
+# ---------------------------------------------------------------------------
+# offline tile folder / .mbtiles basemap
+# ---------------------------------------------------------------------------
+def _tile_xy(lon, lat, z):
+    """Slippy-map tile of a point (OSM convention, y from the north)."""
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n)
+    return x, y
+
+
+def _tile_png(colour):
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (256, 256), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _tiles_around(z=11):
+    (w, so), (e, n) = TO_WGS.transform(X0 - 20_000, Y0 - 20_000), TO_WGS.transform(X0 + 20_000, Y0 + 20_000)
+    x0, y0 = _tile_xy(w, n, z)
+    x1, y1 = _tile_xy(e, so, z)
+    return [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def test_tile_basemap_errors(tmp_path):
+    lay = make_layers()
+    with pytest.raises(ConfigError, match="no tile folder"):
+        maps.base_map(lay["boundary"], basemap=f"tiles:{tmp_path / 'nope'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"\{z\}/\{x\}/\{y\}"):
+        maps.base_map(lay["boundary"], basemap=f"tiles:{tmp_path / 'empty'}")
+
+
+@pytest.mark.browser
+def test_tile_folder_and_mbtiles_read_relative_to_the_map(chromium, tmp_path):
+    import sqlite3
+
+    lay = make_layers()
+    tiles = _tiles_around()
+    folder = tmp_path / "底图瓦片"
+    for z, x, y in tiles:
+        (folder / str(z) / str(x)).mkdir(parents=True, exist_ok=True)
+        (folder / str(z) / str(x) / f"{y}.png").write_bytes(_tile_png("#cfe3cf"))
+    mb = tmp_path / "county.mbtiles"
+    with sqlite3.connect(mb) as con:
+        con.execute("CREATE TABLE metadata (name text, value text)")
+        con.execute("CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob)")
+        con.execute("INSERT INTO metadata VALUES ('format', 'png')")
+        for z, x, y in tiles:  # MBTiles rows count from the south
+            con.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, 2 ** z - 1 - y, _tile_png("#d8c8e8")))
+    for source in (folder, mb):
+        m = maps.base_map(lay["boundary"], basemap=f"tiles:{source}")
+        maps.add_boundary(m, lay["boundary"])
+        path = maps.save_map(m, tmp_path / "maps" / f"{source.stem}.html")
+        page_text = path.read_text(encoding="utf-8")
+        want = "../底图瓦片/{z}/{x}/{y}.png" if source == folder else "county_tiles/{z}/{x}/{y}.png"
+        # relative to the map file (written as a JSON string: non-ASCII as \u escapes)
+        assert json.dumps(want)[1:-1] in page_text and str(tmp_path) not in page_text
+        if source == mb:
+            z, x, y = tiles[0]
+            assert (tmp_path / "maps" / "county_tiles" / str(z) / str(x) / f"{y}.png").read_bytes() == _tile_png("#d8c8e8")
+        with gisbrowser.open_map(chromium, path) as (page, log):
+            lon, lat = TO_WGS.transform(X0, Y0)
+            page.evaluate("([lat, lon]) => gis.map.setView([lat, lon], 11, {animate: false})", [lat, lon])
+            page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length >= 2", timeout=10_000)
+            srcs = page.evaluate("Array.from(document.querySelectorAll('img.leaflet-tile-loaded')).map(i => i.src)")
+            assert all(s.startswith("file://") and "/11/" in s for s in srcs), srcs
+            assert log.blocked == []
+            assert [e for e in log.errors if "ERR_FILE_NOT_FOUND" not in e] == []
+
+
+def test_popups_say_what_was_clicked():
+    lay = make_layers()
+    parcels = lay["renewal_parcels"].iloc[:2].assign(
+        parcel_id=["330782200000000001", "330782200000000002"], township=["佛堂镇", "稠城街道"],
+        platform=["义乌科技城", None], park=[None, None], firm_names=["甲公司、乙公司", None])
+    blocks = lay["renewal_blocks"].assign(block_id="RB0007", rank=1, priority=89.54)
+    m = maps.base_map(lay["boundary"])
+    maps.add_renewal(m, parcels, kind="parcels")
+    maps.add_renewal(m, blocks, kind="blocks")
+    p = spec_of(m, "renewal_parcels")["props"]
+    assert p["_title"] == ["图斑 330782200000000001", "图斑 330782200000000002"]
+    assert p["_sub"] == ["佛堂镇 · 义乌科技城\n企业: 甲公司、乙公司", "稠城街道"]
+    b = spec_of(m, "renewal_blocks")
+    assert b["props"]["_title"] == ["更新单元 RB0007 · 优先级 第1位 (89.5)"]
+    assert b["pane"] == "gisZones" and b["labels"]["text"] == ["RB0007"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from gis import cli, pipeline
+from gis import GisError, cli, pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +26,7 @@ def _data_rows(ws):
     return sum(1 for row in ws.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    data = tmp_path_factory.mktemp("demo_data")
-    out = tmp_path_factory.mktemp("demo_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
-    result = pipeline.run(**inputs, out_dir=out, progress=False)
-    manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
-    return result, out, manifest, inputs
+# ``demo_run`` (the reduced demo, run once per session) is in conftest.py
 
 
 def test_every_row_is_loaded_or_rejected(demo_run):
@@ -167,3 +160,62 @@ def test_summary_counts_reconcile(demo_run):
     assert s["firms_evaluated"] == scopes.get("graded", 0) + scopes.get("scored_not_graded", 0)
     assert sum(s["class_counts"].values()) == s["firms_graded"]
     assert np.isfinite(s["tax_per_mu"])
+
+
+def test_run_times_every_stage(demo_run, tmp_path):
+    result, _, _, _ = demo_run
+    steps = ["load", "attach", "efficiency", "renewal", "density", "maps", "report", "gpkg"]
+    assert list(result.timings) == steps and list(result.cpu_timings) == steps
+    assert all(v >= 0 for v in result.timings.values())
+    line = pipeline.timing_line(result.timings)
+    assert line.startswith("用时: 载入 ") and line.count(" · ") == len(steps)  # the stages and the total
+    doc = json.loads(pipeline.write_timings(result, tmp_path / "t.json").read_text(encoding="utf-8"))
+    assert doc["stages"] == steps and set(doc["cpu_s"]) == set(steps)
+    assert doc["firms"] == len(result.firms) and doc["parcels"] == len(result.parcels)
+    assert doc["peak_rss_mb"] > 0
+
+
+def test_memory_estimate_from_file_sizes(tmp_path):
+    s = pipeline.load_settings()
+    s["engine"].update(memory_base="1KiB", memory_per_input_byte=2)
+    a, b = tmp_path / "a.xlsx", tmp_path / "gdb"
+    a.write_bytes(b"x" * 1000)
+    b.mkdir()
+    (b / "t1").write_bytes(b"y" * 3000)  # a folder input (FileGDB) counts all its files
+    assert pipeline.memory_estimate([a, None, b], s) == (1024 + 2 * 4000, 4000)
+
+
+def test_too_large_for_memory_stops_before_loading(tmp_path, capsys):
+    s = pipeline.load_settings()
+    s["engine"]["memory_budget"] = "1KiB"
+    table = tmp_path / "企业.xlsx"
+    table.write_bytes(b"not read: the check comes first")
+    with pytest.raises(GisError, match="--engine dask"):
+        pipeline.run(table, tmp_path / "out", 2025, settings=s, progress=False)
+    assert not (tmp_path / "out").exists()  # nothing loaded, nothing written
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("engine:\n  memory_budget: 1KiB\n", encoding="utf-8")
+    code = cli.main(["report", "--enterprises", str(table), "--year", "2025", "--out",
+                     str(tmp_path / "o2"), "--config", str(cfg), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--engine dask" in err and len(err.strip().splitlines()) == 1
+
+
+def test_workbook_holds_the_computed_figures(demo_run):
+    """What the planner reads in 企业评价 / 更新区块 is what was computed, value for value."""
+    result, out, _, inputs = demo_run
+    book = pd.read_excel(out / f"亩均效益评价_{inputs['year']}.xlsx", sheet_name=None, engine="calamine")
+    firms = book["企业评价"].set_index("统一社会信用代码")
+    ev = result.firms.set_index("uscc")
+    assert set(firms.index) == set(ev.index)
+    ev = ev.loc[firms.index]
+    np.testing.assert_allclose(pd.to_numeric(firms["综合得分"]).to_numpy(float),
+                               ev["score"].to_numpy(float), rtol=1e-15, equal_nan=True)
+    shown = firms[next(c for c in firms.columns if "类别" in c)]  # "A 优先发展" or "A"
+    assert shown.fillna("").astype(str).str[:1].tolist() == ev["class"].fillna("").tolist()
+    tax = pd.to_numeric(firms["税收(万元)"]).to_numpy(float)
+    np.testing.assert_allclose(tax, ev["tax"].to_numpy(float), rtol=1e-15, equal_nan=True)
+    blocks = result.renewal["renewal_blocks"]
+    sheet = book["更新区块"]
+    assert len(sheet) == len(blocks)
+    assert sheet["面积(亩)"].sum() == pytest.approx(blocks["area_mu"].sum(), rel=1e-12)

@@ -13,6 +13,7 @@ import unicodedata
 import warnings
 import zipfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -177,11 +178,16 @@ def test_workbook_column_widths(tmp_path, settings):
                           settings=settings)
     wb = openpyxl.load_workbook(path)
     dims = wb["企业评价"].column_dimensions
+
+    def chars(width):
+        """Characters shown: the file stores Excel's width, 5 px of cell padding on 7-px digits."""
+        return round(width * 7 - 5) / 7
+
     # widest of header and values, CJK counted double, plus 2 of padding
-    assert dims["A"].width == max(_ref_width("企业名称"), _ref_width("义乌市甲服饰有限公司")) + 2
-    assert dims["B"].width == max(_ref_width("统一社会信用代码"), 18) + 2
-    assert dims["C"].width == max(_ref_width("用地面积(亩)"), len("1,234,567.89")) + 2
-    assert wb["x"].column_dimensions["A"].width == settings["report"]["max_column_width"]
+    assert chars(dims["A"].width) == max(_ref_width("企业名称"), _ref_width("义乌市甲服饰有限公司")) + 2
+    assert chars(dims["B"].width) == max(_ref_width("统一社会信用代码"), 18) + 2
+    assert chars(dims["C"].width) == max(_ref_width("用地面积(亩)"), len("1,234,567.89")) + 2
+    assert chars(wb["x"].column_dimensions["A"].width) == settings["report"]["max_column_width"]
 
 
 def test_display_width_matches_unicodedata():
@@ -224,6 +230,38 @@ def test_workbook_deterministic_bytes(tmp_path, firms, platforms, settings):
         assert {i.date_time for i in z.infolist()} == {(2026, 1, 2, 3, 4, 4)}  # even seconds
 
 
+def test_workbook_splits_a_table_past_the_row_limit(tmp_path, settings, monkeypatch):
+    import gis.report as report_mod
+
+    monkeypatch.setattr(report_mod, "EXCEL_MAX_ROWS", 4)  # a header and 3 data rows per sheet
+    df = pd.DataFrame({"name": [f"企业{i}" for i in range(7)], "land_mu": [float(i) for i in range(7)]})
+    path = write_workbook(tmp_path / "big.xlsx", {"firms": df}, summary={"year": 2025}, settings=settings)
+    wb = openpyxl.load_workbook(path)
+    # 7 rows, 3 per sheet: 3 + 3 + 1
+    assert wb.sheetnames == ["汇总", "企业评价_1", "企业评价_2", "企业评价_3"]
+    got = []
+    for name, n in (("企业评价_1", 3), ("企业评价_2", 3), ("企业评价_3", 1)):
+        ws = wb[name]
+        assert [c.value for c in ws[1]] == ["企业名称", "用地面积(亩)"]
+        assert ws.max_row == n + 1 and ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:B{n + 1}"
+        got += [(r[0].value, r[1].value) for r in ws.iter_rows(min_row=2)]
+    assert got == [(f"企业{i}", i) for i in range(7)]
+    notes = {r[0].value: r[1].value for r in wb["汇总"].iter_rows(min_row=2)}
+    note = next(v for k, v in notes.items() if k.startswith("企业评价（超过Excel行数上限"))
+    assert "7" in note and "企业评价_1、企业评价_2、企业评价_3" in note
+
+
+def test_workbook_text_cells_never_formulas(tmp_path, settings):
+    df = pd.DataFrame({"name": ["=SUM(A1:A9)", "+1", "-2", "@x", "<b>&</b>", "  lead"]})
+    path = write_workbook(tmp_path / "t.xlsx", {"firms": df}, settings=settings)
+    ws = openpyxl.load_workbook(path)["企业评价"]
+    cells = [r[0] for r in ws.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == df["name"].tolist()
+    assert {c.data_type for c in cells} == {"s"}
+    with zipfile.ZipFile(path) as z:
+        assert b"<f>" not in z.read("xl/worksheets/sheet1.xml")
+
+
 def test_workbook_rejects_bad_sheet_name(tmp_path, settings):
     with pytest.raises(ValidationError, match=r"sheet name 'a/b'"):
         write_workbook(tmp_path / "bad.xlsx", {"a/b": pd.DataFrame({"x": [1]})}, settings=settings)
@@ -260,7 +298,7 @@ def test_year_change_sheet_only_with_previous(tmp_path, firms, platforms, ledger
                              "年度变化", "数据质量"]
     assert wb["年度变化"].max_row == len(changes) + 1
     page = p2["html"].read_text(encoding="utf-8")
-    assert "连续两年C/D类企业" in page and "类别变化统计" in page
+    assert "连续两年C/D类企业" in page and "类别变化（行：上年类别，列：本年类别，企业数）" in page
 
 
 class _Refs(HTMLParser):
@@ -371,47 +409,143 @@ def test_chart_font_has_the_glyphs(settings):
     assert charts.missing_glyphs(CHART_TEXT, settings=settings) == ""
 
 
+#: A character outside GB 2312 (so not in the vendored subset font) that Noto Sans CJK SC has.
+RARE = "\u4dae"  # 䶮, CJK Extension A
+#: A character no CJK font has.
+HIEROGLYPH = "\U00013000"
+
+
+def _gb2312(c):
+    try:
+        c.encode("gb2312")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _vendored_only(settings):
+    """Settings whose configured CJK fonts are not installed: the vendored font alone draws."""
+    s = copy.deepcopy(settings)
+    s["report"]["charts"]["cjk_fonts"] = ["No Such Font SC"]
+    return s
+
+
+def _system_noto():
+    from matplotlib import font_manager as fm
+
+    return any("NotoSansCJK" in p for p in fm.findSystemFonts())
+
+
+@pytest.fixture(params=["system", "vendored"])
+def font_settings(request, settings):
+    """The default settings, and settings that leave the vendored font alone."""
+    return settings if request.param == "system" else _vendored_only(settings)
+
+
 @pytest.mark.parametrize("fmt", ["png", "svg"])
-def test_charts_render_chinese_without_missing_glyphs(firms, settings, fmt):
+def test_charts_render_chinese_without_missing_glyphs(firms, font_settings, fmt):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = [
-            charts.class_share_chart(firms, by="platform", klass="class", fmt=fmt, settings=settings),
-            charts.distribution_chart(firms, value="tax_per_mu", by="chain", fmt=fmt, settings=settings),
+            charts.class_share_chart(firms, by="platform", klass="class", fmt=fmt, settings=font_settings),
+            charts.distribution_chart(firms, value="tax_per_mu", by="chain", fmt=fmt,
+                                      settings=font_settings),
             charts.top_bottom_chart(firms, score="score", name="name", klass="class", n=2, fmt=fmt,
-                                    settings=settings),
+                                    settings=font_settings),
         ]
-    glyph = [str(w.message) for w in caught if "missing" in str(w.message).lower()]
-    assert glyph == []
+    assert [str(w.message) for w in caught if not issubclass(w.category, ResourceWarning)] == []
     if fmt == "png":
         assert all(isinstance(b, bytes) and b.startswith(PNG_MAGIC) for b in out)
     else:
         assert all(isinstance(s, str) and "<svg" in s[:400] and "http://www.w3.org" in s for s in out)
 
 
-def test_missing_glyph_is_reported(settings):
-    df = pd.DataFrame({"name": ["\U00013000 公司", "乙"], "score": [1.0, 2.0]})  # Egyptian hieroglyph
-    with pytest.warns(charts.MissingGlyphWarning, match="missing"):
+def test_missing_glyph_is_reported_only_when_no_font_has_it(settings):
+    assert not _gb2312(RARE) and not _gb2312(HIEROGLYPH)
+    df = pd.DataFrame({"name": [f"{HIEROGLYPH}公司", "乙"], "score": [1.0, 2.0]})
+    with pytest.warns(charts.MissingGlyphWarning, match="U[+]13000"):
         charts.top_bottom_chart(df, score="score", name="name", n=1, settings=settings)
-    assert charts.missing_glyphs("亩\U00013000", settings=settings) == "\U00013000"
+    assert charts.missing_glyphs("亩" + HIEROGLYPH, settings=settings) == HIEROGLYPH
+    # the vendored font alone: a rare character outside GB 2312 is named, common ones are not
+    vendored = _vendored_only(settings)
+    rare = pd.DataFrame({"name": [f"{RARE}记公司", "乙"], "score": [1.0, 2.0]})
+    with pytest.warns(charts.MissingGlyphWarning) as caught:
+        charts.top_bottom_chart(rare, score="score", name="name", n=1, settings=vendored)
+    glyph = [str(w.message) for w in caught if issubclass(w.category, charts.MissingGlyphWarning)]
+    assert len(glyph) == 1 and "U+4DAE" in glyph[0] and "记" not in glyph[0]
+    assert charts.missing_glyphs("亩" + RARE, settings=vendored) == RARE
+
+
+@pytest.mark.skipif(not _system_noto(), reason="fonts-noto-cjk not installed")
+def test_rare_character_drawn_by_noto_cjk(settings):
+    rare = pd.DataFrame({"name": [f"{RARE}记公司", "乙"], "score": [1.0, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        charts.top_bottom_chart(rare, score="score", name="name", n=1, settings=settings)
+    assert charts.missing_glyphs(RARE, settings=settings) == ""
 
 
 def test_vendored_font_fallback_and_licence(settings):
     from fontTools.ttLib import TTFont
 
-    s = copy.deepcopy(settings)
-    s["report"]["charts"]["cjk_fonts"] = ["No Such Font SC"]
-    with pytest.warns(charts.MissingGlyphWarning, match="vendored"):
+    s = _vendored_only(settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the vendored font draws every label: nothing to warn
         fams = charts.cjk_font_families(s)
     assert fams[0] == charts.VENDORED_FAMILY
     font = TTFont(charts.VENDORED_FONT, lazy=True)
     assert "Open Font License" in font["name"].getDebugName(13)
     cmap = set(font.getBestCmap())
     assert {c for c in CHART_TEXT if ord(c) not in cmap} == set()
+    assert ord(RARE) not in cmap
     assert (charts.VENDORED_FONT.parent / "OFL.txt").is_file()
     s["report"]["charts"]["vendored_font"] = False
     with pytest.raises(ConfigError, match="No Such Font SC"):
         charts.cjk_font_families(s)
+
+
+_STALE_CACHE_CHECK = """
+import json, sys, warnings
+from pathlib import Path
+import matplotlib
+from matplotlib import font_manager as fm
+cache = Path(matplotlib.get_cachedir(), f"fontlist-v{fm.FontManager.__version__}.json")
+print(json.dumps({"before": sorted({f.name for f in fm.fontManager.ttflist if "CJK" in f.name})}))
+warnings.simplefilter("error")
+from gis import charts
+print(json.dumps({"families": charts.cjk_font_families()}))
+saved = json.loads(cache.read_text(encoding="utf-8"))
+print(json.dumps({"cached": sorted({f["name"] for f in saved["ttflist"] if "CJK" in f["name"]}),
+                  "vendored_cached": any("YiwuGIS" in f["name"] for f in saved["ttflist"])}))
+"""
+
+
+@pytest.mark.skipif(not _system_noto(), reason="fonts-noto-cjk not installed")
+def test_noto_cjk_installed_after_the_font_cache_was_built(tmp_path):
+    """A font cache written before fonts-noto-cjk was installed is refreshed, not trusted."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import matplotlib
+    from matplotlib import font_manager as fm
+
+    name = f"fontlist-v{fm.FontManager.__version__}.json"
+    cache = json.loads(Path(matplotlib.get_cachedir(), name).read_text(encoding="utf-8"))
+    cache["ttflist"] = [f for f in cache["ttflist"] if "NotoSansCJK" not in f["fname"]
+                        and "NotoSerifCJK" not in f["fname"]]
+    (tmp_path / name).write_text(json.dumps(cache), encoding="utf-8")
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).parents[1])}
+    r = subprocess.run([sys.executable, "-c", _STALE_CACHE_CHECK], capture_output=True, text=True,
+                       encoding="utf-8", env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = {}
+    for line in r.stdout.splitlines():
+        got.update(json.loads(line))
+    assert got["before"] == []  # the simulated stale cache was used
+    assert got["families"][0] == "Noto Sans CJK SC"
+    assert "Noto Sans CJK SC" in got["cached"] and not got["vendored_cached"]
 
 
 def test_class_share_chart_needs_columns(firms, settings):
@@ -503,7 +637,7 @@ class _Tables(HTMLParser):
 
 def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, settings):
     s = copy.deepcopy(settings)
-    s["report"]["charts"]["top_n"] = 2
+    s["report"]["yearly"]["list_n"] = 2
     extra = pd.DataFrame({"name": ["未定级企业"], "score": [999.0], "class": [None], "tax_per_mu": [1.0],
                           "chain": ["化妆品"], "platform": ["金萧新区"]})
     f = pd.concat([firms, extra], ignore_index=True)
@@ -514,5 +648,5 @@ def test_top_and_bottom_firms_are_graded_firms_by_score(tmp_path, firms, setting
     graded = f[f["class"].isin(list("ABCD"))].sort_values("score", ascending=False)
     names = graded["name"].tolist()
     name_col = 1  # 排名, 企业名称, ...
-    assert [r[name_col] for r in p.rows["综合得分前2名企业"]] == names[:2]
-    assert [r[name_col] for r in p.rows["综合得分后2名企业"]] == names[-2:]
+    assert [r[name_col] for r in p.rows["企业综合得分前2名"]] == names[:2]
+    assert [r[name_col] for r in p.rows["企业综合得分后2名"]] == names[-2:]

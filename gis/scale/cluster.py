@@ -14,9 +14,9 @@ import geopandas as gpd
 import pandas as pd
 
 from .._errors import ConfigError
-from ..config import load_settings
+from ..config import choice_problems, load_settings, number_problems
 
-__all__ = ["dask_client"]
+__all__ = ["settings_problems", "dask_client"]
 
 
 
@@ -31,19 +31,31 @@ def _need_dask():
         ) from exc
 
 
+def settings_problems(settings):
+    """Problems of the ``engine`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["engine"]["halo_m"] = -1
+    >>> settings_problems(s)
+    ['engine.halo_m: must be >= 0, got -1']
+    """
+    cfg = settings.get("engine") or {}
+    problems = choice_problems(cfg, "engine", "partition_by", ("township", "county", "hilbert"))
+    problems += number_problems(cfg, "engine", "halo_m", low=0)
+    problems += number_problems(cfg, "engine", "workers", low=1, integer=True, allow_none=True)
+    problems += number_problems(cfg, "engine", "threads_per_worker", low=1, integer=True,
+                                allow_none=True)
+    return problems
+
+
 def _cfg(settings):
     settings = settings or load_settings()
-    cfg = dict(settings.get("engine") or {})
-    problems = []
-    if cfg.get("partition_by") not in ("township", "county", "hilbert"):
-        problems.append(
-            f"engine.partition_by must be township, county or hilbert, got {cfg.get('partition_by')!r}")
-    if not float(cfg.get("halo_m", -1)) >= 0:
-        problems.append(f"engine.halo_m must be >= 0, got {cfg.get('halo_m')!r}")
+    problems = settings_problems(settings)
     if problems:
-        raise ConfigError("; ".join(problems) + " (gis/defaults/engine.yaml)")
-    return cfg
-
+        raise ConfigError(problems, source="gis/defaults/engine.yaml")
+    return dict(settings.get("engine") or {})
 
 @contextlib.contextmanager
 def dask_client(workers=None, scheduler=None, processes=None, memory_limit=None, settings=None):

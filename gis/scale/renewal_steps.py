@@ -23,16 +23,19 @@ __all__ = ["renewal_results"]
 
 _FACT_COLS = ("parcel_id", "parcel_ids", "tax", "value_added", "floor_area", "chain",
               "size_class", "start_year", "class", "industry_code", "lessee", "land_mu",
-              "table_mu", "leased_mu")
+              "table_mu", "leased_mu", "class_previous")
 
 
-def _facts_task(own, others, hull, evs, layers, settings, year, halo):
+def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=None):
     """:func:`gis.pipeline.parcel_facts` of this partition's parcels (zones attached).
 
     ``evs``: the evaluation pieces of this partition and the partitions
-    near it (a firm homed there may hold a parcel in this one's halo).
+    near it (a firm homed there may hold a parcel in this one's halo);
+    ``prev_evs``: last year's pieces of the same partitions: each firm's
+    class last year is joined by its credit code (C two years running).
     """
     from .. import attach, pipeline
+    from ..figures import previous_class
 
     evs = [e for e in evs if e is not None]
     if not len(own):
@@ -40,6 +43,9 @@ def _facts_task(own, others, hull, evs, layers, settings, year, halo):
     if evs:
         full = [e for e in evs if len(e)] or evs[:1]
         ev = pd.concat(full).sort_values(ORD, kind="stable")
+        prev = [e for e in (prev_evs or []) if e is not None and len(e)]
+        if prev:
+            ev = ev.assign(class_previous=previous_class(ev, pd.concat(prev)).to_numpy())
         ev = _no_attrs(ev[[c for c in _FACT_COLS if c in ev.columns]])
     else:
         ev = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FACT_COLS})
@@ -50,8 +56,8 @@ def _facts_task(own, others, hull, evs, layers, settings, year, halo):
     linked = pids.isin(ids).groupby(level=0).any().reindex(ev.index, fill_value=False)
     sub = ev[linked.to_numpy(bool)]
     zoned = attach.attach_zones(parcels.drop(columns=[PART]), layers.get("platforms"),
-                                layers.get("parks"), layers.get("townships"))
-    facts = pipeline.parcel_facts(sub, zoned, year)  # keeps the ORD column
+                                layers.get("parks"), layers.get("townships"), settings=settings)
+    facts = pipeline.parcel_facts(sub, zoned, year, settings=settings)  # keeps the ORD column
     return facts[facts[idc].isin(set(own[idc]))]
 
 def _plain_facts(f):
@@ -292,6 +298,7 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     lfut = _scatter_layers(client, layers)
     facts = [client.submit(_facts_task, parts[i], [parts[j] for j in nb[i]], hulls[i],
                            [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
+                           None if prev_evf is None else [prev_evf[i]] + [prev_evf[j] for j in nb2[i]],
                            pure=False) for i in range(len(parts))]
     now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)

@@ -21,6 +21,7 @@ import pandas as pd
 from .._errors import ConfigError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
+from ..ledger import Ledger
 from .cluster import _cfg, _need_dask, _release_memory, _write_task, dask_client
 from .density_steps import _density_of_parts, _points_task
 from .partitions import ORD, _is_partitioned, _restore, partition_keys, read_partitioned, write_partitioned
@@ -189,13 +190,36 @@ def results_from_partitions(result, out_dir, pddf=None):
     return result
 
 
+def _loaded_firms(enterprises, coords, sheet, landuse, plan, result):
+    """Load and check the firms and the land as the in-memory path does (one ledger).
+
+    Fills ``result.ledger``, ``result.parcels`` (None for a partitioned
+    folder) and ``result.plan``; returns ``(firms, ledger, coordinate check)``.
+    """
+    from .. import pipeline
+
+    settings, boundary = result.settings, result.layers["boundary"]
+    firms, ledger = pipeline.load_firms(enterprises, coords, boundary, settings, sheet=sheet,
+                                        year=result.year)
+    pipeline.stop_if_nothing_loaded(firms, ledger, enterprises)
+    land_ledger = Ledger()
+    parcels, result.plan = pipeline.load_land(None if _is_partitioned(landuse) else landuse, plan,
+                                              ledger=land_ledger, settings=settings)
+    firms, ledger, check = pipeline.firms_in_best_system(firms, ledger, parcels, coords, enterprises,
+                                                         boundary, settings, sheet=sheet,
+                                                         year=result.year)
+    ledger.extend(land_ledger)
+    result.ledger, result.parcels = ledger, parcels
+    return firms, ledger, check
+
+
 def _summary(result, info, rows_read, source, output_dir, t0):
     """The run summary: the in-memory path's when the tables are back, else the partitions' own."""
     from .. import pipeline
 
     if result.firms is not None:
         s = pipeline.run_summary(result.firms, result.ledger, rows_read, result.parcels,
-                                 source=source, year=result.year)
+                                 source=source, year=result.year, settings=result.settings)
     else:
         s = {"firms_read": rows_read, "firms_evaluated": info["firms"],
              "firms_graded": info["graded"], "classes": info["classes"]}
@@ -207,7 +231,7 @@ def _summary(result, info, rows_read, source, output_dir, t0):
 def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
-             output_dir=None, results=True, demo=False):
+             output_dir=None, results=True, demo=False, sheet=None):
     """The pipeline's efficiency, renewal and density stages on dask: the one distributed path.
 
     Loading and validation are those of the in-memory path
@@ -220,7 +244,7 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
 
     Parameters
     ----------
-    enterprises, year, landuse, plan, previous, coords, catalogue
+    enterprises, year, landuse, plan, previous, coords, catalogue, sheet
         As :func:`gis.pipeline.run` (``previous``: last year's table, used
         for the renewal rules).  ``landuse`` may also be a folder written by
         :func:`partition_landuse` (``gis partition``): the parcels are then
@@ -268,11 +292,9 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     timings = {}
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
-    firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings)
-    parcels, result.plan = pipeline.load_land(None if _is_partitioned(landuse) else landuse, plan,
-                                              ledger=ledger, settings=settings)
-    result.ledger, result.parcels = ledger, parcels
-    rows_read = len(firms) + ledger.rejected_rows
+    firms, ledger, check = _loaded_firms(enterprises, coords, sheet, landuse, plan, result)
+    coords = check["best"] if check["auto"] else check["used"]
+    rows_read = ledger.counts("enterprises")["rows_read"]
     prev = None
     if previous and "renewal" in stages:
         prev, _ = pipeline.load_firms(previous, coords, layers["boundary"], settings)
@@ -282,7 +304,7 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
             tempfile.TemporaryDirectory(prefix="gis_dask_"))
         output_dir = Path(output_dir or cfg.get("output_dir") or Path(folder) / "results")
         t = time.perf_counter()
-        pddf = _partitioned_parcels(landuse, parcels, folder, settings, echo)
+        pddf = _partitioned_parcels(landuse, result.parcels, folder, settings, echo)
         timings["partition"] = time.perf_counter() - t
         cl = client if client is not None else stack.enter_context(
             dask_client(workers, scheduler, processes, memory_limit, settings))
@@ -300,5 +322,5 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
                     ("firms", "facts", "rules", "renewal_parcels", "renewal_blocks", "density")}
     result.timings = {k: round(v, 3) for k, v in timings.items()}
     result.summary = _summary(result, kept["efficiency"], rows_read, enterprises, output_dir, t0)
-    result.summary["demo"] = bool(demo)
+    result.summary.update({"demo": bool(demo), "coords": coords, "coords_check": check["note"]})
     return result

@@ -16,8 +16,15 @@
   gis.counts = gis.counts || {};
   gis.legends = gis.legends || {};
   gis.pending = gis.pending || {};
+  gis.zoomed = gis.zoomed || {};
+
+  /* popups sized to their content (260-420 px), kept below the title */
+  gis.popupOptions = { minWidth: 260, maxWidth: 420, autoPanPaddingTopLeft: [12, 96],
+                       autoPanPaddingBottomRight: [12, 12], className: "gis-leaflet-popup" };
+  gis.detailZoom = 14;
 
   gis.isReady = function () {
+    if (gis.map && gis.map._animatingZoom) return false;  // the opening fit may still be zooming
     // a clustered layer still loading counts only while it is on the map
     for (var k in gis.pending) if (gis.pending[k] && gis.layers[k] && gis.layers[k]._map) return false;
     return true;
@@ -44,7 +51,12 @@
 
   gis.popupContent = function (props, spec) {
     var div = el("div", "gis-popup");
-    if (spec.title && props[spec.title] !== undefined) div.appendChild(el("div", "gis-popup-title", fmt(props[spec.title], null, spec.lang)));
+    if (props._title !== undefined && props._title !== null) {
+      div.appendChild(el("div", "gis-popup-title", String(props._title)));
+    } else if (spec.title && props[spec.title] !== undefined) {
+      div.appendChild(el("div", "gis-popup-title", fmt(props[spec.title], null, spec.lang)));
+    }
+    if (props._sub) div.appendChild(el("div", "gis-popup-sub", String(props._sub)));
     var t = el("table");
     (spec.fields || []).forEach(function (f) {
       if (f[0] === spec.title) return;
@@ -66,7 +78,7 @@
   }
 
   function bind(layer, spec) {
-    layer.bindPopup(function (l) { return gis.popupContent(l.feature.properties, spec); }, { maxWidth: 360 });
+    layer.bindPopup(function (l) { return gis.popupContent(l.feature.properties, spec); }, gis.popupOptions);
     if (spec.tooltip) {
       layer.bindTooltip(function (l) {
         return el("span", null, fmt(l.feature.properties[spec.tooltip], null, spec.lang));
@@ -76,9 +88,9 @@
 
   function polygonLayer(spec) {
     var base = spec.style || {};
-    var layer = L.geoJSON(null, {
+    var opts = {
       style: function (f) {
-        var s = {};
+        var s = { stroke: true, fill: true };  // restored after a zoom-dependent hide
         for (var k in base) s[k] = base[k];
         if (spec.palette) {
           var c = spec.palette[f.properties._c];
@@ -87,8 +99,11 @@
         }
         return s;
       },
-      onEachFeature: function (f, l) { bind(l, spec); },
-    });
+      onEachFeature: function (f, l) { if (base.interactive !== false) bind(l, spec); },
+    };
+    if (spec.pane) { opts.pane = spec.pane; opts.renderer = gis.renderer(spec.pane); }
+    if (base.interactive === false) opts.interactive = false;
+    var layer = L.geoJSON(null, opts);
     var n = spec.geoms.length, feats = new Array(n);
     for (var i = 0; i < n; i++) feats[i] = { type: "Feature", geometry: spec.geoms[i], properties: propsAt(spec, i) };
     layer.addData(feats);
@@ -110,7 +125,7 @@
     gis.pending[spec.key] = true;
     var grp = L.markerClusterGroup({
       chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
-      disableClusteringAtZoom: 18,
+      disableClusteringAtZoom: 16,
       chunkProgress: function (done, total) { if (done >= total) gis.pending[spec.key] = false; },
     });
     var n = spec.x.length, markers = new Array(n);
@@ -127,9 +142,109 @@
     return grp;
   }
 
+  /* One renderer per custom pane: zones (SVG, outlines catch clicks on their
+   * stroke only, so the feature under the cursor answers) and the background. */
+  gis.renderers = gis.renderers || {};
+  gis.renderer = function (pane) {
+    if (!gis.renderers[pane]) gis.renderers[pane] = pane === "gisBackground" ? L.canvas({ pane: pane }) : L.svg({ pane: pane });
+    return gis.renderers[pane];
+  };
+  gis.panes = function (map, detailZoom) {
+    if (detailZoom !== undefined) gis.detailZoom = detailZoom;
+    [["gisBackground", 250], ["gisZones", 450], ["gisLabels", 640]].forEach(function (p) {
+      if (!map.getPane(p[0])) map.createPane(p[0]).style.zIndex = p[1];
+    });
+    gis.map = map;
+    var county = function () {
+      var c = map.getZoom() < gis.detailZoom;
+      L.DomUtil[c ? "addClass" : "removeClass"](map.getContainer(), "gis-county");
+      for (var k in gis.zoomed) gis.zoomed[k]();
+    };
+    gis.zoomed = gis.zoomed || {};
+    map.on("zoomend", county);
+    map.whenReady(county);
+  };
+
+  /* zoom-dependent drawing: county fill of zones, detail layers from street zoom */
+  function zoomBehaviour(layer, spec) {
+    if (!spec.countyFill && !spec.minZoom) return;
+    var base = layer.options.style;
+    gis.zoomed[spec.key] = function () {
+      var map = gis.map, z = map.getZoom();
+      if (spec.countyFill) {
+        var county = z < gis.detailZoom;
+        layer.setStyle(function (f) {
+          var s = base(f);
+          s.fillOpacity = county ? spec.countyFill : 0;
+          return s;
+        });
+      }
+      if (spec.minZoom) {
+        var on = z >= spec.minZoom;
+        layer.eachLayer(function (l) { l.options.interactive = on; });
+        layer.setStyle(on ? base : { stroke: false, fill: false });
+      }
+    };
+    layer.on("add", function () { if (gis.map) gis.zoomed[spec.key](); });
+  }
+
+  /* permanent Chinese names of zones, thinned so that none overlaps */
+  gis.labelGroups = gis.labelGroups || {};
+  function zoneLabels(layer, spec) {
+    var lab = spec.labels;
+    if (!lab) return;
+    var grp = L.layerGroup();
+    var feats = layer.getLayers();
+    lab.text.forEach(function (t, i) {
+      if (t === null || t === undefined || t === "") return;
+      var span = el("span", "gis-label gis-label-" + spec.key, String(t));
+      var m = L.marker([lab.y[i], lab.x[i]], {
+        icon: L.divIcon({ className: "gis-label-icon", html: span, iconSize: null }),
+        pane: "gisLabels", keyboard: false, rank: lab.rank || 0 });
+      m.on("click", function () { if (feats[i]) feats[i].openPopup(m.getLatLng()); });
+      grp.addLayer(m);
+    });
+    gis.labelGroups[spec.key] = { group: grp, min: lab.minZoom, max: lab.maxZoom, rank: lab.rank || 0 };
+    var update = function () {
+      var map = gis.map;
+      if (!map) return;
+      var z = map.getZoom(), want = map.hasLayer(layer) && z >= lab.minZoom && z <= lab.maxZoom;
+      if (want && !map.hasLayer(grp)) grp.addTo(map);
+      if (!want && map.hasLayer(grp)) map.removeLayer(grp);
+      gis.thinLabels();
+    };
+    var prev = gis.zoomed[spec.key];
+    gis.zoomed[spec.key] = function () { if (prev) prev(); update(); };
+    layer.on("add remove", function () { setTimeout(update, 0); });
+  }
+
+  gis.thinLabels = function () {
+    var map = gis.map;
+    if (!map) return;
+    var groups = Object.keys(gis.labelGroups).map(function (k) { return gis.labelGroups[k]; })
+      .sort(function (a, b) { return a.rank - b.rank; });
+    var taken = [];
+    groups.forEach(function (g) {
+      if (!map.hasLayer(g.group)) return;
+      g.group.eachLayer(function (m) {
+        var e = m.getElement();
+        if (!e) return;
+        e.style.visibility = "visible";
+        var r = e.firstChild ? e.firstChild.getBoundingClientRect() : e.getBoundingClientRect();
+        var hit = taken.some(function (o) {
+          return !(r.right + 4 < o.left || r.left - 4 > o.right || r.bottom + 2 < o.top || r.top - 2 > o.bottom);
+        });
+        if (hit) e.style.visibility = "hidden"; else taken.push(r);
+      });
+    });
+  };
+
   gis.dataLayer = function (spec) {
     var layer = spec.kind === "points" ? pointLayer(spec) : polygonLayer(spec);
     gis.layers[spec.key] = layer;
+    gis.specs = gis.specs || {};
+    gis.specs[spec.key] = spec;
+    if (spec.kind !== "points") { zoomBehaviour(layer, spec); zoneLabels(layer, spec); }
     return layer;
   };
 
@@ -140,11 +255,12 @@
 
   /* A legend control bound to a layer: shown while the layer is on the map. */
   gis.legend = function (map, layer, spec) {
-    var ctl = L.control({ position: spec.position || "bottomright" });
+    var ctl = L.control({ position: spec.position || "topright" });
     ctl.onAdd = function () {
       var box = el("div", "gis-legend leaflet-bar");
       box.setAttribute("data-gis-legend", spec.key);
-      box.appendChild(el("div", "gis-legend-title", spec.title));
+      var single = spec.entries && spec.entries.length === 1 && spec.entries[0][1] === spec.title;
+      if (!single) box.appendChild(el("div", "gis-legend-title", spec.title));
       if (spec.type === "continuous") {
         var bar = el("div", "gis-legend-bar");
         bar.style.background = "linear-gradient(to right," + spec.colours.join(",") + ")";
@@ -161,7 +277,7 @@
           sw.style.background = e[0];
           if (spec.outline) { sw.style.background = "transparent"; sw.style.border = "2px solid " + e[0]; }
           row.appendChild(sw);
-          row.appendChild(el("span", "gis-legend-label", e[1]));
+          row.appendChild(el("span", single ? "gis-legend-label gis-legend-title" : "gis-legend-label", e[1]));
           box.appendChild(row);
         });
       }
@@ -171,9 +287,21 @@
       return box;
     };
     gis.legends[spec.key] = ctl;
+    // shown while the layer is on the map and, for a county-only fill, below street zoom
+    var want = function () {
+      var lspec = (gis.specs || {})[spec.key] || {};
+      var on = map.hasLayer(layer);
+      if (lspec.countyFill) on = on && map.getZoom() < gis.detailZoom;
+      return on;
+    };
+    var sync = function () {
+      var on = want();
+      if (on && !ctl._map) ctl.addTo(map);
+      if (!on && ctl._map) ctl.remove();
+    };
     if (spec.shown) ctl.addTo(map);
-    map.on("overlayadd", function (e) { if (e.layer === layer) ctl.addTo(map); });
-    map.on("overlayremove", function (e) { if (e.layer === layer) ctl.remove(); });
+    map.on("overlayadd overlayremove zoomend", sync);
+    layer.on("add remove", function () { setTimeout(sync, 0); });
     return ctl;
   };
 
@@ -185,23 +313,51 @@
     return ctl;
   };
 
+  /* Map furniture: north arrow */
+  gis.northArrow = function (map, text) {
+    var ctl = L.control({ position: "bottomleft" });
+    ctl.onAdd = function () {
+      var box = el("div", "gis-north leaflet-bar");
+      box.setAttribute("title", text);
+      box.innerHTML = '<svg width="26" height="34" viewBox="0 0 26 34" aria-hidden="true">' +
+        '<polygon points="13,2 22,30 13,24 4,30" fill="#333"/><polygon points="13,2 13,24 4,30" fill="#fff" stroke="#333" stroke-width="1"/></svg>';
+      box.appendChild(el("div", "gis-north-text", text));
+      return box;
+    };
+    ctl.addTo(map);
+    return ctl;
+  };
+
   /* Enterprise-name search (leaflet-search), tips built with textContent. */
   gis.search = function (map, layer, opts) {
     var ctl = new L.Control.Search({
-      layer: layer, propertyName: opts.property, initial: false, zoom: 17,
+      layer: L.layerGroup(), propertyName: opts.property, initial: false, zoom: 17,
       textPlaceholder: opts.placeholder, textErr: opts.notFound, textCancel: opts.cancel,
       position: "topleft", marker: { icon: false, circle: { radius: 14, color: "#00ffff", weight: 3 } },
       buildTip: function (text) { return el("a", null, text); },
       moveToLocation: function (latlng, title, m) {
-        if (layer.zoomToShowLayer && latlng.layer) {
-          layer.zoomToShowLayer(latlng.layer, function () { latlng.layer.openPopup(); });
+        if (!m.hasLayer(layer)) m.addLayer(layer);  // the layer control and legend follow
+        var f = latlng.layer;
+        if (layer.zoomToShowLayer && f) {
+          layer.zoomToShowLayer(f, function () { f.openPopup(); });
+        } else if (f && f.getBounds) {
+          m.fitBounds(f.getBounds(), { maxZoom: 17 });
+          m.once("moveend", function () { f.openPopup(f.getBounds().getCenter()); });
         } else { m.setView(latlng, 17); }
       },
     });
-    // leaflet-search puts its layer on the map: keep a hidden layer hidden
-    var shown = map.hasLayer(layer);
+    // leaflet-search puts the layer it is given on the map: give it an empty one and
+    // search the real layer, so a hidden layer stays hidden until the planner opens the
+    // search box (a clustered layer is searched while on the map)
     map.addControl(ctl);
-    if (!shown && map.hasLayer(layer)) map.removeLayer(layer);
+    ctl._layer = layer;
+    ctl.on("search:expanded", function () { if (!map.hasLayer(layer)) map.addLayer(layer); });
+    // Chinese typed through an input method arrives as "input" events (keyCode 229 or no
+    // keyup at all): search on those too, not only on key-ups
+    L.DomEvent.on(ctl._input, "input", function (e) {
+      if (e.isComposing) return;
+      ctl._handleKeypress({ keyCode: 0, type: "input" });
+    });
     gis.searchControl = ctl;
     return ctl;
   };

@@ -1,0 +1,213 @@
+"""Derived figures that several outputs show, each computed in one place.
+
+One fact, one function: the 宗地 sheet, the ``parcels`` layer of
+``results.gpkg``, the maps and the renewal rules read a parcel's figures from
+here, so they cannot disagree.
+
+* :func:`firm_parcel_shares` — how a firm's figures are shared among its
+  parcels (一企多地): in proportion to the parcels' land (三调 area), or, with
+  ``attach.multi_parcel: per_parcel``, as already apportioned per parcel by
+  :func:`gis.attach.parcel_units`.
+* :func:`parcel_figures` — per parcel: firms, land, tax, value added,
+  revenue, 亩均 (ratio of sums), firms per class; the 全市合计 row equals the
+  county totals of the evaluation (汇总).
+* :func:`worst_class` — the worst 亩均 class of the firms on each parcel.
+* :func:`previous_class` — last year's class of each firm, joined by its
+  credit code (统一社会信用代码), never by parcel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import load_settings
+
+__all__ = [
+    "SHARED_COLUMNS",
+    "firm_parcel_shares",
+    "parcel_units",
+    "parcel_figures",
+    "worst_class",
+    "previous_class",
+]
+
+#: Firm figures shared among a firm's parcels (with ``land_mu``).
+SHARED_COLUMNS = ("tax", "value_added", "revenue", "floor_area")
+
+_WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
+
+
+def _per_parcel_units(ev, settings):
+    return settings["attach"]["multi_parcel"] == "per_parcel" and "firm" in ev.columns
+
+
+def firm_parcel_shares(ev, land, settings=None):
+    """Each firm's parcels and the share of its figures each one gets.
+
+    Parameters
+    ----------
+    ev : DataFrame
+        Evaluated firms (:func:`gis.pipeline.evaluate_firms`), with
+        ``parcel_id`` and, for 一企多地, ``parcel_ids`` (``;``-separated).
+    land : Series
+        Land (亩) by parcel id (:func:`gis.attach.parcel_land`): a firm's
+        figures are shared among its parcels in proportion to it (equal
+        shares when none of its parcels has land).
+    settings : dict, optional
+        With ``attach.multi_parcel: per_parcel`` the rows of ``ev`` are
+        already one unit per firm and parcel (figures apportioned by
+        :func:`gis.attach.parcel_units`): each keeps its ``parcel_id`` whole.
+
+    Returns
+    -------
+    DataFrame
+        ``unit`` (label in ``ev.index``), ``parcel_id`` (missing for a firm
+        without a parcel: it keeps one row, share 1) and ``share``; a
+        firm's shares sum to 1.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"parcel_id": ["p", "q", None], "parcel_ids": ["p;q", "q", None]},
+    ...                   index=["甲", "乙", "丙"])
+    >>> sh = firm_parcel_shares(ev, pd.Series({"p": 30.0, "q": 10.0}))
+    >>> sh["unit"].tolist(), sh["parcel_id"].tolist(), sh["share"].tolist()
+    (['甲', '甲', '乙', '丙'], ['p', 'q', 'q', None], [0.75, 0.25, 1.0, 1.0])
+    """
+    settings = settings or load_settings()
+    if _per_parcel_units(ev, settings) or "parcel_ids" not in ev.columns:
+        ids = ev["parcel_id"]
+    else:
+        ids = ev["parcel_ids"].where(ev["parcel_ids"].notna(), ev["parcel_id"])
+    pids = pd.Series(ids.astype(object).to_numpy(), dtype=object).str.split(";")
+    links = pd.DataFrame({"unit": ev.index, "pid": pids.to_numpy()}).explode("pid")
+    links = links[links["pid"].isna() | links["pid"].astype(bool)].reset_index(drop=True)
+    lz = pd.Series(land)
+    lz = lz[~lz.index.duplicated()]
+    mu = links["pid"].map(lz).fillna(0.0).where(links["pid"].notna(), 0.0)
+    tot = mu.groupby(links["unit"], sort=False).transform("sum")
+    n = links.groupby("unit", sort=False)["pid"].transform("size")
+    share = np.where(tot > 0, mu / tot.where(tot > 0, 1.0), 1.0 / n)
+    return pd.DataFrame({"unit": links["unit"].to_numpy(),
+                         "parcel_id": pd.Series(np.where(links["pid"].notna(),
+                                                         links["pid"].astype(object), None),
+                                                dtype=object),
+                         "share": share.astype(float)})
+
+
+def parcel_units(ev, land, settings=None):
+    """One row per firm and parcel, the firm's figures multiplied by its share.
+
+    ``land_mu`` and :data:`SHARED_COLUMNS` are multiplied by the share of
+    :func:`firm_parcel_shares`; every other column (class, scope, chain...)
+    is the firm's.  Summing a column over the rows gives the firms' total.
+
+    Returns
+    -------
+    DataFrame
+        ``ev``'s columns (no geometry) with ``parcel_id`` replaced by the
+        unit's parcel, plus ``unit`` and ``share``; a fresh RangeIndex.
+    """
+    sh = firm_parcel_shares(ev, land, settings)
+    base = pd.DataFrame(ev.drop(columns=getattr(ev, "_geometry_column_name", None) or [],
+                                errors="ignore"))
+    out = base.loc[sh["unit"]].reset_index(drop=True)
+    out["parcel_id"] = sh["parcel_id"].to_numpy()
+    out["unit"] = sh["unit"].to_numpy()
+    out["share"] = sh["share"].to_numpy()
+    for c in ("land_mu",) + SHARED_COLUMNS:
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce") * out["share"]
+    return out
+
+
+def worst_class(classes, keys):
+    """The worst 亩均 class (D worst) per key; keys without a class are left out.
+
+    Examples
+    --------
+    >>> worst_class(pd.Series(["A", "C", None, "B"]), pd.Series(["p", "p", "q", "r"])).to_dict()
+    {'p': 'C', 'r': 'B'}
+    """
+    k = pd.Series(np.asarray(classes, dtype=object)).map(_WORST)
+    worst = k.groupby(np.asarray(keys, dtype=object)).max().dropna()
+    return worst.map({v: c for c, v in _WORST.items()}).astype(object)
+
+
+def previous_class(ev, previous, key="uscc"):
+    """Last year's class of each firm, joined by its credit code.
+
+    Parameters
+    ----------
+    ev, previous : DataFrame
+        This year's and last year's evaluated firms, with ``key`` and
+        ``class``.
+
+    Returns
+    -------
+    Series aligned to ``ev.index`` (missing for a firm not graded last year).
+
+    Examples
+    --------
+    >>> now = pd.DataFrame({"uscc": ["X", "Y", "Z"]})
+    >>> prev = pd.DataFrame({"uscc": ["Y", "X"], "class": ["C", "A"]})
+    >>> previous_class(now, prev).tolist()
+    ['A', 'C', None]
+    """
+    if previous is None or key not in previous or key not in ev or "class" not in previous:
+        return pd.Series(None, index=ev.index, dtype=object, name="class_previous")
+    last = previous[previous[key].notna()].drop_duplicates(key).set_index(key)["class"]
+    out = ev[key].map(last).astype(object)
+    return out.where(out.notna(), None).rename("class_previous")
+
+
+def parcel_figures(ev, land, settings=None):
+    """The 宗地 table: each parcel's firms, land, money and 亩均, and the county total.
+
+    A firm on several parcels (一企多地) has its land and figures shared
+    among them (:func:`parcel_units`); the firms on one parcel (一地多企) are
+    summed.  Firms counted: ``efficiency.aggregate_scopes`` (the evaluated
+    firms), so the 全市合计 row equals the county totals of the evaluation;
+    firms without a parcel are the ``efficiency.unassigned_label`` row.
+    The parcel's land is the land its firms are evaluated on (the
+    ``attach.land_source`` setting), shared like the tax, so a parcel with
+    one firm shows that firm's 亩均; with ``attach.shared_parcel:
+    sum_to_parcel`` it is the parcel's own land (``land``).
+
+    Parameters
+    ----------
+    ev : DataFrame
+        Evaluated firms.
+    land : Series
+        Land (亩) by parcel id (:func:`gis.attach.parcel_land`).
+
+    Returns
+    -------
+    DataFrame
+        :func:`gis.efficiency.aggregate` columns by ``parcel_id`` plus
+        ``grade`` (worst class of its firms).  In the 全市合计 row the firm
+        counts count each firm once, however many parcels it holds.
+    """
+    from . import efficiency
+
+    settings = settings or load_settings()
+    units = parcel_units(ev, land, settings)
+    own = land if settings["attach"]["shared_parcel"] == "sum_to_parcel" else None
+    table = efficiency.aggregate(units, "parcel_id", land=own, settings=settings)
+    total = table.index[-1]
+    firms = ev[ev["scope"].isin(settings["efficiency"]["aggregate_scopes"])] \
+        if "scope" in ev else ev
+    if "firm" in firms.columns:  # per_parcel units: count firms, not units
+        firms = firms.drop_duplicates("firm")
+    cls = firms["class"] if "class" in firms else pd.Series(None, index=firms.index)
+    table.loc[total, "firms"] = len(firms)
+    graded = int(firms["scope"].eq("graded").sum()) if "scope" in firms else len(firms)
+    table.loc[total, "graded"] = graded
+    for c in "ABCD":
+        table.loc[total, f"n_{c}"] = int((cls == c).sum())
+        table.loc[total, f"share_{c}"] = (cls == c).sum() / graded if graded else np.nan
+    counted = units[units["scope"].isin(settings["efficiency"]["aggregate_scopes"])] \
+        if "scope" in units else units
+    if "class" in counted:
+        table["grade"] = worst_class(counted["class"], counted["parcel_id"]).reindex(table.index)
+    return table

@@ -1,0 +1,204 @@
+"""Every figure that appears in two outputs agrees: read back from the WRITTEN files.
+
+The demo pipeline runs once (session fixture ``demo_run``); these tests read
+the workbook (openpyxl), the GeoPackage (pyogrio) and the maps' embedded data,
+never the in-memory frames, and recompute the expected values from the
+written files by hand (sums, area shares), never by calling the functions that
+made them.
+"""
+
+import json
+import math
+import re
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TOTAL = "全市合计"
+UNASSIGNED = "未归属"
+M2_PER_MU = 10000 / 15
+EVALUATED = ("参评定级", "参评不定级")
+
+
+def _sheet(wb, name):
+    rows = list(wb[name].iter_rows(values_only=True))
+    head = [str(h) for h in rows[0]]
+    return pd.DataFrame([r for r in rows[1:] if any(v is not None for v in r)], columns=head)
+
+
+def _firm_class(firms):
+    """The class letter of each firm row (评价类别, or the letter of 类别名称 "A 优先发展")."""
+    if "评价类别" in firms:
+        return firms["评价类别"]
+    return firms["类别名称"].map(lambda v: v.split()[0] if isinstance(v, str) and v else None)
+
+
+@pytest.fixture(scope="module")
+def written(demo_run):
+    _, out, _, inputs = demo_run
+    wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
+    sheets = {n: _sheet(wb, n) for n in ("企业评价", "宗地", "平台", "园区", "镇街", "产业链")}
+    sheets["企业评价"]["class"] = _firm_class(sheets["企业评价"])
+    summary = _sheet(wb, "汇总")
+    sheets["汇总"] = dict(zip(summary.iloc[:, 0], summary.iloc[:, 1]))
+    gpkg = out / "results.gpkg"
+    layers = {n: pyogrio.read_dataframe(gpkg, layer=n, read_geometry=False)
+              for n in ("enterprises", "parcels", "platforms")}
+    return sheets, layers, out
+
+
+def _close(a, b, rel=1e-9, abs_=1e-6):
+    return a == pytest.approx(b, rel=rel, abs=abs_)
+
+
+def test_parcel_sheet_adds_up_to_the_county(written):
+    sheets, _, _ = written
+    s, parcels = sheets["汇总"], sheets["宗地"]
+    body, total = parcels[parcels["宗地标识码"] != TOTAL], parcels[parcels["宗地标识码"] == TOTAL]
+    assert len(total) == 1
+    assert _close(body["用地面积(亩)"].sum(), s["参评用地(亩)"])
+    assert _close(body["税收(万元)"].sum(), s["税收合计(万元)"])
+    assert _close(total["用地面积(亩)"].iloc[0], s["参评用地(亩)"])
+    assert _close(total["税收(万元)"].iloc[0], s["税收合计(万元)"])
+    assert _close(total["亩均税收(万元/亩)"].iloc[0], s["亩均税收(万元/亩)"])
+    # a firm on several parcels counts once in the total
+    assert total["企业数(家)"].iloc[0] == s["参评企业数(家)"]
+    for c in "ABCD":
+        assert total[f"{c}类企业数(家)"].iloc[0] == sum(
+            v for k, v in s.items() if str(k).startswith(f"{c}类("))
+
+
+def test_parcel_figures_share_a_multi_parcel_firm_by_area(written):
+    """Each parcel's land and tax = Σ over its firms of the firm's figure × the
+    parcel's share of the firm's parcels' area (三调 TBDLMJ), from the written files."""
+    sheets, layers, _ = written
+    firms = sheets["企业评价"]
+    firms = firms[firms["评价范围"].isin(EVALUATED) & firms["全部宗地"].notna()]
+    area = layers["parcels"].set_index("BSM")["TBDLMJ"].astype(float) / M2_PER_MU
+    rows = []
+    for _, f in firms.iterrows():  # hand computation, one firm at a time
+        ids = str(f["全部宗地"]).split(";")
+        mu = [area[i] for i in ids]
+        for i, m in zip(ids, mu):
+            share = m / sum(mu)
+            rows.append((i, f["用地面积(亩)"] * share, (f["税收(万元)"] or 0.0) * share))
+    expect = pd.DataFrame(rows, columns=["id", "land", "tax"]).groupby("id").sum()
+    sheet = sheets["宗地"].set_index("宗地标识码").drop(index=[TOTAL, UNASSIGNED], errors="ignore")
+    assert set(sheet.index) == set(expect.index)
+    multi = firms["全部宗地"].str.contains(";")
+    assert multi.sum() > 0, "the demo must have firms on several parcels"
+    np.testing.assert_allclose(sheet.loc[expect.index, "用地面积(亩)"], expect["land"], rtol=1e-9)
+    np.testing.assert_allclose(sheet.loc[expect.index, "税收(万元)"], expect["tax"], rtol=1e-9,
+                               atol=1e-6)
+
+
+def _zone_rows(sheet, key):
+    body = sheet[sheet[key] != TOTAL].set_index(key)
+    return body, sheet[sheet[key] == TOTAL].iloc[0]
+
+
+@pytest.mark.parametrize("sheet,col", [("平台", "平台"), ("园区", "园区"), ("镇街", "镇街"),
+                                       ("产业链", "产业链")])
+def test_zone_rows_are_sums_over_their_firms(written, sheet, col):
+    sheets, _, _ = written
+    s = sheets["汇总"]
+    firms = sheets["企业评价"]
+    firms = firms[firms["评价范围"].isin(EVALUATED)]
+    key = firms[col].fillna(UNASSIGNED)
+    body, total = _zone_rows(sheets[sheet], col)
+    for name, row in body.iterrows():
+        mine = firms[key == name]
+        assert row["企业数(家)"] == len(mine), name
+        assert _close(row["用地面积(亩)"], mine["用地面积(亩)"].sum()), name
+        assert _close(row["税收(万元)"], mine["税收(万元)"].fillna(0).sum()), name
+        for c in "ABCD":
+            assert row[f"{c}类企业数(家)"] == (mine["class"] == c).sum(), (name, c)
+    # every evaluated firm is in exactly one row, and the rows add up to the county
+    assert body["企业数(家)"].sum() == total["企业数(家)"] == s["参评企业数(家)"]
+    assert _close(body["税收(万元)"].sum(), s["税收合计(万元)"])
+    assert _close(total["用地面积(亩)"], s["参评用地(亩)"])
+    for c in "ABCD":
+        n = sum(v for k, v in s.items() if str(k).startswith(f"{c}类("))
+        assert body[f"{c}类企业数(家)"].sum() == total[f"{c}类企业数(家)"] == n
+
+
+def test_geopackage_layers_equal_the_sheets(written):
+    sheets, layers, _ = written
+    parcels = layers["parcels"]
+    parcels = parcels[parcels["firms"].fillna(0) > 0].set_index("BSM")
+    sheet = sheets["宗地"].set_index("宗地标识码").drop(index=[TOTAL, UNASSIGNED], errors="ignore")
+    assert set(parcels.index) == set(sheet.index)
+    for a, b in (("land_mu", "用地面积(亩)"), ("tax", "税收(万元)"), ("tax_per_mu", "亩均税收(万元/亩)")):
+        np.testing.assert_allclose(parcels.loc[sheet.index, a].astype(float),
+                                   sheet[b].astype(float), rtol=1e-9)
+    assert (parcels.loc[sheet.index, "grade"].fillna("") == sheet["评价类别"].fillna("")).all()
+    firms = layers["enterprises"].set_index("uscc")
+    fs = sheets["企业评价"].set_index("统一社会信用代码")
+    assert set(firms.index) == set(fs.index)
+    assert (firms.loc[fs.index, "class"].fillna("") == fs["class"].fillna("")).all()
+    np.testing.assert_allclose(firms.loc[fs.index, "tax_per_mu"].astype(float),
+                               fs["亩均税收(万元/亩)"].astype(float), rtol=1e-9)
+    plat = layers["platforms"].set_index("name_zh")
+    body, _ = _zone_rows(sheets["平台"], "平台")
+    for name, row in body.drop(index=[UNASSIGNED], errors="ignore").iterrows():
+        assert plat.loc[name, "firms"] == row["企业数(家)"]
+        assert _close(plat.loc[name, "tax_per_mu"], row["亩均税收(万元/亩)"])
+
+
+def map_layer_data(html, key):
+    """The ``props`` (columns) of the map's data layer ``key``, parsed from the HTML."""
+    m = re.search(r'gis\.dataLayer\((\{"key":"%s".*)' % re.escape(key), html)
+    assert m, f"no data layer {key!r} in the map"
+    spec, _ = json.JSONDecoder().raw_decode(m.group(1))
+    return pd.DataFrame(spec["props"])
+
+
+def _text(v):
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def _same(a, b, places):
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return b is None or (isinstance(b, float) and math.isnan(b))
+    return abs(float(a) - round(float(b), places)) <= 0.51 * 10 ** -places
+
+
+def test_map_popups_show_the_sheet_values(written):
+    sheets, _, out = written
+    html = (out / "maps" / "efficiency.html").read_text(encoding="utf-8")
+    eff = map_layer_data(html, "efficiency").set_index("BSM")
+    sheet = sheets["宗地"].set_index("宗地标识码")
+    sample = eff.index[:: max(1, len(eff) // 60)]
+    assert len(sample) >= 20
+    for bsm in sample:
+        row = sheet.loc[bsm]
+        assert _same(eff.loc[bsm, "tax_per_mu"], row["亩均税收(万元/亩)"], 2), bsm
+        assert _same(eff.loc[bsm, "land_mu"], row["用地面积(亩)"], 1), bsm
+        assert _text(eff.loc[bsm, "grade"]) == _text(row["评价类别"]), bsm
+    pts = map_layer_data(html, "enterprises")
+    fs = sheets["企业评价"].drop_duplicates("企业名称").set_index("企业名称")
+    pts = pts[pts["name"].isin(fs.index)]
+    for _, p in pts.iloc[:: max(1, len(pts) // 60)].iterrows():
+        row = fs.loc[p["name"]]
+        assert _same(p["tax_per_mu"], row["亩均税收(万元/亩)"], 2), p["name"]
+        assert _same(p["land_mu"], row["用地面积(亩)"], 1), p["name"]
+        assert _text(p["grade"]) == _text(row["class"]), p["name"]
+    plat = map_layer_data(html, "platforms").set_index("name_zh")
+    body, _ = _zone_rows(sheets["平台"], "平台")
+    for name in plat.index:
+        assert plat.loc[name, "n_firms"] == body.loc[name, "企业数(家)"], name
+        assert _same(plat.loc[name, "tax_per_mu"], body.loc[name, "亩均税收(万元/亩)"], 2), name
+
+
+def test_workbook_and_report_state_the_rules_used(written, demo_run):
+    sheets, _, out = written
+    s = sheets["汇总"]
+    assert "50%" in s["区域归属规则"] and "最大重叠" in s["区域归属规则"]
+    assert "为0" in s["能耗/排放为0的处理"]
+    html = (out / f"亩均效益评价_{demo_run[3]['year']}.html").read_text(encoding="utf-8")
+    assert s["区域归属规则"] in html and s["能耗/排放为0的处理"] in html
