@@ -57,6 +57,7 @@ def _cfg(settings):
         raise ConfigError(problems, source="gis/defaults/engine.yaml")
     return dict(settings.get("engine") or {})
 
+
 @contextlib.contextmanager
 def dask_client(workers=None, scheduler=None, processes=None, memory_limit=None, settings=None):
     """A dask.distributed ``Client``: to ``scheduler`` if given, else a LocalCluster.

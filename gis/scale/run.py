@@ -21,7 +21,6 @@ import pandas as pd
 from .._errors import ConfigError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
-from ..ledger import Ledger
 from .cluster import _cfg, _need_dask, _release_memory, _write_task, dask_client
 from .density_steps import _density_of_parts, _points_task
 from .partitions import ORD, _is_partitioned, _restore, partition_keys, read_partitioned, write_partitioned
@@ -190,29 +189,6 @@ def results_from_partitions(result, out_dir, pddf=None):
     return result
 
 
-def _loaded_firms(enterprises, coords, sheet, landuse, plan, result):
-    """Load and check the firms and the land as the in-memory path does (one ledger).
-
-    Fills ``result.ledger``, ``result.parcels`` (None for a partitioned
-    folder) and ``result.plan``; returns ``(firms, ledger, coordinate check)``.
-    """
-    from .. import pipeline
-
-    settings, boundary = result.settings, result.layers["boundary"]
-    firms, ledger = pipeline.load_firms(enterprises, coords, boundary, settings, sheet=sheet,
-                                        year=result.year)
-    pipeline.stop_if_nothing_loaded(firms, ledger, enterprises)
-    land_ledger = Ledger()
-    parcels, result.plan = pipeline.load_land(None if _is_partitioned(landuse) else landuse, plan,
-                                              ledger=land_ledger, settings=settings)
-    firms, ledger, check = pipeline.firms_in_best_system(firms, ledger, parcels, coords, enterprises,
-                                                         boundary, settings, sheet=sheet,
-                                                         year=result.year)
-    ledger.extend(land_ledger)
-    result.ledger, result.parcels = ledger, parcels
-    return firms, ledger, check
-
-
 def _summary(result, info, rows_read, source, output_dir, t0):
     """The run summary: the in-memory path's when the tables are back, else the partitions' own."""
     from .. import pipeline
@@ -292,12 +268,14 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     timings = {}
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
-    firms, ledger, check = _loaded_firms(enterprises, coords, sheet, landuse, plan, result)
-    coords = check["best"] if check["auto"] else check["used"]
+    result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan)
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    # read and checked exactly as the in-memory path does (one ledger, per-file balances)
+    pipeline._stage_load(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
+                         output_dir)
+    firms, ledger, result.firms = result.firms, result.ledger, None
     rows_read = ledger.counts("enterprises")["rows_read"]
-    prev = None
-    if previous and "renewal" in stages:
-        prev, _ = pipeline.load_firms(previous, coords, layers["boundary"], settings)
+    prev = inputs.get("previous_firms") if "renewal" in stages else None
     timings["load"] = time.perf_counter() - t0
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
@@ -322,5 +300,5 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
                     ("firms", "facts", "rules", "renewal_parcels", "renewal_blocks", "density")}
     result.timings = {k: round(v, 3) for k, v in timings.items()}
     result.summary = _summary(result, kept["efficiency"], rows_read, enterprises, output_dir, t0)
-    result.summary.update({"demo": bool(demo), "coords": coords, "coords_check": check["note"]})
+    result.summary.update({"demo": bool(demo), **inputs["summary"]})
     return result
