@@ -458,6 +458,7 @@ def _needed_stages(names):
 
 def _map(args):
     from .config import load_settings
+    from .outputs import run_lock
     from .pipeline import run
 
     import shutil
@@ -468,7 +469,7 @@ def _map(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
-    with tempfile.TemporaryDirectory() as tmp:
+    with run_lock(out, "map"), tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():

@@ -147,13 +147,12 @@ def _position(text):
 
 
 @pytest.fixture(scope="module")
-def public_demo(tmp_path_factory):
+def public_demo(tmp_path_factory, demo_full_inputs):
     """The full demo run once with public maps; its confidential needles and public numbers."""
     from gis import pipeline
 
     root = tmp_path_factory.mktemp("public_demo")
-    inputs = pipeline.demo_inputs(root / "data")
-    res = pipeline.run(**inputs, out_dir=root / "out", progress=False,
+    res = pipeline.run(**demo_full_inputs, out_dir=root / "out", progress=False,
                        stages=("efficiency", "renewal", "density", "maps"),
                        map_options={"public": True})
     values = []
