@@ -387,35 +387,51 @@ def staged(command):
             out = Path(bound.arguments["out_dir"])
             settings = bound.arguments.get("settings")
             inputs = _inputs_of(bound.arguments)
-            with run_lock(out, command):
-                started = _now()
-                stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gis-tmp-", dir=out.parent))
-                try:
-                    bound.arguments["out_dir"] = stage
-                    try:
-                        result = fn(*bound.args, **bound.kwargs)
-                    except GisError as exc:
-                        moved = _move_in(stage, out)
-                        err = _relocated_error(exc, stage, out)
-                        write_json_atomic(out / RUN_JSON, run_record(
-                            command, "failed", inputs, settings if isinstance(settings, dict) else None,
-                            moved, started, error=str(err)))
-                        if err is exc:
-                            raise
-                        raise err from None
-                    settings = getattr(result, "settings", settings)
-                    settings = settings if isinstance(settings, dict) else None
-                    inputs = inputs or dict(getattr(result, "inputs", None) or {})
-                    write_json_atomic(out / RUN_JSON, run_record(
-                        command, "incomplete", inputs, settings, (), started))
-                    moved = _move_in(stage, out)
-                    result.paths = _relocate(result.paths, stage, out)
-                    if isinstance(getattr(result, "density", None), dict):
-                        _relocate(result.density, stage, out)
-                    write_json_atomic(out / RUN_JSON, run_record(
-                        command, "complete", inputs, settings, moved, started))
-                    return result
-                finally:
-                    shutil.rmtree(stage, ignore_errors=True)
+            created = not out.exists()
+            try:
+                return _staged_call(fn, bound, out, command, settings, inputs)
+            finally:
+                if created and out.is_dir() and not any(out.iterdir()):
+                    out.rmdir()  # a run that wrote nothing leaves no folder behind
         return wrapper
     return deco
+
+
+def _staged_call(fn, bound, out, command, settings, inputs):
+    """The body of :func:`staged`: lock, run into a temporary folder, move in, record."""
+    with run_lock(out, command):
+        started = _now()
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gis-tmp-", dir=out.parent))
+        try:
+            bound.arguments["out_dir"] = stage
+            try:
+                result = fn(*bound.args, **bound.kwargs)
+            except GisError as exc:
+                _record_failure(exc, stage, out, command, settings, inputs, started)
+            settings = getattr(result, "settings", settings)
+            settings = settings if isinstance(settings, dict) else None
+            inputs = inputs or dict(getattr(result, "inputs", None) or {})
+            write_json_atomic(out / RUN_JSON, run_record(command, "incomplete", inputs, settings,
+                                                         (), started))
+            moved = _move_in(stage, out)
+            result.paths = _relocate(result.paths, stage, out)
+            if isinstance(getattr(result, "density", None), dict):
+                _relocate(result.density, stage, out)
+            write_json_atomic(out / RUN_JSON, run_record(command, "complete", inputs, settings,
+                                                         moved, started))
+            return result
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _record_failure(exc, stage, out, command, settings, inputs, started):
+    """Move in what a run stopped by a user error wrote, say "failed", raise the error again."""
+    moved = _move_in(stage, out)
+    err = _relocated_error(exc, stage, out)
+    if moved:  # nothing written: the folder stays as it was
+        write_json_atomic(out / RUN_JSON, run_record(
+            command, "failed", inputs, settings if isinstance(settings, dict) else None,
+            moved, started, error=str(err)))
+    if err is exc:
+        raise exc
+    raise err from None
