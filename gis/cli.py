@@ -525,6 +525,7 @@ def _match(args):
 
     from .config import load_settings
     from .matching import match_sites, parse_mu_range
+    from .outputs import write_xlsx
     from .pipeline import run
 
     need = parse_mu_range(args.mu)  # fail on a bad range before any work
@@ -545,7 +546,7 @@ def _match(args):
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_excel(out, index=False, sheet_name="项目落户匹配")
+        write_xlsx({"项目落户匹配": table}, out)  # names as text, never formulas
         print(f"  {out}")
     return 0
 

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .labels import code_labels
 from ._errors import GisError
+from .outputs import csv_safe
 
 __all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
            "reason_label"]
@@ -491,13 +492,17 @@ class Ledger:
     def write_csv(self, path):
         """Write the ledger as CSV in UTF-8 with BOM (opens in Excel on Chinese Windows).
 
+        A text cell Excel would run as a formula (starting with =, +, -, @,
+        tab or CR) is written with a ``'`` in front (:func:`gis.outputs.csv_safe`).
+
         Returns
         -------
         pathlib.Path
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
+        # a name like "=HYPERLINK(...)" stays text in Excel (OWASP: a ' in front)
+        csv_safe(self.to_frame()).to_csv(path, index=False, encoding="utf-8-sig")
         return path
 
     def __repr__(self):

@@ -11,6 +11,10 @@
   complete outputs; interrupted during the move, ``run.json`` says
   ``"incomplete"``.  A run stopped by a user error (e.g. every row rejected)
   moves in what it wrote (``rejects.csv``) and says ``"failed"``.
+- :func:`csv_safe` and :func:`write_xlsx` keep text text in a spreadsheet:
+  a name such as ``=HYPERLINK(...)`` or ``=cmd|' /C calc'!A0`` is never a
+  formula (CSV: a ``'`` in front, per the OWASP CSV-injection guidance;
+  .xlsx: a string cell).
 - :func:`run_lock` holds ``out_dir/.gis-run.lock`` (pid, host, start time,
   command) for the whole run: a second run into the same folder stops at once
   with :class:`OutputBusy` naming the running one; a lock left by a process
@@ -49,6 +53,10 @@ __all__ = [
     "run_record",
     "write_json_atomic",
     "staged",
+    "FORMULA_START",
+    "spreadsheet_text",
+    "csv_safe",
+    "write_xlsx",
 ]
 
 #: lock file inside the output folder while a run writes into it
@@ -144,6 +152,63 @@ def output_path(folder, name, suffix=""):
     path = folder / (safe_filename(name) + suffix)
     if path.resolve().parent != folder.resolve():
         raise ValidationError(f"file name {name!r} would be written outside {folder}")
+    return path
+
+
+# ---------------------------------------------------------------- spreadsheets
+#: a text cell starting with one of these is a formula to a spreadsheet
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value):
+    """``value`` with a ``'`` in front when it is a text a spreadsheet would run as a formula.
+
+    Examples
+    --------
+    >>> print(spreadsheet_text('=HYPERLINK("http://x","y")'), spreadsheet_text("义乌"), spreadsheet_text(-3))
+    '=HYPERLINK("http://x","y") 义乌 -3
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame):
+    """A copy of ``frame`` fit for a CSV opened in Excel: text cells and headers via :func:`spreadsheet_text`.
+
+    Numbers are left as they are (a negative number is a number, not a
+    formula).
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_object_dtype(out[col]) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(spreadsheet_text)
+    out.columns = [spreadsheet_text(c) for c in out.columns]
+    return out
+
+
+def write_xlsx(sheets, path):
+    """Write ``{sheet name: DataFrame}`` to ``path`` with every text as a string cell, never a formula.
+
+    Parameters
+    ----------
+    sheets : dict of str -> DataFrame
+    path : str or Path
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pandas as pd
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as xw:
+        for name, df in sheets.items():
+            df.to_excel(xw, index=False, sheet_name=str(name)[:31])
     return path
 
 

@@ -181,3 +181,75 @@ def test_run_stopped_by_a_user_error_says_failed_and_keeps_its_rejects(
     assert rec["status"] == "failed" and "no row could be loaded" in rec["error"]
     assert rec["files"] == ["rejects.csv"] and (out / "rejects.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xlsx", "out"]
+
+
+# ---------------------------------------------------------------- formula injection
+INJECT = ['=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def _no_formula_cells(path):
+    import zipfile
+
+    import openpyxl
+
+    with zipfile.ZipFile(path) as z:
+        xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/worksheets/"))
+    assert "<f>" not in xml and "<f " not in xml  # no formula anywhere in the package
+    wb = openpyxl.load_workbook(path)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert all(c.data_type != "f" for c in cells)
+    # a CR is stored as _x000D_ (XlsxWriter) or read back as a line feed (XML)
+    return {c.value.replace("_x000D_", "\r").replace("\n", "\r") if isinstance(c.value, str)
+            else c.value for c in cells}
+
+
+def test_rejects_csv_writes_formula_like_text_as_text(tmp_path, valid_enterprise_rows):
+    import csv
+
+    from conftest import ENTERPRISE_HEADERS_ZH
+
+    rows = [list(r) for r in valid_enterprise_rows]
+    rows[0][0], rows[0][1] = INJECT[0], INJECT[1]        # firm name, credit code (rejected)
+    rows[1][1], rows[1][3] = INJECT[2], INJECT[1]         # credit code, chain
+    rows[2][1] = INJECT[4]
+    table = tmp_path / "t.csv"  # a CSV: the cells are the text as typed (no formula in the input)
+    with open(table, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([ENTERPRISE_HEADERS_ZH] + rows)
+    out = tmp_path / "check"
+    main(["validate", str(table), "--coords", "wgs84", "--out", str(out)])
+    with open(out / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c.startswith(outputs.FORMULA_START)]
+    assert {"'" + INJECT[1], "'" + INJECT[2], "'" + INJECT[4]} <= set(cells)
+
+
+def test_match_workbook_writes_names_and_chains_as_text(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from gis import matching
+
+    table = pd.DataFrame({"排名": range(1, len(INJECT) + 1), "地块编号": INJECT, "产业链": INJECT[::-1],
+                          "面积(亩)": [float(i) for i in range(len(INJECT))]})
+
+    class Done:
+        renewal = {"renewal_parcels": None, "renewal_blocks": None, "facts": None}
+        plan = None
+
+    monkeypatch.setattr(pipeline, "run", lambda **k: Done())
+    monkeypatch.setattr(matching, "match_sites", lambda *a, **k: table)
+    path = tmp_path / "m" / "match.xlsx"
+    assert main(["match", "--mu", "80-150", "--out", str(path), "--no-progress",
+                 "--enterprises", "x.xlsx", "--year", "2025"]) == 0
+    values = _no_formula_cells(path)
+    assert set(INJECT) <= values  # the exact text, as text
+
+
+def test_report_workbook_writes_names_and_chains_as_text(tmp_path):
+    import pandas as pd
+
+    from gis import report
+
+    firms = pd.DataFrame({"name": INJECT, "chain": INJECT[::-1], "tax": [1.5] * len(INJECT)})
+    path = report.write_workbook(tmp_path / "r.xlsx", {"firms": firms, "chains": firms.set_index("chain")})
+    values = _no_formula_cells(path)
+    assert set(INJECT) <= values
