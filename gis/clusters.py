@@ -150,7 +150,7 @@ def gi_classes(z, p, confidence=(0.90, 0.95, 0.99)):
 
 def _gi_from_sums(x, lag, wsum, n):
     """Getis-Ord Gi* z-scores with binary weights (self included)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the normal cdf (scipy.stats takes long to import)
 
     xbar = x.sum() / n
     s = np.sqrt(max((x * x).sum() / n - xbar * xbar, 0.0))
@@ -158,7 +158,7 @@ def _gi_from_sums(x, lag, wsum, n):
     den = s * np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(den > 0, (lag - xbar * wsum) / den, np.nan)
-    p = 2.0 * norm.sf(np.abs(z))
+    p = 2.0 * ndtr(-np.abs(z))
     return z, p
 
 
@@ -231,10 +231,10 @@ def gi_star_array(values, neighbours=None, cell=None, fdr=None, confidence=None,
         lag = ndimage.correlate(x0, fp, mode="constant", cval=0.0)
         wsum = ndimage.correlate(valid.astype(float), fp, mode="constant", cval=0.0)
     else:
-        from scipy.signal import fftconvolve
+        from .density import convolve_same
 
-        lag = fftconvolve(x0, fp[::-1, ::-1], mode="same")
-        wsum = np.rint(fftconvolve(valid.astype(float), fp[::-1, ::-1], mode="same"))
+        lag = convolve_same(x0, fp[::-1, ::-1])
+        wsum = np.rint(convolve_same(valid.astype(float), fp[::-1, ::-1]))
     z = np.full(x.shape, np.nan)
     p = np.full(x.shape, np.nan)
     z[valid], p[valid] = _gi_from_sums(x0[valid], lag[valid], wsum[valid], n)
@@ -874,7 +874,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
         fewer than 2 points.
     """
     from scipy.spatial import cKDTree
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     cfg = _cfg(settings, "clark_evans")
     corr = edge_correction or cfg["edge_correction"]
@@ -919,7 +919,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
                 r_e = 0.5 / np.sqrt(n / A)
                 se = 0.26136 / np.sqrt(n * n / A)
             z = (r_a - r_e) / se
-            p = float(2 * norm.sf(abs(z)))
+            p = float(2 * ndtr(-abs(z)))
             pattern = "随机" if p >= alpha else ("聚集" if r_a < r_e else "均匀")
             rec.update(mean_nn_m=r_a, expected_nn_m=float(r_e), R=r_a / r_e, z=float(z), p=p, pattern=pattern)
         else:

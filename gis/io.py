@@ -34,6 +34,7 @@ import errno
 import re
 import unicodedata
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,7 @@ __all__ = [
     "base_coords",
     "read_layer",
     "read_landuse",
+    "code_text",
     "read_plan",
     "is_table",
     "layer_kind",
@@ -71,7 +73,7 @@ __all__ = [
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
-VECTOR_SUFFIXES = (".gpkg", ".shp", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
 
 
 def is_table(path):
@@ -1142,32 +1144,98 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
 
 
 # ---------------------------------------------------------------- layers
-def _dbf_text_kind(dbf, limit=4 << 20):
-    """"ascii", "utf-8" or "other": what the text of a .dbf decodes as."""
-    with open(dbf, "rb") as fh:
-        data = fh.read(limit)[32:]  # skip the fixed header (record count, sizes, LDID)
-    if data.isascii():
-        return "ascii"
+def _dbf_and_cpg(path, layer=None):
+    """The start of a Shapefile's .dbf and its .cpg text, on disk or inside a .zip.
+
+    Returns ``(dbf bytes or None, cpg text or None, cpg name for messages)``.
+    """
+    import zipfile
+
+    limit = 4 << 20
+    if path.suffix.lower() == ".shp":
+        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+        cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
+        data = None
+        if dbf is not None:
+            with open(dbf, "rb") as fh:
+                data = fh.read(limit)
+        text = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg is not None else None
+        return data, text, cpg.name if cpg is not None else path.with_suffix(".cpg").name
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "other"
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None, None, ""
+    with zf:
+        names = zf.namelist()
+        dbfs = [n for n in names if n.lower().endswith(".dbf")]
+        if layer is not None:
+            dbfs = [n for n in dbfs if Path(n).stem.lower() == str(layer).lower()] or dbfs
+        if len(dbfs) != 1:
+            return None, None, ""
+        stem = dbfs[0][:-4]
+        with zf.open(dbfs[0]) as fh:
+            data = fh.read(limit)
+        cpg = next((n for n in names if n[:-4] == stem and n.lower().endswith(".cpg")), None)
+        text = zf.read(cpg).decode("ascii", errors="replace").strip() if cpg else None
+        return data, text, f"{path.name}/{cpg or stem + '.cpg'}"
 
 
-def _shapefile_encoding(path, encoding, settings):
-    """Encoding to pass for a Shapefile: None to let GDAL use the .cpg."""
-    if encoding is not None or path.suffix.lower() != ".shp":
-        return encoding
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+def _decodes(data, encoding):
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _cpg_codec(text):
+    """Python codec of a .cpg text (``UTF-8``, ``GBK``, ``936``, ``ANSI 936``), or None."""
+    t = str(text or "").strip().upper().replace("ANSI", "").strip()
+    t = {"65001": "utf-8"}.get(t, f"cp{t}" if t.isdigit() else t)
+    try:
+        return codecs.lookup(t).name
+    except LookupError:
         return None
-    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
-    kind = _dbf_text_kind(dbf) if dbf is not None else "ascii"
-    if kind == "ascii":
-        return None
-    if kind == "utf-8":
-        return "utf-8"  # GDAL would assume ISO-8859-1 without a .cpg
-    return settings["io"]["shapefile_fallback_encoding"]
+
+
+def _shapefile_encoding(path, encoding, settings, layer=None):
+    """Encoding to pass for a Shapefile (.shp or .zip), and a note when the .cpg was wrong.
+
+    Returns ``(encoding or None to let GDAL use the .cpg, note)``; ``note``
+    is ``(cpg name, encoding used)`` when the .cpg names an encoding the
+    .dbf does not decode as.  A single-byte .cpg (ISO-8859-1, 1252) over
+    text that decodes as UTF-8 or GBK counts as wrong.
+
+    Raises
+    ------
+    ValidationError
+        Naming the .cpg when the text decodes in none of UTF-8, the
+        fallback (``io.shapefile_fallback_encoding``) and GB18030.
+    """
+    if encoding is not None or path.suffix.lower() not in (".shp", ".zip"):
+        return encoding, None
+    data, cpg, cpg_name = _dbf_and_cpg(path, layer)
+    if data is None:
+        return None, None
+    data = data[32:]  # the fixed header (record count, sizes, LDID)
+    if data.isascii():
+        return None, None
+    tried = ["utf-8", codecs.lookup(settings["io"]["shapefile_fallback_encoding"]).name, "gb18030"]
+    declared = _cpg_codec(cpg) if cpg is not None else None
+    single_byte = declared in ("iso8859-1", "cp1252", "latin-1")
+    if declared is not None and not single_byte and _decodes(data, declared):
+        return None, None
+    found = next((e for e in tried if _decodes(data, e)), None)
+    if cpg is None:
+        return found or tried[1], None  # GDAL would assume ISO-8859-1 without a .cpg
+    if found is None:
+        if single_byte:
+            return None, None
+        raise ValidationError(
+            f"{cpg_name} declares '{cpg}' but the attribute table decodes as none of "
+            f"{', '.join(dict.fromkeys([declared or cpg] + tried))}; fix the .cpg or pass encoding= / .cpg 声明的字符编码与属性表不符",
+            source=path.name)
+    return found, (cpg_name, cpg, found)
 
 
 def _list_layers(path):
@@ -1187,7 +1255,7 @@ def _read_vector(path, layer, engine, encoding):
     try:
         if suffix in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
-        if layer is None and suffix in (".gpkg", ".gdb"):
+        if layer is None and suffix in (".gpkg", ".gdb", ".zip"):
             names = _list_layers(path)
             if len(names) > 1:
                 raise ValidationError(
@@ -1250,7 +1318,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     path = _must_exist(path)
     if engine not in ("pyogrio", "fiona"):
         raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
-    encoding = _shapefile_encoding(path, encoding, settings)
+    encoding, cpg_note = _shapefile_encoding(path, encoding, settings, layer)
     gdf = _read_vector(path, layer, engine, encoding)
     name = path.name
     lname = layer or ""
@@ -1262,6 +1330,9 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     gdf = gdf.reset_index(drop=True)
     gdf["source_row"] = rows
     led = Ledger()
+    if cpg_note is not None:  # a file-level note: row 0
+        led.add([True], "encoding_mismatch", file=name, layer=lname, rows=[0], column=".cpg",
+                values=[f"{cpg_note[0]} ({cpg_note[1]})"], detail=cpg_note[2])
     geoms = gdf.geometry.values
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
     led.add(missing, "no_geometry", file=name, layer=lname, rows=rows)
@@ -1286,6 +1357,8 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
+    names = _list_layers(path) if layer is None else [layer]
+    gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")
     led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
@@ -1324,6 +1397,7 @@ def _read_coded(path, layer, engine, encoding, settings, code_field):
 
 def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
+    out.attrs["layer"] = gdf.attrs.get("layer", lname)
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
@@ -1333,8 +1407,123 @@ def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     return out
 
 
+def code_text(values, width=0, even=False):
+    """Codes as text, undoing what a spreadsheet or GIS did when it stored them as numbers.
+
+    ``601``, ``601.0`` and ``"601.0"`` become ``"601"``, left-padded with
+    zeros to ``width`` (``"0601"`` for 三调 DLBM); ``even`` prepends one 0
+    to an odd-length digit code (用地用海 ``701`` -> ``"0701"``).  Text codes
+    (``"05H1"``) are kept as they are (stripped); blanks become NaN.
+
+    Returns
+    -------
+    codes : pandas.Series of object
+    changed : numpy.ndarray of bool
+        Values that were stored as numbers or rewritten (padding, ``.0``).
+    lossy : numpy.ndarray of bool
+        Floats beyond 2**53: their last digits may already be lost.
+
+    Examples
+    --------
+    >>> codes, changed, _ = code_text([601, 601.0, "0601", "601.0", "05H1", None], width=4)
+    >>> codes.tolist(), changed.tolist()
+    (['0601', '0601', '0601', '0601', '05H1', nan], [True, True, False, True, False, False])
+    >>> code_text([701, 100101], even=True)[0].tolist()
+    ['0701', '100101']
+    """
+    s = pd.Series(values, dtype=object).reset_index(drop=True)
+    istext = _is_text(s).to_numpy()
+    big = np.array([isinstance(v, (float, np.floating)) and v == v and abs(v) >= 1e15
+                    and float(v).is_integer() for v in s], dtype=bool)
+    text = _text_values(s)
+    # the shortest decimal that round-trips (3.30782101001e+18 -> 3307821010010000000)
+    text[big] = [str(int(Decimal(repr(float(v))))) for v in s[big]]
+    t = text.fillna("").str.replace(r"^(\d+)\.0*$", r"\1", regex=True)
+    digits = t.str.fullmatch(r"\d+").to_numpy()
+    if width:
+        short = digits & (t.str.len().to_numpy() < width)
+        t[short] = t[short].str.zfill(width)
+    if even:
+        odd = digits & (t.str.len().to_numpy() % 2 == 1)
+        t[odd] = "0" + t[odd]
+    present = text.notna().to_numpy()
+    out = t.where(present, np.nan)
+    changed = present & (~istext | (out.fillna("") != text.fillna("")).to_numpy())
+    lossy = big & np.array([abs(float(v)) > 2 ** 53 for v in np.where(big, s, 0.0)], dtype=bool)
+    return out, changed, lossy
+
+
+def _code_notes(gdf, fields, sub, name, lname, rows):
+    """Rewrite the code fields of ``gdf`` stored as numbers as text (in place); one ledger note per field.
+
+    The note sits on the first rewritten row; its detail gives the number of
+    rows and the first rewrite (``601 -> 0601``).
+    """
+    for field, spec in fields.items():
+        if field not in gdf.columns:
+            continue
+        original = gdf[field].astype(object).to_numpy()
+        codes, changed, lossy = code_text(original, width=0 if spec == "even" else int(spec or 0),
+                                          even=spec == "even")
+        gdf[field] = codes.to_numpy()
+        if not changed.any():
+            continue
+        first = int(np.flatnonzero(changed)[0])
+        shown = _text_values(pd.Series([original[first]], dtype=object)).iloc[0]
+        if isinstance(original[first], (float, np.floating)) and not lossy[first]:
+            shown = repr(float(original[first]))
+        detail = f"{int(changed.sum())} rows/行, {shown} -> {codes.iloc[first]}"
+        if lossy.any():
+            detail += "; 超过15位的数值末位可能已丢失 / over 15 digits: trailing digits may be lost"
+        mask = np.zeros(len(gdf), dtype=bool)
+        mask[first] = True
+        sub.add(mask, "code_as_number", file=name, layer=lname, rows=rows, column=field,
+                values=np.where(mask, shown, ""), detail=detail)
+
+
+def _duplicates(gdf, keep, id_field, sub, name, lname, rows):
+    """Reject repeated features among the rows in ``keep``: identical copies, then repeated ids.
+
+    ``duplicate_feature``: every attribute and the geometry equal to an
+    earlier row; ``duplicate_id``: ``id_field`` equal to an earlier row's.
+    The first row is kept.  Returns the mask of rejected rows.
+    """
+    import shapely
+
+    n = len(gdf)
+    out = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return out
+    geo = gdf.geometry.name
+    attrs = gdf.drop(columns=[geo, "source_row"]).iloc[idx].astype(str)
+    attrs["__wkb"] = shapely.to_wkb(gdf.geometry.values[idx], hex=True)
+    key = pd.util.hash_pandas_object(attrs, index=False).to_numpy()
+    first = pd.Series(idx).groupby(key).transform("first").to_numpy()
+    copy = np.zeros(n, dtype=bool)
+    copy[idx] = first != idx
+    det = np.zeros(n, dtype=np.int64)
+    det[idx] = rows[first]
+    sub.add(copy, "duplicate_feature", file=name, layer=lname, rows=rows, detail=det.astype(str))
+    out |= copy
+    if id_field in gdf.columns:
+        left = idx[~copy[idx]]
+        ids = gdf[id_field].iloc[left]
+        have = ids.notna().to_numpy()
+        left, ids = left[have], ids[have].astype(str)
+        first = pd.Series(left).groupby(ids.to_numpy()).transform("first").to_numpy()
+        again = np.zeros(n, dtype=bool)
+        again[left] = first != left
+        det = np.zeros(n, dtype=np.int64)
+        det[left] = rows[first]
+        sub.add(again, "duplicate_id", file=name, layer=lname, rows=rows, column=id_field,
+                values=gdf[id_field].astype(object).to_numpy(), detail=det.astype(str))
+        out |= again
+    return out
+
+
 def _layer_default(path, layer, wanted):
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb"):
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".zip"):
         return layer
     names = _list_layers(path)
     for n in names:
@@ -1372,6 +1561,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     layer = _layer_default(path, layer, "DLTB")
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "DLBM")
+    _code_notes(gdf, settings["io"]["landuse"]["code_fields"], sub, name, lname, rows)
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
     gdf["DLBM"] = code
@@ -1394,6 +1584,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     zero = (area <= 0).to_numpy() & ~drop
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
+    drop |= _duplicates(gdf, ~drop, settings["io"]["landuse"]["id_field"], sub, name, lname, rows)
     sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
@@ -1416,14 +1607,17 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     settings = _settings(settings)
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "YDYHFLDM")
+    _code_notes(gdf, {"YDYHFLDM": "even"}, sub, name, lname, rows)
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
     miss = code.isna().to_numpy()
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
     sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
+    drop = miss | badc
+    drop |= _duplicates(gdf, ~drop, None, sub, name, lname, rows)
     sub.mark("plan")
-    return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
+    return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
 def layer_kind(path, layer=None):
@@ -1438,7 +1632,9 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
+        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+            warnings.simplefilter("ignore")
+            fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:
         return "layer"
     upper = {str(f).upper() for f in fields}

@@ -132,6 +132,26 @@ REASONS = {
         "note", "面积按图形计算",
         "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",
     ),
+    "duplicate_id": (
+        "reject", "标识码重复",
+        "「{column}」的值「{value}」与第{detail}行重复，保留第{detail}行",
+        "'{column}' value '{value}' repeats row {detail}; row {detail} kept",
+    ),
+    "duplicate_feature": (
+        "reject", "要素重复",
+        "与第{detail}行的属性和图形完全相同，保留第{detail}行",
+        "identical to row {detail} (attributes and geometry); row {detail} kept",
+    ),
+    "code_as_number": (
+        "note", "编码以数字存储",
+        "「{column}」以数字存储（如「{value}」），已按编码读作文本：{detail}",
+        "'{column}' stored as numbers (e.g. '{value}'), read as code text: {detail}",
+    ),
+    "encoding_mismatch": (
+        "note", "编码声明有误",
+        "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
+        "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)

@@ -1761,12 +1761,14 @@ def to_html(m, path=None):
 
 
 def save_map(m, path):
-    """Write the map to ``path`` (UTF-8, self-contained); returns the Path."""
+    """Write the map to ``path`` (UTF-8, self-contained; never half-written); returns the Path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     page = to_html(m, path)
-    with open(path, "w", encoding="utf-8") as fh:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(page)
+    os.replace(tmp, path)  # a reader sees the previous map or the whole new one
     return path
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .config import load_settings
@@ -38,6 +39,7 @@ __all__ = [
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
+    "check_run_arguments",
     "attach_firms",
     "evaluate_units",
     "evaluate_firms",
@@ -240,11 +242,14 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None):
-    """Read the 三调 parcels and the plan zoning (either may be None)."""
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
+    """Read the 三调 parcels and the plan zoning (either may be None).
+
+    ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    """
     from .io import read_landuse, read_plan
 
-    parcels = read_landuse(landuse, ledger=ledger, settings=settings) if landuse else None
+    parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
     return parcels, plan_gdf
 
@@ -495,6 +500,73 @@ def memory_estimate(paths, settings=None):
     return int(need), size
 
 
+#: the earliest evaluation year accepted (亩均 evaluations began in Zhejiang in
+#: the 2000s; a two-digit year such as 25 is a typing slip)
+FIRST_YEAR = 2000
+
+
+def _writable_folder(out_dir):
+    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not."""
+    import tempfile
+
+    from ._errors import ValidationError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    return out
+
+
+def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
+    """Check the run's arguments before any work; return the output folder (created).
+
+    Refused, each with one line: an output folder that is an existing file or
+    cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
+    an evaluation year outside ``FIRST_YEAR`` … next calendar year.
+
+    Raises
+    ------
+    ValidationError
+
+    Examples
+    --------
+    >>> from gis import ValidationError
+    >>> try:
+    ...     check_run_arguments("out", 25)
+    ... except ValidationError as exc:
+    ...     print(str(exc)[:49])
+    --year 25: not a plausible evaluation year (2000-
+    """
+    import datetime
+
+    from ._errors import ValidationError
+    from .io import is_table
+
+    last = datetime.date.today().year + 1
+    try:
+        ok = FIRST_YEAR <= int(year) <= last
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValidationError(f"--year {year}: not a plausible evaluation year ({FIRST_YEAR}-{last}); "
+                              "give all four digits, e.g. --year 2025 / 评价年度应为四位数年份")
+    for option, path in (("--landuse", landuse), ("--plan", plan)):
+        if path is not None and is_table(path):
+            raise ValidationError(f"{option} {Path(str(path)).name} is a table ({Path(str(path)).suffix}), "
+                                  "not a vector layer: give the 三调/规划 layer (.gpkg, .shp, .zip, .gdb) "
+                                  "/ 应为矢量图层")
+    if previous is not None and not is_table(previous):
+        raise ValidationError(f"--previous {Path(str(previous)).name} is not a table (.xlsx/.csv)")
+    return _writable_folder(out_dir)
+
+
 def check_memory(paths, settings=None):
     """Stop before loading when the inputs are too large for the in-memory engine.
 
@@ -665,7 +737,8 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
     firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
-    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
+                                  layer=inputs.get("layer"))
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
@@ -683,7 +756,7 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
 @staged("run")
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None):
+        map_options=None, sheet=None, report_options=None, layer=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -703,6 +776,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         (:func:`firms_in_best_system`).
     sheet : str, optional
         Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
+    layer : str, optional
+        Layer of the ``landuse`` file (default: the one called DLTB, or its
+        only layer).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -714,7 +790,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Called with progress lines (e.g. ``print``).
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
-        ``public``, ``lang``, ``names``).
+        ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
+        maps (default ``out_dir/maps``).
     report_options : dict, optional
         ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
         see :func:`gis.report.write_report`.
@@ -729,10 +806,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "layer": layer}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
@@ -833,6 +910,23 @@ def _parcels_with_zones(result):
     return zoned
 
 
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
+
+
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
@@ -902,8 +996,7 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
         sums["grade"] = figures.worst_class(f["class"], f["pid"])
     if "class_previous" in f:
         sums["grade_previous"] = figures.worst_class(f["class_previous"], f["pid"])
-    sums["industry_codes"] = f.groupby("pid")["industry_code"].agg(
-        lambda v: ";".join(sorted(set(map(str, v.dropna())))))
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
     out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
     out["firms"] = out["firms"].fillna(0).astype(int)
     # no firm on the parcel: its tax and floor area are unknown, not zero
@@ -1057,6 +1150,7 @@ def map_layers(result):
     if result.parcels is not None and "firms" in result.parcels:
         # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        eff = eff.assign(parcel_id=eff["BSM"])
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1127,14 +1221,15 @@ def map_targets(result):
 
 
 def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
-                demo=False):
+                demo=False, maps_dir=None):
     from . import maps
 
     date = None
     if source is not None and Path(source).is_file():
         date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
-        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
+        lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
         year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )

@@ -39,7 +39,7 @@ import pandas as pd
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
 from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
-from .yearly import Html, planner_sheet
+from .yearly import KEY_FIGURES, Html, planner_sheet
 
 __all__ = [
     "REPORT_LABELS",
@@ -345,9 +345,7 @@ def summary_frame(summary, labels=None, settings=None):
     for key, value in (summary or {}).items():
         if key == "class_counts" and isinstance(value, dict):
             for cls, n in value.items():
-                name = CLASS_NAMES.get(str(cls))
-                item = f"{cls}类({name})企业数(家)" if name else f"{cls}类企业数(家)"
-                rows.append((item, n, "count"))
+                rows.append((lab.get(f"n_{cls}", f"{cls}类企业数(家)"), n, "count"))
             continue
         if key == "demo":
             if value:
@@ -1135,12 +1133,31 @@ def write_html_report(path, sections, charts, tables, map_html=None, title="亩�
 # --------------------------------------------------------------------------
 # the yearly report
 # --------------------------------------------------------------------------
+def _read_rows(ledger):
+    """One ledger-shaped row per input file of a :class:`gis.ledger.Ledger`: file, sheet/layer, balance."""
+    b = ledger.balance()
+    text = [f"读取 {r} 行 = 载入 {lo} + 拒绝 {j}" for r, lo, j in zip(b["rows_read"], b["loaded"], b["rejected"])]
+    return pd.DataFrame({"file": b["file"], "layer": b["layer"], "row": pd.array([None] * len(b), dtype="Int64"),
+                         "column": "", "value": None, "reason": "", "severity": "source",
+                         "message_zh": text,
+                         "message_en": [f"rows read {r} = loaded {lo} + rejected {j}" for r, lo, j in
+                                        zip(b["rows_read"], b["loaded"], b["rejected"])]})
+
+
 def _ledger_frame(ledger):
-    """The rejects ledger as a DataFrame with Chinese reason labels."""
+    """The rejects ledger as a DataFrame with Chinese reason labels.
+
+    From a :class:`gis.ledger.Ledger`, the first rows (类型 读取) name every
+    file and sheet/layer read with its balance, so the 数据质量 sheet says
+    what was read even when nothing was rejected.
+    """
     if ledger is None:
         return None
     if hasattr(ledger, "to_frame") and not isinstance(ledger, (pd.DataFrame, pd.Series)):
+        head = _read_rows(ledger) if hasattr(ledger, "balance") else None
         ledger = ledger.to_frame()
+        if head is not None and len(head):
+            ledger = pd.concat([head[ledger.columns], ledger], ignore_index=True)
     if not isinstance(ledger, pd.DataFrame):
         raise ValidationError(f"ledger: expected a DataFrame or gis.ledger.Ledger, got {type(ledger).__name__}",
                               source="write_report")
@@ -1161,7 +1178,9 @@ def _ledger_frame(ledger):
 
 
 def _quality_counts(ledger):
-    """Data-quality counts: entries per file, type and reason."""
+    """Data-quality counts: entries per file, type and reason (the 读取 rows left out)."""
+    if "severity" in ledger.columns:
+        ledger = ledger[ledger["severity"] != code_labels("severity")["source"]]
     keys = [c for c in ("file", "severity", "reason") if c in ledger.columns]
     if not keys:
         return pd.DataFrame({"count": [len(ledger)]})
@@ -1273,6 +1292,8 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
 
     sections = {"本年主要指标（同比）": _key_figures_section(summary, previous_summary, public)}
     sf = summary_frame(summary, labels, settings)
+    # the run's other figures (the key figures are in the table above)
+    sf = sf[~sf["key"].isin([*KEY_FIGURES, "year", "count", "previous_year"])]
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
@@ -1395,7 +1416,11 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
         summary["source"] = Path(str(summary["source"])).name
     if isinstance(summary.get("coords"), str):
         summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
-    if public:
+    if public:  # no confidential total either (税收合计, 亩均税收 ...)
+        from .confidential import mentions_confidential
+
+        summary = {k: v for k, v in summary.items()
+                   if not mentions_confidential(str(SUMMARY.get(k, k)))}
         sheets = _settings(settings)["sheets"]
         tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
                   for k, v in tables.items()}

@@ -354,3 +354,26 @@ def test_validate_checks_the_coordinate_system_against_the_parcels(capsys, demo_
     code = cli.main(args + ["--coords", "auto"])
     out = capsys.readouterr().out
     assert code == 0 and "坐标系 coordinate system [百度坐标.xlsx]: 自动选择 bd09" in out
+
+
+def test_the_workbook_records_the_files_and_sheets_read(demo_run):
+    """What the planner receives: 汇总 and 数据质量 name every file and sheet read, with its balance."""
+    import json
+    from pathlib import Path
+
+    result, out, manifest, inputs = demo_run
+    wb = openpyxl.load_workbook(next(Path(out).glob("*.xlsx")), read_only=True)
+    summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(min_row=2, values_only=True)}
+    table = Path(inputs["enterprises"]).name
+    rows = openpyxl.load_workbook(inputs["enterprises"], read_only=True)["企业名录"].max_row - 1
+    rejected = manifest["expected_rejects"]
+    assert summary["读入企业数(家)"] == rows and summary["剔除企业行数(行)"] == rejected
+    assert summary[f"输入文件（读取 = 载入 + 拒绝）：{table} [企业名录]"] == \
+        f"读取 {rows} 行 = 载入 {rows - rejected} + 拒绝 {rejected}"
+    assert summary["企业名录工作表"] == "企业名录" and summary["经纬度坐标系"].startswith("GCJ-02")
+    assert summary["坐标系检查"].startswith("gcj02（已检查）")
+    quality = [r for r in wb["数据质量"].iter_rows(min_row=2, values_only=True) if r[6] == "读取"]
+    assert (table, "企业名录") in {(r[0], r[1]) for r in quality}
+    assert {r[0] for r in quality} >= {table, Path(inputs["landuse"]).name, Path(inputs["previous"]).name}
+    saved = json.loads(json.dumps(result.summary, default=str))
+    assert saved["inputs"][f"{table} [企业名录]"].startswith(f"读取 {rows} 行")

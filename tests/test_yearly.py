@@ -346,6 +346,13 @@ def test_public_edition_has_no_confidential_figure(demo_run, tmp_path):
     # firm-level tax figures (six significant digits: no chance coincidence) are nowhere
     needles = confidential_needles(result.tables["firms"]["tax"].dropna(), min_significant=6)
     assert find_leaks(page, needles, words=()) == []
+    # nor the city's totals (税收合计, 亩均税收, 工业增加值合计) in the cards, the summary sheet
+    s = result.summary
+    totals = confidential_needles([s["tax"], s["value_added"], s["revenue"], s["tax_per_mu"]])
+    assert find_leaks(page, totals, words=()) == []
+    wb = openpyxl.load_workbook(paths["workbook"], read_only=True)
+    items = [r[0] for r in wb["汇总"].iter_rows(values_only=True)]
+    assert not any(isinstance(i, str) and mentions_confidential(i) for i in items)
 
 
 def test_years_figures_from_summary_and_renewal():
