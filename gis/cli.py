@@ -358,7 +358,7 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=kept)
+                          output_dir=kept, sheet=args.sheet)
         if kept is not None:
             if args.db:
                 from . import postgis

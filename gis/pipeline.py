@@ -722,7 +722,7 @@ def input_roles(enterprises, previous=None, landuse=None, plan=None):
     return {k: v for k, v in roles.items() if v is not None}
 
 
-def _stage_load(result, inputs, landuse, plan, out_dir, echo):
+def _stage_load(result, inputs, landuse, plan, out_dir):
     """Read this year's firms, the parcels, the plan and last year's firms (if given).
 
     Stops (with rejects.csv written) when no firm row could be loaded;
@@ -744,9 +744,8 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
     ledger.extend(land_ledger)
     result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
     used = check["best"] if check["auto"] else check["used"]
-    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": check.get("projected") or used,
                          "coords_check": check["note"]}
-    echo(f"坐标系 coordinate system: {check['note']}")
     if inputs.get("previous"):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
                                                            year=year - 1)
@@ -824,7 +823,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            _stage_load(result, inputs, landuse, plan, out_dir, echo)
+            _stage_load(result, inputs, landuse, plan, out_dir)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
