@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -522,7 +523,9 @@ class Ledger:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # a name like "=HYPERLINK(...)" stays text in Excel (OWASP: a ' in front)
-        csv_safe(self.to_frame()).to_csv(path, index=False, encoding="utf-8-sig")
+        tmp = path.with_name(f".{path.name}.partial")
+        csv_safe(self.to_frame()).to_csv(tmp, index=False, encoding="utf-8-sig")
+        os.replace(tmp, path)  # never half-written
         return path
 
     def __repr__(self):
