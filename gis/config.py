@@ -142,6 +142,7 @@ OPEN_KEYS = (
     "chains.chains", "efficiency.benchmarks", "chains.targets_2030_yi",
     "renewal.standard_far", "renewal.tax_average_previous", "renewal.benchmark_tax_per_mu",
     "renewal.benchmark_value_added_per_mu", "renewal.match.lead_chains", "renewal.local",
+    "io.landuse.code_fields",
 )
 
 

@@ -105,8 +105,9 @@ def field_aliases(layer, columns):
 
     Examples
     --------
-    >>> field_aliases("enterprises", ["name", "tax_per_mu", "class"])
-    {'name': '企业名称', 'tax_per_mu': '亩均税收(万元/亩)', 'class': '评价类别'}
+    >>> aliases = field_aliases("enterprises", ["name", "tax_per_mu", "r_low_far", "no_such"])
+    >>> aliases["tax_per_mu"] == labels.column_label("tax_per_mu"), aliases["no_such"]
+    (True, 'no_such')
     """
     from .renewal import zh_columns
 
