@@ -457,6 +457,7 @@ def _needed_stages(names):
 
 def _map(args):
     from .config import load_settings
+    from .outputs import run_lock
     from .pipeline import run
 
     import shutil
@@ -469,7 +470,7 @@ def _map(args):
     # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
     opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
             "maps_dir": out}
-    with tempfile.TemporaryDirectory() as tmp:
+    with run_lock(out, "map"), tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
@@ -526,6 +527,7 @@ def _match(args):
 
     from .config import load_settings
     from .matching import match_sites, parse_mu_range
+    from .outputs import write_xlsx
     from .pipeline import run
 
     need = parse_mu_range(args.mu)  # fail on a bad range before any work
@@ -546,7 +548,7 @@ def _match(args):
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_excel(out, index=False, sheet_name="项目落户匹配")
+        write_xlsx({"项目落户匹配": table}, out)  # names as text, never formulas
         print(f"  {out}")
     return 0
 

@@ -916,6 +916,7 @@ def _classified(values, s, lang, cmap=None, unit=""):
     import mapclassify
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
+    from threadpoolctl import threadpool_limits
 
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(v)
@@ -926,7 +927,10 @@ def _classified(values, s, lang, cmap=None, unit=""):
         if k >= 2:
             scheme = s["classify_scheme"]
             try:
-                cls = mapclassify.classify(v[ok], scheme, k=k)
+                # one OpenMP thread: sklearn's k-means (NaturalBreaks) otherwise spins
+                # threads for a few thousand values, 10-100x the CPU on a busy machine
+                with threadpool_limits(limits=1, user_api="openmp"):
+                    cls = mapclassify.classify(v[ok], scheme, k=k)
             except (KeyError, ValueError, TypeError) as exc:
                 raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
             bins = np.asarray(cls.bins, dtype=float)
@@ -1781,12 +1785,14 @@ def to_html(m, path=None):
 
 
 def save_map(m, path):
-    """Write the map to ``path`` (UTF-8, self-contained); returns the Path."""
+    """Write the map to ``path`` (UTF-8, self-contained; never half-written); returns the Path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     page = to_html(m, path)
-    with open(path, "w", encoding="utf-8") as fh:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(page)
+    os.replace(tmp, path)  # a reader sees the previous map or the whole new one
     return path
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_settings
+from .outputs import output_path, staged, unique_filenames
 
 __all__ = [
     "STAGES",
@@ -751,6 +752,7 @@ def _stage_load(result, inputs, landuse, plan, out_dir):
         ledger.extend(prev_ledger.mark("previous"))
 
 
+@staged("run")
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
         map_options=None, sheet=None, report_options=None, layer=None):
@@ -852,6 +854,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     return result
 
 
+@staged("publish")
 def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
             report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
@@ -1098,8 +1101,9 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     if out_dir is not None:
         folder = Path(out_dir) / "density"
         folder.mkdir(parents=True, exist_ok=True)
+        files = unique_filenames(out["grids"])  # chain names come from the data
         out["tifs"] = {
-            name: density.write_geotiff(grid, folder / f"{name}.tif", settings=settings)
+            name: density.write_geotiff(grid, output_path(folder, files[name], ".tif"), settings=settings)
             for name, grid in out["grids"].items()
         }
     hot = clusters.hot_spots(pts, area=outline, settings=settings)
