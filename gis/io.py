@@ -1334,13 +1334,15 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         Layer name; required when a GeoPackage/FileGDB holds several.
     engine : {"pyogrio", "fiona"}
     encoding : str, optional
-        Text encoding of a Shapefile's .dbf.  By default the .cpg is
-        trusted; with no .cpg, text that is not valid UTF-8 is read as
-        GBK/CP936 (setting ``io.shapefile_fallback_encoding``).
+        Text encoding of a Shapefile's .dbf (also inside a ``.zip``).  By
+        default the .cpg is used when the text decodes in it; otherwise (no
+        .cpg, or a wrong one) the first of UTF-8, GBK/CP936 (setting
+        ``io.shapefile_fallback_encoding``) and GB18030 that decodes it, a
+        wrong .cpg being noted in the ledger (``encoding_mismatch``, row 0).
     ledger : gis.ledger.Ledger, optional
-        Receives rejects (``no_geometry``) and repair notes
-        (``invalid_geometry_repaired``); without one a warning says how
-        many features were dropped.
+        Receives rejects (``no_geometry``) and notes
+        (``invalid_geometry_repaired``, ``encoding_mismatch``); without one a
+        warning says how many features were dropped.
     settings : dict, optional
     upper_fields : bool
         Upper-case the field names (三调 layers).
@@ -1583,7 +1585,11 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     The area to use is ``TBDLMJ``; where it is missing, ``TBMJ − KCMJ``
     (KCMJ missing = 0); where both are missing, the planar area of the
     polygon in EPSG:4549 (recorded as a note ``area_from_geometry``).  Rows
-    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected.
+    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected;
+    so are copies of an earlier parcel (``duplicate_feature``) and repeated
+    ``BSM`` (``duplicate_id``), the first being kept.  Code fields stored as
+    numbers are read back as codes (:func:`code_text`, setting
+    ``io.landuse.code_fields``; one ``code_as_number`` note per field).
 
     Parameters
     ----------
