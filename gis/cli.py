@@ -358,7 +358,7 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=kept)
+                          output_dir=kept, sheet=args.sheet)
         if kept is not None:
             if args.db:
                 from . import postgis
@@ -481,6 +481,7 @@ def _needed_stages(names):
 
 def _map(args):
     from .config import load_settings
+    from .outputs import run_lock
     from .pipeline import run
 
     import shutil
@@ -493,7 +494,7 @@ def _map(args):
     # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
     opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
             "maps_dir": out}
-    with tempfile.TemporaryDirectory() as tmp:
+    with run_lock(out, "map"), tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
@@ -550,6 +551,7 @@ def _match(args):
 
     from .config import load_settings
     from .matching import match_sites, parse_mu_range
+    from .outputs import write_xlsx
     from .pipeline import run
 
     need = parse_mu_range(args.mu)  # fail on a bad range before any work
@@ -570,7 +572,7 @@ def _match(args):
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_excel(out, index=False, sheet_name="项目落户匹配")
+        write_xlsx({"项目落户匹配": table}, out)  # names as text, never formulas
         print(f"  {out}")
     return 0
 

@@ -962,6 +962,46 @@ def base_coords(coords=None, settings=None):
     return fallback if fallback != "auto" else AUTO_BASE
 
 
+class _TableChecks:
+    """The rows of one enterprise table, its ledger and which rows are rejected so far.
+
+    A totals row is ledgered as ``totals_row`` only, an Excel error cell as
+    ``excel_error`` only (never also "empty"): :meth:`reject` sees to it and
+    :meth:`col` gives the column with error cells blanked.
+    """
+
+    def __init__(self, raw, mapping, file, layer):
+        self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
+        self.rows = raw.index.to_numpy()
+        self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
+        self.ledger = Ledger()
+        self.bad = np.zeros(len(raw), dtype=bool)
+        self.totals, totals_text = _totals_rows(raw, mapping)
+        self.errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
+        self.reject(self.totals, "totals_row", "name", totals_text)
+        for internal, err in self.errors.items():  # in every column, required or optional
+            self.reject(err.notna(), "excel_error", internal, err, err.fillna(""))
+
+    def reject(self, mask, reason, internal=None, values=None, detail=""):
+        """Ledger the rows in ``mask`` with ``reason`` (column ``internal``) and mark them rejected."""
+        mask = np.asarray(mask, dtype=bool)
+        if reason != "totals_row":
+            mask = mask & ~self.totals
+        if internal in self.errors and reason != "excel_error":
+            mask = mask & self.errors[internal].isna().to_numpy()
+        col = self.mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
+        self.ledger.add(mask, reason, file=self.file, layer=self.layer, rows=self.rows, column=col,
+                        values=values, detail=detail)
+        self.bad |= mask
+
+    def col(self, internal):
+        """The column of ``internal`` (error cells blank), or blanks when the table has none."""
+        if internal in self.mapping:
+            values = self.raw[self.mapping[internal]].reset_index(drop=True)
+            return values.where(self.errors[internal].isna(), None)
+        return pd.Series([None] * len(self.raw), dtype=object)
+
+
 def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False,
                      year=None):
     """Read, check and geocode an enterprise table.
@@ -1012,62 +1052,63 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         missing, lon/lat swapped in the whole table, unknown ``coords``).
     """
     import geopandas as gpd
-    import shapely
-    from pyproj import Transformer
-
-    from .chains import chain_of_codes
 
     settings = _settings(settings)
-    cfg = settings["io"]["enterprises"]
     coords = base_coords(coords, settings)  # unknown systems fail before reading
     raw, header_row = read_table(path, sheet=sheet, settings=settings, year=year)
     file = Path(path).name
     layer = raw.attrs.get("sheet", "") or ""
     _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
-    n = len(raw)
-    rows = raw.index.to_numpy()
-    led = Ledger()
-    bad = np.zeros(n, dtype=bool)
-    totals, totals_text = _totals_rows(raw, mapping)
-    errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
+    chk = _TableChecks(raw, mapping, file, layer)
+    out = _checked_values(chk, settings)
+    x, y = _checked_points(chk, out, coords, boundary, settings)
+    # --- duplicates among the rows that passed every other check
+    rows, uscc = chk.rows, out["uscc"]
+    u = uscc.where(pd.Series(~chk.bad))
+    dup = u.notna() & u.duplicated(keep="first")
+    first_row = pd.Series(rows).groupby(u).transform("first")
+    chk.reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
+    # --- assemble
+    keep = ~chk.bad
+    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
+    frame["source_row"] = rows.astype("int64")
+    if keep_extra:
+        used = set(mapping.values())
+        for h in raw.columns:
+            if h not in used:
+                frame[h] = raw[h].to_numpy()
+    frame = frame.loc[keep].reset_index(drop=True)
+    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
+    # coords: the system the 经度/纬度 were read in (an EPSG code when they held X/Y metres)
+    firms.attrs.update(file=file, sheet=layer, coords=chk.projected or coords)
+    n, led = len(raw), chk.ledger
+    led.record(file, n, len(firms), layer, kind="enterprises")
+    led.check_balance(n, len(firms), file, layer)
+    return firms, led
 
-    def reject(mask, reason, internal=None, values=None, detail=""):
-        nonlocal bad
-        mask = np.asarray(mask, dtype=bool)
-        if reason != "totals_row":  # a totals row has that one reason only
-            mask = mask & ~totals
-        if internal in errors and reason != "excel_error":  # nor is an error cell "empty"
-            mask = mask & errors[internal].isna().to_numpy()
-        col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
-        led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
-        bad |= mask
 
-    def col(internal):
-        if internal in mapping:
-            values = raw[mapping[internal]].reset_index(drop=True)
-            return values.where(errors[internal].isna(), None)
-        return pd.Series([None] * n, dtype=object)
+def _checked_values(chk, settings):
+    """Every column of the table read and checked (all but the coordinates' geocoding): ``out`` dict."""
+    from .chains import chain_of_codes
 
-    reject(totals, "totals_row", "name", totals_text)
-    for internal, err in errors.items():  # in every column, required or optional
-        reject(err.notna(), "excel_error", internal, err, err.fillna(""))
+    cfg = settings["io"]["enterprises"]
     out = {}
     # --- text columns
     for internal in ("name", "industry_code", "chain"):
-        out[internal] = _text_values(col(internal))
+        out[internal] = _text_values(chk.col(internal))
     for internal in ("name", "industry_code"):
-        reject(out[internal].isna(), "missing_value", internal)
+        chk.reject(out[internal].isna(), "missing_value", internal)
     # --- numbers
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind != "number":
             continue
-        header = mapping.get(internal)
-        values = dms_degrees(col(internal)) if internal in ("lon", "lat") else col(internal)
+        header = chk.mapping.get(internal)
+        values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
         src_unit = _header_unit(header, internal, settings) if header else None
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
         for why in ("not_a_number", "wrong_unit", "percent"):
-            reject(cells["reason"].eq(why), why, internal, col(internal), cells["detail"])
+            chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
         out[internal] = cells["value"]
         out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
@@ -1075,48 +1116,65 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind == "number" and required:
-            reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
+            chk.reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
     # --- credit code
-    raw_uscc = col("uscc")
+    raw_uscc = chk.col("uscc")
     uscc = normalise_uscc(raw_uscc)
     problem = uscc_problem(uscc)
-    reject(problem == "missing", "missing_value", "uscc")
+    chk.reject(problem == "missing", "missing_value", "uscc")
     wrong = problem.notna() & (problem != "missing")
     detail_zh_en = problem.map({p: f"{zh} / {en}" for p, (zh, en) in USCC_PROBLEMS.items()}).fillna("")
-    reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
+    chk.reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
     out["uscc"] = uscc
     # --- industry code
     code = out["industry_code"].str.upper().str.replace(r"\s+", "", regex=True)
     badcode = code.notna() & ~code.str.match(cfg["industry_code_pattern"]).fillna(False).astype(bool)
-    reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
+    chk.reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
     out["industry_code"] = code
     # --- 规上/规下
-    size_raw = _text_values(col("size_class"))
+    size_raw = _text_values(chk.col("size_class"))
     key = _token_key(size_raw)
     above, below = key.isin(_tokens(cfg["size_above"])), key.isin(_tokens(cfg["size_below"]))
-    reject(size_raw.isna(), "missing_value", "size_class")
-    reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
+    chk.reject(size_raw.isna(), "missing_value", "size_class")
+    chk.reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
     out["size_class"] = pd.Series(np.where(above, "规上", np.where(below, "规下", None)), dtype=object)
     # --- flags
     for internal in ("high_tech", "tech_sme"):
-        v = _text_values(col(internal))
+        v = _text_values(chk.col(internal))
         k = _token_key(v)
         yes, no = k.isin(_tokens(cfg["flag_true"])), k.isin(_tokens(cfg["flag_false"]))
-        reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
+        chk.reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
         out[internal] = pd.Series(np.where(yes, True, np.where(no, False, None)), dtype="boolean")
     # --- year
-    years, badyear, yrange = _years(col("start_year"), settings)
-    reject(badyear, "bad_year", "start_year", col("start_year"), yrange)
+    years, badyear, yrange = _years(chk.col("start_year"), settings)
+    chk.reject(badyear, "bad_year", "start_year", chk.col("start_year"), yrange)
     out["start_year"] = years
     # --- land
     land = out["land_mu"]
-    reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
-    # --- coordinates
+    chk.reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
+    # --- chain from the industry code where blank
+    blank_chain = out["chain"].isna() & out["industry_code"].notna()
+    if blank_chain.any():
+        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
+    return out
+
+
+def _checked_points(chk, out, coords, boundary, settings):
+    """经度/纬度 checked (invalid, swapped, outside Yiwu) and geocoded: EPSG:4549 ``x, y``.
+
+    ``out["lon"]``/``out["lat"]`` become WGS84 (CGCS2000) degrees.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    cfg = settings["io"]["enterprises"]
+    n, mapping, file = len(chk.rows), chk.mapping, chk.file
     lon, lat = out["lon"].to_numpy(), out["lat"].to_numpy()
     have = np.isfinite(lon) & np.isfinite(lat)
     pair = pd.Series(out["lon"].astype(str) + ", " + out["lat"].astype(str))
     share = float(cfg["swapped_table_share"])
     projected = _projected_table(lon, lat, have, share)
+    chk.projected = projected
     x0, y0, x1, y1 = YIWU_LONLAT_BOUNDS
     if projected:
         # 经度/纬度 columns hold Gauss-Kruger X/Y (metres): no lon/lat checks
@@ -1126,7 +1184,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inbox = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
         swapped = have & ~inbox & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
         invalid = have & ~swapped & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0)))
-    reject(invalid, "bad_coordinates", "lon", pair)
+    chk.reject(invalid, "bad_coordinates", "lon", pair)
     usable = have & ~invalid
     if usable.sum() and swapped.sum() >= share * usable.sum():
         raise ValidationError(
@@ -1135,7 +1193,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
             "swap the two columns / 经纬度两列颠倒，请交换",
             source=file,
         )
-    reject(swapped, "swapped_coordinates", "lon", pair)
+    chk.reject(swapped, "swapped_coordinates", "lon", pair)
     ok = usable & ~swapped
     wlon = np.full(n, np.nan)
     wlat = np.full(n, np.nan)
@@ -1159,33 +1217,9 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inside = np.zeros(n, dtype=bool)
         if ok.any():
             inside[ok] = shapely.intersects_xy(area, x[ok], y[ok])
-    reject(ok & ~inside, "outside_yiwu", "lon", pair)
+    chk.reject(ok & ~inside, "outside_yiwu", "lon", pair)
     out["lon"], out["lat"] = pd.Series(wlon), pd.Series(wlat)
-    # --- duplicates among the rows that passed every other check
-    good = pd.Series(~bad)
-    u = uscc.where(good)
-    dup = u.notna() & u.duplicated(keep="first")
-    first_row = pd.Series(rows).groupby(u).transform("first")
-    reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
-    # --- chain from the industry code where blank
-    blank_chain = out["chain"].isna() & out["industry_code"].notna()
-    if blank_chain.any():
-        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
-    # --- assemble
-    keep = ~bad
-    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
-    frame["source_row"] = rows.astype("int64")
-    if keep_extra:
-        used = set(mapping.values())
-        for h in raw.columns:
-            if h not in used:
-                frame[h] = raw[h].to_numpy()
-    frame = frame.loc[keep].reset_index(drop=True)
-    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    firms.attrs.update(file=file, sheet=layer, coords=coords)
-    led.record(file, n, len(firms), layer, kind="enterprises")
-    led.check_balance(n, len(firms), file, layer)
-    return firms, led
+    return x, y
 
 
 # ---------------------------------------------------------------- layers

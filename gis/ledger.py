@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import pandas as pd
 
 from .labels import code_labels
 from ._errors import GisError
+from .outputs import csv_safe
 
 __all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
            "reason_label"]
@@ -511,13 +513,19 @@ class Ledger:
     def write_csv(self, path):
         """Write the ledger as CSV in UTF-8 with BOM (opens in Excel on Chinese Windows).
 
+        A text cell Excel would run as a formula (starting with =, +, -, @,
+        tab or CR) is written with a ``'`` in front (:func:`gis.outputs.csv_safe`).
+
         Returns
         -------
         pathlib.Path
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
+        # a name like "=HYPERLINK(...)" stays text in Excel (OWASP: a ' in front)
+        tmp = path.with_name(f".{path.name}.partial")
+        csv_safe(self.to_frame()).to_csv(tmp, index=False, encoding="utf-8-sig")
+        os.replace(tmp, path)  # never half-written
         return path
 
     def __repr__(self):

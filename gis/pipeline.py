@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_settings
+from .outputs import output_path, staged, unique_filenames
 
 __all__ = [
     "STAGES",
@@ -729,7 +730,7 @@ def input_roles(enterprises, previous=None, landuse=None, plan=None):
     return {k: v for k, v in roles.items() if v is not None}
 
 
-def _stage_load(result, inputs, landuse, plan, out_dir, echo):
+def _stage_load(result, inputs, landuse, plan, out_dir):
     """Read this year's firms, the parcels, the plan and last year's firms (if given).
 
     Stops (with rejects.csv written) when no firm row could be loaded;
@@ -751,15 +752,15 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
     ledger.extend(land_ledger)
     result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
     used = check["best"] if check["auto"] else check["used"]
-    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": check.get("projected") or used,
                          "coords_check": check["note"]}
-    echo(f"坐标系 coordinate system: {check['note']}")
     if inputs.get("previous"):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
                                                            year=year - 1)
         ledger.extend(prev_ledger.mark("previous"))
 
 
+@staged("run")
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
         map_options=None, sheet=None, report_options=None, layer=None):
@@ -831,7 +832,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            _stage_load(result, inputs, landuse, plan, out_dir, echo)
+            _stage_load(result, inputs, landuse, plan, out_dir)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
@@ -862,6 +863,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     return result
 
 
+@staged("publish")
 def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
             report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
@@ -1108,8 +1110,9 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     if out_dir is not None:
         folder = Path(out_dir) / "density"
         folder.mkdir(parents=True, exist_ok=True)
+        files = unique_filenames(out["grids"])  # chain names come from the data
         out["tifs"] = {
-            name: density.write_geotiff(grid, folder / f"{name}.tif", settings=settings)
+            name: density.write_geotiff(grid, output_path(folder, files[name], ".tif"), settings=settings)
             for name, grid in out["grids"].items()
         }
     hot = clusters.hot_spots(pts, area=outline, settings=settings)

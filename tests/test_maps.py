@@ -976,3 +976,20 @@ def test_tile_folder_and_mbtiles_read_relative_to_the_map(chromium, tmp_path):
             assert all(s.startswith("file://") and "/11/" in s for s in srcs), srcs
             assert log.blocked == []
             assert [e for e in log.errors if "ERR_FILE_NOT_FOUND" not in e] == []
+
+
+def test_popups_say_what_was_clicked():
+    lay = make_layers()
+    parcels = lay["renewal_parcels"].iloc[:2].assign(
+        parcel_id=["330782200000000001", "330782200000000002"], township=["佛堂镇", "稠城街道"],
+        platform=["义乌科技城", None], park=[None, None], firm_names=["甲公司、乙公司", None])
+    blocks = lay["renewal_blocks"].assign(block_id="RB0007", rank=1, priority=89.54)
+    m = maps.base_map(lay["boundary"])
+    maps.add_renewal(m, parcels, kind="parcels")
+    maps.add_renewal(m, blocks, kind="blocks")
+    p = spec_of(m, "renewal_parcels")["props"]
+    assert p["_title"] == ["图斑 330782200000000001", "图斑 330782200000000002"]
+    assert p["_sub"] == ["佛堂镇 · 义乌科技城\n企业: 甲公司、乙公司", "稠城街道"]
+    b = spec_of(m, "renewal_blocks")
+    assert b["props"]["_title"] == ["更新单元 RB0007 · 优先级 第1位 (89.5)"]
+    assert b["pane"] == "gisZones" and b["labels"]["text"] == ["RB0007"]

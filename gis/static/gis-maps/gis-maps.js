@@ -125,7 +125,7 @@
     gis.pending[spec.key] = true;
     var grp = L.markerClusterGroup({
       chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
-      disableClusteringAtZoom: 18,
+      disableClusteringAtZoom: 16,
       chunkProgress: function (done, total) { if (done >= total) gis.pending[spec.key] = false; },
     });
     var n = spec.x.length, markers = new Array(n);
