@@ -42,6 +42,7 @@ from pathlib import Path
 from ._errors import ConfigError, GisError, ValidationError
 
 __all__ = [
+    "check_output_folder",
     "LOCK_NAME",
     "RUN_JSON",
     "OutputBusy",
@@ -242,6 +243,39 @@ def _read_lock(path):
         return {}
 
 
+def check_output_folder(out_dir):
+    """Prove ``out_dir`` can be created and written (and a folder made beside it); write nothing.
+
+    Folders the probe creates are removed again.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValidationError
+        One line: ``out_dir`` is an existing file, or cannot be written.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    missing = [p for p in [out, *out.parents] if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        os.rmdir(tempfile.mkdtemp(prefix=f".{out.name}.gis-probe-", dir=out.absolute().parent))
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    finally:
+        for p in missing:  # deepest first
+            if p.is_dir():
+                p.rmdir()
+    return out
+
+
 @contextlib.contextmanager
 def run_lock(out_dir, command="run", echo=None):
     """Hold the lock of ``out_dir`` for the duration of a ``with`` block.
@@ -422,7 +456,7 @@ def _inputs_of(arguments):
     return {r: arguments[r] for r in roles if arguments.get(r) is not None}
 
 
-def staged(command):
+def staged(command, check=None):
     """Decorate a function writing into ``out_dir``: whole outputs or none.
 
     The decorated function (``out_dir`` one of its parameters, returning an
@@ -441,6 +475,10 @@ def staged(command):
     ----------
     command : str
         Name recorded in the lock and in ``run.json``.
+    check : callable, optional
+        Called with the bound arguments (a dict) before anything is locked or
+        written, after :func:`check_output_folder`: the function's own
+        argument checks, so that a wrong argument leaves no folder behind.
     """
     def deco(fn):
         sig = inspect.signature(fn)
@@ -449,7 +487,9 @@ def staged(command):
         def wrapper(*args, **kwargs):
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
-            out = Path(bound.arguments["out_dir"])
+            out = check_output_folder(bound.arguments["out_dir"])  # before the lock makes it
+            if check is not None:
+                check(bound.arguments)
             settings = bound.arguments.get("settings")
             inputs = _inputs_of(bound.arguments)
             created = not out.exists()
