@@ -1033,6 +1033,9 @@ def coordinate_check(firms, parcels, coords, settings=None, industrial=None):
            "margin": margin, "checked": False, "wrong": False}
     if parcels is None or not len(parcels) or firms is None or not len(firms):
         return out
+    if str(firms.attrs.get("coords", "")).upper().startswith("EPSG:"):  # X/Y in metres: no lon/lat system
+        out["projected"] = firms.attrs["coords"]
+        return out
     base = "wgs84" if used == "cgcs2000" else used
     table = coords_match_shares(firms, parcels, base, settings=settings, industrial=industrial)
     out["shares"] = {k: float(v) for k, v in table["share"].fillna(0.0).items()}
@@ -1082,6 +1085,8 @@ def coordinate_note(check):
     '自动选择 bd09：按 bd09 读取 95.0% 的企业落在工业用地上（wgs84 20.0%，gcj02 40.0%）'
     """
     chosen = check["best"] if check.get("auto") else check["used"]
+    if check.get("projected"):
+        return f"{check['projected']}（经度/纬度列为平面坐标 X/Y，无需检查）"
     if not check.get("checked"):
         why = "有坐标的企业过少" if check.get("shares") else "无三调图斑"
         return f"{chosen}（{why}，未检查）"

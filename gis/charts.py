@@ -69,6 +69,13 @@ def _cfg(settings):
     return section(settings, "report")
 
 
+def _class_colours(settings):
+    """A/B/C/D colours: the maps' (:func:`gis.maps.class_colours`), one place for all outputs."""
+    from .maps import class_colours
+
+    return class_colours(settings, ungraded=False)
+
+
 #: Font files registered at run time (vendored, ``font_files``): never written to
 #: matplotlib's cache.
 _REGISTERED = set()
@@ -322,7 +329,7 @@ def class_share_chart(firms, by="platform", klass=None, title="各平台企业�
     cfg = _cfg(settings)
     klass = klass or cfg["columns"]["klass"]
     _need(firms, [by, klass], "class_share_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     graded = firms[firms[klass].isin(_CLASSES)]
     groups = graded[by].astype(object).where(graded[by].notna(), unassigned).astype(str)
     counts = pd.crosstab(groups, graded[klass]).reindex(columns=_CLASSES, fill_value=0)
@@ -445,7 +452,7 @@ def top_bottom_chart(firms, score=None, name=None, klass=None, n=None,
     score, name, klass = score or cols["score"], name or cols["name"], klass or cols["klass"]
     n = int(n or cfg["charts"]["top_n"])
     _need(firms, [score, name], "top_bottom_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     s = pd.to_numeric(firms[score], errors="coerce")
     keep = s.notna()
     if graded_only and klass in firms.columns:
@@ -512,7 +519,7 @@ def class_map_chart(firms, klass=None, boundary=None, areas=None, title="企业�
     if not hasattr(firms, "geometry"):
         raise ValidationError("class_map_chart: firms must be a GeoDataFrame")
     _need(firms, [klass], "class_map_chart")
-    colors = cfg["charts"]["class_colors"]
+    colors = _class_colours(settings)
     pts = firms.to_crs(WORKING_CRS) if firms.crs is not None else firms
 
     def draw(fig):

@@ -74,7 +74,8 @@ def one_line(exc):
 
 
 #: errors shown as one line with exit code 2 (user errors, not bugs)
-EXPECTED_ERRORS = (GisError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
+EXPECTED_ERRORS = (GisError, FileNotFoundError, FileExistsError, PermissionError, NotADirectoryError,
+                   IsADirectoryError)
 
 
 def _error(command, exc):
@@ -143,6 +144,9 @@ def _validate(args):
         loaded.append((Path(f).name, data, kind))
     if failed == len(args.files):
         return 2
+    for name, data, kind in loaded:
+        if kind != "enterprises":
+            print(f"图层 layer [{name}]: {data.attrs.get('layer') or '-'} ({len(data)} 个要素 features loaded)")
     print(ledger.summary_text())
     parcels = next((data for _, data, kind in loaded if kind == "landuse"), None)
     for name, data, kind in loaded:  # each table's coordinate system, against the parcels given
@@ -285,6 +289,8 @@ def _report_arguments(p):
     p.add_argument("--landuse", default=None, metavar="FILE",
                    help="三调 地类图斑 layer (DLTB); without it land comes from 用地面积")
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
+    p.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
     _coords_argument(p)
     _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
@@ -300,7 +306,7 @@ def _report(args):
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
-                 report_options=_report_options(args))
+                 report_options=_report_options(args), layer=args.layer)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -328,9 +334,10 @@ def _run_arguments(p):
 
 def _run(args):
     from .config import load_settings
-    from .pipeline import publish, run
+    from .pipeline import check_run_arguments, publish, run
 
     settings = load_settings(args.config or args.settings)
+    check_run_arguments(args.out, args.year, args.landuse, args.plan, args.previous)
     if args.db:
         from . import postgis
 
@@ -342,11 +349,16 @@ def _run(args):
             from ._errors import ValidationError
 
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
+        if args.layer:
+            from ._errors import ValidationError
+
+            raise ValidationError("--layer is not read by --engine dask: give the DLTB layer alone "
+                                  "or its partitions (gis partition)")
         kept = Path(args.out) / "partitions" if args.keep_on_workers else None
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=kept)
+                          output_dir=kept, sheet=args.sheet)
         if kept is not None:
             if args.db:
                 from . import postgis
@@ -362,7 +374,7 @@ def _run(args):
         result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                      previous=args.previous, coords=args.coords, settings=settings,
                      stages=_stages(args), progress=not args.no_progress, echo=print,
-                     sheet=args.sheet, report_options=_report_options(args))
+                     sheet=args.sheet, report_options=_report_options(args), layer=args.layer)
     if args.db:
         from . import postgis
 
@@ -411,6 +423,8 @@ def _input_arguments(p):
     g = p.add_argument_group("inputs (default: the synthetic demo data) / 输入数据（缺省用示例数据）")
     g.add_argument("--enterprises", default=None, metavar="FILE", help="enterprise table / 企业名录")
     g.add_argument("--landuse", default=None, metavar="FILE", help="三调 DLTB layer")
+    g.add_argument("--layer", default=None, metavar="NAME",
+                   help="layer of the --landuse file (default: DLTB, or its only layer)")
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
@@ -429,7 +443,15 @@ def _inputs(args, settings):
     if args.year is None:
         raise ValidationError("--year is required with --enterprises / 请用 --year 指定评价年度")
     return {"enterprises": args.enterprises, "landuse": args.landuse, "plan": args.plan,
-            "previous": args.previous, "year": args.year, "coords": args.coords}
+            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer}
+
+
+def _basemap(value):
+    import argparse
+
+    if value in ("none", "intranet", "tianditu", "amap", "osm") or value.startswith("tiles:"):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use none, intranet, tianditu, amap, osm or tiles:DIR")
 
 
 def _map_arguments(p):
@@ -438,8 +460,9 @@ def _map_arguments(p):
     p.add_argument("--out", default="maps", metavar="DIR", help="output folder / 输出目录")
     p.add_argument("--layers", nargs="*", choices=STANDARD_MAPS, default=None,
                    help="which maps (default: all) / 输出哪些地图")
-    p.add_argument("--basemap", choices=["none", "intranet", "tianditu", "amap", "osm"], default=None,
-                   help="base map (default none: works with no network) / 底图")
+    p.add_argument("--basemap", type=_basemap, default=None, metavar="{none,intranet,tianditu,amap,osm,tiles:DIR}",
+                   help="base map (default none: works with no network); tiles:DIR reads a local tile "
+                        "folder DIR/{z}/{x}/{y}.png or an .mbtiles file, no server needed / 底图")
     p.add_argument("--public", action="store_true",
                    help="public edition: no tax, output, energy or emission data in the HTML")
     p.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -458,6 +481,7 @@ def _needed_stages(names):
 
 def _map(args):
     from .config import load_settings
+    from .outputs import run_lock
     from .pipeline import run
 
     import shutil
@@ -467,13 +491,16 @@ def _map(args):
     inputs = _inputs(args, settings)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers}
-    with tempfile.TemporaryDirectory() as tmp:
+    # maps are written straight into --out (a tiles:DIR basemap is referred to relative to them)
+    opts = {"basemap": args.basemap, "public": args.public, "lang": args.lang, "names": args.layers,
+            "maps_dir": out}
+    with run_lock(out, "map"), tempfile.TemporaryDirectory() as tmp:
         result = run(**inputs, out_dir=tmp, settings=settings, stages=_needed_stages(args.layers),
                      progress=not args.no_progress, map_options=opts)
         for name, path in result.paths["maps"].items():
             target = out / path.name
-            shutil.move(str(path), target)
+            if Path(path).resolve() != target.resolve():
+                shutil.move(str(path), target)
             print(f"  {name}: {target}")
     return 0
 
@@ -524,6 +551,7 @@ def _match(args):
 
     from .config import load_settings
     from .matching import match_sites, parse_mu_range
+    from .outputs import write_xlsx
     from .pipeline import run
 
     need = parse_mu_range(args.mu)  # fail on a bad range before any work
@@ -544,7 +572,7 @@ def _match(args):
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_excel(out, index=False, sheet_name="项目落户匹配")
+        write_xlsx({"项目落户匹配": table}, out)  # names as text, never formulas
         print(f"  {out}")
     return 0
 

@@ -353,6 +353,7 @@ def confidential_needles(values, min_significant=5):
             continue
         if not math.isfinite(v) or v == 0:
             continue
+        v = abs(v)  # numbers are compared without their sign
         forms = {f"{v:.1f}", f"{v:.2f}", f"{v:.3f}", f"{v:,.1f}", f"{v:,.2f}", repr(v),
                  repr(round(v, 6)), f"{v:g}"}
         if abs(v) >= 1000:  # whole numbers only as outputs write them: 1,234
@@ -380,7 +381,8 @@ def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
         the text (digits with an optional decimal part, not preceded by a
         digit or "."; and numbers with thousands separators) is compared
         with the needles, so "1234.5" is not found inside "11234.56" nor
-        "120.12345".
+        "120.12345", and "220.60" not inside "3,220.60" (digits grouped by
+        thousands are read as one number first).  Signs are ignored.
     words : iterable of str
 
     Returns
@@ -392,5 +394,6 @@ def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
     if "\\u" in text:
         text = text + "\n" + re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
     found = [w for w in words if w in text]
-    numbers = set(_NUMBER.findall(text)) | set(_GROUPED.findall(text))
+    grouped = set(_GROUPED.findall(text))  # 3,220.60 is one number, not 3 and 220.60
+    numbers = grouped | set(_NUMBER.findall(_GROUPED.sub(" ", text)))
     return found + sorted(numbers & set(needles))

@@ -142,6 +142,7 @@ OPEN_KEYS = (
     "chains.chains", "efficiency.benchmarks", "chains.targets_2030_yi",
     "renewal.standard_far", "renewal.tax_average_previous", "renewal.benchmark_tax_per_mu",
     "renewal.benchmark_value_added_per_mu", "renewal.match.lead_chains", "renewal.local",
+    "io.landuse.code_fields",
 )
 
 
@@ -154,6 +155,7 @@ CHECKERS = {
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",
     "engine": "gis.engine:settings_problems",
+    "io": "gis.io:settings_problems",
     "renewal": "gis.renewal:settings_problems",
 }
 

@@ -1664,7 +1664,7 @@ def run_kept(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=N
 def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
-             output_dir=None, keep_on_workers=None, **_ignored):
+             output_dir=None, keep_on_workers=None, sheet=None, **_ignored):
     """The pipeline's efficiency, renewal and density stages on dask.
 
     Loading and validation are those of the in-memory path
@@ -1674,7 +1674,7 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords=N
 
     Parameters
     ----------
-    enterprises, year, landuse, plan, previous, coords, catalogue
+    enterprises, year, landuse, plan, previous, coords, catalogue, sheet
         As :func:`gis.pipeline.run` (``previous``: last year's table, used
         for the renewal rules).  ``landuse`` may also be a folder written by
         :func:`partition_landuse` (``gis partition``): the parcels are then
@@ -1731,14 +1731,16 @@ def run_dask(enterprises, year, landuse=None, plan=None, previous=None, coords=N
     timings = {}
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
-    firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings)
+    firms, ledger = pipeline.load_firms(enterprises, coords, layers["boundary"], settings, sheet=sheet,
+                                        year=year)
     pipeline.stop_if_nothing_loaded(firms, ledger, enterprises)
     parted = _is_partitioned(landuse)  # prepared by partition_landuse: never loaded whole
     land_ledger = Ledger()
     parcels, plan_gdf = pipeline.load_land(None if parted else landuse, plan, ledger=land_ledger,
                                            settings=settings)
     firms, ledger, check = pipeline.firms_in_best_system(firms, ledger, parcels, coords, enterprises,
-                                                         layers["boundary"], settings)
+                                                         layers["boundary"], settings, sheet=sheet,
+                                                         year=year)
     coords = check["best"] if check["auto"] else check["used"]
     ledger.extend(land_ledger)
     result.ledger, result.plan, result.parcels = ledger, plan_gdf, parcels

@@ -34,6 +34,7 @@ import errno
 import re
 import unicodedata
 import warnings
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,7 @@ from .ledger import Ledger
 from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
 
 __all__ = [
+    "settings_problems",
     "TABLE_SUFFIXES",
     "VECTOR_SUFFIXES",
     "normalise_header",
@@ -63,6 +65,7 @@ __all__ = [
     "base_coords",
     "read_layer",
     "read_landuse",
+    "code_text",
     "read_plan",
     "is_table",
     "layer_kind",
@@ -71,7 +74,7 @@ __all__ = [
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
-VECTOR_SUFFIXES = (".gpkg", ".shp", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
+VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".gdb", ".geojson", ".json", ".parquet", ".geoparquet", ".fgb")
 
 
 def is_table(path):
@@ -81,6 +84,50 @@ def is_table(path):
 
 def _settings(settings):
     return settings if settings is not None else load_settings()
+
+
+def _regex_problems(cfg, where, keys):
+    problems = []
+    for key in keys:
+        try:
+            re.compile(str(cfg.get(key, "")))
+        except re.error as exc:
+            problems.append(f"{where}.{key}: not a valid regular expression ({exc})")
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``io`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["io"]["shapefile_fallback_encoding"] = "gbkk"
+    >>> settings_problems(s)
+    ["io.shapefile_fallback_encoding: unknown text encoding 'gbkk'"]
+    """
+    cfg = settings["io"]
+    problems = []
+    for key, names in (("shapefile_fallback_encoding", [cfg.get("shapefile_fallback_encoding")]),
+                       ("csv_encodings", cfg.get("csv_encodings") or [])):
+        for enc in names:
+            try:
+                codecs.lookup(str(enc))
+            except LookupError:
+                problems.append(f"io.{key}: unknown text encoding '{enc}'")
+    coords = (cfg.get("enterprises") or {}).get("coords")
+    try:
+        coord_system(coords, allow_auto=True)
+    except (GisError, ValueError, TypeError, AttributeError):
+        problems.append(f"io.enterprises.coords: must be wgs84, cgcs2000, gcj02, bd09 or auto, got {coords!r}")
+    problems += _regex_problems(cfg.get("enterprises") or {}, "io.enterprises", ["industry_code_pattern"])
+    land = cfg.get("landuse") or {}
+    problems += _regex_problems(land, "io.landuse", ["dlbm_pattern", "ydyhfldm_pattern"])
+    for field, width in (land.get("code_fields") or {}).items():
+        if not (isinstance(width, int) and not isinstance(width, bool) and width >= 0):
+            problems.append(f"io.landuse.code_fields.{field}: must be a width >= 0 (0 = not padded), "
+                            f"got {width!r}")
+    return problems
 
 
 def _must_exist(path):
@@ -915,6 +962,46 @@ def base_coords(coords=None, settings=None):
     return fallback if fallback != "auto" else AUTO_BASE
 
 
+class _TableChecks:
+    """The rows of one enterprise table, its ledger and which rows are rejected so far.
+
+    A totals row is ledgered as ``totals_row`` only, an Excel error cell as
+    ``excel_error`` only (never also "empty"): :meth:`reject` sees to it and
+    :meth:`col` gives the column with error cells blanked.
+    """
+
+    def __init__(self, raw, mapping, file, layer):
+        self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
+        self.rows = raw.index.to_numpy()
+        self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
+        self.ledger = Ledger()
+        self.bad = np.zeros(len(raw), dtype=bool)
+        self.totals, totals_text = _totals_rows(raw, mapping)
+        self.errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
+        self.reject(self.totals, "totals_row", "name", totals_text)
+        for internal, err in self.errors.items():  # in every column, required or optional
+            self.reject(err.notna(), "excel_error", internal, err, err.fillna(""))
+
+    def reject(self, mask, reason, internal=None, values=None, detail=""):
+        """Ledger the rows in ``mask`` with ``reason`` (column ``internal``) and mark them rejected."""
+        mask = np.asarray(mask, dtype=bool)
+        if reason != "totals_row":
+            mask = mask & ~self.totals
+        if internal in self.errors and reason != "excel_error":
+            mask = mask & self.errors[internal].isna().to_numpy()
+        col = self.mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
+        self.ledger.add(mask, reason, file=self.file, layer=self.layer, rows=self.rows, column=col,
+                        values=values, detail=detail)
+        self.bad |= mask
+
+    def col(self, internal):
+        """The column of ``internal`` (error cells blank), or blanks when the table has none."""
+        if internal in self.mapping:
+            values = self.raw[self.mapping[internal]].reset_index(drop=True)
+            return values.where(self.errors[internal].isna(), None)
+        return pd.Series([None] * len(self.raw), dtype=object)
+
+
 def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None, keep_extra=False,
                      year=None):
     """Read, check and geocode an enterprise table.
@@ -965,62 +1052,63 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         missing, lon/lat swapped in the whole table, unknown ``coords``).
     """
     import geopandas as gpd
-    import shapely
-    from pyproj import Transformer
-
-    from .chains import chain_of_codes
 
     settings = _settings(settings)
-    cfg = settings["io"]["enterprises"]
     coords = base_coords(coords, settings)  # unknown systems fail before reading
     raw, header_row = read_table(path, sheet=sheet, settings=settings, year=year)
     file = Path(path).name
     layer = raw.attrs.get("sheet", "") or ""
     _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
-    n = len(raw)
-    rows = raw.index.to_numpy()
-    led = Ledger()
-    bad = np.zeros(n, dtype=bool)
-    totals, totals_text = _totals_rows(raw, mapping)
-    errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
+    chk = _TableChecks(raw, mapping, file, layer)
+    out = _checked_values(chk, settings)
+    x, y = _checked_points(chk, out, coords, boundary, settings)
+    # --- duplicates among the rows that passed every other check
+    rows, uscc = chk.rows, out["uscc"]
+    u = uscc.where(pd.Series(~chk.bad))
+    dup = u.notna() & u.duplicated(keep="first")
+    first_row = pd.Series(rows).groupby(u).transform("first")
+    chk.reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
+    # --- assemble
+    keep = ~chk.bad
+    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
+    frame["source_row"] = rows.astype("int64")
+    if keep_extra:
+        used = set(mapping.values())
+        for h in raw.columns:
+            if h not in used:
+                frame[h] = raw[h].to_numpy()
+    frame = frame.loc[keep].reset_index(drop=True)
+    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
+    # coords: the system the 经度/纬度 were read in (an EPSG code when they held X/Y metres)
+    firms.attrs.update(file=file, sheet=layer, coords=chk.projected or coords)
+    n, led = len(raw), chk.ledger
+    led.record(file, n, len(firms), layer, kind="enterprises")
+    led.check_balance(n, len(firms), file, layer)
+    return firms, led
 
-    def reject(mask, reason, internal=None, values=None, detail=""):
-        nonlocal bad
-        mask = np.asarray(mask, dtype=bool)
-        if reason != "totals_row":  # a totals row has that one reason only
-            mask = mask & ~totals
-        if internal in errors and reason != "excel_error":  # nor is an error cell "empty"
-            mask = mask & errors[internal].isna().to_numpy()
-        col = mapping.get(internal, ENTERPRISE_COLUMNS.get(internal, (internal or "",))[0]) if internal else ""
-        led.add(mask, reason, file=file, layer=layer, rows=rows, column=col, values=values, detail=detail)
-        bad |= mask
 
-    def col(internal):
-        if internal in mapping:
-            values = raw[mapping[internal]].reset_index(drop=True)
-            return values.where(errors[internal].isna(), None)
-        return pd.Series([None] * n, dtype=object)
+def _checked_values(chk, settings):
+    """Every column of the table read and checked (all but the coordinates' geocoding): ``out`` dict."""
+    from .chains import chain_of_codes
 
-    reject(totals, "totals_row", "name", totals_text)
-    for internal, err in errors.items():  # in every column, required or optional
-        reject(err.notna(), "excel_error", internal, err, err.fillna(""))
+    cfg = settings["io"]["enterprises"]
     out = {}
     # --- text columns
     for internal in ("name", "industry_code", "chain"):
-        out[internal] = _text_values(col(internal))
+        out[internal] = _text_values(chk.col(internal))
     for internal in ("name", "industry_code"):
-        reject(out[internal].isna(), "missing_value", internal)
+        chk.reject(out[internal].isna(), "missing_value", internal)
     # --- numbers
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind != "number":
             continue
-        header = mapping.get(internal)
-        values = dms_degrees(col(internal)) if internal in ("lon", "lat") else col(internal)
+        header = chk.mapping.get(internal)
+        values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
         src_unit = _header_unit(header, internal, settings) if header else None
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
         for why in ("not_a_number", "wrong_unit", "percent"):
-            reject(cells["reason"].eq(why), why, internal, col(internal), cells["detail"])
+            chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
         out[internal] = cells["value"]
         out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0
@@ -1028,48 +1116,65 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     out["land_mu"] = out["land_mu"].where(~(lessee & out["land_mu"].isna() & ~out["_bad_land_mu"]), 0.0)
     for internal, (_, kind, required) in ENTERPRISE_COLUMNS.items():
         if kind == "number" and required:
-            reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
+            chk.reject(out[internal].isna() & ~out.pop(f"_bad_{internal}"), "missing_value", internal)
     # --- credit code
-    raw_uscc = col("uscc")
+    raw_uscc = chk.col("uscc")
     uscc = normalise_uscc(raw_uscc)
     problem = uscc_problem(uscc)
-    reject(problem == "missing", "missing_value", "uscc")
+    chk.reject(problem == "missing", "missing_value", "uscc")
     wrong = problem.notna() & (problem != "missing")
     detail_zh_en = problem.map({p: f"{zh} / {en}" for p, (zh, en) in USCC_PROBLEMS.items()}).fillna("")
-    reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
+    chk.reject(wrong, "bad_uscc", "uscc", raw_uscc, detail_zh_en)
     out["uscc"] = uscc
     # --- industry code
     code = out["industry_code"].str.upper().str.replace(r"\s+", "", regex=True)
     badcode = code.notna() & ~code.str.match(cfg["industry_code_pattern"]).fillna(False).astype(bool)
-    reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
+    chk.reject(badcode, "bad_industry_code", "industry_code", out["industry_code"])
     out["industry_code"] = code
     # --- 规上/规下
-    size_raw = _text_values(col("size_class"))
+    size_raw = _text_values(chk.col("size_class"))
     key = _token_key(size_raw)
     above, below = key.isin(_tokens(cfg["size_above"])), key.isin(_tokens(cfg["size_below"]))
-    reject(size_raw.isna(), "missing_value", "size_class")
-    reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
+    chk.reject(size_raw.isna(), "missing_value", "size_class")
+    chk.reject(size_raw.notna() & ~above & ~below, "bad_size_class", "size_class", size_raw)
     out["size_class"] = pd.Series(np.where(above, "规上", np.where(below, "规下", None)), dtype=object)
     # --- flags
     for internal in ("high_tech", "tech_sme"):
-        v = _text_values(col(internal))
+        v = _text_values(chk.col(internal))
         k = _token_key(v)
         yes, no = k.isin(_tokens(cfg["flag_true"])), k.isin(_tokens(cfg["flag_false"]))
-        reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
+        chk.reject(v.notna() & ~yes & ~no, "bad_flag", internal, v)
         out[internal] = pd.Series(np.where(yes, True, np.where(no, False, None)), dtype="boolean")
     # --- year
-    years, badyear, yrange = _years(col("start_year"), settings)
-    reject(badyear, "bad_year", "start_year", col("start_year"), yrange)
+    years, badyear, yrange = _years(chk.col("start_year"), settings)
+    chk.reject(badyear, "bad_year", "start_year", chk.col("start_year"), yrange)
     out["start_year"] = years
     # --- land
     land = out["land_mu"]
-    reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
-    # --- coordinates
+    chk.reject(land.notna() & (land <= 0) & ~lessee, "zero_land_area", "land_mu", land)
+    # --- chain from the industry code where blank
+    blank_chain = out["chain"].isna() & out["industry_code"].notna()
+    if blank_chain.any():
+        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
+    return out
+
+
+def _checked_points(chk, out, coords, boundary, settings):
+    """经度/纬度 checked (invalid, swapped, outside Yiwu) and geocoded: EPSG:4549 ``x, y``.
+
+    ``out["lon"]``/``out["lat"]`` become WGS84 (CGCS2000) degrees.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    cfg = settings["io"]["enterprises"]
+    n, mapping, file = len(chk.rows), chk.mapping, chk.file
     lon, lat = out["lon"].to_numpy(), out["lat"].to_numpy()
     have = np.isfinite(lon) & np.isfinite(lat)
     pair = pd.Series(out["lon"].astype(str) + ", " + out["lat"].astype(str))
     share = float(cfg["swapped_table_share"])
     projected = _projected_table(lon, lat, have, share)
+    chk.projected = projected
     x0, y0, x1, y1 = YIWU_LONLAT_BOUNDS
     if projected:
         # 经度/纬度 columns hold Gauss-Kruger X/Y (metres): no lon/lat checks
@@ -1079,7 +1184,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inbox = (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
         swapped = have & ~inbox & (lat >= x0) & (lat <= x1) & (lon >= y0) & (lon <= y1)
         invalid = have & ~swapped & ((np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0)))
-    reject(invalid, "bad_coordinates", "lon", pair)
+    chk.reject(invalid, "bad_coordinates", "lon", pair)
     usable = have & ~invalid
     if usable.sum() and swapped.sum() >= share * usable.sum():
         raise ValidationError(
@@ -1088,7 +1193,7 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
             "swap the two columns / 经纬度两列颠倒，请交换",
             source=file,
         )
-    reject(swapped, "swapped_coordinates", "lon", pair)
+    chk.reject(swapped, "swapped_coordinates", "lon", pair)
     ok = usable & ~swapped
     wlon = np.full(n, np.nan)
     wlat = np.full(n, np.nan)
@@ -1112,62 +1217,104 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
         inside = np.zeros(n, dtype=bool)
         if ok.any():
             inside[ok] = shapely.intersects_xy(area, x[ok], y[ok])
-    reject(ok & ~inside, "outside_yiwu", "lon", pair)
+    chk.reject(ok & ~inside, "outside_yiwu", "lon", pair)
     out["lon"], out["lat"] = pd.Series(wlon), pd.Series(wlat)
-    # --- duplicates among the rows that passed every other check
-    good = pd.Series(~bad)
-    u = uscc.where(good)
-    dup = u.notna() & u.duplicated(keep="first")
-    first_row = pd.Series(rows).groupby(u).transform("first")
-    reject(dup, "duplicate_uscc", "uscc", uscc, first_row.where(dup).astype("Int64"))
-    # --- chain from the industry code where blank
-    blank_chain = out["chain"].isna() & out["industry_code"].notna()
-    if blank_chain.any():
-        out["chain"] = out["chain"].where(~blank_chain, chain_of_codes(out["industry_code"].fillna(""), settings=settings))
-    # --- assemble
-    keep = ~bad
-    frame = pd.DataFrame({c: out[c] for c in ENTERPRISE_COLUMNS})
-    frame["source_row"] = rows.astype("int64")
-    if keep_extra:
-        used = set(mapping.values())
-        for h in raw.columns:
-            if h not in used:
-                frame[h] = raw[h].to_numpy()
-    frame = frame.loc[keep].reset_index(drop=True)
-    firms = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x[keep], y[keep]), crs=WORKING_CRS)
-    firms.attrs.update(file=file, sheet=layer, coords=coords)
-    led.record(file, n, len(firms), layer, kind="enterprises")
-    led.check_balance(n, len(firms), file, layer)
-    return firms, led
+    return x, y
 
 
 # ---------------------------------------------------------------- layers
-def _dbf_text_kind(dbf, limit=4 << 20):
-    """"ascii", "utf-8" or "other": what the text of a .dbf decodes as."""
-    with open(dbf, "rb") as fh:
-        data = fh.read(limit)[32:]  # skip the fixed header (record count, sizes, LDID)
-    if data.isascii():
-        return "ascii"
+def _dbf_and_cpg(path, layer=None):
+    """The start of a Shapefile's .dbf and its .cpg text, on disk or inside a .zip.
+
+    Returns ``(dbf bytes or None, cpg text or None, cpg name for messages)``.
+    """
+    import zipfile
+
+    limit = 4 << 20
+    if path.suffix.lower() == ".shp":
+        dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
+        cpg = next((p for p in (path.with_suffix(".cpg"), path.with_suffix(".CPG")) if p.exists()), None)
+        data = None
+        if dbf is not None:
+            with open(dbf, "rb") as fh:
+                data = fh.read(limit)
+        text = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg is not None else None
+        return data, text, cpg.name if cpg is not None else path.with_suffix(".cpg").name
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "other"
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return None, None, ""
+    with zf:
+        names = zf.namelist()
+        dbfs = [n for n in names if n.lower().endswith(".dbf")]
+        if layer is not None:
+            dbfs = [n for n in dbfs if Path(n).stem.lower() == str(layer).lower()] or dbfs
+        if len(dbfs) != 1:
+            return None, None, ""
+        stem = dbfs[0][:-4]
+        with zf.open(dbfs[0]) as fh:
+            data = fh.read(limit)
+        cpg = next((n for n in names if n[:-4] == stem and n.lower().endswith(".cpg")), None)
+        text = zf.read(cpg).decode("ascii", errors="replace").strip() if cpg else None
+        return data, text, f"{path.name}/{cpg or stem + '.cpg'}"
 
 
-def _shapefile_encoding(path, encoding, settings):
-    """Encoding to pass for a Shapefile: None to let GDAL use the .cpg."""
-    if encoding is not None or path.suffix.lower() != ".shp":
-        return encoding
-    if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+def _decodes(data, encoding):
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _cpg_codec(text):
+    """Python codec of a .cpg text (``UTF-8``, ``GBK``, ``936``, ``ANSI 936``), or None."""
+    t = str(text or "").strip().upper().replace("ANSI", "").strip()
+    t = {"65001": "utf-8"}.get(t, f"cp{t}" if t.isdigit() else t)
+    try:
+        return codecs.lookup(t).name
+    except LookupError:
         return None
-    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
-    kind = _dbf_text_kind(dbf) if dbf is not None else "ascii"
-    if kind == "ascii":
-        return None
-    if kind == "utf-8":
-        return "utf-8"  # GDAL would assume ISO-8859-1 without a .cpg
-    return settings["io"]["shapefile_fallback_encoding"]
+
+
+def _shapefile_encoding(path, encoding, settings, layer=None):
+    """Encoding to pass for a Shapefile (.shp or .zip), and a note when the .cpg was wrong.
+
+    Returns ``(encoding or None to let GDAL use the .cpg, note)``; ``note``
+    is ``(cpg name, encoding used)`` when the .cpg names an encoding the
+    .dbf does not decode as.  A single-byte .cpg (ISO-8859-1, 1252) over
+    text that decodes as UTF-8 or GBK counts as wrong.
+
+    Raises
+    ------
+    ValidationError
+        Naming the .cpg when the text decodes in none of UTF-8, the
+        fallback (``io.shapefile_fallback_encoding``) and GB18030.
+    """
+    if encoding is not None or path.suffix.lower() not in (".shp", ".zip"):
+        return encoding, None
+    data, cpg, cpg_name = _dbf_and_cpg(path, layer)
+    if data is None:
+        return None, None
+    data = data[32:]  # the fixed header (record count, sizes, LDID)
+    if data.isascii():
+        return None, None
+    tried = ["utf-8", codecs.lookup(settings["io"]["shapefile_fallback_encoding"]).name, "gb18030"]
+    declared = _cpg_codec(cpg) if cpg is not None else None
+    single_byte = declared in ("iso8859-1", "cp1252", "latin-1")
+    if declared is not None and not single_byte and _decodes(data, declared):
+        return None, None
+    found = next((e for e in tried if _decodes(data, e)), None)
+    if cpg is None:
+        return found or tried[1], None  # GDAL would assume ISO-8859-1 without a .cpg
+    if found is None:
+        if single_byte:
+            return None, None
+        raise ValidationError(
+            f"{cpg_name} declares '{cpg}' but the attribute table decodes as none of "
+            f"{', '.join(dict.fromkeys([declared or cpg] + tried))}; fix the .cpg or pass encoding= / .cpg 声明的字符编码与属性表不符",
+            source=path.name)
+    return found, (cpg_name, cpg, found)
 
 
 def _list_layers(path):
@@ -1187,7 +1334,7 @@ def _read_vector(path, layer, engine, encoding):
     try:
         if suffix in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
-        if layer is None and suffix in (".gpkg", ".gdb"):
+        if layer is None and suffix in (".gpkg", ".gdb", ".zip"):
             names = _list_layers(path)
             if len(names) > 1:
                 raise ValidationError(
@@ -1221,13 +1368,15 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         Layer name; required when a GeoPackage/FileGDB holds several.
     engine : {"pyogrio", "fiona"}
     encoding : str, optional
-        Text encoding of a Shapefile's .dbf.  By default the .cpg is
-        trusted; with no .cpg, text that is not valid UTF-8 is read as
-        GBK/CP936 (setting ``io.shapefile_fallback_encoding``).
+        Text encoding of a Shapefile's .dbf (also inside a ``.zip``).  By
+        default the .cpg is used when the text decodes in it; otherwise (no
+        .cpg, or a wrong one) the first of UTF-8, GBK/CP936 (setting
+        ``io.shapefile_fallback_encoding``) and GB18030 that decodes it, a
+        wrong .cpg being noted in the ledger (``encoding_mismatch``, row 0).
     ledger : gis.ledger.Ledger, optional
-        Receives rejects (``no_geometry``) and repair notes
-        (``invalid_geometry_repaired``); without one a warning says how
-        many features were dropped.
+        Receives rejects (``no_geometry``) and notes
+        (``invalid_geometry_repaired``, ``encoding_mismatch``); without one a
+        warning says how many features were dropped.
     settings : dict, optional
     upper_fields : bool
         Upper-case the field names (三调 layers).
@@ -1250,7 +1399,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     path = _must_exist(path)
     if engine not in ("pyogrio", "fiona"):
         raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
-    encoding = _shapefile_encoding(path, encoding, settings)
+    encoding, cpg_note = _shapefile_encoding(path, encoding, settings, layer)
     gdf = _read_vector(path, layer, engine, encoding)
     name = path.name
     lname = layer or ""
@@ -1262,6 +1411,9 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     gdf = gdf.reset_index(drop=True)
     gdf["source_row"] = rows
     led = Ledger()
+    if cpg_note is not None:  # a file-level note: row 0
+        led.add([True], "encoding_mismatch", file=name, layer=lname, rows=[0], column=".cpg",
+                values=[f"{cpg_note[0]} ({cpg_note[1]})"], detail=cpg_note[2])
     geoms = gdf.geometry.values
     missing = np.asarray(shapely.is_missing(geoms) | shapely.is_empty(geoms), dtype=bool)
     led.add(missing, "no_geometry", file=name, layer=lname, rows=rows)
@@ -1286,6 +1438,8 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
     gdf = to_working(gdf, source=name)
+    names = _list_layers(path) if layer is None else [layer]
+    gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")
     led.record(name, n, len(gdf), lname, kind="layer")
     led.check_balance(n, len(gdf), name, lname)
     _hand_over(led, ledger, f"{name}: {led.rejected_rows} features without geometry dropped", 2)
@@ -1324,6 +1478,7 @@ def _read_coded(path, layer, engine, encoding, settings, code_field):
 
 def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     out = gdf.loc[~np.asarray(drop, dtype=bool)].reset_index(drop=True)
+    out.attrs["layer"] = gdf.attrs.get("layer", lname)
     total = Ledger()
     total.extend(sub)
     # the sub-ledger of read_layer recorded (rows read, loaded); replace it
@@ -1333,8 +1488,123 @@ def _finish(gdf, drop, sub, name, lname, rows_read_layer, ledger):
     return out
 
 
+def code_text(values, width=0, even=False):
+    """Codes as text, undoing what a spreadsheet or GIS did when it stored them as numbers.
+
+    ``601``, ``601.0`` and ``"601.0"`` become ``"601"``, left-padded with
+    zeros to ``width`` (``"0601"`` for 三调 DLBM); ``even`` prepends one 0
+    to an odd-length digit code (用地用海 ``701`` -> ``"0701"``).  Text codes
+    (``"05H1"``) are kept as they are (stripped); blanks become NaN.
+
+    Returns
+    -------
+    codes : pandas.Series of object
+    changed : numpy.ndarray of bool
+        Values that were stored as numbers or rewritten (padding, ``.0``).
+    lossy : numpy.ndarray of bool
+        Floats beyond 2**53: their last digits may already be lost.
+
+    Examples
+    --------
+    >>> codes, changed, _ = code_text([601, 601.0, "0601", "601.0", "05H1", None], width=4)
+    >>> codes.tolist(), changed.tolist()
+    (['0601', '0601', '0601', '0601', '05H1', nan], [True, True, False, True, False, False])
+    >>> code_text([701, 100101], even=True)[0].tolist()
+    ['0701', '100101']
+    """
+    s = pd.Series(values, dtype=object).reset_index(drop=True)
+    istext = _is_text(s).to_numpy()
+    big = np.array([isinstance(v, (float, np.floating)) and v == v and abs(v) >= 1e15
+                    and float(v).is_integer() for v in s], dtype=bool)
+    text = _text_values(s)
+    # the shortest decimal that round-trips (3.30782101001e+18 -> 3307821010010000000)
+    text[big] = [str(int(Decimal(repr(float(v))))) for v in s[big]]
+    t = text.fillna("").str.replace(r"^(\d+)\.0*$", r"\1", regex=True)
+    digits = t.str.fullmatch(r"\d+").to_numpy()
+    if width:
+        short = digits & (t.str.len().to_numpy() < width)
+        t[short] = t[short].str.zfill(width)
+    if even:
+        odd = digits & (t.str.len().to_numpy() % 2 == 1)
+        t[odd] = "0" + t[odd]
+    present = text.notna().to_numpy()
+    out = t.where(present, np.nan)
+    changed = present & (~istext | (out.fillna("") != text.fillna("")).to_numpy())
+    lossy = big & np.array([abs(float(v)) > 2 ** 53 for v in np.where(big, s, 0.0)], dtype=bool)
+    return out, changed, lossy
+
+
+def _code_notes(gdf, fields, sub, name, lname, rows):
+    """Rewrite the code fields of ``gdf`` stored as numbers as text (in place); one ledger note per field.
+
+    The note sits on the first rewritten row; its detail gives the number of
+    rows and the first rewrite (``601 -> 0601``).
+    """
+    for field, spec in fields.items():
+        if field not in gdf.columns:
+            continue
+        original = gdf[field].astype(object).to_numpy()
+        codes, changed, lossy = code_text(original, width=0 if spec == "even" else int(spec or 0),
+                                          even=spec == "even")
+        gdf[field] = codes.to_numpy()
+        if not changed.any():
+            continue
+        first = int(np.flatnonzero(changed)[0])
+        shown = _text_values(pd.Series([original[first]], dtype=object)).iloc[0]
+        if isinstance(original[first], (float, np.floating)) and not lossy[first]:
+            shown = repr(float(original[first]))
+        detail = f"{int(changed.sum())} rows/行, {shown} -> {codes.iloc[first]}"
+        if lossy.any():
+            detail += "; 超过15位的数值末位可能已丢失 / over 15 digits: trailing digits may be lost"
+        mask = np.zeros(len(gdf), dtype=bool)
+        mask[first] = True
+        sub.add(mask, "code_as_number", file=name, layer=lname, rows=rows, column=field,
+                values=np.where(mask, shown, ""), detail=detail)
+
+
+def _duplicates(gdf, keep, id_field, sub, name, lname, rows):
+    """Reject repeated features among the rows in ``keep``: identical copies, then repeated ids.
+
+    ``duplicate_feature``: every attribute and the geometry equal to an
+    earlier row; ``duplicate_id``: ``id_field`` equal to an earlier row's.
+    The first row is kept.  Returns the mask of rejected rows.
+    """
+    import shapely
+
+    n = len(gdf)
+    out = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(keep)
+    if len(idx) < 2:
+        return out
+    geo = gdf.geometry.name
+    attrs = gdf.drop(columns=[geo, "source_row"]).iloc[idx].astype(str)
+    attrs["__wkb"] = shapely.to_wkb(gdf.geometry.values[idx], hex=True)
+    key = pd.util.hash_pandas_object(attrs, index=False).to_numpy()
+    first = pd.Series(idx).groupby(key).transform("first").to_numpy()
+    copy = np.zeros(n, dtype=bool)
+    copy[idx] = first != idx
+    det = np.zeros(n, dtype=np.int64)
+    det[idx] = rows[first]
+    sub.add(copy, "duplicate_feature", file=name, layer=lname, rows=rows, detail=det.astype(str))
+    out |= copy
+    if id_field in gdf.columns:
+        left = idx[~copy[idx]]
+        ids = gdf[id_field].iloc[left]
+        have = ids.notna().to_numpy()
+        left, ids = left[have], ids[have].astype(str)
+        first = pd.Series(left).groupby(ids.to_numpy()).transform("first").to_numpy()
+        again = np.zeros(n, dtype=bool)
+        again[left] = first != left
+        det = np.zeros(n, dtype=np.int64)
+        det[left] = rows[first]
+        sub.add(again, "duplicate_id", file=name, layer=lname, rows=rows, column=id_field,
+                values=gdf[id_field].astype(object).to_numpy(), detail=det.astype(str))
+        out |= again
+    return out
+
+
 def _layer_default(path, layer, wanted):
-    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb"):
+    if layer is not None or Path(path).suffix.lower() not in (".gpkg", ".gdb", ".zip"):
         return layer
     names = _list_layers(path)
     for n in names:
@@ -1349,7 +1619,11 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     The area to use is ``TBDLMJ``; where it is missing, ``TBMJ − KCMJ``
     (KCMJ missing = 0); where both are missing, the planar area of the
     polygon in EPSG:4549 (recorded as a note ``area_from_geometry``).  Rows
-    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected.
+    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected;
+    so are copies of an earlier parcel (``duplicate_feature``) and repeated
+    ``BSM`` (``duplicate_id``), the first being kept.  Code fields stored as
+    numbers are read back as codes (:func:`code_text`, setting
+    ``io.landuse.code_fields``; one ``code_as_number`` note per field).
 
     Parameters
     ----------
@@ -1372,6 +1646,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     layer = _layer_default(path, layer, "DLTB")
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "DLBM")
+    _code_notes(gdf, settings["io"]["landuse"]["code_fields"], sub, name, lname, rows)
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
     gdf["DLBM"] = code
@@ -1394,6 +1669,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     zero = (area <= 0).to_numpy() & ~drop
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
+    drop |= _duplicates(gdf, ~drop, settings["io"]["landuse"]["id_field"], sub, name, lname, rows)
     sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
@@ -1416,14 +1692,17 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     settings = _settings(settings)
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "YDYHFLDM")
+    _code_notes(gdf, {"YDYHFLDM": "even"}, sub, name, lname, rows)
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
     miss = code.isna().to_numpy()
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
     sub.add(badc, "bad_code", file=name, layer=lname, rows=rows, column="YDYHFLDM", values=code)
+    drop = miss | badc
+    drop |= _duplicates(gdf, ~drop, None, sub, name, lname, rows)
     sub.mark("plan")
-    return _finish(gdf, miss | badc, sub, name, lname, rows_read, ledger)
+    return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
 
 def layer_kind(path, layer=None):
@@ -1438,7 +1717,9 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
+        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+            warnings.simplefilter("ignore")
+            fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:
         return "layer"
     upper = {str(f).upper() for f in fields}

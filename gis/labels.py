@@ -267,7 +267,12 @@ CONTEXTS = {
     "firms": {"parcel_ids": "全部宗地"},
     # per-group aggregates are ranked by 亩均税收, not by the composite score
     "aggregate": {"rank": "亩均税收排名"},
-    "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值"},
+    # renewal judges the 三调 patch: its own area, and the tax of every firm
+    # producing on it (tenants included), unlike the 宗地 sheet's 亩均 on the
+    # land the firms are evaluated on (gis.figures.parcel_figures)
+    "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值",
+                "area_mu": "图斑面积(亩)", "tax": "税收(万元,含租赁企业)",
+                "tax_per_mu": "图斑亩均税收(万元/亩)"},
     "clusters": {"platform": "所在平台", "park": "所在园区", "value": "企业数(家)",
                  "count": "企业数(家)"},
     # this year's values beside last year's

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import pandas as pd
 
 from .labels import code_labels
 from ._errors import GisError
+from .outputs import csv_safe
 
 __all__ = ["REASONS", "LEDGER_COLUMNS", "BALANCE_COLUMNS", "KIND_ZH", "Ledger", "BalanceError",
            "reason_label"]
@@ -130,6 +132,26 @@ REASONS = {
     "area_from_geometry": (
         "note", "面积按图形计算",
         "「{column}」为空，面积按图形计算为 {value} 平方米", "'{column}' is empty; area measured from the geometry: {value} m²",
+    ),
+    "duplicate_id": (
+        "reject", "标识码重复",
+        "「{column}」的值「{value}」与第{detail}行重复，保留第{detail}行",
+        "'{column}' value '{value}' repeats row {detail}; row {detail} kept",
+    ),
+    "duplicate_feature": (
+        "reject", "要素重复",
+        "与第{detail}行的属性和图形完全相同，保留第{detail}行",
+        "identical to row {detail} (attributes and geometry); row {detail} kept",
+    ),
+    "code_as_number": (
+        "note", "编码以数字存储",
+        "「{column}」以数字存储（如「{value}」），已按编码读作文本：{detail}",
+        "'{column}' stored as numbers (e.g. '{value}'), read as code text: {detail}",
+    ),
+    "encoding_mismatch": (
+        "note", "编码声明有误",
+        "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
+        "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
     ),
 }
 
@@ -491,13 +513,19 @@ class Ledger:
     def write_csv(self, path):
         """Write the ledger as CSV in UTF-8 with BOM (opens in Excel on Chinese Windows).
 
+        A text cell Excel would run as a formula (starting with =, +, -, @,
+        tab or CR) is written with a ``'`` in front (:func:`gis.outputs.csv_safe`).
+
         Returns
         -------
         pathlib.Path
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
+        # a name like "=HYPERLINK(...)" stays text in Excel (OWASP: a ' in front)
+        tmp = path.with_name(f".{path.name}.partial")
+        csv_safe(self.to_frame()).to_csv(tmp, index=False, encoding="utf-8-sig")
+        os.replace(tmp, path)  # never half-written
         return path
 
     def __repr__(self):

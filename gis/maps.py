@@ -17,6 +17,25 @@ standard set (overview, 亩均, renewal, density)::
     add_enterprises(m, firms)
     save_map(m, "maps/overview.html")
 
+Reading the map
+---------------
+- Zones (townships, platforms, parks, renewal blocks, the county outline) are
+  SVG outlines in a pane above the data canvas: only their stroke catches a
+  click, so the smallest feature under the cursor answers; their names are
+  permanent labels (thinned so none overlaps), clickable at county zoom.
+- Below ``maps.detail_zoom`` (county zoom) zones may be filled (亩均税收, or
+  A+B share in public mode) and parcels of the 亩均 map are not drawn; from
+  street zoom the parcels come in and the zone fill goes.
+- Popups are 260-420 px wide, wrap long text, stay below the title, and start
+  with what was clicked (``_title``/``_sub``: parcel id, township,
+  platform/park, firms; block number and priority).
+- Colours: :func:`class_colours` (A/B/C/D, colour-blind safe, and firms
+  without a class by why), :func:`chain_colours` (one per industry chain);
+  cluster bubbles are neutral grey.
+- Furniture: title with year, data date, source, marking
+  (:func:`gis.confidential.marking`) and 合成演示数据 for demo data; north
+  arrow, scale bar, CGCS2000 / EPSG:4549 note, measuring in 亩.
+
 Safety and size
 ---------------
 - Values reach the page as JSON data and are written into popups, tooltips,
@@ -384,7 +403,7 @@ class _Furniture(MacroElement):
         {% macro script(this, kwargs) %}
         gis.panes({{ this._parent.get_name() }}, {{ this.detail_zoom }});
         gis.northArrow({{ this._parent.get_name() }}, {{ this.north_json }});
-        gis.note({{ this._parent.get_name() }}, {{ this.crs_json }}, "bottomleft").getContainer().className = "gis-crs leaflet-bar";
+        gis.note({{ this._parent.get_name() }}, {{ this.crs_json }}, "bottomleft").getContainer().className = "gis-crs leaflet-bar leaflet-control";
         {% endmacro %}
         """
     )
@@ -897,6 +916,7 @@ def _classified(values, s, lang, cmap=None, unit=""):
     import mapclassify
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
+    from threadpoolctl import threadpool_limits
 
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(v)
@@ -907,7 +927,10 @@ def _classified(values, s, lang, cmap=None, unit=""):
         if k >= 2:
             scheme = s["classify_scheme"]
             try:
-                cls = mapclassify.classify(v[ok], scheme, k=k)
+                # one OpenMP thread: sklearn's k-means (NaturalBreaks) otherwise spins
+                # threads for a few thousand values, 10-100x the CPU on a busy machine
+                with threadpool_limits(limits=1, user_api="openmp"):
+                    cls = mapclassify.classify(v[ok], scheme, k=k)
             except (KeyError, ValueError, TypeError) as exc:
                 raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
             bins = np.asarray(cls.bins, dtype=float)
@@ -1462,7 +1485,8 @@ def add_renewal(m, gdf, kind="parcels", name=None, show=True):
         return _add_layer(m, gdf, "renewal_parcels", "renewal", name=name, colour=c, title=title,
                           tooltip=title, show=show, style={"weight": 1, "color": c, "fillOpacity": 0.45})
     return _add_layer(m, gdf, "renewal_blocks", "renewal", name=name, colour=c, title=title, tooltip=title,
-                      show=show, outline=True, pane="gisZones", labels=title,
+                      show=show, outline=True, pane="gisZones",
+                      labels="block_id" if "block_id" in gdf.columns else title,
                       style={"weight": 2.5, "color": c, "fillOpacity": 0, "dashArray": "6 3"})
 
 
@@ -1761,12 +1785,14 @@ def to_html(m, path=None):
 
 
 def save_map(m, path):
-    """Write the map to ``path`` (UTF-8, self-contained); returns the Path."""
+    """Write the map to ``path`` (UTF-8, self-contained; never half-written); returns the Path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     page = to_html(m, path)
-    with open(path, "w", encoding="utf-8") as fh:
+    tmp = path.with_name(f".{path.name}.partial")
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(page)
+    os.replace(tmp, path)  # a reader sees the previous map or the whole new one
     return path
 
 

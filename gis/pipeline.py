@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_settings
+from .outputs import output_path, staged, unique_filenames
 
 __all__ = [
     "STAGES",
@@ -38,6 +39,7 @@ __all__ = [
     "stop_if_nothing_loaded",
     "input_balances",
     "load_land",
+    "check_run_arguments",
     "attach_firms",
     "evaluate_units",
     "evaluate_firms",
@@ -240,11 +242,14 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None):
-    """Read the 三调 parcels and the plan zoning (either may be None)."""
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
+    """Read the 三调 parcels and the plan zoning (either may be None).
+
+    ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    """
     from .io import read_landuse, read_plan
 
-    parcels = read_landuse(landuse, ledger=ledger, settings=settings) if landuse else None
+    parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
     return parcels, plan_gdf
 
@@ -495,6 +500,81 @@ def memory_estimate(paths, settings=None):
     return int(need), size
 
 
+#: the earliest evaluation year accepted (亩均 evaluations began in Zhejiang in
+#: the 2000s; a two-digit year such as 25 is a typing slip)
+FIRST_YEAR = 2000
+
+
+def _writable_folder(out_dir):
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
+
+    Folders the probe creates are removed again: the check writes nothing.
+    """
+    import tempfile
+
+    from ._errors import ValidationError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    missing = [p for p in [out, *out.parents] if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    finally:
+        for p in missing:  # deepest first
+            if p.is_dir():
+                p.rmdir()
+    return out
+
+
+def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
+    """Check the run's arguments before any work (writing nothing); return the output folder.
+
+    Refused, each with one line: an output folder that is an existing file or
+    cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
+    an evaluation year outside ``FIRST_YEAR`` … next calendar year.
+
+    Raises
+    ------
+    ValidationError
+
+    Examples
+    --------
+    >>> from gis import ValidationError
+    >>> try:
+    ...     check_run_arguments("out", 25)
+    ... except ValidationError as exc:
+    ...     print(str(exc)[:49])
+    --year 25: not a plausible evaluation year (2000-
+    """
+    import datetime
+
+    from ._errors import ValidationError
+    from .io import is_table
+
+    last = datetime.date.today().year + 1
+    try:
+        ok = FIRST_YEAR <= int(year) <= last
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValidationError(f"--year {year}: not a plausible evaluation year ({FIRST_YEAR}-{last}); "
+                              "give all four digits, e.g. --year 2025 / 评价年度应为四位数年份")
+    for option, path in (("--landuse", landuse), ("--plan", plan)):
+        if path is not None and is_table(path):
+            raise ValidationError(f"{option} {Path(str(path)).name} is a table ({Path(str(path)).suffix}), "
+                                  "not a vector layer: give the 三调/规划 layer (.gpkg, .shp, .zip, .gdb) "
+                                  "/ 应为矢量图层")
+    if previous is not None and not is_table(previous):
+        raise ValidationError(f"--previous {Path(str(previous)).name} is not a table (.xlsx/.csv)")
+    return _writable_folder(out_dir)
+
+
 def check_memory(paths, settings=None):
     """Stop before loading when the inputs are too large for the in-memory engine.
 
@@ -650,7 +730,7 @@ def input_roles(enterprises, previous=None, landuse=None, plan=None):
     return {k: v for k, v in roles.items() if v is not None}
 
 
-def _stage_load(result, inputs, landuse, plan, out_dir, echo):
+def _stage_load(result, inputs, landuse, plan, out_dir):
     """Read this year's firms, the parcels, the plan and last year's firms (if given).
 
     Stops (with rejects.csv written) when no firm row could be loaded;
@@ -665,24 +745,25 @@ def _stage_load(result, inputs, landuse, plan, out_dir, echo):
     firms, ledger = load_firms(path, inputs["coords"], boundary, s, sheet=sheet, year=year)
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
-    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s)
+    parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
+                                  layer=inputs.get("layer"))
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
     result.firms, result.ledger, result.parcels, result.plan = firms, ledger, parcels, plan_gdf
     used = check["best"] if check["auto"] else check["used"]
-    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": used,
+    inputs["summary"] = {"sheet": firms.attrs.get("sheet", ""), "coords": check.get("projected") or used,
                          "coords_check": check["note"]}
-    echo(f"坐标系 coordinate system: {check['note']}")
     if inputs.get("previous"):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
                                                            year=year - 1)
         ledger.extend(prev_ledger.mark("previous"))
 
 
+@staged("run")
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None):
+        map_options=None, sheet=None, report_options=None, layer=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -702,6 +783,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         (:func:`firms_in_best_system`).
     sheet : str, optional
         Sheet of the enterprise workbook (default: see :func:`gis.io.read_table`).
+    layer : str, optional
+        Layer of the ``landuse`` file (default: the one called DLTB, or its
+        only layer).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -713,7 +797,8 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         Called with progress lines (e.g. ``print``).
     map_options : dict, optional
         Keyword arguments of :func:`gis.maps.standard_maps` (``basemap``,
-        ``public``, ``lang``, ``names``).
+        ``public``, ``lang``, ``names``), and ``maps_dir``: where to write the
+        maps (default ``out_dir/maps``).
     report_options : dict, optional
         ``public`` (公开版 report) and ``pdf`` (also print the report to PDF),
         see :func:`gis.report.write_report`.
@@ -728,10 +813,11 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
+    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "layer": layer}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
@@ -746,7 +832,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            _stage_load(result, inputs, landuse, plan, out_dir, echo)
+            _stage_load(result, inputs, landuse, plan, out_dir)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
@@ -777,6 +863,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     return result
 
 
+@staged("publish")
 def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
             report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
@@ -1023,8 +1110,9 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     if out_dir is not None:
         folder = Path(out_dir) / "density"
         folder.mkdir(parents=True, exist_ok=True)
+        files = unique_filenames(out["grids"])  # chain names come from the data
         out["tifs"] = {
-            name: density.write_geotiff(grid, folder / f"{name}.tif", settings=settings)
+            name: density.write_geotiff(grid, output_path(folder, files[name], ".tif"), settings=settings)
             for name, grid in out["grids"].items()
         }
     hot = clusters.hot_spots(pts, area=outline, settings=settings)
@@ -1070,6 +1158,7 @@ def map_layers(result):
     if result.parcels is not None and "firms" in result.parcels:
         # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
+        eff = eff.assign(parcel_id=eff["BSM"])
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1140,14 +1229,15 @@ def map_targets(result):
 
 
 def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
-                demo=False):
+                demo=False, maps_dir=None):
     from . import maps
 
     date = None
     if source is not None and Path(source).is_file():
         date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
     result.paths["maps"] = maps.standard_maps(
-        Path(out_dir) / "maps", map_layers(result), lang=lang, basemap=basemap,
+        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
+        lang=lang, basemap=basemap,
         public=public, settings=result.settings, names=names, targets=map_targets(result),
         year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
     )

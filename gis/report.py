@@ -1244,6 +1244,22 @@ def _method_html(method, settings):
     return Html("".join(parts))
 
 
+def _public_method(method):
+    """The 评价办法 of a public edition: no indicator table (its names and benchmarks
+    come from the firms' confidential figures), each sentence through
+    :func:`gis.confidential.public_text`."""
+    from .confidential import WITHHELD, public_text
+
+    out = {}
+    for head, content in method.items():
+        if isinstance(content, pd.DataFrame):
+            out[head] = ["指标、权重与基准值含企业经营数据，公开版不列出（见内部版）。"]
+            continue
+        items = [public_text(str(x)) for x in content]
+        out[head] = [x for x in items if x != WITHHELD] or [WITHHELD]
+    return out
+
+
 def _key_figures_section(summary, previous_summary, public):
     from .confidential import mentions_confidential
     from .yearly import key_figures, key_figures_html, year_figures
@@ -1300,7 +1316,7 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
     if rules:  # how the figures were made (gis.pipeline.run_summary)
         sections["计算口径"] = rules
     if method:
-        sections["评价办法"] = _method_html(method, settings)
+        sections["评价办法"] = _method_html(_public_method(method) if public else method, settings)
     html_tables = {}
     for key, cap in (("platforms", "平台"), ("chains", "产业链"), ("parks", "园区"),
                      ("townships", "镇街"), ("targets", "规划目标")):

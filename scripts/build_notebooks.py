@@ -301,8 +301,16 @@ NOTEBOOKS["05_maps.ipynb"] = [
         "m"
     ),
     new_markdown_cell(
+        "## 打开后看到什么 · What a planner sees\n\n"
+        "县域视图：镇街按亩均税收着色并标注名称，平台、园区为轮廓线；放大到街道级（第14级）后显示图斑和企业，"
+        "点击图斑弹出图斑编号、镇街、平台/园区和企业名称。`scripts/map_screenshots.py` 生成每张标准地图的县域和街道截图。\n\n"
+        "![亩均效益地图 · 县域视图](../docs/maps/efficiency_county.png)\n\n"
+        "![亩均效益地图 · 街道视图](../docs/maps/efficiency_street.png)"
+    ),
+    new_markdown_cell(
         "## 底图 · Base maps\n\n"
         "```python\n"
+        "m = maps.base_map(layers['boundary'], basemap='tiles:D:/底图瓦片')   # 本地瓦片目录 {z}/{x}/{y}.png 或 .mbtiles，无需服务器\n"
         "os.environ['GIS_TILE_URL'] = 'http://tiles.intranet/{z}/{x}/{y}.png'   # 内网瓦片\n"
         "m = maps.base_map(layers['boundary'], basemap='intranet')\n"
         "m = maps.base_map(layers['boundary'], basemap='amap')   # 高德：叠加图层自动偏移到 GCJ-02\n"

@@ -69,7 +69,7 @@ if ! psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" 
   log "creating database $DB"
   psql_su -d postgres -c "CREATE DATABASE $DB OWNER $ROLE" >&2
 fi
-psql_su -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS postgis" >&2
+psql_su -d "$DB" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS postgis" >&2
 psql_su -d "$DB" -c "GRANT ALL ON SCHEMA public TO $ROLE" >&2
 
 echo "postgresql://$ROLE:$PASS@127.0.0.1:$PORT/$DB"

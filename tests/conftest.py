@@ -6,6 +6,9 @@ from collections import Counter
 
 import pytest
 
+#: run by the system Python with PyQGIS (tests/test_qgis.py), not importable here
+collect_ignore = ["qgis_check.py"]
+
 #: Approximate township centres (lon, lat, WGS84) from domain.md §1.  Note:
 #: the 大陈 and 赤岸 points lie about 1 km outside the real county outline
 #: (layers/yiwu.gpkg); use them only with an explicit box boundary.

@@ -76,6 +76,8 @@ def test_public_frame_drops_columns_whose_label_names_a_quantity():
     (1234.5, "x 11234.56 y", False),                      # inside a longer number
     (1234.5, "[120.1234567,29.31]", False),               # inside a coordinate
     (1234.5, "1234.58", False),
+    (220.6, "用地 3,220.60 亩", False),                    # part of a number grouped by thousands
+    (-101.29, "z 值 -101.29", True),                       # signs ignored
     (4.74, "亩均 4.74 万元", False),                        # too short to search soundly
     (27.364, "27.36 万元/亩", False),                      # 4 significant digits: not searched
     (127.364, "127.36 万元/亩", True),
@@ -122,7 +124,7 @@ def _frames(res):
     frames = [res.firms, res.parcels, facts, R["renewal_parcels"], R["renewal_blocks"]]
     frames += [v for v in res.tables.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.layers.values() if isinstance(v, pd.DataFrame)]
-    frames += [res.density.get(k) for k in ("hotspots", "clusters")]
+    frames += [v for v in res.density.values() if isinstance(v, pd.DataFrame)]
     return [f for f in frames if f is not None]
 
 
@@ -147,15 +149,13 @@ def _position(text):
 
 
 @pytest.fixture(scope="module")
-def public_demo(tmp_path_factory):
+def public_demo(tmp_path_factory, demo_full_inputs):
     """The full demo run once with public maps; its confidential needles and public numbers."""
     from gis import pipeline
 
     root = tmp_path_factory.mktemp("public_demo")
-    inputs = pipeline.demo_inputs(root / "data")
-    res = pipeline.run(**inputs, out_dir=root / "out", progress=False,
-                       stages=("efficiency", "renewal", "density", "maps"),
-                       map_options={"public": True})
+    res = pipeline.run(**demo_full_inputs, out_dir=root / "out", progress=False,
+                       map_options={"public": True}, report_options={"public": True})
     values = []
     for f in _frames(res):
         values += _values(f, FIRM_FIGURES + PARCEL_FIGURES)
@@ -167,15 +167,33 @@ def _leaks(data, needles, public):
             if not (h[0].isdigit() and (h in public or _position(h)))]
 
 
-def test_public_maps_of_the_demo_hold_no_confidential_figure_or_word(public_demo):
+def _contents(path):
+    """``[(part, bytes)]`` of a written file: each member of an .xlsx (zip), else the file."""
+    import zipfile
+
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as z:
+            return [(f"{path.name}:{n}", z.read(n)) for n in z.namelist()]
+    return [(path.name, path.read_bytes())]
+
+
+def _public_artefacts(res):
+    maps_ = dict(res.paths["maps"])
+    report = {k: res.paths[k] for k in ("report_workbook", "report_html") if k in res.paths}
+    return maps_, report
+
+
+def test_public_outputs_of_the_demo_hold_no_confidential_figure_or_word(public_demo):
     res, needles, public = public_demo
     assert len(needles) > 100000 and len(needles - public) > 0.8 * len(needles)  # power kept
-    written = res.paths["maps"]
-    assert set(written) == {"overview", "efficiency", "renewal", "density"}
-    for name, path in written.items():
-        data = path.read_bytes()
-        assert _leaks(data, needles, public) == [], name
-        text = data.decode("utf-8")
+    maps_, report = _public_artefacts(res)
+    assert set(maps_) == {"overview", "efficiency", "renewal", "density"}
+    assert set(report) == {"report_workbook", "report_html"}
+    for name, path in {**maps_, **report}.items():
+        for part, data in _contents(path):
+            assert _leaks(data, needles, public) == [], part
+    for name, path in {**maps_, "report_html": report["report_html"]}.items():
+        text = path.read_text(encoding="utf-8")
         assert "公开版" in text and "内部资料" not in text, name
 
 

@@ -377,3 +377,25 @@ def test_the_workbook_records_the_files_and_sheets_read(demo_run):
     assert {r[0] for r in quality} >= {table, Path(inputs["landuse"]).name, Path(inputs["previous"]).name}
     saved = json.loads(json.dumps(result.summary, default=str))
     assert saved["inputs"][f"{table} [企业名录]"].startswith(f"读取 {rows} 行")
+
+
+def test_xy_metres_need_no_coordinate_check(demo_data, demo_loaded, tmp_path):
+    """A table whose 经度/纬度 columns hold EPSG:4549 X/Y is not compared as lon/lat."""
+    firms, _ = demo_loaded
+    xy = dict(zip(firms["uscc"], zip(firms.geometry.x, firms.geometry.y)))
+    header, rows = _demo_rows(demo_data["enterprises"])
+    i, j, k = header.index("经度"), header.index("纬度"), header.index("统一社会信用代码")
+    for r in rows:
+        if r[k] in xy:
+            r[i], r[j] = (round(v, 3) for v in xy[r[k]])
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "企业名录"
+    for r in [header, *rows]:
+        ws.append(r)
+    wb.save(tmp_path / "平面坐标.xlsx")
+    result = pipeline.run(tmp_path / "平面坐标.xlsx", tmp_path / "out", 2025, landuse=demo_data["landuse"],
+                          stages=(), progress=False)
+    assert result.summary["coords"] == "EPSG:4549"
+    assert "无需检查" in result.summary["coords_check"]
+    assert len(result.firms) == len(firms)

@@ -782,12 +782,14 @@ def _lonlat(geom):
 
 def _click_at(page, lon, lat, zoom=17):
     """Centre the map on (lon, lat) at ``zoom`` and click there with the mouse."""
+    page.wait_for_function("gis.isReady()")
     xy = page.evaluate("""([lat, lon, z]) => { gis.map.setView([lat, lon], z, {animate: false});
         const p = gis.map.latLngToContainerPoint([lat, lon]);
         const r = gis.map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }""",
                        [lat, lon, zoom])
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.wait_for_timeout(200)
+    assert page.evaluate("gis.map.getZoom()") == zoom
     under = page.evaluate("""([x, y]) => document.elementsFromPoint(x, y).slice(0, 2).map(
         e => e.tagName + '.' + (e.className.baseVal !== undefined ? e.className.baseVal : e.className))""", xy)
     page.mouse.click(xy[0], xy[1])
@@ -811,7 +813,7 @@ def test_planner_clicks_parcels_and_reads_popups(planner_page, planner_run):
     page = goto("efficiency")
     text = _click_at(page, *_lonlat(inside.geometry))
     first = text.splitlines()[0]
-    assert inside["parcel_id"] in first and first.startswith("图斑"), text
+    assert inside["BSM"] in first and first.startswith("图斑"), text
     assert inside["platform"] in text and inside["township"] in text
     assert "亩均等级" in text
     # the renewal parcel with the longest evidence: a readable popup, inside the view, below the title
@@ -899,3 +901,95 @@ def test_planner_toggles_layers_and_legends_follow(planner_page):
     assert {"townships", "platforms", "efficiency", "enterprises", "density", "hotspots", "clusters",
             "renewal_parcels", "renewal_blocks", "background"} <= seen
     assert errors == [] and blocked == []
+
+
+# ---------------------------------------------------------------------------
+# offline tile folder / .mbtiles basemap
+# ---------------------------------------------------------------------------
+def _tile_xy(lon, lat, z):
+    """Slippy-map tile of a point (OSM convention, y from the north)."""
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - np.arcsinh(np.tan(np.radians(lat))) / np.pi) / 2 * n)
+    return x, y
+
+
+def _tile_png(colour):
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (256, 256), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _tiles_around(z=11):
+    (w, so), (e, n) = TO_WGS.transform(X0 - 20_000, Y0 - 20_000), TO_WGS.transform(X0 + 20_000, Y0 + 20_000)
+    x0, y0 = _tile_xy(w, n, z)
+    x1, y1 = _tile_xy(e, so, z)
+    return [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def test_tile_basemap_errors(tmp_path):
+    lay = make_layers()
+    with pytest.raises(ConfigError, match="no tile folder"):
+        maps.base_map(lay["boundary"], basemap=f"tiles:{tmp_path / 'nope'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=r"\{z\}/\{x\}/\{y\}"):
+        maps.base_map(lay["boundary"], basemap=f"tiles:{tmp_path / 'empty'}")
+
+
+@pytest.mark.browser
+def test_tile_folder_and_mbtiles_read_relative_to_the_map(chromium, tmp_path):
+    import sqlite3
+
+    lay = make_layers()
+    tiles = _tiles_around()
+    folder = tmp_path / "底图瓦片"
+    for z, x, y in tiles:
+        (folder / str(z) / str(x)).mkdir(parents=True, exist_ok=True)
+        (folder / str(z) / str(x) / f"{y}.png").write_bytes(_tile_png("#cfe3cf"))
+    mb = tmp_path / "county.mbtiles"
+    with sqlite3.connect(mb) as con:
+        con.execute("CREATE TABLE metadata (name text, value text)")
+        con.execute("CREATE TABLE tiles (zoom_level integer, tile_column integer, tile_row integer, tile_data blob)")
+        con.execute("INSERT INTO metadata VALUES ('format', 'png')")
+        for z, x, y in tiles:  # MBTiles rows count from the south
+            con.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, 2 ** z - 1 - y, _tile_png("#d8c8e8")))
+    for source in (folder, mb):
+        m = maps.base_map(lay["boundary"], basemap=f"tiles:{source}")
+        maps.add_boundary(m, lay["boundary"])
+        path = maps.save_map(m, tmp_path / "maps" / f"{source.stem}.html")
+        page_text = path.read_text(encoding="utf-8")
+        want = "../底图瓦片/{z}/{x}/{y}.png" if source == folder else "county_tiles/{z}/{x}/{y}.png"
+        # relative to the map file (written as a JSON string: non-ASCII as \u escapes)
+        assert json.dumps(want)[1:-1] in page_text and str(tmp_path) not in page_text
+        if source == mb:
+            z, x, y = tiles[0]
+            assert (tmp_path / "maps" / "county_tiles" / str(z) / str(x) / f"{y}.png").read_bytes() == _tile_png("#d8c8e8")
+        with gisbrowser.open_map(chromium, path) as (page, log):
+            lon, lat = TO_WGS.transform(X0, Y0)
+            page.evaluate("([lat, lon]) => gis.map.setView([lat, lon], 11, {animate: false})", [lat, lon])
+            page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length >= 2", timeout=10_000)
+            srcs = page.evaluate("Array.from(document.querySelectorAll('img.leaflet-tile-loaded')).map(i => i.src)")
+            assert all(s.startswith("file://") and "/11/" in s for s in srcs), srcs
+            assert log.blocked == []
+            assert [e for e in log.errors if "ERR_FILE_NOT_FOUND" not in e] == []
+
+
+def test_popups_say_what_was_clicked():
+    lay = make_layers()
+    parcels = lay["renewal_parcels"].iloc[:2].assign(
+        parcel_id=["330782200000000001", "330782200000000002"], township=["佛堂镇", "稠城街道"],
+        platform=["义乌科技城", None], park=[None, None], firm_names=["甲公司、乙公司", None])
+    blocks = lay["renewal_blocks"].assign(block_id="RB0007", rank=1, priority=89.54)
+    m = maps.base_map(lay["boundary"])
+    maps.add_renewal(m, parcels, kind="parcels")
+    maps.add_renewal(m, blocks, kind="blocks")
+    p = spec_of(m, "renewal_parcels")["props"]
+    assert p["_title"] == ["图斑 330782200000000001", "图斑 330782200000000002"]
+    assert p["_sub"] == ["佛堂镇 · 义乌科技城\n企业: 甲公司、乙公司", "稠城街道"]
+    b = spec_of(m, "renewal_blocks")
+    assert b["props"]["_title"] == ["更新单元 RB0007 · 优先级 第1位 (89.5)"]
+    assert b["pane"] == "gisZones" and b["labels"]["text"] == ["RB0007"]

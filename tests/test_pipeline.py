@@ -199,3 +199,23 @@ def test_too_large_for_memory_stops_before_loading(tmp_path, capsys):
                      str(tmp_path / "o2"), "--config", str(cfg), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "--engine dask" in err and len(err.strip().splitlines()) == 1
+
+
+def test_workbook_holds_the_computed_figures(demo_run):
+    """What the planner reads in 企业评价 / 更新区块 is what was computed, value for value."""
+    result, out, _, inputs = demo_run
+    book = pd.read_excel(out / f"亩均效益评价_{inputs['year']}.xlsx", sheet_name=None, engine="calamine")
+    firms = book["企业评价"].set_index("统一社会信用代码")
+    ev = result.firms.set_index("uscc")
+    assert set(firms.index) == set(ev.index)
+    ev = ev.loc[firms.index]
+    np.testing.assert_allclose(pd.to_numeric(firms["综合得分"]).to_numpy(float),
+                               ev["score"].to_numpy(float), rtol=1e-15, equal_nan=True)
+    shown = firms[next(c for c in firms.columns if "类别" in c)]  # "A 优先发展" or "A"
+    assert shown.fillna("").astype(str).str[:1].tolist() == ev["class"].fillna("").tolist()
+    tax = pd.to_numeric(firms["税收(万元)"]).to_numpy(float)
+    np.testing.assert_allclose(tax, ev["tax"].to_numpy(float), rtol=1e-15, equal_nan=True)
+    blocks = result.renewal["renewal_blocks"]
+    sheet = book["更新区块"]
+    assert len(sheet) == len(blocks)
+    assert sheet["面积(亩)"].sum() == pytest.approx(blocks["area_mu"].sum(), rel=1e-12)

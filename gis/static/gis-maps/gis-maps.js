@@ -24,6 +24,7 @@
   gis.detailZoom = 14;
 
   gis.isReady = function () {
+    if (gis.map && gis.map._animatingZoom) return false;  // the opening fit may still be zooming
     // a clustered layer still loading counts only while it is on the map
     for (var k in gis.pending) if (gis.pending[k] && gis.layers[k] && gis.layers[k]._map) return false;
     return true;
@@ -124,7 +125,7 @@
     gis.pending[spec.key] = true;
     var grp = L.markerClusterGroup({
       chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50,
-      disableClusteringAtZoom: 18,
+      disableClusteringAtZoom: 16,
       chunkProgress: function (done, total) { if (done >= total) gis.pending[spec.key] = false; },
     });
     var n = spec.x.length, markers = new Array(n);
@@ -330,7 +331,7 @@
   /* Enterprise-name search (leaflet-search), tips built with textContent. */
   gis.search = function (map, layer, opts) {
     var ctl = new L.Control.Search({
-      layer: layer, propertyName: opts.property, initial: false, zoom: 17,
+      layer: L.layerGroup(), propertyName: opts.property, initial: false, zoom: 17,
       textPlaceholder: opts.placeholder, textErr: opts.notFound, textCancel: opts.cancel,
       position: "topleft", marker: { icon: false, circle: { radius: 14, color: "#00ffff", weight: 3 } },
       buildTip: function (text) { return el("a", null, text); },
@@ -345,11 +346,11 @@
         } else { m.setView(latlng, 17); }
       },
     });
-    // leaflet-search puts its layer on the map: keep a hidden layer hidden until
-    // the planner opens the search box (a clustered layer searches only on the map)
-    var shown = map.hasLayer(layer);
+    // leaflet-search puts the layer it is given on the map: give it an empty one and
+    // search the real layer, so a hidden layer stays hidden until the planner opens the
+    // search box (a clustered layer is searched while on the map)
     map.addControl(ctl);
-    if (!shown && map.hasLayer(layer)) map.removeLayer(layer);
+    ctl._layer = layer;
     ctl.on("search:expanded", function () { if (!map.hasLayer(layer)) map.addLayer(layer); });
     // Chinese typed through an input method arrives as "input" events (keyCode 229 or no
     // keyup at all): search on those too, not only on key-ups
