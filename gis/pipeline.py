@@ -506,22 +506,10 @@ FIRST_YEAR = 2000
 
 
 def _writable_folder(out_dir):
-    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not."""
-    import tempfile
+    """Create ``out_dir`` and prove a file can be written in it (:func:`gis.outputs.writable_folder`)."""
+    from .outputs import writable_folder
 
-    from ._errors import ValidationError
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
-    return out
+    return writable_folder(out_dir)
 
 
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
@@ -763,7 +751,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     enterprises : str or Path
         The enterprise table (.xlsx/.csv).
     out_dir : str or Path
-        Output folder.
+        Output folder, written whole or not at all: the run writes into a
+        temporary folder beside it, moves the files in at the end and writes
+        ``run.json`` last, holding the folder's lock meanwhile
+        (:func:`gis.outputs.staged`).
     year : int
         Evaluation year.
     landuse, plan, previous : str or Path, optional
