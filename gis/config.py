@@ -155,6 +155,7 @@ CHECKERS = {
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",
     "engine": "gis.engine:settings_problems",
+    "io": "gis.io:settings_problems",
     "renewal": "gis.renewal:settings_problems",
 }
 

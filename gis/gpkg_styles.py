@@ -158,16 +158,16 @@ def _symbol(parent, name, geom, fill, outline="#ffffff", width=0.2, alpha=255, d
 
 
 def _categorized(root, attr, geom, categories, outline="#ffffff", width=0.2):
-    """``categories``: list of (value, label, colour or None, render)."""
+    """``categories``: list of (value, label, colour or None, render[, opacity 0-255])."""
     r = ET.SubElement(root, "renderer-v2", type="categorizedSymbol", attr=attr, symbollevels="0",
                       forceraster="0", enableorderby="0")
     cats = ET.SubElement(r, "categories")
     syms = ET.SubElement(r, "symbols")
-    for i, (value, label, colour, render) in enumerate(categories):
+    for i, (value, label, colour, render, *alpha) in enumerate(categories):
         ET.SubElement(cats, "category", value=str(value), label=str(label), symbol=str(i),
                       render="true" if render else "false")
         _symbol(syms, i, geom, colour, outline=outline, width=width,
-                alpha=255 if geom == "point" else 230)
+                alpha=alpha[0] if alpha else 255 if geom == "point" else 230)
     return r
 
 
@@ -303,7 +303,7 @@ def layer_qml(layer, frame, settings=None):
                      outline="#ffffff", width=0.15)
     elif layer == "parcels":
         cats = _class_categories(class_colours(settings, ungraded=False), ungraded=False)
-        cats.append(("", "无参评企业", maps["missing_colour"], True))
+        cats.append(("", "无参评企业", maps["missing_colour"], True, 90))  # light: the classes stand out
         _categorized(root, "grade", "polygon", cats, outline="#ffffff", width=0.05)
     elif layer in ("platforms", "parks", "townships"):
         colour = maps[{"platforms": "platform_colour", "parks": "park_colour",

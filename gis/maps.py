@@ -916,6 +916,7 @@ def _classified(values, s, lang, cmap=None, unit=""):
     import mapclassify
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
+    from threadpoolctl import threadpool_limits
 
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(v)
@@ -926,7 +927,10 @@ def _classified(values, s, lang, cmap=None, unit=""):
         if k >= 2:
             scheme = s["classify_scheme"]
             try:
-                cls = mapclassify.classify(v[ok], scheme, k=k)
+                # one OpenMP thread: sklearn's k-means (NaturalBreaks) otherwise spins
+                # threads for a few thousand values, 10-100x the CPU on a busy machine
+                with threadpool_limits(limits=1, user_api="openmp"):
+                    cls = mapclassify.classify(v[ok], scheme, k=k)
             except (KeyError, ValueError, TypeError) as exc:
                 raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
             bins = np.asarray(cls.bins, dtype=float)

@@ -214,8 +214,15 @@ def write_xlsx(sheets, path):
 
 
 # ---------------------------------------------------------------- lock
-def writable_folder(out_dir):
-    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not.
+def writable_folder(out_dir, keep=True):
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    keep : bool
+        True: the folder is created and stays.  False: folders the probe
+        creates are removed again (the check writes nothing).
 
     Raises
     ------
@@ -225,6 +232,7 @@ def writable_folder(out_dir):
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    missing = [p for p in [out, *out.parents] if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -232,6 +240,11 @@ def writable_folder(out_dir):
     except OSError as exc:
         why = exc.strerror or type(exc).__name__
         raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    finally:
+        if not keep or not out.is_dir():
+            for p in missing:  # deepest first
+                if p.is_dir():
+                    p.rmdir()
     return out
 
 

@@ -506,14 +506,18 @@ FIRST_YEAR = 2000
 
 
 def _writable_folder(out_dir):
-    """Create ``out_dir`` and prove a file can be written in it (:func:`gis.outputs.writable_folder`)."""
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
+
+    Folders the probe creates are removed again: the check writes nothing
+    (:func:`gis.outputs.writable_folder` with ``keep=False``).
+    """
     from .outputs import writable_folder
 
-    return writable_folder(out_dir)
+    return writable_folder(out_dir, keep=False)
 
 
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
-    """Check the run's arguments before any work; return the output folder (created).
+    """Check the run's arguments before any work (writing nothing); return the output folder.
 
     Refused, each with one line: an output folder that is an existing file or
     cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
@@ -798,6 +802,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
+    out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "layer": layer}
     t0, c0 = time.perf_counter(), time.process_time()

@@ -146,3 +146,18 @@ def test_zone_rule_min_share_and_townships():
     rule = attach.zone_rule(settings())
     assert "50%" in rule and "镇街" in rule
     assert np.isclose(load_settings()["attach"]["zone_min_share"], 0.5)
+
+
+def test_parcel_figures_per_parcel_units(land):
+    # multi_parcel: per_parcel — 甲 is already two units (figures apportioned by
+    # gis.attach.parcel_units): each unit stays whole on its parcel, and the total
+    # counts 甲 once
+    units = pd.DataFrame({
+        "firm": ["甲", "甲", "乙"], "parcel_id": ["p", "q", "q"], "parcel_ids": ["p;q", "p;q", "q"],
+        "land_mu": [27.0, 9.0, 8.0], "tax": [300.0, 100.0, 80.0],
+        "scope": ["graded", "graded", "graded"], "class": ["C", "C", "A"],
+    })
+    t = figures.parcel_figures(units, land, settings(multi_parcel="per_parcel"))
+    assert t.loc["p", ["land_mu", "tax"]].tolist() == pytest.approx([27.0, 300.0])
+    assert t.loc["q", ["land_mu", "tax"]].tolist() == pytest.approx([17.0, 180.0])
+    assert t.loc["全市合计", "firms"] == 2 and t.loc["全市合计", "n_C"] == 1
