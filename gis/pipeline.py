@@ -508,28 +508,12 @@ FIRST_YEAR = 2000
 def _writable_folder(out_dir):
     """Prove ``out_dir`` can be created and written; raise a one-line error if not.
 
-    Folders the probe creates are removed again: the check writes nothing.
+    Folders the probe creates are removed again: the check writes nothing
+    (:func:`gis.outputs.writable_folder` with ``keep=False``).
     """
-    import tempfile
+    from .outputs import writable_folder
 
-    from ._errors import ValidationError
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
-    missing = [p for p in [out, *out.parents] if not p.exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
-    finally:
-        for p in missing:  # deepest first
-            if p.is_dir():
-                p.rmdir()
-    return out
+    return writable_folder(out_dir, keep=False)
 
 
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
@@ -771,7 +755,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     enterprises : str or Path
         The enterprise table (.xlsx/.csv).
     out_dir : str or Path
-        Output folder.
+        Output folder, written whole or not at all: the run writes into a
+        temporary folder beside it, moves the files in at the end and writes
+        ``run.json`` last, holding the folder's lock meanwhile
+        (:func:`gis.outputs.staged`).
     year : int
         Evaluation year.
     landuse, plan, previous : str or Path, optional
