@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_settings
-from .outputs import check_output_folder, output_path, staged, unique_filenames
+from .outputs import output_path, staged, unique_filenames
 
 __all__ = [
     "STAGES",
@@ -505,6 +505,17 @@ def memory_estimate(paths, settings=None):
 FIRST_YEAR = 2000
 
 
+def _writable_folder(out_dir):
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
+
+    Folders the probe creates are removed again: the check writes nothing
+    (:func:`gis.outputs.writable_folder` with ``keep=False``).
+    """
+    from .outputs import writable_folder
+
+    return writable_folder(out_dir, keep=False)
+
+
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
     """Check the run's arguments before any work (writing nothing); return the output folder.
 
@@ -545,7 +556,7 @@ def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
                                   "/ 应为矢量图层")
     if previous is not None and not is_table(previous):
         raise ValidationError(f"--previous {Path(str(previous)).name} is not a table (.xlsx/.csv)")
-    return check_output_folder(out_dir)
+    return _writable_folder(out_dir)
 
 
 def check_memory(paths, settings=None):
@@ -754,7 +765,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     enterprises : str or Path
         The enterprise table (.xlsx/.csv).
     out_dir : str or Path
-        Output folder.
+        Output folder, written whole or not at all: the run writes into a
+        temporary folder beside it, moves the files in at the end and writes
+        ``run.json`` last, holding the folder's lock meanwhile
+        (:func:`gis.outputs.staged`).
     year : int
         Evaluation year.
     landuse, plan, previous : str or Path, optional
