@@ -195,29 +195,6 @@ def _print_summary(result):
         print(f"先打开 open first: {path} ({hint[first]})")
 
 
-def _print_kept(result, out):
-    """Summary of a keep-on-workers run; writes summary.json and rejects.csv into ``out``."""
-    import json
-
-    s = result.summary
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(
-        {**s, "renewal": {k: v for k, v in result.renewal.items() if k in ("engine", "counts")},
-         "timings": result.timings, "paths": result.paths}, ensure_ascii=False, indent=1,
-        default=str), encoding="utf-8")
-    rejects = result.ledger.write_csv(out / "rejects.csv")
-    print(f"企业 firms: 读取 read {s['firms_read']}, 参评 evaluated {s['firms_evaluated']}, "
-          f"定级 graded {s['firms_graded']} ({', '.join(f'{k} {v}' for k, v in s['classes'].items())})")
-    c = result.renewal.get("counts")
-    if c:
-        print(f"低效用地 candidates {c['candidates']}, 地块组 blocks {c['blocks']} "
-              f"({c['block_mu']:,.1f} 亩)")
-    print(f"结果按分区写入 results per partition: {s['output_dir']} "
-          "(gis.engine.read_output / read_density)")
-    print(f"  summary: {out / 'summary.json'}\n  rejects: {rejects}")
-    print(f"用时 {s.get('seconds', 0)} s")
-
-
 def _stages(args):
     from .pipeline import STAGES
 
@@ -327,9 +304,7 @@ def _run_arguments(p):
     g.add_argument("--db", default=None, metavar="URL",
                    help="also write the year's results to PostGIS (postgresql://user:pw@host/db)")
     g.add_argument("--keep-on-workers", action="store_true",
-                   help="dask: the workers write the results per partition (GeoParquet, GeoTIFF) "
-                        "under OUT/partitions; for data larger than this machine's memory "
-                        "(no maps or report) / 结果按分区写盘")
+                   help=argparse.SUPPRESS)  # deprecated: the dask engine always does so
 
 
 def _run(args):
@@ -343,38 +318,39 @@ def _run(args):
 
         postgis.check_connection(args.db)  # before the run, not after it
     if args.engine == "dask":
-        from .engine import run_dask
+        from .scale import run_dask
 
         if not args.landuse:
-            from ._errors import ValidationError
-
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
         if args.layer:
-            from ._errors import ValidationError
-
             raise ValidationError("--layer is not read by --engine dask: give the DLTB layer alone "
                                   "or its partitions (gis partition)")
-        kept = Path(args.out) / "partitions" if args.keep_on_workers else None
+        if args.keep_on_workers:
+            print("--keep-on-workers 已无需指定 (deprecated, no effect): the dask engine always "
+                  "writes its results per partition on the workers", file=sys.stderr)
+        parts = Path(args.out) / "partitions"
+        stages = _stages(args)
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=kept, sheet=args.sheet)
-        if kept is not None:
-            if args.db:
-                from . import postgis
-
-                written = postgis.write_partitions(args.db, kept, args.year)
-                print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
-            _print_kept(result, Path(args.out))
-            return 0
+                          output_dir=parts, sheet=args.sheet,
+                          stages=("efficiency",) + tuple(s for s in ("renewal", "density")
+                                                         if s in stages))
         result.summary["source"] = str(args.enterprises)
-        stages = tuple(s for s in ("density", "maps", "report") if s in _stages(args))
-        result = publish(result, args.out, stages=stages, report_options=_report_options(args))
-    else:
-        result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
-                     previous=args.previous, coords=args.coords, settings=settings,
-                     stages=_stages(args), progress=not args.no_progress, echo=print,
-                     sheet=args.sheet, report_options=_report_options(args), layer=args.layer)
+        result = publish(result, args.out,
+                         stages=tuple(s for s in ("density", "maps", "report") if s in stages),
+                         report_options=_report_options(args))
+        if args.db:
+            from . import postgis
+
+            written = postgis.write_partitions(args.db, parts, args.year)  # file by file
+            print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
+        _print_summary(result)
+        return 0
+    result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
+                 previous=args.previous, coords=args.coords, settings=settings,
+                 stages=_stages(args), progress=not args.no_progress, echo=print,
+                 sheet=args.sheet, report_options=_report_options(args), layer=args.layer)
     if args.db:
         from . import postgis
 
@@ -396,7 +372,7 @@ def _partition_arguments(p):
 
 def _partition(args):
     from .config import load_settings
-    from .engine import partition_landuse
+    from .scale import partition_landuse
     from .ledger import Ledger
 
     settings = load_settings(args.settings)

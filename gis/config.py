@@ -154,7 +154,8 @@ CHECKERS = {
     "chains": "gis.chains:settings_problems",
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",
-    "engine": "gis.engine:settings_problems",
+    "engine": "gis.scale.cluster:settings_problems",
+    "io": "gis.io:settings_problems",
     "renewal": "gis.renewal:settings_problems",
 }
 

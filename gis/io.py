@@ -49,6 +49,7 @@ from .ledger import Ledger
 from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
 
 __all__ = [
+    "settings_problems",
     "TABLE_SUFFIXES",
     "VECTOR_SUFFIXES",
     "normalise_header",
@@ -83,6 +84,50 @@ def is_table(path):
 
 def _settings(settings):
     return settings if settings is not None else load_settings()
+
+
+def _regex_problems(cfg, where, keys):
+    problems = []
+    for key in keys:
+        try:
+            re.compile(str(cfg.get(key, "")))
+        except re.error as exc:
+            problems.append(f"{where}.{key}: not a valid regular expression ({exc})")
+    return problems
+
+
+def settings_problems(settings):
+    """Problems of the ``io`` settings (checked by :func:`gis.config.load_settings`).
+
+    Examples
+    --------
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["io"]["shapefile_fallback_encoding"] = "gbkk"
+    >>> settings_problems(s)
+    ["io.shapefile_fallback_encoding: unknown text encoding 'gbkk'"]
+    """
+    cfg = settings["io"]
+    problems = []
+    for key, names in (("shapefile_fallback_encoding", [cfg.get("shapefile_fallback_encoding")]),
+                       ("csv_encodings", cfg.get("csv_encodings") or [])):
+        for enc in names:
+            try:
+                codecs.lookup(str(enc))
+            except LookupError:
+                problems.append(f"io.{key}: unknown text encoding '{enc}'")
+    coords = (cfg.get("enterprises") or {}).get("coords")
+    try:
+        coord_system(coords, allow_auto=True)
+    except (GisError, ValueError, TypeError, AttributeError):
+        problems.append(f"io.enterprises.coords: must be wgs84, cgcs2000, gcj02, bd09 or auto, got {coords!r}")
+    problems += _regex_problems(cfg.get("enterprises") or {}, "io.enterprises", ["industry_code_pattern"])
+    land = cfg.get("landuse") or {}
+    problems += _regex_problems(land, "io.landuse", ["dlbm_pattern", "ydyhfldm_pattern"])
+    for field, width in (land.get("code_fields") or {}).items():
+        if not (isinstance(width, int) and not isinstance(width, bool) and width >= 0):
+            problems.append(f"io.landuse.code_fields.{field}: must be a width >= 0 (0 = not padded), "
+                            f"got {width!r}")
+    return problems
 
 
 def _must_exist(path):
@@ -1323,13 +1368,15 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
         Layer name; required when a GeoPackage/FileGDB holds several.
     engine : {"pyogrio", "fiona"}
     encoding : str, optional
-        Text encoding of a Shapefile's .dbf.  By default the .cpg is
-        trusted; with no .cpg, text that is not valid UTF-8 is read as
-        GBK/CP936 (setting ``io.shapefile_fallback_encoding``).
+        Text encoding of a Shapefile's .dbf (also inside a ``.zip``).  By
+        default the .cpg is used when the text decodes in it; otherwise (no
+        .cpg, or a wrong one) the first of UTF-8, GBK/CP936 (setting
+        ``io.shapefile_fallback_encoding``) and GB18030 that decodes it, a
+        wrong .cpg being noted in the ledger (``encoding_mismatch``, row 0).
     ledger : gis.ledger.Ledger, optional
-        Receives rejects (``no_geometry``) and repair notes
-        (``invalid_geometry_repaired``); without one a warning says how
-        many features were dropped.
+        Receives rejects (``no_geometry``) and notes
+        (``invalid_geometry_repaired``, ``encoding_mismatch``); without one a
+        warning says how many features were dropped.
     settings : dict, optional
     upper_fields : bool
         Upper-case the field names (三调 layers).
@@ -1572,7 +1619,11 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     The area to use is ``TBDLMJ``; where it is missing, ``TBMJ − KCMJ``
     (KCMJ missing = 0); where both are missing, the planar area of the
     polygon in EPSG:4549 (recorded as a note ``area_from_geometry``).  Rows
-    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected.
+    with a blank or malformed ``DLBM`` and rows with an area ≤ 0 are rejected;
+    so are copies of an earlier parcel (``duplicate_feature``) and repeated
+    ``BSM`` (``duplicate_id``), the first being kept.  Code fields stored as
+    numbers are read back as codes (:func:`code_text`, setting
+    ``io.landuse.code_fields``; one ``code_as_number`` note per field).
 
     Parameters
     ----------

@@ -506,26 +506,18 @@ FIRST_YEAR = 2000
 
 
 def _writable_folder(out_dir):
-    """Create ``out_dir`` and prove a file can be written in it; raise a one-line error if not."""
-    import tempfile
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
 
-    from ._errors import ValidationError
+    Folders the probe creates are removed again: the check writes nothing
+    (:func:`gis.outputs.writable_folder` with ``keep=False``).
+    """
+    from .outputs import writable_folder
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
-    return out
+    return writable_folder(out_dir, keep=False)
 
 
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
-    """Check the run's arguments before any work; return the output folder (created).
+    """Check the run's arguments before any work (writing nothing); return the output folder.
 
     Refused, each with one line: an output folder that is an existing file or
     cannot be written; a land-use or plan layer given as a table (.xlsx/.csv);
@@ -763,7 +755,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     enterprises : str or Path
         The enterprise table (.xlsx/.csv).
     out_dir : str or Path
-        Output folder.
+        Output folder, written whole or not at all: the run writes into a
+        temporary folder beside it, moves the files in at the end and writes
+        ``run.json`` last, holding the folder's lock meanwhile
+        (:func:`gis.outputs.staged`).
     year : int
         Evaluation year.
     landuse, plan, previous : str or Path, optional
@@ -807,6 +802,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
     check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
+    out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "layer": layer}
     t0, c0 = time.perf_counter(), time.process_time()

@@ -373,7 +373,7 @@ def _like_table(conn, frame, name, schema, cols):
 
 
 def write_partitions(url, folder, year, schema="gis"):
-    """Write a keep-on-workers output folder to PostGIS, partition by partition.
+    """Write the dask engine's output folder (:func:`gis.scale.run_partitions`) to PostGIS, partition by partition.
 
     Tables ``enterprises`` (``firms``), ``parcel_facts`` (``facts``),
     ``renewal_parcels`` and ``renewal_blocks``, each read one partition file

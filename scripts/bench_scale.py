@@ -1,4 +1,4 @@
-"""Scale benchmark: the in-memory path against the dask path (1 and 2 workers).
+"""Scale benchmark: the in-memory path against the one dask path (1 and 2 workers).
 
 Province-like data, cheaply: the demo county (``gis.demo``, ``--base-scale``)
 is generated once, then tiled as N synthetic counties side by side (shifted
@@ -12,11 +12,9 @@ For each size the same work is timed in a fresh subprocess:
 * ``memory``: read every partition into one GeoDataFrame, then
   ``pipeline.evaluate_firms`` → ``parcel_facts`` → ``renewal_outputs`` →
   ``density.density_by_chain``;
-* ``dask-1``, ``dask-2``: ``engine.firm_scores`` → ``engine.renewal_results``
-  → ``engine.density_grids`` on a LocalCluster of 1 or 2 process workers
-  with ``--worker-memory`` each (results gathered by the client);
-* ``keep-1``, ``keep-2``: ``engine.run_kept`` (keep-on-workers mode): the
-  workers write the per-partition results as GeoParquet and only global
+* ``dask-1``, ``dask-2``: ``scale.run_partitions`` on a LocalCluster of 1
+  or 2 process workers with ``--worker-memory`` each: the workers write the
+  per-partition results as GeoParquet (density as GeoTIFF) and only global
   summaries reach the client.
 
 Peak memory is the largest sum of RSS over the subprocess and all its
@@ -32,7 +30,6 @@ candidates, blocks, density mass).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import pickle
@@ -57,7 +54,7 @@ def make_province(out, counties, base_scale, by="county"):
     import geopandas as gpd
     import shapely
 
-    from gis import engine, pipeline
+    from gis import pipeline, scale
 
     folder = Path(out) / f"n{counties}_s{base_scale}_{by}"
     if (folder / "firms.pkl").exists():
@@ -79,10 +76,10 @@ def make_province(out, counties, base_scale, by="county"):
         p["geometry"] = shapely.transform(p.geometry.values, lambda xy: xy + (dx, dy))
         p["ZLDWDM"] = code + p["ZLDWDM"].astype(str).str.slice(6)
         p["BSM"] = f"C{k:03d}" + p["BSM"].astype(str)
-        p[engine.ORD] = offset + np.arange(len(p), dtype=np.int64)
-        p[engine.PART] = engine.partition_keys(p, by).to_numpy()
-        p.index = p[engine.ORD].to_numpy()
-        for key, part in p.groupby(engine.PART, sort=True):
+        p[scale.ORD] = offset + np.arange(len(p), dtype=np.int64)
+        p[scale.PART] = scale.partition_keys(p, by).to_numpy()
+        p.index = p[scale.ORD].to_numpy()
+        for key, part in p.groupby(scale.PART, sort=True):
             part.to_parquet(pdir / f"part.{fileno:05d}.{key}.parquet", index=True)
             fileno += 1
         offset += len(p)
@@ -127,7 +124,7 @@ def _digest(ev, ren, grids):
 def one_memory(folder):
     import geopandas as gpd
 
-    from gis import density, engine, pipeline
+    from gis import density, pipeline, scale
 
     s = _settings()
     t = time.perf_counter()
@@ -136,7 +133,7 @@ def one_memory(folder):
     files = sorted((folder / "parcels").glob("part.*.parquet"))
     parcels = pd.concat([gpd.read_parquet(f) for f in files])
     # the original row order (ties, e.g. equally near parcels, are broken by it)
-    parcels = parcels.sort_values(engine.ORD).drop(columns=[engine.ORD, engine.PART])
+    parcels = parcels.sort_values(scale.ORD).drop(columns=[scale.ORD, scale.PART])
     ev = pipeline.evaluate_firms(firms, parcels, {}, settings=s, year=2025)
     facts = pipeline.parcel_facts(ev, parcels, 2025)
     ren = pipeline.renewal_outputs(facts, None, 2025, None, {}, s)
@@ -144,30 +141,23 @@ def one_memory(folder):
     return time.perf_counter() - t, _digest(ev, ren, grids)
 
 
-@contextlib.contextmanager
-def _on_cluster(folder, workers, memory_limit):
-    """A LocalCluster of process workers and the inputs (timed from the firms' loading)."""
-    from gis import engine
+def one_dask(folder, workers, memory_limit):
+    """``scale.run_partitions`` on ``workers`` process workers: seconds, digest, stage times."""
+    import shutil
 
+    from gis import scale
+
+    out = folder / "dask_out"
+    shutil.rmtree(out, ignore_errors=True)
     s = _settings()
-    with engine.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
-                            settings=s) as client:
+    with scale.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
+                           settings=s) as client:
         t = time.perf_counter()
         with open(folder / "firms.pkl", "rb") as fh:
             firms = pickle.load(fh)
-        yield client, s, firms, engine.read_partitioned(folder / "parcels"), t
-
-
-def one_keep(folder, workers, memory_limit):
-    import shutil
-
-    from gis import engine
-
-    out = folder / "keep_out"
-    shutil.rmtree(out, ignore_errors=True)
-    with _on_cluster(folder, workers, memory_limit) as (client, s, firms, pddf, t):
+        pddf = scale.read_partitioned(folder / "parcels")
         timings = {}
-        res = engine.run_kept(client, firms, pddf, {}, s, 2025, out, timings=timings)
+        res = scale.run_partitions(client, firms, pddf, {}, s, 2025, out, timings=timings)
         secs = time.perf_counter() - t
     eff, ren, grids = res["efficiency"], res["renewal"], res["density"]["written"]
     c = ren["counts"]
@@ -181,16 +171,6 @@ def one_keep(folder, workers, memory_limit):
     }
     shutil.rmtree(out, ignore_errors=True)
     return secs, dig, timings
-
-
-def one_dask(folder, workers, memory_limit):
-    from gis import engine
-
-    with _on_cluster(folder, workers, memory_limit) as (client, s, firms, pddf, t):
-        ev, handles = engine.firm_scores(client, firms, pddf, {}, s, 2025)
-        ren = engine.renewal_results(client, ev, pddf, None, 2025, None, {}, s, handles)
-        grids = engine.density_grids(client, ev, settings=s)
-        return time.perf_counter() - t, _digest(ev, ren, grids)
 
 
 # ------------------------------------------------------------ measuring
@@ -267,11 +247,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=300, help="seconds per run")
     ap.add_argument("--skip-memory-above", type=int, default=None,
                     help="do not run the in-memory path above this many counties")
-    ap.add_argument("--skip-dask-above", type=int, default=None,
-                    help="do not run the gathering dask path above this many counties")
-    ap.add_argument("--modes", nargs="+", default=["memory", "dask-1", "dask-2", "keep-1",
-                                                   "keep-2"],
-                    help="paths to run (memory, dask-1, dask-2, keep-1, keep-2)")
+    ap.add_argument("--modes", nargs="+", default=["memory", "dask-1", "dask-2"],
+                    help="paths to run (memory, dask-1, dask-2)")
     a = ap.parse_args(argv)
     rows = []
     for n in a.counties:
@@ -284,10 +261,7 @@ def main(argv=None):
         modes = [("memory", ["_one", "memory", str(folder)])]
         if a.skip_memory_above is not None and n > a.skip_memory_above:
             modes = []
-        if a.skip_dask_above is None or n <= a.skip_dask_above:
-            modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory])
-                      for w in (1, 2)]
-        modes += [(f"keep-{w}", ["_one", "keep", str(folder), str(w), a.worker_memory])
+        modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory])
                   for w in (1, 2)]
         modes = [m for m in modes if m[0] in a.modes]
         for name, args_list in modes:
@@ -324,20 +298,18 @@ def main(argv=None):
         ok = df[df["mode"].str.startswith(prefix) & df["fits"]]
         return int(ok["parcels"].max()) if len(ok) else 0
 
-    biggest_fit, d_fit, k_fit = biggest("memory"), biggest("dask"), biggest("keep")
+    biggest_fit, d_fit = biggest("memory"), biggest("dask")
     print(f"\nbudget {a.budget_mb:.0f} MB per process (worker limit {a.worker_memory}): "
           f"largest completed within budget: in-memory {biggest_fit} parcels; "
-          f"dask (gathering) {d_fit} parcels; dask keep-on-workers {k_fit} parcels")
+          f"dask {d_fit} parcels")
     if biggest_fit:
-        print(f"ratio keep-on-workers / in-memory: {k_fit / biggest_fit:.1f}× "
-              f"(gathering dask: {d_fit / biggest_fit:.1f}×; target ≥ 10×)")
+        print(f"ratio dask / in-memory: {d_fit / biggest_fit:.1f}× (target ≥ 10×)")
     for n in a.counties:
-        for pre in ("dask", "keep"):
-            s1 = df[(df["counties"] == n) & (df["mode"] == f"{pre}-1")]["seconds"]
-            s2 = df[(df["counties"] == n) & (df["mode"] == f"{pre}-2")]["seconds"]
-            if len(s1) and len(s2) and s1.notna().all() and s2.notna().all():
-                print(f"{n} counties: {pre} 1→2 workers speed-up "
-                      f"{float(s1.iloc[0]) / float(s2.iloc[0]):.2f}×")
+        s1 = df[(df["counties"] == n) & (df["mode"] == "dask-1")]["seconds"]
+        s2 = df[(df["counties"] == n) & (df["mode"] == "dask-2")]["seconds"]
+        if len(s1) and len(s2) and s1.notna().all() and s2.notna().all():
+            print(f"{n} counties: dask 1→2 workers speed-up "
+                  f"{float(s1.iloc[0]) / float(s2.iloc[0]):.2f}×")
         digests = df[df["counties"] == n].get("digest")
         if digests is not None:
             got = [d for d in digests if isinstance(d, dict)]
@@ -351,14 +323,11 @@ def _child(argv):
     mode, folder = argv[0], Path(argv[1])
     if mode == "memory":
         secs, dig = one_memory(folder)
-    elif mode == "keep":
-        secs, dig, stages = one_keep(folder, int(argv[2]), argv[3])
-        print(json.dumps({"seconds": secs, "digest": dig, "stages": stages},
-                         ensure_ascii=False), flush=True)
+        print(json.dumps({"seconds": secs, "digest": dig}, ensure_ascii=False), flush=True)
         return 0
-    else:
-        secs, dig = one_dask(folder, int(argv[2]), argv[3])
-    print(json.dumps({"seconds": secs, "digest": dig}, ensure_ascii=False), flush=True)
+    secs, dig, stages = one_dask(folder, int(argv[2]), argv[3])
+    print(json.dumps({"seconds": secs, "digest": dig, "stages": stages}, ensure_ascii=False),
+          flush=True)
     return 0
 
 

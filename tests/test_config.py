@@ -77,6 +77,8 @@ BAD_SETTINGS = [
     ("efficiency:\n  weights:\n    规上:\n      tax_per_muu: 30\n",
      "efficiency.weights.规上.tax_per_muu: unknown key"),
     ("engine:\n  partition_by: town\n", "engine.partition_by: must be one of township"),
+    ("io:\n  enterprises:\n    coords: baidu\n", "io.enterprises.coords: must be wgs84"),
+    ("io:\n  landuse:\n    dlbm_pattern: '(['\n", "io.landuse.dlbm_pattern: not a valid regular expression"),
 ]
 
 

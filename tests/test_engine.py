@@ -1,4 +1,4 @@
-"""The dask engine gives the in-memory results (gis.engine).
+"""The dask engine gives the in-memory results (gis.scale).
 
 The demo at scale 0.1 runs through both engines with 2 workers.  The
 thread-based LocalCluster (``processes=False``) is used for the main
@@ -9,7 +9,6 @@ parcels.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,8 @@ import geopandas as gpd
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
-from gis import engine, pipeline, renewal  # noqa: E402
+from gis import pipeline, renewal, scale  # noqa: E402
+from gis.scale import density_steps, renewal_steps  # noqa: E402
 from gis._errors import ConfigError, ValidationError  # noqa: E402
 from gis.config import load_settings  # noqa: E402
 
@@ -40,7 +40,7 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dask_run(demo):
     inputs, _ = demo
-    return engine.run_dask(**inputs, workers=2, processes=False)
+    return scale.run_dask(**inputs, workers=2, processes=False)
 
 
 def _block_members(blocks):
@@ -53,7 +53,7 @@ def test_firm_scores_and_classes_identical(demo, dask_run):
     a, b = mem.firms, dask_run.firms
     assert a.index.equals(b.index)
     assert list(a.columns) == list(b.columns)
-    pd.testing.assert_frame_equal(pd.DataFrame(a[FIRM_COLS]), pd.DataFrame(b[FIRM_COLS]))
+    pd.testing.assert_frame_equal(_plain(a[FIRM_COLS]), _plain(b[FIRM_COLS]))
     assert a.attrs["benchmarks"] == b.attrs["benchmarks"]
     assert b["class"].notna().sum() > 100  # the comparison is not vacuous
     assert dask_run.summary["firms_graded"] == mem.summary.get("firms_graded",
@@ -74,8 +74,8 @@ def test_candidates_and_blocks_identical(demo, dask_run):
     assert _block_members(ba) == _block_members(bb)
     assert np.array_equal(ba["area_mu"].to_numpy(), bb["area_mu"].to_numpy())
     assert ba.geometry.geom_equals_exact(bb.geometry, 1e-6).all()
-    pd.testing.assert_frame_equal(mem.renewal["rules"].reset_index(drop=True),
-                                  dask_run.renewal["rules"])
+    pd.testing.assert_frame_equal(_plain(mem.renewal["rules"].reset_index(drop=True)),
+                                  _plain(dask_run.renewal["rules"]))
     assert mem.renewal["plan_check"]["total_mu"] == dask_run.renewal["plan_check"]["total_mu"]
     assert dask_run.renewal["engine"]["partitions"] > 5  # townships
 
@@ -89,8 +89,8 @@ def test_density_grids_equal_within_float32(demo, dask_run):
         x, y = ga[name].array, gb[name].array
         assert x.shape == y.shape and ga[name].transform == gb[name].transform
         assert np.array_equal(np.isnan(x), np.isnan(y))
-        scale = float(np.nanmax(x))
-        np.testing.assert_allclose(y, x, rtol=0, atol=4 * np.finfo(np.float32).eps * scale)
+        top = float(np.nanmax(x))
+        np.testing.assert_allclose(y, x, rtol=0, atol=4 * np.finfo(np.float32).eps * top)
         assert ga[name].metadata["n_points"] == gb[name].metadata["n_points"]
 
 
@@ -100,10 +100,10 @@ def test_processes_and_hilbert_partitions_cross_edges(demo):
     inputs, mem = demo
     s = load_settings()
     s["engine"] = dict(s["engine"], partition_by="hilbert", hilbert_partitions=16)
-    res = engine.run_dask(**inputs, settings=s, workers=2, processes=True,
+    res = scale.run_dask(**inputs, settings=s, workers=2, processes=True,
                           stages=("efficiency", "renewal"))
-    pd.testing.assert_frame_equal(pd.DataFrame(mem.firms[FIRM_COLS]),
-                                  pd.DataFrame(res.firms[FIRM_COLS]))
+    pd.testing.assert_frame_equal(_plain(mem.firms[FIRM_COLS]),
+                                  _plain(res.firms[FIRM_COLS]))
     assert res.renewal["engine"]["partitions"] == 16
     assert res.renewal["engine"]["blocks_across_partitions"] >= 1
     ba, bb = mem.renewal["renewal_blocks"], res.renewal["renewal_blocks"]
@@ -118,44 +118,44 @@ def _plain(df):
 
 
 @pytest.mark.slow
-def test_keep_on_workers_outputs_equal_default(demo, dask_run, tmp_path):
-    """Results written per partition by process workers (16 Hilbert partitions,
-    so blocks are re-merged across edges), read back and concatenated, equal
-    the default mode's results."""
+def test_written_partitions_equal_the_returned_tables(demo, dask_run, tmp_path):
+    """Process workers, 16 Hilbert partitions (blocks re-merged across edges):
+    the results written per partition, read back, equal the 4-thread run's
+    tables; with ``results=False`` nothing per firm reaches the caller."""
     inputs, _ = demo
     s = load_settings()
     s["engine"] = dict(s["engine"], partition_by="hilbert", hilbert_partitions=16)
-    res = engine.run_dask(**inputs, settings=s, workers=2, processes=True,
-                          output_dir=tmp_path / "out")
-    assert res.firms is None and res.summary["keep_on_workers"]
+    res = scale.run_dask(**inputs, settings=s, workers=2, processes=True,
+                         output_dir=tmp_path / "out", results=False)
+    assert res.firms is None and res.renewal.get("rules") is None
     assert res.renewal["engine"]["blocks_across_partitions"] >= 1
     assert len(list((tmp_path / "out" / "firms").glob("part.*.parquet"))) > 1
     d = dask_run
-    f = engine.read_output(tmp_path / "out", "firms")
+    f = scale.read_output(tmp_path / "out", "firms")
     assert d.firms.index.equals(f.index)
     assert list(d.firms.columns) == list(f.columns)
     pd.testing.assert_frame_equal(_plain(d.firms[FIRM_COLS]), _plain(f[FIRM_COLS]))
     assert res.summary["benchmarks"] == d.firms.attrs["benchmarks"]
     assert res.summary["firms_graded"] == int(d.firms["scope"].eq("graded").sum())
     pd.testing.assert_frame_equal(_plain(d.renewal["rules"]),
-                                  _plain(engine.read_output(tmp_path / "out", "rules")))
+                                  _plain(scale.read_output(tmp_path / "out", "rules")))
     ca = d.renewal["renewal_parcels"]
-    cb = engine.read_output(tmp_path / "out", "renewal_parcels")
+    cb = scale.read_output(tmp_path / "out", "renewal_parcels")
     assert list(ca.columns) == list(cb.columns)
     for col in ("parcel_id", "status", "reasons", "priority", "rank", "gain_tax"):
         assert ca[col].tolist() == cb[col].tolist(), col
     ba = d.renewal["renewal_blocks"].reset_index(drop=True)
-    bb = engine.read_output(tmp_path / "out", "renewal_blocks")
+    bb = scale.read_output(tmp_path / "out", "renewal_blocks").reset_index(drop=True)
     assert ba["block_id"].tolist() == bb["block_id"].tolist()
     assert _block_members(ba) == _block_members(bb)
     for col in ("area_mu", "priority", "rank"):
         assert ba[col].tolist() == bb[col].tolist(), col
     assert ba.geometry.geom_equals_exact(bb.geometry, 1e-6).all()
     assert d.renewal["plan_check"]["total_mu"] == res.renewal["plan_check"]["total_mu"]
-    fa, fb = d.renewal["facts"], engine.read_output(tmp_path / "out", "facts")
+    fa, fb = d.renewal["facts"], scale.read_output(tmp_path / "out", "facts")
     assert fa.index.tolist() == fb.index.tolist()
     assert fa["parcel_id"].tolist() == fb["parcel_id"].tolist()
-    ga, gb = d.density["grids"], engine.read_density(tmp_path / "out")
+    ga, gb = d.density["grids"], scale.read_density(tmp_path / "out")
     assert list(ga) == list(gb) == list(res.density["written"])
     for name in ga:
         x, y = ga[name].array, gb[name].array
@@ -164,6 +164,48 @@ def test_keep_on_workers_outputs_equal_default(demo, dask_run, tmp_path):
         np.testing.assert_allclose(y, x, rtol=0, atol=4 * np.finfo(np.float32).eps
                                    * float(np.nanmax(x)))
         assert gb[name].metadata["n_points"] == ga[name].metadata["n_points"]
+
+
+def _sheets(path):
+    """Every sheet of a written workbook as lists of cell values (what a planner opens)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    return {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+
+
+def _run_specific(row):
+    return any(k in str(c) for c in row[:1] for k in ("生成时间", "用时", "引擎", "engine"))
+
+
+@pytest.mark.slow
+def test_published_outputs_equal_in_memory(demo, dask_run, tmp_path):
+    """The workbook and the GeoPackage published from the dask run's written
+    partitions equal those of the in-memory run, sheet by sheet and layer by layer."""
+    import pyogrio
+
+    _, mem = demo
+    a = pipeline.publish(mem, tmp_path / "mem", stages=("density", "report"))
+    b = pipeline.publish(dask_run, tmp_path / "dask", stages=("density", "report"))
+    wa, wb = a.paths["report_workbook"], b.paths["report_workbook"]
+    sa, sb = _sheets(wa), _sheets(wb)
+    assert list(sa) == list(sb)
+    for name in sa:
+        rows_a, rows_b = sa[name], sb[name]
+        # when and how long it ran, and on which engine, differ; nothing else may
+        rows_a, rows_b = ([x for x in rows if not _run_specific(x)] for rows in (rows_a, rows_b))
+        assert rows_a == rows_b, name
+    ga, gb = a.paths["results"], b.paths["results"]
+    la = [n for n, _ in pyogrio.list_layers(ga)]
+    assert la == [n for n, _ in pyogrio.list_layers(gb)] and "renewal_parcels" in la
+    for layer in la:
+        x = pyogrio.read_dataframe(ga, layer=layer)
+        y = pyogrio.read_dataframe(gb, layer=layer)
+        when = ["geometry", "update_time"]   # layer_styles records when it was written
+        pd.testing.assert_frame_equal(_plain(x.drop(columns=when, errors="ignore")),
+                                      _plain(y.drop(columns=when, errors="ignore")), obj=layer)
+        if "geometry" in x:   # layer_styles is a plain table
+            assert x.geometry.geom_equals_exact(y.geometry, 1e-6).all(), layer
 
 
 @pytest.mark.slow
@@ -180,16 +222,16 @@ def test_partitioned_sources_equal_one_file(demo, tmp_path):
     for k, part in enumerate((whole.iloc[:half], whole.iloc[half:])):
         files.append(tmp_path / f"county_{k}.gpkg")
         part.to_file(files[-1], layer="DLTB")
-    info = engine.partition_landuse(files, tmp_path / "parts")
+    info = scale.partition_landuse(files, tmp_path / "parts")
     assert info["parcels"] == len(whole)
     keys = [p.name.split(".", 2)[2].removesuffix(".parquet")
             for p in sorted((tmp_path / "parts").glob("part.*.parquet"))]
     assert len(set(keys)) == len(keys) == info["partitions"]
     assert any(k.endswith(".%05d" % i) for i, k in enumerate(keys))  # a township in both files
-    res = engine.run_dask(**dict(inputs, landuse=tmp_path / "parts"), workers=2, processes=False,
+    res = scale.run_dask(**dict(inputs, landuse=tmp_path / "parts"), workers=2, processes=False,
                           stages=("efficiency", "renewal"))
-    pd.testing.assert_frame_equal(pd.DataFrame(mem.firms[FIRM_COLS]),
-                                  pd.DataFrame(res.firms[FIRM_COLS]))
+    pd.testing.assert_frame_equal(_plain(mem.firms[FIRM_COLS]),
+                                  _plain(res.firms[FIRM_COLS]))
     ca, cb = mem.renewal["renewal_parcels"], res.renewal["renewal_parcels"]
     for col in ("parcel_id", "status", "reasons", "rank"):
         assert ca[col].tolist() == cb[col].tolist(), col
@@ -203,14 +245,15 @@ def test_partition_refuses_parcel_ids_used_twice(tmp_path):
     f = tmp_path / "a.gpkg"
     p.to_file(f, layer="DLTB")
     with pytest.raises(ValidationError, match=r"a.gpkg: column 'BSM': 2 parcel ids already used.*'1', '2'"):
-        engine.partition_landuse([f, f], tmp_path / "parts")
+        scale.partition_landuse([f, f], tmp_path / "parts")
 
 
 @pytest.mark.slow
-def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys, monkeypatch):
-    """`gis partition` then `gis run --engine dask --keep-on-workers --db`: results
-    on disk per partition, equal to the in-memory run, handed to PostGIS
-    partition by partition; a database that cannot be reached is one line."""
+def test_cli_partition_then_run_dask(demo, tmp_path, capsys, monkeypatch):
+    """`gis partition` then `gis run --engine dask --db`: results on disk per
+    partition, equal to the in-memory run, published as a county run is
+    (workbook, GeoPackage, rejects) and handed to PostGIS partition by
+    partition; a database that cannot be reached is one line."""
     from gis import cli, postgis
 
     calls = []
@@ -223,20 +266,17 @@ def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys, monkeypa
     parts = tmp_path / "parts"
     assert cli.main(["partition", str(inputs["landuse"]), "--out", str(parts)]) == 0
     assert "个分区 partitions" in capsys.readouterr().out
-    args = ["run", "--engine", "dask", "--keep-on-workers",
-            "--workers", "2", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
+    args = ["run", "--engine", "dask", "--workers", "2", "--skip", "maps", "density", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
             "--plan", str(inputs["plan"]), "--year", str(inputs["year"]),
             "--coords", inputs["coords"], "--out", str(tmp_path / "out")]
     assert cli.main(args + ["--db", "postgresql://u@db/x"]) == 0
     printed = capsys.readouterr().out
-    assert "结果按分区写入" in printed and "PostGIS: enterprises 7" in printed
+    assert "PostGIS: enterprises 7" in printed
     assert calls == ["postgresql://u@db/x",
                      ("postgresql://u@db/x", tmp_path / "out" / "partitions", inputs["year"])]
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["firms_evaluated"] == len(mem.firms)
-    assert summary["classes"] == {k: int(v) for k, v in
-                                  mem.firms["class"].value_counts().sort_index().items()}
-    got = engine.read_output(tmp_path / "out" / "partitions", "firms")
+    assert (tmp_path / "out" / "results.gpkg").exists()
+    assert list((tmp_path / "out").glob("*.xlsx"))
+    got = scale.read_output(tmp_path / "out" / "partitions", "firms")
     pd.testing.assert_frame_equal(_plain(mem.firms[FIRM_COLS]), _plain(got[FIRM_COLS]))
     assert (tmp_path / "out" / "rejects.csv").exists()
     monkeypatch.undo()
@@ -249,7 +289,7 @@ def test_cli_partition_then_run_keep_on_workers(demo, tmp_path, capsys, monkeypa
 # ------------------------------------------------------------- small known answers
 @pytest.fixture(scope="module")
 def client():
-    with engine.dask_client(workers=2, processes=False) as c:
+    with scale.dask_client(workers=2, processes=False) as c:
         yield c
 
 
@@ -262,20 +302,21 @@ def test_blocks_merged_across_partition_edge():
     s = load_settings()
     cands = gpd.GeoDataFrame(
         {"parcel_id": ["a", "b", "c"], "DLBM": ["0601"] * 3, "status": ["候选"] * 3,
-         "area_mu": [15.0, 30.0, 40.0], engine.ORD: [0, 1, 2]},
+         "area_mu": [15.0, 30.0, 40.0], scale.ORD: [0, 1, 2]},
         geometry=[_square(0, 0), _square(100, 0), _square(5000, 0)], crs="EPSG:4549")
     pieces = []
     for members in (["a"], ["b", "c"]):
         sub = cands[cands["parcel_id"].isin(members)]
-        b = renewal.renewal_blocks(sub.drop(columns=[engine.ORD]), settings=s)
-        b["__first"] = engine._first_ord(b, sub)
+        b = renewal.renewal_blocks(sub.drop(columns=[scale.ORD]), settings=s)
+        b["__first"] = renewal_steps._first_ord(b, sub)
         pieces.append(b)
-    blocks, remerged = engine._merge_blocks(pieces, cands, s, {}, 10.0)
+    blocks, remerged = renewal_steps._merge_blocks(pieces, cands, s, {}, 10.0)
     assert remerged == 1
-    # largest first: a+b = 45 亩 (hand sum), then c = 40 亩
-    assert blocks["block_id"].tolist() == ["RB0001", "RB0002"]
+    # largest first: a+b = 45 亩 (hand sum), then c = 40 亩; first members a (0) and c (2)
+    blocks = blocks.sort_values("area_mu", ascending=False)
     assert _block_members(blocks) == [["a", "b"], ["c"]]
     assert blocks["area_mu"].tolist() == [45.0, 40.0]
+    assert blocks["__first"].tolist() == [0, 2]
     assert blocks.geometry.iloc[0].area == pytest.approx(20000.0)
 
 
@@ -292,12 +333,12 @@ def test_density_sum_of_partitions_equals_one_grid(client):
     s = load_settings()
     s["density"] = dict(s["density"], kde=dict(s["density"]["kde"], cell_m=100, radius_m=500))
     ref = density.density_by_chain(pts, include_all=True, bounds="points", settings=s)
-    got = engine.density_grids(client, pts, bounds="points", settings=s, npartitions=5)
+    got = scale.density_grids(client, pts, bounds="points", settings=s, npartitions=5)
     assert list(got) == list(ref) == ["全部", "甲", "乙", "丙"]
     for k in ref:
-        scale = float(ref[k].array.max())
+        top = float(ref[k].array.max())
         np.testing.assert_allclose(got[k].array, ref[k].array, rtol=0,
-                                   atol=4 * np.finfo(np.float32).eps * scale)
+                                   atol=4 * np.finfo(np.float32).eps * top)
         # mass: every point counts 1 per km² × cell area; all inside the padded grid
         cell_km2 = 0.1 * 0.1
         assert float(got[k].array.sum(dtype=np.float64)) * cell_km2 == pytest.approx(
@@ -321,11 +362,11 @@ def test_density_in_bands_equals_one_grid(client, tmp_path, monkeypatch):
                                                tile=16))
     ref = density.density_by_chain(pts, include_all=True, bounds="points", clip=clip, settings=s)
     rows = ref["全部"].array.shape[0]
-    monkeypatch.setattr(engine, "_BAND_CELLS", 1)  # bands of 8 × pad = 48 rows
+    monkeypatch.setattr(density_steps, "_BAND_CELLS", 1)  # bands of 8 × pad = 48 rows
     assert rows > 2 * 48  # at least three bands
-    got = engine.density_grids(client, pts, bounds="points", clip=clip, settings=s,
+    got = scale.density_grids(client, pts, bounds="points", clip=clip, settings=s,
                                npartitions=3)
-    out = engine.density_grids(client, pts, bounds="points", clip=clip, settings=s,
+    out = scale.density_grids(client, pts, bounds="points", clip=clip, settings=s,
                                npartitions=3, write_dir=tmp_path)
     assert list(got) == list(out) == list(ref)
     cell_km2 = 0.01
@@ -349,17 +390,17 @@ def test_partition_keys_and_partitioned_parquet(tmp_path):
     p = gpd.GeoDataFrame(
         {"BSM": ["1", "2", "3"], "ZLDWDM": ["330782001001", "330782002003", "330782001009"]},
         geometry=[_square(0, 0), _square(1000, 0), _square(0, 1000)], crs="EPSG:4549")
-    keys = engine.partition_keys(p, "township")
+    keys = scale.partition_keys(p, "township")
     assert keys.tolist() == ["330782001", "330782002", "330782001"]
-    path = engine.write_partitioned(p, tmp_path / "parcels", keys)
-    ddf = engine.read_partitioned(path)
+    path = scale.write_partitioned(p, tmp_path / "parcels", keys)
+    ddf = scale.read_partitioned(path)
     assert ddf.npartitions == 2
     assert len(ddf.spatial_partitions) == 2
     back = ddf.compute()
     assert sorted(back["BSM"]) == ["1", "2", "3"]
     first = ddf.get_partition(0).compute()
-    assert first["BSM"].tolist() == ["1", "3"] and first[engine.ORD].tolist() == [0, 2]
-    hil = engine.partition_keys(p, "hilbert", n=3)
+    assert first["BSM"].tolist() == ["1", "3"] and first[scale.ORD].tolist() == [0, 2]
+    hil = scale.partition_keys(p, "hilbert", n=3)
     assert hil.nunique() == 3
 
 
@@ -367,4 +408,4 @@ def test_bad_engine_setting_is_a_config_error():
     s = load_settings()
     s["engine"] = dict(s["engine"], partition_by="province")
     with pytest.raises(ConfigError, match="engine.partition_by"):
-        engine.partition_keys(gpd.GeoDataFrame(geometry=[], crs="EPSG:4549"), settings=s)
+        scale.partition_keys(gpd.GeoDataFrame(geometry=[], crs="EPSG:4549"), settings=s)
