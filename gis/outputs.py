@@ -48,6 +48,7 @@ __all__ = [
     "safe_filename",
     "unique_filenames",
     "output_path",
+    "writable_folder",
     "run_lock",
     "settings_hash",
     "run_record",
@@ -213,6 +214,40 @@ def write_xlsx(sheets, path):
 
 
 # ---------------------------------------------------------------- lock
+def writable_folder(out_dir, keep=True):
+    """Prove ``out_dir`` can be created and written; raise a one-line error if not.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    keep : bool
+        True: the folder is created and stays.  False: folders the probe
+        creates are removed again (the check writes nothing).
+
+    Raises
+    ------
+    ValidationError
+        When ``out_dir`` is an existing file or cannot be written.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
+    missing = [p for p in [out, *out.parents] if not p.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
+    finally:
+        if not keep or not out.is_dir():
+            for p in missing:  # deepest first
+                if p.is_dir():
+                    p.rmdir()
+    return out
+
+
 def _alive(pid):
     try:
         import psutil
@@ -259,9 +294,10 @@ def run_lock(out_dir, command="run", echo=None):
     ------
     OutputBusy
         When a running process (or one on another host) holds the lock.
+    ValidationError
+        When ``out_dir`` is an existing file or cannot be written.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out_dir)
     path = out / LOCK_NAME
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": _now(), "command": command}
     for _ in range(3):
@@ -422,7 +458,7 @@ def _inputs_of(arguments):
     return {r: arguments[r] for r in roles if arguments.get(r) is not None}
 
 
-def staged(command):
+def staged(command, check=None):
     """Decorate a function writing into ``out_dir``: whole outputs or none.
 
     The decorated function (``out_dir`` one of its parameters, returning an
@@ -441,6 +477,11 @@ def staged(command):
     ----------
     command : str
         Name recorded in the lock and in ``run.json``.
+    check : callable, optional
+        Called with the bound arguments (a dict) before anything is locked or
+        written: the function's own argument checks (e.g. the output folder
+        with :func:`writable_folder` ``keep=False``), so that a wrong
+        argument leaves no folder behind.
     """
     def deco(fn):
         sig = inspect.signature(fn)
@@ -449,6 +490,8 @@ def staged(command):
         def wrapper(*args, **kwargs):
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
+            if check is not None:
+                check(bound.arguments)  # before the lock makes the folder
             out = Path(bound.arguments["out_dir"])
             settings = bound.arguments.get("settings")
             inputs = _inputs_of(bound.arguments)
@@ -466,7 +509,7 @@ def _staged_call(fn, bound, out, command, settings, inputs):
     """The body of :func:`staged`: lock, run into a temporary folder, move in, record."""
     with run_lock(out, command):
         started = _now()
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.gis-tmp-", dir=out.parent))
+        stage = _stage_folder(out)
         try:
             bound.arguments["out_dir"] = stage
             try:
@@ -487,6 +530,14 @@ def _staged_call(fn, bound, out, command, settings, inputs):
             return result
         finally:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def _stage_folder(out):
+    """A new temporary folder beside ``out`` (inside it when its parent cannot be written)."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.gis-tmp-", dir=out.parent))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=".gis-tmp-", dir=out))
 
 
 def _record_failure(exc, stage, out, command, settings, inputs, started):

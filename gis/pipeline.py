@@ -508,28 +508,12 @@ FIRST_YEAR = 2000
 def _writable_folder(out_dir):
     """Prove ``out_dir`` can be created and written; raise a one-line error if not.
 
-    Folders the probe creates are removed again: the check writes nothing.
+    Folders the probe creates are removed again: the check writes nothing
+    (:func:`gis.outputs.writable_folder` with ``keep=False``).
     """
-    import tempfile
+    from .outputs import writable_folder
 
-    from ._errors import ValidationError
-
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ValidationError(f"--out {out} is an existing file, not a folder / 输出目录是一个已存在的文件")
-    missing = [p for p in [out, *out.parents] if not p.exists()]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise ValidationError(f"--out {out}: cannot write there ({why}) / 输出目录无法写入") from None
-    finally:
-        for p in missing:  # deepest first
-            if p.is_dir():
-                p.rmdir()
-    return out
+    return writable_folder(out_dir, keep=False)
 
 
 def check_run_arguments(out_dir, year, landuse=None, plan=None, previous=None):
@@ -760,7 +744,17 @@ def _stage_load(result, inputs, landuse, plan, out_dir):
         ledger.extend(prev_ledger.mark("previous"))
 
 
-@staged("run")
+def _run_checks(arguments):
+    """What :func:`run` checks before anything is locked or written (its arguments, the memory)."""
+    a = arguments
+    check_run_arguments(a["out_dir"], a["year"], a["landuse"], a["plan"], a["previous"])
+    settings = a["settings"]
+    if settings is None or isinstance(settings, (str, Path)):
+        settings = load_settings(settings)
+    check_memory([a["enterprises"], a["previous"], a["landuse"], a["plan"]], settings)
+
+
+@staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
         map_options=None, sheet=None, report_options=None, layer=None):
@@ -771,7 +765,10 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     enterprises : str or Path
         The enterprise table (.xlsx/.csv).
     out_dir : str or Path
-        Output folder.
+        Output folder, written whole or not at all: the run writes into a
+        temporary folder beside it, moves the files in at the end and writes
+        ``run.json`` last, holding the folder's lock meanwhile
+        (:func:`gis.outputs.staged`).
     year : int
         Evaluation year.
     landuse, plan, previous : str or Path, optional
@@ -813,8 +810,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
-    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
-    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
+    out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "layer": layer}
