@@ -302,7 +302,7 @@ def write_results(url, layers, year, schema="gis", method="copy"):
                 if name in have:
                     conn.execute(text(f"DELETE FROM {ref} WHERE {_ident(YEAR_COL, 'column')} = :y"),
                                  {"y": int(year)})
-                n, cols = 0, None
+                n, cols, kind = 0, None, None
                 for chunk in chunks:
                     frame = _for_sql(chunk, year, n)
                     if name in have:  # shape later chunks to the table (its columns read once)
@@ -310,6 +310,7 @@ def write_results(url, layers, year, schema="gis", method="copy"):
                             cols = {c["name"]: str(c["type"]).upper()
                                     for c in inspect(conn).get_columns(name, schema)}
                         frame = _like_table(conn, frame, name, schema, cols)
+                        kind = _widened_geometry(conn, frame, name, schema, kind)
                     if method == "copy":
                         if name not in have:
                             _create_table(conn, frame, name, schema)
@@ -398,13 +399,34 @@ def _like_table(conn, frame, name, schema, cols):
 
 def _geometry_type(geoms):
     """PostGIS type of the geometry column, chosen as ``to_postgis`` chooses it: the one
-    type all share (a LinearRing as LINESTRING), else GEOMETRY; Z when any has Z."""
-    kinds = {k for k in geoms.geom_type.dropna().unique()}
-    kinds = {"LineString" if k == "LinearRing" else k for k in kinds}
-    if not len(geoms.geom_type.dropna()):
+    type all share (a LinearRing as LINESTRING), else GEOMETRY (also for no rows);
+    Z when any has Z."""
+    kinds = {"LineString" if k == "LinearRing" else k for k in geoms.geom_type.dropna()}
+    if len(geoms) and not kinds:
         raise ValidationError("write_results: a layer has no valid geometries")
     kind = kinds.pop().upper() if len(kinds) == 1 and geoms.geom_type.notna().all() else "GEOMETRY"
     return kind + ("Z" if geoms.has_z.any() else "")
+
+
+def _widened_geometry(conn, frame, name, schema, column):
+    """The table's geometry type (``column``, read when None), made GEOMETRY (SRID 4549,
+    same dimensions) when ``frame`` holds another kind, e.g. a partition with
+    MultiPolygons after one of Polygons only, which the column would refuse."""
+    from sqlalchemy import text
+
+    if column is None:
+        kind, dims = conn.execute(text(
+            "SELECT type, coord_dimension FROM geometry_columns WHERE f_table_schema = :s "
+            "AND f_table_name = :t AND f_geometry_column = :g"),
+            {"s": schema, "t": name, "g": GEOM_COL}).one()
+        column = kind.upper().removesuffix("Z") + ("Z" if int(dims) > 2 else "")
+    if not len(frame) or column.removesuffix("Z") == "GEOMETRY":
+        return column
+    if _geometry_type(frame.geometry).removesuffix("Z") != column.removesuffix("Z"):
+        column = "GEOMETRY" + ("Z" if column.endswith("Z") else "")
+        conn.execute(text(f"ALTER TABLE {_table_ref(name, schema)} ALTER COLUMN "
+                          f"{_ident(GEOM_COL, 'column')} TYPE geometry({column}, 4549)"))
+    return column
 
 
 def _create_table(conn, frame, name, schema):
