@@ -1274,13 +1274,12 @@ def _key_figures_section(summary, previous_summary, public):
 def _firm_lists(tables, changes, lab, n, settings):
     """Rank lists per size class, the transition matrix, D list, two-year C/D list."""
     from .changes import matrix_of_changes
-    from .yearly import class_list, rank_lists, target_check, two_year_cd
+    from .yearly import class_list, rank_lists, two_year_cd
 
     out = {}
     firms = tables.get("firms")
     if "platform_targets" in tables:
-        factor = float(_settings(settings)["yearly"]["target_mismatch_factor"])
-        out["平台目标"] = (target_check(tables["platform_targets"], factor), lab("platform_targets"))
+        out["平台目标"] = (tables["platform_targets"], lab("platform_targets"))
     if firms is not None and {"rank", "class", "name"} <= set(firms.columns):
         f = _with_index(firms)
         rank_lab = lab("firms")
@@ -1426,6 +1425,11 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     led = _ledger_frame(ledger)
     if led is not None:
         tables["ledger"] = led
+    if tables.get("platform_targets") is not None:  # counts as integers, mismatches flagged
+        from .yearly import target_check
+
+        factor = float(cfg["yearly"]["target_mismatch_factor"])
+        tables["platform_targets"] = target_check(tables["platform_targets"], factor)
     summary = {"year": year, **dict(summary or {})}
     summary.setdefault("generated_at", stamp)
     if summary.get("source"):  # the file name, never the folder it sits in

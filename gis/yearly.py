@@ -505,6 +505,8 @@ CODE_COLUMNS = {"moved": "moved", "match": "match", "land_from": "land_from",
                 "severity": "severity", "zone_kind": "layer_kind"}
 #: columns for machines only, never in a planner's sheet (English text)
 _MACHINE_COLUMNS = ("message_en",)
+#: the A-D letters are what planners filter on: kept beside their Chinese twin
+_KEEP_WITH_TWIN = ("class", "grade", "class_prev")
 
 
 def planner_sheet(df):
@@ -513,7 +515,7 @@ def planner_sheet(df):
     * codes of :data:`CODE_COLUMNS` in Chinese (升降 up -> 升级 ...);
     * a code column with a Chinese twin (``scope`` / ``scope_zh``,
       ``status`` / ``status_zh``, ``target`` / ``target_zh``) is dropped,
-      the twin stays;
+      the twin stays (the A-D class letters stay beside 类别名称);
     * English-only columns (``message_en``) and columns with no value at
       all (企业评价.匹配说明 when every firm matched) are dropped.
 
@@ -532,7 +534,8 @@ def planner_sheet(df):
     >>> list(planner_sheet(t).columns), planner_sheet(t)["moved"].iloc[0]
     (['moved', 'status_zh'], '升级')
     """
-    drop = [c for c in df.columns if f"{c}_zh" in df.columns or c in _MACHINE_COLUMNS]
+    drop = [c for c in df.columns
+            if (f"{c}_zh" in df.columns and c not in _KEEP_WITH_TWIN) or c in _MACHINE_COLUMNS]
     out = df.drop(columns=drop)
     geom = getattr(out, "_geometry_column_name", None)
     empty = []

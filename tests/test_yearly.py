@@ -294,6 +294,9 @@ def test_workbook_counts_integers_no_empty_columns_candidates_only(workbook, dem
     assert "年度计划核算" not in cols and "累计面积(亩)" in cols["更新区块"]
     assert set(v for v in cols["年度变化"]["升降"] if v) <= {"升级", "降级", "不变"}
     assert "状态代码" not in cols["年度变化"]
+    targets = cols["平台目标"]  # counts as integers, each target checked
+    assert all(isinstance(v, int) for v in targets["目标值"] if v is not None)
+    assert set(targets["核对结果"]) <= {"达标", "未达标", "疑口径或单位不一致", "无现状数据"}
 
 
 # --------------------------------------------------------------------------
