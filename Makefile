@@ -25,8 +25,8 @@ demo: setup
 # system packages first (scripts/system_deps.sh: installs them as root on
 # Debian/Ubuntu, else prints the apt-get command), then PostGIS for the tests
 test: setup
-	$(BIN)/ruff check gis tests scripts
 	GIS_TEST_DB="$$(bash scripts/system_deps.sh)" && export GIS_TEST_DB && \
+	  $(BIN)/ruff check gis tests scripts && \
 	  $(BIN)/python -m pytest -n 2 -q
 
 # the whole job (gis demo --scale N) at 1, 2, 4, 10x: time, memory, stage times, growth exponents

@@ -13,7 +13,25 @@ class GisError(Exception):
     """Base class of every error the toolkit raises on purpose."""
 
 
-class ValidationError(GisError, ValueError):
+class _Problems(GisError, ValueError):
+    """An error that lists every problem found at once (one message line each)."""
+
+    def __init__(self, problems, source=None):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        if len(self.problems) == 1:
+            msg = head + self.problems[0]
+        else:
+            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(msg)
+
+
+class ValidationError(_Problems):
     """An input cannot be used at all.
 
     Parameters
@@ -25,22 +43,8 @@ class ValidationError(GisError, ValueError):
         The file or table the problems belong to.
     """
 
-    def __init__(self, problems, source=None):
-        if isinstance(problems, str):
-            problems = [problems]
-        self.problems = list(problems)
-        self.source = source
-        head = f"{source}: " if source else ""
-        if len(self.problems) == 1:
-            msg = head + self.problems[0]
-        else:
-            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(
-                f"  - {p}" for p in self.problems
-            )
-        super().__init__(msg)
 
-
-class ConfigError(GisError, ValueError):
+class ConfigError(_Problems):
     """A configuration file or setting is wrong (names the key and why).
 
     Parameters
@@ -51,20 +55,6 @@ class ConfigError(GisError, ValueError):
     source : str, optional
         The settings file concerned.
     """
-
-    def __init__(self, problems, source=None):
-        if isinstance(problems, str):
-            problems = [problems]
-        self.problems = list(problems)
-        self.source = source
-        head = f"{source}: " if source else ""
-        if len(self.problems) == 1:
-            msg = head + self.problems[0]
-        else:
-            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(
-                f"  - {p}" for p in self.problems
-            )
-        super().__init__(msg)
 
 
 class CRSError(GisError, ValueError):

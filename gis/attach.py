@@ -68,6 +68,7 @@ from ._errors import ConfigError, CRSError, ValidationError
 from .config import choice_problems, load_settings, number_problems
 from .crs import M2_PER_MU, area_mu
 from .labels import code_labels, column_labels
+from .overlap import largest_overlap
 
 __all__ = [
     "settings_problems",
@@ -744,7 +745,9 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
     Returns
     -------
     Series of zone names aligned to ``parcels.index`` (missing where no zone
-    overlaps); ties go to the zone listed first.
+    overlaps); ties go to the zone listed first.  The computation is
+    :func:`gis.overlap.largest_overlap`, shared with the renewal blocks and
+    the density clusters.
 
     Examples
     --------
@@ -760,29 +763,7 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
         min_share = _cfg(settings)["zone_min_share"]
     _check_crs(parcels, zones, names=("parcels", "zones"))
     _need(zones, [name_col], "zones")
-    pg = np.asarray(parcels.geometry.values)
-    zg = np.asarray(zones.geometry.values)
-    out = np.full(len(pg), None, dtype=object)
-    if len(pg) and len(zg):
-        tree = shapely.STRtree(zg)
-        src, tgt = tree.query(pg, predicate="intersects")
-        if len(src):
-            parea = shapely.area(pg[src])
-            # parcels wholly inside a zone overlap it by their own area: only
-            # the pairs that cross a zone boundary need an intersection
-            shapely.prepare(zg)
-            inside = shapely.contains_properly(zg[tgt], pg[src])
-            inter = parea.copy()
-            cross = ~inside
-            if cross.any():
-                inter[cross] = shapely.area(shapely.intersection(pg[src[cross]], zg[tgt[cross]]))
-            ok = (inter > 0) & (inter >= min_share * parea)
-            src, tgt, inter = src[ok], tgt[ok], inter[ok]
-            order = np.lexsort((tgt, -inter, src))
-            src, tgt = src[order], tgt[order]
-            first = np.r_[True, src[1:] != src[:-1]] if len(src) else np.array([], bool)
-            out[src[first]] = zones[name_col].to_numpy()[tgt[first]]
-    return pd.Series(out, index=parcels.index, name=name_col, dtype=object)
+    return largest_overlap(parcels, zones, name_col, min_share=min_share)[name_col]
 
 
 def zone_rule(settings=None):

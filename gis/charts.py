@@ -9,7 +9,7 @@ Chinese text needs a font with CJK glyphs.  :func:`cjk_font_families` picks
 the first installed font of ``report.charts.cjk_fonts`` (Noto Sans CJK SC on
 Debian/Ubuntu with ``fonts-noto-cjk``, Microsoft YaHei or SimHei on
 Windows, PingFang SC on macOS ...) and falls back to the small font shipped
-in ``gis/fonts`` (a GB 2312 subset of Noto Sans CJK SC, SIL OFL 1.1), which
+in ``gis/fonts`` (a GBK subset of Noto Sans CJK SC, SIL OFL 1.1), which
 draws every label the toolkit writes.  A CJK font installed after matplotlib
 built its font cache is found (the font list is rebuilt once).  Only a
 character that will be drawn and that no chosen font has is reported, by a

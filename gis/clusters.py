@@ -28,6 +28,7 @@ from .config import load_settings
 from .crs import M2_PER_MU, WORKING_CRS
 from .density import _point_xy, grid_spec
 from .labels import column_labels
+from .overlap import largest_overlap
 
 __all__ = [
     "LABELS_ZH",
@@ -553,31 +554,6 @@ def dbscan_labels(points, eps=None, min_samples=None, snap=None, settings=None):
     return pd.Series(lab.astype(np.int64), index=points.index, name="cluster")
 
 
-def _largest_overlap(polys, zones, zone_col):
-    """Name of the zone each polygon overlaps most, and the share of its area."""
-    import shapely
-
-    zones = _in_working(zones)
-    _require(zones, [zone_col], "dbscan_clusters")
-    pg = np.asarray(polys)
-    zg = np.asarray(zones.geometry.values)
-    name = pd.Series([None] * len(pg), dtype=object)
-    share = pd.Series(np.zeros(len(pg)))
-    if len(pg) == 0 or len(zg) == 0:
-        return name, share
-    i, j = shapely.STRtree(zg).query(pg, predicate="intersects")
-    if len(i) == 0:
-        return name, share
-    a = shapely.area(shapely.intersection(pg[i], zg[j]))
-    df = pd.DataFrame({"i": i, "j": j, "a": a}).sort_values(["i", "a"], ascending=[True, False])
-    best = df.drop_duplicates("i")
-    best = best[best["a"] > 0]
-    labels = zones[zone_col].to_numpy()
-    name.iloc[best["i"].to_numpy()] = labels[best["j"].to_numpy()]
-    share.iloc[best["i"].to_numpy()] = best["a"].to_numpy() / shapely.area(pg[best["i"].to_numpy()])
-    return name, share
-
-
 def dbscan_clusters(
     points,
     eps=None,
@@ -681,9 +657,11 @@ def dbscan_clusters(
     )
     for label, layer in (("platform", platforms), ("park", parks)):
         if layer is not None:
-            name, share = _largest_overlap(out.geometry.values, layer, zone_col)
-            out[label] = name.to_numpy()
-            out[f"{label}_share"] = share.to_numpy()
+            layer = _in_working(layer)
+            _require(layer, [zone_col], "dbscan_clusters")
+            best = largest_overlap(out.geometry.values, layer, zone_col)
+            out[label] = best[zone_col].to_numpy()
+            out[f"{label}_share"] = best["share"].to_numpy()
     return out
 
 

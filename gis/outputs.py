@@ -458,7 +458,7 @@ def _inputs_of(arguments):
     return {r: arguments[r] for r in roles if arguments.get(r) is not None}
 
 
-def staged(command):
+def staged(command, check=None):
     """Decorate a function writing into ``out_dir``: whole outputs or none.
 
     The decorated function (``out_dir`` one of its parameters, returning an
@@ -477,6 +477,11 @@ def staged(command):
     ----------
     command : str
         Name recorded in the lock and in ``run.json``.
+    check : callable, optional
+        Called with the bound arguments (a dict) before anything is locked or
+        written: the function's own argument checks (e.g. the output folder
+        with :func:`writable_folder` ``keep=False``), so that a wrong
+        argument leaves no folder behind.
     """
     def deco(fn):
         sig = inspect.signature(fn)
@@ -485,6 +490,8 @@ def staged(command):
         def wrapper(*args, **kwargs):
             bound = sig.bind(*args, **kwargs)
             bound.apply_defaults()
+            if check is not None:
+                check(bound.arguments)  # before the lock makes the folder
             out = Path(bound.arguments["out_dir"])
             settings = bound.arguments.get("settings")
             inputs = _inputs_of(bound.arguments)

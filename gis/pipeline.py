@@ -744,7 +744,17 @@ def _stage_load(result, inputs, landuse, plan, out_dir):
         ledger.extend(prev_ledger.mark("previous"))
 
 
-@staged("run")
+def _run_checks(arguments):
+    """What :func:`run` checks before anything is locked or written (its arguments, the memory)."""
+    a = arguments
+    check_run_arguments(a["out_dir"], a["year"], a["landuse"], a["plan"], a["previous"])
+    settings = a["settings"]
+    if settings is None or isinstance(settings, (str, Path)):
+        settings = load_settings(settings)
+    check_memory([a["enterprises"], a["previous"], a["landuse"], a["plan"]], settings)
+
+
+@staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
         map_options=None, sheet=None, report_options=None, layer=None):
@@ -800,8 +810,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
-    out_dir = check_run_arguments(out_dir, year, landuse, plan, previous)  # before any work
-    check_memory([enterprises, previous, landuse, plan], settings)  # before loading anything
+    out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "layer": layer}

@@ -25,11 +25,14 @@ Typical use::
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._errors import GisError, ValidationError
 from .crs import WORKING_CRS
@@ -44,6 +47,8 @@ __all__ = [
     "read_layer",
     "write_results",
     "write_partitions",
+    "copy_rows",
+    "WRITE_METHODS",
     "result_layers",
 ]
 
@@ -239,7 +244,11 @@ def _for_sql(gdf, year, first_fid=0):
     return out.reset_index(drop=True)
 
 
-def write_results(url, layers, year, schema="gis"):
+#: how :func:`write_results` loads rows: psycopg ``COPY`` (default) or geopandas' ``to_postgis``
+WRITE_METHODS = ("copy", "to_postgis")
+
+
+def write_results(url, layers, year, schema="gis", method="copy"):
     """Write result layers to PostGIS, replacing ``year``'s rows in one transaction.
 
     Each layer goes to table ``schema.<name>`` (created when missing, with
@@ -259,6 +268,12 @@ def write_results(url, layers, year, schema="gis"):
     year : int
     schema : str
         Created when missing.
+    method : {"copy", "to_postgis"}
+        ``"copy"`` streams each chunk through one ``COPY ... FROM STDIN``
+        on the transaction's own connection (:func:`copy_rows`);
+        ``"to_postgis"`` is the previous path (``GeoDataFrame.to_postgis``
+        per chunk, kept for comparison: ``scripts/bench_postgis.py``).
+        Both make the same tables and rows.
 
     Returns
     -------
@@ -266,6 +281,9 @@ def write_results(url, layers, year, schema="gis"):
         Rows written per table.
     """
     from sqlalchemy import inspect, text
+
+    if method not in WRITE_METHODS:
+        raise ValidationError(f"write_results: method {method!r} is not one of {WRITE_METHODS}")
 
     schema_q = _ident(schema, "schema")
     chunked = {}
@@ -292,7 +310,13 @@ def write_results(url, layers, year, schema="gis"):
                             cols = {c["name"]: str(c["type"]).upper()
                                     for c in inspect(conn).get_columns(name, schema)}
                         frame = _like_table(conn, frame, name, schema, cols)
-                    frame.to_postgis(name, conn, schema=schema, if_exists="append", index=False)
+                    if method == "copy":
+                        if name not in have:
+                            _create_table(conn, frame, name, schema)
+                        copy_rows(conn, frame, name, schema)
+                    else:
+                        frame.to_postgis(name, conn, schema=schema, if_exists="append",
+                                         index=False)
                     if name not in have:
                         _keys_and_index(conn, name, schema)
                         have.add(name)
@@ -372,14 +396,92 @@ def _like_table(conn, frame, name, schema, cols):
     return out
 
 
-def write_partitions(url, folder, year, schema="gis"):
+def _geometry_type(geoms):
+    """PostGIS type of the geometry column, chosen as ``to_postgis`` chooses it: the one
+    type all share (a LinearRing as LINESTRING), else GEOMETRY; Z when any has Z."""
+    kinds = {k for k in geoms.geom_type.dropna().unique()}
+    kinds = {"LineString" if k == "LinearRing" else k for k in kinds}
+    if not len(geoms.geom_type.dropna()):
+        raise ValidationError("write_results: a layer has no valid geometries")
+    kind = kinds.pop().upper() if len(kinds) == 1 and geoms.geom_type.notna().all() else "GEOMETRY"
+    return kind + ("Z" if geoms.has_z.any() else "")
+
+
+def _create_table(conn, frame, name, schema):
+    """Create ``schema.name`` for ``frame`` with the column types pandas' ``to_sql`` gives
+    them and ``geometry(<type>, 4549)`` (GeoAlchemy2 adds the GIST index), no rows."""
+    from geoalchemy2 import Geometry
+    from pandas.io.sql import SQLDatabase
+
+    plain = pd.DataFrame(frame)
+    plain[GEOM_COL] = None  # its type comes from dtype below
+    SQLDatabase(conn, schema=schema).prep_table(
+        plain, name, if_exists="fail", index=False, schema=schema,
+        dtype={GEOM_COL: Geometry(_geometry_type(frame.geometry), srid=4549)})
+
+
+def _copy_values(s):
+    """One column as Python values for ``COPY``: missing values as None (NULL), and an
+    empty text too (as ``to_postgis``' CSV has always stored it)."""
+    if s.name == GEOM_COL:
+        geoms = shapely.set_srid(np.asarray(s.values, dtype=object), 4549)
+        kind = shapely.get_type_id(geoms)
+        geoms = np.where(kind == 2, shapely.linestrings(shapely.get_coordinates(geoms)), geoms) \
+            if (kind == 2).any() else geoms  # LinearRing written as LineString, as to_postgis
+        return shapely.to_wkb(geoms, hex=True, include_srid=True).tolist()
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in s]
+    keep = s.notna() & (s != "") if s.dtype == object or pd.api.types.is_string_dtype(s.dtype) \
+        else s.notna()
+    return s.astype(object).where(keep, None).tolist()
+
+
+def copy_rows(conn, frame, name, schema):
+    """Append ``frame`` (as :func:`write_results` shapes it) to ``schema.name`` with one
+    ``COPY ... FROM STDIN`` on ``conn``'s psycopg connection (inside its transaction).
+
+    The rows go as CSV text built at C speed by :mod:`csv`: geometries as hex
+    EWKB with SRID 4549 (PostGIS parses it for a geometry column); NaN, NaT,
+    None and empty text become NULL (an unquoted empty field); text is sent
+    as is (UTF-8).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Open on the psycopg 3 driver, in a transaction.
+    frame : GeoDataFrame
+        Columns already in the table.
+    name, schema : str
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    cols = list(frame.columns)
+    target = f"{_table_ref(name, schema)} ({', '.join(_ident(c, 'column') for c in cols)})"
+    buf = io.StringIO()  # CSV: NULL is an unquoted empty field, text is quoted when needed
+    csv.writer(buf, lineterminator="\n").writerows(
+        zip(*(_copy_values(frame[c]) for c in cols)))
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur:
+        if not hasattr(cur, "copy"):  # pragma: no cover - depends on the install
+            raise GisError('COPY needs the psycopg 3 driver (pip install "psycopg[binary]"); '
+                           'or write with method="to_postgis"')
+        with cur.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
+    return len(frame)
+
+
+def write_partitions(url, folder, year, schema="gis", method="copy"):
     """Write the dask engine's output folder (:func:`gis.scale.run_partitions`) to PostGIS, partition by partition.
 
     Tables ``enterprises`` (``firms``), ``parcel_facts`` (``facts``),
     ``renewal_parcels`` and ``renewal_blocks``, each read one partition file
     at a time (memory: one partition) and written as :func:`write_results`
     does: SRID 4549, primary key, GIST index, the year replaced in one
-    transaction.
+    transaction, each partition through one ``COPY`` (``method``: see
+    :func:`write_results`).
 
     Returns
     -------
@@ -399,7 +501,7 @@ def write_partitions(url, folder, year, schema="gis"):
               if any(Path(folder, sub).glob("part.*.parquet"))}
     if not layers:
         raise ValidationError(f"write_partitions: no part.*.parquet results under {folder}")
-    return write_results(url, layers, year, schema)
+    return write_results(url, layers, year, schema, method)
 
 
 def result_layers(result):

@@ -154,6 +154,7 @@ from .chains import unknown_chains
 from .config import load_settings, number_problems
 from .crs import M2_PER_MU, WORKING_CRS
 from .labels import code_labels, column_labels
+from .overlap import largest_overlap
 
 __all__ = [
     "settings_problems",
@@ -1207,25 +1208,15 @@ def candidates(parcels, rule_results):
 # --------------------------------------------------------------- blocks
 def _largest_overlap(geoms, layer, name_col="name_zh"):
     """Name of the ``layer`` feature overlapping each geometry most ('' if none)."""
-    n = len(geoms)
-    names = np.full(n, "", dtype=object)
-    if layer is None or len(layer) == 0 or n == 0:
-        return names
+    if layer is None or len(layer) == 0 or len(geoms) == 0:
+        return np.full(len(geoms), "", dtype=object)
     if name_col not in layer.columns:
         raise ValidationError(f"renewal_blocks: layer needs a column '{name_col}'")
     if layer.crs is None or CRS(layer.crs) != CRS(WORKING_CRS):
         raise CRSError(f"renewal_blocks: platform/park layer must be in {WORKING_CRS} "
                        f"(got {layer.crs}); call gis.crs.to_working() first")
-    lg = layer.geometry.values
-    i, j = shapely.STRtree(lg).query(geoms, predicate="intersects")
-    if len(i) == 0:
-        return names
-    a = shapely.area(shapely.intersection(geoms[i], lg[j]))
-    order = np.lexsort((-a, i))
-    i, j, a = i[order], j[order], a[order]
-    first = np.r_[True, i[1:] != i[:-1]] & (a > 0)
-    names[i[first]] = layer[name_col].to_numpy(dtype=object)[j[first]]
-    return names
+    names = largest_overlap(geoms, layer, name_col)[name_col]
+    return names.fillna("").to_numpy(dtype=object)
 
 
 def _weighted_mode(labels, keys, weights):

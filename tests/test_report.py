@@ -409,13 +409,43 @@ def test_chart_font_has_the_glyphs(settings):
     assert charts.missing_glyphs(CHART_TEXT, settings=settings) == ""
 
 
-#: A character outside GB 2312 (so not in the vendored subset font) that Noto Sans CJK SC has.
+#: A character outside GBK (so not in the vendored subset font) that Noto Sans CJK SC has.
 RARE = "\u4dae"  # 䶮, CJK Extension A
 #: A character no CJK font has.
 HIEROGLYPH = "\U00013000"
 
 
-def _gb2312(c):
+def _gbk(c):
+    try:
+        c.encode("gbk")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def test_vendored_font_covers_gbk_and_the_demo_names():
+    """Every hanzi of GBK (CP936: names typed on Chinese Windows) and of the demo data."""
+    from fontTools.ttLib import TTFont
+
+    import gis.demo
+
+    cmap = set(TTFont(charts.VENDORED_FONT, lazy=True).getBestCmap())
+    gbk = set()
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x40, 0xFF):
+            try:
+                c = bytes([lead, trail]).decode("gbk")
+            except UnicodeDecodeError:
+                continue
+            if unicodedata.name(c, "").startswith("CJK"):
+                gbk.add(c)
+    assert len(gbk) > 20000 and {c for c in gbk if ord(c) not in cmap} == set()
+    demo_text = Path(gis.demo.__file__).read_text(encoding="utf-8")
+    assert {c for c in demo_text if "\u4e00" <= c <= "\u9fff" and ord(c) not in cmap} == set()
+    assert ord("璟") in cmap and not _gb2312_has("璟")  # a firm-name character GB 2312 lacks
+
+
+def _gb2312_has(c):
     try:
         c.encode("gb2312")
         return True
@@ -461,12 +491,12 @@ def test_charts_render_chinese_without_missing_glyphs(firms, font_settings, fmt)
 
 
 def test_missing_glyph_is_reported_only_when_no_font_has_it(settings):
-    assert not _gb2312(RARE) and not _gb2312(HIEROGLYPH)
+    assert not _gbk(RARE) and not _gbk(HIEROGLYPH)
     df = pd.DataFrame({"name": [f"{HIEROGLYPH}公司", "乙"], "score": [1.0, 2.0]})
     with pytest.warns(charts.MissingGlyphWarning, match="U[+]13000"):
         charts.top_bottom_chart(df, score="score", name="name", n=1, settings=settings)
     assert charts.missing_glyphs("亩" + HIEROGLYPH, settings=settings) == HIEROGLYPH
-    # the vendored font alone: a rare character outside GB 2312 is named, common ones are not
+    # the vendored font alone: a rare character outside GBK is named, common ones are not
     vendored = _vendored_only(settings)
     rare = pd.DataFrame({"name": [f"{RARE}记公司", "乙"], "score": [1.0, 2.0]})
     with pytest.warns(charts.MissingGlyphWarning) as caught:

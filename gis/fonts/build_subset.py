@@ -3,9 +3,11 @@
 The toolkit's charts need a font with Chinese glyphs.  Planners' machines
 have one (Microsoft YaHei / SimHei on Windows, PingFang on macOS, Noto Sans
 CJK on Debian/Ubuntu with ``fonts-noto-cjk``); for machines that have none,
-the package ships this small fallback: **Noto Sans CJK SC Regular** (SIL Open
-Font License 1.1, see ``OFL.txt``) subset to the GB 2312 character set
-(6 763 hanzi + symbols), ASCII and Latin-1, about 1.6 MB.  The family is
+the package ships this fallback: **Noto Sans CJK SC Regular** (SIL Open
+Font License 1.1, see ``OFL.txt``) subset to the GBK character set (GB 2312
+and the 21 000 hanzi of CP936, the code page every name typed on a Chinese
+Windows machine is in: firm names such as 璟, 堃, 玥 that GB 2312 lacks),
+ASCII and Latin-1, about 5 MB.  The family is
 renamed "YiwuGIS Sans SC" so that matplotlib never confuses the subset with
 a full installed Noto Sans CJK SC.
 
@@ -24,12 +26,12 @@ OUT = Path(__file__).with_name(PS_NAME + ".otf")
 
 
 def subset_characters():
-    """Return the characters kept: GB 2312, ASCII, Latin-1 and a few symbols."""
+    """Return the characters kept: GBK (⊇ GB 2312), ASCII, Latin-1 and a few symbols."""
     chars = set()
-    for hi in range(0xA1, 0xF8):
-        for lo in range(0xA1, 0xFF):
+    for hi in range(0x81, 0xFF):
+        for lo in range(0x40, 0xFF):
             try:
-                chars.add(bytes([hi, lo]).decode("gb2312"))
+                chars.add(bytes([hi, lo]).decode("gbk"))
             except UnicodeDecodeError:
                 pass
     chars |= {chr(c) for c in range(0x20, 0x7F)}
@@ -62,7 +64,7 @@ def main(source=SOURCE):
     name.setName(PS_NAME, 6, 3, 1, 0x409)
     name.setName(f"{PS_NAME};subset-of-NotoSansCJKsc-Regular-2.004", 3, 3, 1, 0x409)
     name.setName(
-        "Subset of Noto Sans CJK SC Regular (GB 2312 + Latin-1) for the yiwu-gis "
+        "Subset of Noto Sans CJK SC Regular (GBK + Latin-1) for the yiwu-gis "
         "toolkit charts; SIL Open Font License 1.1.",
         10, 3, 1, 0x409,
     )
