@@ -23,9 +23,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from ._errors import CRSError, ValidationError
+from ._errors import ValidationError
 from .config import load_settings
-from .crs import M2_PER_MU, WORKING_CRS
+from .crs import M2_PER_MU, WORKING_CRS, require_frame
 from .density import _point_xy, grid_spec
 from .labels import column_labels
 from .overlap import largest_overlap
@@ -76,9 +76,7 @@ def _cfg(settings, section):
 
 
 def _in_working(gdf, who="gis.clusters"):
-    if gdf.crs is None:
-        raise CRSError(f"{who}: the layer has no CRS; expected {WORKING_CRS}")
-    return gdf if gdf.crs == WORKING_CRS else gdf.to_crs(WORKING_CRS)
+    return require_frame(gdf, who, reproject=True)
 
 
 def _require(df, cols, who):
@@ -659,7 +657,7 @@ def dbscan_clusters(
         if layer is not None:
             layer = _in_working(layer)
             _require(layer, [zone_col], "dbscan_clusters")
-            best = largest_overlap(out.geometry.values, layer, zone_col)
+            best = largest_overlap(out.geometry, layer, zone_col)
             out[label] = best[zone_col].to_numpy()
             out[f"{label}_share"] = best["share"].to_numpy()
     return out

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import CRSError, ValidationError
+from ._errors import ValidationError
 from .config import choice_problems, load_settings, number_problems
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, require_frame
 
 __all__ = [
     "settings_problems",
@@ -184,11 +184,7 @@ def _point_xy(points, who="density_grid"):
     import shapely
 
     geoms = points.geometry if hasattr(points, "geometry") else points
-    crs = getattr(geoms, "crs", None)
-    if crs is None:
-        raise CRSError(f"{who}: the points have no CRS; expected {WORKING_CRS}")
-    if crs != WORKING_CRS:
-        geoms = geoms.to_crs(WORKING_CRS)
+    geoms = require_frame(geoms, who, reproject=True)
     arr = np.asarray(geoms.values if hasattr(geoms, "values") else geoms)
     bad = shapely.is_missing(arr) | shapely.is_empty(arr)
     bad |= shapely.get_type_id(arr) != 0

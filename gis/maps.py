@@ -75,7 +75,7 @@ from folium.template import Template
 from . import confidential
 from ._errors import ConfigError, CRSError, GisError, ValidationError
 from .config import load_settings
-from .crs import WEB_CRS, WORKING_CRS, wgs84_to_gcj02
+from .crs import WEB_CRS, WORKING_CRS, require_frame, wgs84_to_gcj02
 
 __all__ = [
     "STANDARD_MAPS",
@@ -851,12 +851,10 @@ def public_frame(gdf, settings=None):
 
 
 def _working(gdf, where):
-    if gdf is None or not hasattr(gdf, "geometry"):
+    if gdf is None:
         raise ValidationError(f"{where}: expected a GeoDataFrame")
-    if gdf.crs is None:
-        raise CRSError(f"{where}: the layer has no CRS (expected EPSG:4549)")
-    g = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    return g if g.crs == WORKING_CRS else g.to_crs(WORKING_CRS)
+    g = require_frame(gdf, where, reproject=True)
+    return g[g.geometry.notna() & ~g.geometry.is_empty]
 
 
 def _display_geoms(geoms_4549, st, simplify=True):
