@@ -25,6 +25,8 @@ Typical use::
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import geopandas as gpd
@@ -300,7 +302,7 @@ def write_results(url, layers, year, schema="gis", method="copy"):
                 if name in have:
                     conn.execute(text(f"DELETE FROM {ref} WHERE {_ident(YEAR_COL, 'column')} = :y"),
                                  {"y": int(year)})
-                n, cols = 0, None
+                n, cols, kind = 0, None, None
                 for chunk in chunks:
                     frame = _for_sql(chunk, year, n)
                     if name in have:  # shape later chunks to the table (its columns read once)
@@ -308,6 +310,7 @@ def write_results(url, layers, year, schema="gis", method="copy"):
                             cols = {c["name"]: str(c["type"]).upper()
                                     for c in inspect(conn).get_columns(name, schema)}
                         frame = _like_table(conn, frame, name, schema, cols)
+                        kind = _widened_geometry(conn, frame, name, schema, kind)
                     if method == "copy":
                         if name not in have:
                             _create_table(conn, frame, name, schema)
@@ -396,13 +399,34 @@ def _like_table(conn, frame, name, schema, cols):
 
 def _geometry_type(geoms):
     """PostGIS type of the geometry column, chosen as ``to_postgis`` chooses it: the one
-    type all share (a LinearRing as LINESTRING), else GEOMETRY; Z when any has Z."""
-    kinds = {k for k in geoms.geom_type.dropna().unique()}
-    kinds = {"LineString" if k == "LinearRing" else k for k in kinds}
-    if not len(geoms.geom_type.dropna()):
+    type all share (a LinearRing as LINESTRING), else GEOMETRY (also for no rows);
+    Z when any has Z."""
+    kinds = {"LineString" if k == "LinearRing" else k for k in geoms.geom_type.dropna()}
+    if len(geoms) and not kinds:
         raise ValidationError("write_results: a layer has no valid geometries")
     kind = kinds.pop().upper() if len(kinds) == 1 and geoms.geom_type.notna().all() else "GEOMETRY"
     return kind + ("Z" if geoms.has_z.any() else "")
+
+
+def _widened_geometry(conn, frame, name, schema, column):
+    """The table's geometry type (``column``, read when None), made GEOMETRY (SRID 4549,
+    same dimensions) when ``frame`` holds another kind, e.g. a partition with
+    MultiPolygons after one of Polygons only, which the column would refuse."""
+    from sqlalchemy import text
+
+    if column is None:
+        kind, dims = conn.execute(text(
+            "SELECT type, coord_dimension FROM geometry_columns WHERE f_table_schema = :s "
+            "AND f_table_name = :t AND f_geometry_column = :g"),
+            {"s": schema, "t": name, "g": GEOM_COL}).one()
+        column = kind.upper().removesuffix("Z") + ("Z" if int(dims) > 2 else "")
+    if not len(frame) or column.removesuffix("Z") == "GEOMETRY":
+        return column
+    if _geometry_type(frame.geometry).removesuffix("Z") != column.removesuffix("Z"):
+        column = "GEOMETRY" + ("Z" if column.endswith("Z") else "")
+        conn.execute(text(f"ALTER TABLE {_table_ref(name, schema)} ALTER COLUMN "
+                          f"{_ident(GEOM_COL, 'column')} TYPE geometry({column}, 4549)"))
+    return column
 
 
 def _create_table(conn, frame, name, schema):
@@ -438,8 +462,10 @@ def copy_rows(conn, frame, name, schema):
     """Append ``frame`` (as :func:`write_results` shapes it) to ``schema.name`` with one
     ``COPY ... FROM STDIN`` on ``conn``'s psycopg connection (inside its transaction).
 
-    Geometries go as hex EWKB with SRID 4549 (PostGIS parses it for a geometry
-    column); NaN, NaT and None become NULL; text is sent as is (UTF-8).
+    The rows go as CSV text built at C speed by :mod:`csv`: geometries as hex
+    EWKB with SRID 4549 (PostGIS parses it for a geometry column); NaN, NaT,
+    None and empty text become NULL (an unquoted empty field); text is sent
+    as is (UTF-8).
 
     Parameters
     ----------
@@ -456,15 +482,16 @@ def copy_rows(conn, frame, name, schema):
     """
     cols = list(frame.columns)
     target = f"{_table_ref(name, schema)} ({', '.join(_ident(c, 'column') for c in cols)})"
-    rows = zip(*(_copy_values(frame[c]) for c in cols))
+    buf = io.StringIO()  # CSV: NULL is an unquoted empty field, text is quoted when needed
+    csv.writer(buf, lineterminator="\n").writerows(
+        zip(*(_copy_values(frame[c]) for c in cols)))
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cur:
         if not hasattr(cur, "copy"):  # pragma: no cover - depends on the install
             raise GisError('COPY needs the psycopg 3 driver (pip install "psycopg[binary]"); '
                            'or write with method="to_postgis"')
-        with cur.copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with cur.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
     return len(frame)
 
 

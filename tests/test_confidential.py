@@ -195,6 +195,11 @@ def test_public_outputs_of_the_demo_hold_no_confidential_figure_or_word(public_d
     for name, path in {**maps_, "report_html": report["report_html"]}.items():
         text = path.read_text(encoding="utf-8")
         assert "公开版" in text and "内部资料" not in text, name
+    # the renewal popups keep the rule and the verdict of every flagged candidate
+    cands = res.renewal["renewal_parcels"]
+    low_tax = int(((cands["status"] == "候选") & cands["r_low_tax"]).sum())
+    page = maps_["renewal"].read_text(encoding="utf-8")
+    assert low_tax > 100 and page.count("亩均效益偏低：不达标") == low_tax
 
 
 def test_leak_search_would_find_a_leak_in_the_demo(public_demo):

@@ -291,3 +291,24 @@ def test_copy_failure_in_a_later_partition_leaves_the_year(url, schema, tmp_path
 def test_unknown_write_method_is_refused(url):
     with pytest.raises(ValidationError, match="method"):
         postgis.write_results(url, {"dltb": _parcels(1)}, 2025, method="insert")
+
+
+@pytest.mark.parametrize("method", postgis.WRITE_METHODS)
+def test_later_partition_of_another_geometry_kind_widens_the_column(url, schema, tmp_path,
+                                                                    method):
+    # partition 0: Polygons only (the table is made geometry(POLYGON, 4549)); partition 1
+    # holds a MultiPolygon, partition 2 no rows: all go in, the column becomes GEOMETRY
+    p = _parcels(4)
+    p.loc[3, "geometry"] = shapely.MultiPolygon([p.geometry[3], shapely.box(0, 0, 5, 5)])
+    (tmp_path / "firms").mkdir()
+    p.iloc[:2].to_parquet(tmp_path / "firms" / "part.00000.parquet")
+    p.iloc[2:].to_parquet(tmp_path / "firms" / "part.00001.parquet")
+    p.iloc[:0].to_parquet(tmp_path / "firms" / "part.00002.parquet")
+    assert postgis.write_partitions(url, tmp_path, 2025, schema=schema, method=method) \
+        == {"enterprises": 4}
+    assert _sql(url, "SELECT type, srid FROM geometry_columns WHERE f_table_schema = :s",
+                s=schema) == [("GEOMETRY", 4549)]
+    back = postgis.read_layer(url, "enterprises", schema=schema).sort_values("fid")
+    assert back.geometry.geom_equals_exact(p.geometry, 0.0).all()
+    idx = _sql(url, "SELECT indexdef FROM pg_indexes WHERE schemaname = :s", s=schema)
+    assert any("USING gist" in r[0] for r in idx)
