@@ -50,6 +50,8 @@ __all__ = [
     "density_by_chain",
     "write_geotiff",
     "read_geotiff",
+    "linear_bin_sparse",
+    "geotiff_rows",
 ]
 
 KERNELS = ("quartic", "gaussian")
