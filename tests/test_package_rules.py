@@ -69,3 +69,16 @@ def test_long_function_finder_knows_a_long_function(tmp_path):
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))  # def line + 120 = 121
     src.write_text(f"def short():\n    return 1\n\n\ndef long():\n{body}\n", encoding="utf-8")
     assert _long_functions(src, "m") == [f"m.long ({MAX_LINES + 1} lines, line 5)"]
+
+
+#: functions still over the limit, each split by the engineer who owns it
+#: (gis.report is being edited by the report work this round); the test
+#: below fails when one is fixed but left listed, so the list only shrinks
+KNOWN_LONG = {"gis.report.write_report"}
+
+
+def test_no_function_longer_than_120_lines():
+    found = [x for p in MODULES for x in _long_functions(p, _module_name(p))]
+    names = {x.split(" (")[0] for x in found}
+    assert names <= KNOWN_LONG, f"functions over {MAX_LINES} lines: {sorted(names - KNOWN_LONG)}"
+    assert KNOWN_LONG <= names, f"no longer over {MAX_LINES} lines, drop from KNOWN_LONG: {KNOWN_LONG - names}"
