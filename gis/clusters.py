@@ -25,7 +25,7 @@ import pandas as pd
 
 from ._errors import ValidationError
 from .config import load_settings
-from .crs import M2_PER_MU, WORKING_CRS, require_frame
+from .crs import M2_PER_MU, WORKING_CRS, area_in_working, require_frame
 from .density import _point_xy, grid_spec
 from .labels import column_labels
 from .overlap import largest_overlap
@@ -324,9 +324,7 @@ def grid_cells(points, cell=None, weight=None, bounds=None, area=None, keep_empt
     x, y = _point_xy(points, "grid_cells")
     if bounds is None:
         if area is not None:
-            a = getattr(area, "geometry", area)
-            if hasattr(a, "crs") and a.crs is not None and a.crs != WORKING_CRS:
-                a = a.to_crs(WORKING_CRS)
+            a = area_in_working(area, "grid_cells(area)")
             bounds = tuple(a.total_bounds) if hasattr(a, "total_bounds") else a.bounds
         elif len(x):
             bounds = (x.min(), y.min(), x.max() + 1e-6, y.max() + 1e-6)
@@ -864,9 +862,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
     else:
         import shapely
 
-        g = getattr(area, "geometry", area)
-        if hasattr(g, "crs") and g.crs is not None and g.crs != WORKING_CRS:
-            g = g.to_crs(WORKING_CRS)
+        g = area_in_working(area, "clark_evans(area)")
         geom = g.union_all() if hasattr(g, "union_all") else g
         A, P = float(shapely.area(geom)), float(shapely.length(geom))
     if not A > 0:

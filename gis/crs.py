@@ -22,7 +22,9 @@ which decides the same way everywhere:
   (``reproject=False``; call :func:`to_working` first);
 * a layer only **read** for its attributes or extent (platforms, parks,
   townships, the land-use plan, outlines, points counted on a grid) is
-  reprojected to EPSG:4549, whatever its CRS (``reproject=True``).
+  reprojected to EPSG:4549, whatever its CRS (``reproject=True``);
+  :func:`area_in_working` applies this to a study area or extent, which may
+  also be given as a bare shapely geometry (taken to be in EPSG:4549).
 
 Examples
 --------
@@ -57,6 +59,7 @@ __all__ = [
     "detect_crs",
     "to_working",
     "require_frame",
+    "area_in_working",
     "area_m2",
     "area_mu",
     "area_ha",
@@ -486,6 +489,38 @@ def require_frame(gdf, who, columns=(), crs=WORKING_CRS, reproject=False):
         return gdf.to_crs(target)
     got = gdf.crs.to_string() if hasattr(gdf.crs, "to_string") else str(gdf.crs)
     raise CRSError(f"{who}: the layer must be in {crs} (got {got}); call gis.crs.to_working() first")
+
+
+def area_in_working(area, who):
+    """A study area (outline, extent, clip) in EPSG:4549.
+
+    Parameters
+    ----------
+    area : shapely geometry, GeoSeries or GeoDataFrame
+        A bare geometry is taken to be in EPSG:4549 (it carries no CRS to
+        check); a GeoSeries/GeoDataFrame is a layer only read and follows
+        :func:`require_frame` with ``reproject=True`` (no CRS: refused).
+    who : str
+        The function named in error messages.
+
+    Returns
+    -------
+    shapely geometry or GeoSeries
+        ``area`` itself (a geometry) or the layer's geometry in EPSG:4549.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> area_in_working(box(0, 0, 1, 1), "f").area
+    1.0
+    >>> g = gpd.GeoSeries([box(120.0, 29.3, 120.01, 29.31)], crs="EPSG:4326")
+    >>> area_in_working(g, "f").crs.to_epsg()
+    4549
+    """
+    if not hasattr(area, "crs"):
+        return area
+    return require_frame(area, who, reproject=True).geometry
 
 
 def _projected(geoms):

@@ -214,3 +214,12 @@ def test_require_frame_refusals_name_the_function():
         crs.require_frame(_frame(None), "g(zones)", ["name_zh", "a", "b"], reproject=True)
     with pytest.raises(ValidationError, match="expected a GeoDataFrame"):
         crs.require_frame([1, 2], "g(zones)")
+
+
+def test_area_in_working_follows_the_policy():
+    sq = box(500_000, 3_240_000, 500_100, 3_240_100)
+    assert crs.area_in_working(sq, "f(area)") is sq  # a bare geometry is taken as EPSG:4549
+    got = crs.area_in_working(_frame(4326), "f(area)")
+    assert got.crs.to_epsg() == 4549 and got.area.iloc[0] == pytest.approx(10_000, abs=0.01)
+    with pytest.raises(CRSError, match=r"^f\(area\): the layer has no CRS"):
+        crs.area_in_working(gpd.GeoSeries([sq]), "f(area)")
