@@ -64,9 +64,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import ConfigError, CRSError, ValidationError
+from ._errors import ConfigError, ValidationError
 from .config import choice_problems, load_settings, number_problems
-from .crs import M2_PER_MU, area_mu
+from .crs import M2_PER_MU, area_mu, require_frame
 from .labels import code_labels, column_labels
 from .overlap import largest_overlap
 
@@ -149,21 +149,9 @@ def _cfg(settings):
 
 
 def _check_crs(*frames, names):
-    crss = []
+    """Refuse main frames not in EPSG:4549 (the CRS policy of :mod:`gis.crs`)."""
     for gdf, name in zip(frames, names):
-        crs = getattr(gdf, "crs", None)
-        if crs is not None and crs.is_geographic:
-            raise CRSError(
-                f"{name}: joins need the working CRS (EPSG:4549); got {crs.name}. "
-                "Call gis.crs.to_working() first."
-            )
-        crss.append(crs)
-    known = [c for c in crss if c is not None]
-    if any(c != known[0] for c in known[1:]):
-        raise CRSError(
-            "layers in different CRS: "
-            + ", ".join(f"{n}={c.to_string() if c else None}" for n, c in zip(names, crss))
-        )
+        require_frame(gdf, name)
 
 
 def _need(df, cols, name):
@@ -291,7 +279,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
     cfg = _cfg(settings)
     snap_m = cfg["snap_m"] if snap_m is None else float(snap_m)
     industrial_only = cfg["industrial_only"] if industrial_only is None else industrial_only
-    _check_crs(firms, parcels, names=("firms", "parcels"))
+    _check_crs(firms, parcels, names=("firm_parcels(firms)", "firm_parcels(parcels)"))
     idc = cfg["parcel_id_col"]
     _need(parcels, [idc], "parcels")
 
@@ -753,16 +741,16 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
     --------
     >>> import geopandas as gpd
     >>> from shapely import box
-    >>> p = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(50, 50, 60, 60)])
-    >>> z = gpd.GeoDataFrame({"name_zh": ["甲", "乙"]},
+    >>> p = gpd.GeoDataFrame(geometry=[box(0, 0, 10, 10), box(50, 50, 60, 60)], crs="EPSG:4549")
+    >>> z = gpd.GeoDataFrame({"name_zh": ["甲", "乙"]}, crs="EPSG:4549",
     ...                      geometry=[box(-5, -5, 3, 20), box(3, -5, 30, 20)])
     >>> area_of_largest_overlap(p, z).tolist()
     ['乙', None]
     """
     if min_share is None:
         min_share = _cfg(settings)["zone_min_share"]
-    _check_crs(parcels, zones, names=("parcels", "zones"))
-    _need(zones, [name_col], "zones")
+    _check_crs(parcels, names=("area_of_largest_overlap(parcels)",))
+    zones = require_frame(zones, "area_of_largest_overlap(zones)", [name_col], reproject=True)
     return largest_overlap(parcels, zones, name_col, min_share=min_share)[name_col]
 
 
@@ -792,7 +780,8 @@ def zone_of_points(points, zones, name_col="name_zh"):
     -------
     Series of zone names aligned to ``points.index`` (missing outside all).
     """
-    _check_crs(points, zones, names=("points", "zones"))
+    _check_crs(points, names=("zone_of_points(points)",))
+    zones = require_frame(zones, "zone_of_points(zones)", [name_col], reproject=True)
     pts = np.asarray(points.geometry.values)
     out = np.full(len(pts), None, dtype=object)
     ok = np.flatnonzero(~(shapely.is_missing(pts) | shapely.is_empty(pts)))
@@ -962,7 +951,7 @@ def coords_match_shares(firms, parcels, used, systems=CHECKED_SYSTEMS, settings=
 
     settings = settings or load_settings()
     cfg = _cfg(settings)
-    _check_crs(firms, parcels, names=("firms", "parcels"))
+    _check_crs(firms, parcels, names=("coords_match_shares(firms)", "coords_match_shares(parcels)"))
     if industrial is None and cfg["industrial_only"]:
         industrial = industrial_parcels(parcels, settings)
     mask = np.asarray(industrial, dtype=bool) if cfg["industrial_only"] else np.ones(len(parcels), bool)

@@ -23,9 +23,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from ._errors import CRSError, ValidationError
+from ._errors import ValidationError
 from .config import load_settings
-from .crs import M2_PER_MU, WORKING_CRS
+from .crs import M2_PER_MU, WORKING_CRS, area_in_working, require_frame
 from .density import _point_xy, grid_spec
 from .labels import column_labels
 from .overlap import largest_overlap
@@ -76,9 +76,7 @@ def _cfg(settings, section):
 
 
 def _in_working(gdf, who="gis.clusters"):
-    if gdf.crs is None:
-        raise CRSError(f"{who}: the layer has no CRS; expected {WORKING_CRS}")
-    return gdf if gdf.crs == WORKING_CRS else gdf.to_crs(WORKING_CRS)
+    return require_frame(gdf, who, reproject=True)
 
 
 def _require(df, cols, who):
@@ -326,9 +324,7 @@ def grid_cells(points, cell=None, weight=None, bounds=None, area=None, keep_empt
     x, y = _point_xy(points, "grid_cells")
     if bounds is None:
         if area is not None:
-            a = getattr(area, "geometry", area)
-            if hasattr(a, "crs") and a.crs is not None and a.crs != WORKING_CRS:
-                a = a.to_crs(WORKING_CRS)
+            a = area_in_working(area, "grid_cells(area)")
             bounds = tuple(a.total_bounds) if hasattr(a, "total_bounds") else a.bounds
         elif len(x):
             bounds = (x.min(), y.min(), x.max() + 1e-6, y.max() + 1e-6)
@@ -659,7 +655,7 @@ def dbscan_clusters(
         if layer is not None:
             layer = _in_working(layer)
             _require(layer, [zone_col], "dbscan_clusters")
-            best = largest_overlap(out.geometry.values, layer, zone_col)
+            best = largest_overlap(out.geometry, layer, zone_col)
             out[label] = best[zone_col].to_numpy()
             out[f"{label}_share"] = best["share"].to_numpy()
     return out
@@ -866,9 +862,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
     else:
         import shapely
 
-        g = getattr(area, "geometry", area)
-        if hasattr(g, "crs") and g.crs is not None and g.crs != WORKING_CRS:
-            g = g.to_crs(WORKING_CRS)
+        g = area_in_working(area, "clark_evans(area)")
         geom = g.union_all() if hasattr(g, "union_all") else g
         A, P = float(shapely.area(geom)), float(shapely.length(geom))
     if not A > 0:

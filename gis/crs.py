@@ -9,6 +9,23 @@ tiles.
 All coordinate functions take and return **lon, lat** order and work on
 scalars, numpy arrays and GeoSeries of points alike.
 
+CRS policy
+----------
+Every function that receives a layer checks it with :func:`require_frame`,
+which decides the same way everywhere:
+
+* a layer **without a CRS** is refused (its coordinates cannot be trusted);
+* the **main frame** of a function -- the one whose rows and geometry come
+  back (parcels in the renewal rules, firms and parcels in the joins, the
+  parts of an overlap) -- must already be in EPSG:4549, otherwise the call
+  is refused, so a result never silently changes CRS
+  (``reproject=False``; call :func:`to_working` first);
+* a layer only **read** for its attributes or extent (platforms, parks,
+  townships, the land-use plan, outlines, points counted on a grid) is
+  reprojected to EPSG:4549, whatever its CRS (``reproject=True``);
+  :func:`area_in_working` applies this to a study area or extent, which may
+  also be given as a bare shapely geometry (taken to be in EPSG:4549).
+
 Examples
 --------
 >>> lon, lat = wgs84_to_gcj02(121.5272106, 31.1774276)
@@ -41,6 +58,8 @@ __all__ = [
     "coord_system",
     "detect_crs",
     "to_working",
+    "require_frame",
+    "area_in_working",
     "area_m2",
     "area_mu",
     "area_ha",
@@ -405,6 +424,103 @@ def to_working(gdf, source=None):
     if detected != WORKING_CRS:
         out = out.to_crs(WORKING_CRS)
     return out
+
+
+def require_frame(gdf, who, columns=(), crs=WORKING_CRS, reproject=False):
+    """``gdf`` checked against the CRS policy (see the module docstring).
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame or GeoSeries
+        The layer received by ``who``.
+    who : str
+        The function (and argument) named in every error message, e.g.
+        ``"renewal_blocks(platforms)"``.
+    columns : sequence of str
+        Columns the layer must have (all missing ones are named at once).
+    crs : str, default ``WORKING_CRS``
+        The CRS the caller works in.
+    reproject : bool, default False
+        True for a layer only read (reprojected to ``crs`` when in another
+        one); False for the main frame (refused when not in ``crs``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or GeoSeries
+        ``gdf`` itself when already in ``crs``, else its reprojection.
+
+    Raises
+    ------
+    ValidationError
+        Not a GeoDataFrame/GeoSeries, or columns missing.
+    CRSError
+        No CRS, or (``reproject=False``) another CRS than ``crs``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(120.0, 29.3)], crs="EPSG:4326")
+    >>> require_frame(g, "f(zones)", ["a"], reproject=True).crs.to_epsg()
+    4549
+    >>> require_frame(g, "f(parcels)")
+    Traceback (most recent call last):
+    gis._errors.CRSError: f(parcels): the layer must be in EPSG:4549 (got EPSG:4326); call gis.crs.to_working() first
+    >>> require_frame(g, "f(parcels)", ["a", "b", "c"], reproject=True)
+    Traceback (most recent call last):
+    gis._errors.ValidationError: f(parcels): column(s) 'b', 'c' missing
+    """
+    from pyproj import CRS
+
+    from ._errors import ValidationError
+
+    if not hasattr(gdf, "geometry") or not hasattr(gdf, "crs"):
+        raise ValidationError(f"{who}: expected a GeoDataFrame, got {type(gdf).__name__}")
+    have = getattr(gdf, "columns", ())
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise ValidationError(f"{who}: column(s) {', '.join(repr(str(c)) for c in missing)} missing")
+    if gdf.crs is None:
+        raise CRSError(f"{who}: the layer has no CRS; expected {crs}")
+    target = CRS.from_user_input(crs)
+    if CRS.from_user_input(gdf.crs) == target:
+        return gdf
+    if reproject:
+        return gdf.to_crs(target)
+    got = gdf.crs.to_string() if hasattr(gdf.crs, "to_string") else str(gdf.crs)
+    raise CRSError(f"{who}: the layer must be in {crs} (got {got}); call gis.crs.to_working() first")
+
+
+def area_in_working(area, who):
+    """A study area (outline, extent, clip) in EPSG:4549.
+
+    Parameters
+    ----------
+    area : shapely geometry, GeoSeries or GeoDataFrame
+        A bare geometry is taken to be in EPSG:4549 (it carries no CRS to
+        check); a GeoSeries/GeoDataFrame is a layer only read and follows
+        :func:`require_frame` with ``reproject=True`` (no CRS: refused).
+    who : str
+        The function named in error messages.
+
+    Returns
+    -------
+    shapely geometry or GeoSeries
+        ``area`` itself (a geometry) or the layer's geometry in EPSG:4549.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> area_in_working(box(0, 0, 1, 1), "f").area
+    1.0
+    >>> g = gpd.GeoSeries([box(120.0, 29.3, 120.01, 29.31)], crs="EPSG:4326")
+    >>> area_in_working(g, "f").crs.to_epsg()
+    4549
+    """
+    if not hasattr(area, "crs"):
+        return area
+    return require_frame(area, who, reproject=True).geometry
 
 
 def _projected(geoms):

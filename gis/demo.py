@@ -1078,6 +1078,63 @@ def _sha256(path):
     return h.hexdigest()
 
 
+def _leavers(firms, feat, zones, idle, frame, cfg, rng, settings):
+    """Last year's leavers: firms that were on some of today's idle parcels.
+
+    Draws from ``rng`` in a fixed order (the demo is reproducible by seed);
+    identifiers that clash with today's firms are dropped.
+    """
+    py = cfg["previous_year"]
+    lv_parcels = idle[rng.random(len(idle)) < py["leaver_share_of_idle"]]
+    lv = pd.DataFrame({"parcel": lv_parcels, "land_mu": np.round(feat.loc[lv_parcels, "area_m2"] / M2_PER_MU, 2).to_numpy(),
+                       "leased_mu": 0.0, "lessee": False, "shared": False, "multi": False})
+    lv["chain"] = _chains_for(zones, feat.loc[lv_parcels, "zone"].to_numpy(), cfg, rng, settings)
+    lv["industry_code"] = _industry_codes(lv["chain"].to_numpy(), cfg, rng)
+    lv["size_class"] = np.where(rng.random(len(lv)) < 0.3, "规上", "规下")
+    lv["x"], lv["y"] = _points_in(feat, lv_parcels, rng)
+    lv["on_road"] = False
+    lv = _economics(lv, cfg, rng, settings)
+    lv["tax"] = np.round(lv["tax"] * 0.4, 2)  # they were struggling
+    lv["uscc"] = make_uscc(rng, len(lv))
+    lv["name"] = _firm_names(rng, lv["chain"].to_numpy())
+    lv["lon"], lv["lat"] = _lonlat_gcj(frame, lv["x"], lv["y"])
+    lv.index = len(firms) + np.arange(len(lv))  # sorts after today's firms
+    # avoid clashes with today's identifiers
+    lv = lv[~lv["uscc"].isin(firms["uscc"]) & ~lv["name"].isin(firms["name"])]
+    return lv
+
+
+def _manifest_counts(firms, current, prev, entrants, lv, link, dltb, idle, plan, changed, cfg):
+    """The ``counts`` of the demo manifest (what the tests check the pipeline against)."""
+    bsm = dltb["BSM"].to_numpy()
+    owners = ~firms["lessee"]
+    ev = owners & (firms["land_mu"] >= cfg["targets"]["min_land_mu"])
+    ind_mask = dltb["DLBM"].to_numpy() == "0601"
+    parcel_bsm = bsm[link["parcel"].to_numpy()]
+    return {
+        "firms_rows_current": int(len(current)),
+        "firms_current": int(len(firms)),
+        "firms_previous": int(len(prev)),
+        "owners": int(owners.sum()),
+        "lessees": int(firms["lessee"].sum()),
+        "evaluated_firms": int(ev.sum()),
+        "evaluated_land_mu": round(float(firms.loc[ev, "land_mu"].sum()), 2),
+        "guishang": int((firms["size_class"] == "规上").sum()),
+        "firms_on_road": int(firms["on_road"].sum()),
+        "firms_multi_parcel": int(firms["multi"].sum()),
+        "shared_parcels": int(pd.Series(parcel_bsm[link["shared"].to_numpy()]).nunique()),
+        "emission_missing": int(firms["emission"].isna().sum()),
+        "entrants": int(len(entrants)),
+        "leavers": int(len(lv)),
+        "parcels": int(len(dltb)),
+        "parcels_industrial": int(ind_mask.sum()),
+        "industrial_land_mu": round(float(dltb.loc[ind_mask, "TBDLMJ"].sum() / M2_PER_MU), 2),
+        "idle_parcels": int(len(idle)),
+        "plan_features": int(len(plan)),
+        "plan_changes_blocks": changed,
+    }
+
+
 def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
     """Generate the synthetic demo data set into ``out_dir``.
 
@@ -1142,24 +1199,7 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
     firms["lon"], firms["lat"] = _lonlat_gcj(frame, firms["x"], firms["y"])
     bsm = dltb["BSM"].to_numpy()
 
-    # last year's leavers: firms that were on some of today's idle parcels
-    py = cfg["previous_year"]
-    lv_parcels = idle[rng.random(len(idle)) < py["leaver_share_of_idle"]]
-    lv = pd.DataFrame({"parcel": lv_parcels, "land_mu": np.round(feat.loc[lv_parcels, "area_m2"] / M2_PER_MU, 2).to_numpy(),
-                       "leased_mu": 0.0, "lessee": False, "shared": False, "multi": False})
-    lv["chain"] = _chains_for(zones, feat.loc[lv_parcels, "zone"].to_numpy(), cfg, rng, settings)
-    lv["industry_code"] = _industry_codes(lv["chain"].to_numpy(), cfg, rng)
-    lv["size_class"] = np.where(rng.random(len(lv)) < 0.3, "规上", "规下")
-    lv["x"], lv["y"] = _points_in(feat, lv_parcels, rng)
-    lv["on_road"] = False
-    lv = _economics(lv, cfg, rng, settings)
-    lv["tax"] = np.round(lv["tax"] * 0.4, 2)  # they were struggling
-    lv["uscc"] = make_uscc(rng, len(lv))
-    lv["name"] = _firm_names(rng, lv["chain"].to_numpy())
-    lv["lon"], lv["lat"] = _lonlat_gcj(frame, lv["x"], lv["y"])
-    lv.index = len(firms) + np.arange(len(lv))  # sorts after today's firms
-    # avoid clashes with today's identifiers
-    lv = lv[~lv["uscc"].isin(firms["uscc"]) & ~lv["name"].isin(firms["name"])]
+    lv = _leavers(firms, feat, zones, idle, frame, cfg, rng, settings)
     prev, entrants = _previous_year(firms, lv, cfg, rng)
 
     current, texts, planted = _plant(firms, rng)
@@ -1185,32 +1225,7 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
           f"国土空间规划 用地用海 (YDYH) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
 
     # manifest
-    owners = ~firms["lessee"]
-    ev = owners & (firms["land_mu"] >= cfg["targets"]["min_land_mu"])
-    ind_mask = dltb["DLBM"].to_numpy() == "0601"
-    parcel_bsm = bsm[link["parcel"].to_numpy()]
-    counts = {
-        "firms_rows_current": int(len(current)),
-        "firms_current": int(len(firms)),
-        "firms_previous": int(len(prev)),
-        "owners": int(owners.sum()),
-        "lessees": int(firms["lessee"].sum()),
-        "evaluated_firms": int(ev.sum()),
-        "evaluated_land_mu": round(float(firms.loc[ev, "land_mu"].sum()), 2),
-        "guishang": int((firms["size_class"] == "规上").sum()),
-        "firms_on_road": int(firms["on_road"].sum()),
-        "firms_multi_parcel": int(firms["multi"].sum()),
-        "shared_parcels": int(pd.Series(parcel_bsm[link["shared"].to_numpy()]).nunique()),
-        "emission_missing": int(firms["emission"].isna().sum()),
-        "entrants": int(len(entrants)),
-        "leavers": int(len(lv)),
-        "parcels": int(len(dltb)),
-        "parcels_industrial": int(ind_mask.sum()),
-        "industrial_land_mu": round(float(dltb.loc[ind_mask, "TBDLMJ"].sum() / M2_PER_MU), 2),
-        "idle_parcels": int(len(idle)),
-        "plan_features": int(len(plan)),
-        "plan_changes_blocks": changed,
-    }
+    counts = _manifest_counts(firms, current, prev, entrants, lv, link, dltb, idle, plan, changed, cfg)
     manifest = {
         "synthetic": True,
         "note": SYNTHETIC_NOTE,

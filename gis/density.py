@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import CRSError, ValidationError
+from ._errors import ValidationError
 from .config import choice_problems, load_settings, number_problems
-from .crs import WORKING_CRS
+from .crs import WORKING_CRS, area_in_working, require_frame
 
 __all__ = [
     "settings_problems",
@@ -50,6 +50,8 @@ __all__ = [
     "density_by_chain",
     "write_geotiff",
     "read_geotiff",
+    "linear_bin_sparse",
+    "geotiff_rows",
 ]
 
 KERNELS = ("quartic", "gaussian")
@@ -184,11 +186,7 @@ def _point_xy(points, who="density_grid"):
     import shapely
 
     geoms = points.geometry if hasattr(points, "geometry") else points
-    crs = getattr(geoms, "crs", None)
-    if crs is None:
-        raise CRSError(f"{who}: the points have no CRS; expected {WORKING_CRS}")
-    if crs != WORKING_CRS:
-        geoms = geoms.to_crs(WORKING_CRS)
+    geoms = require_frame(geoms, who, reproject=True)
     arr = np.asarray(geoms.values if hasattr(geoms, "values") else geoms)
     bad = shapely.is_missing(arr) | shapely.is_empty(arr)
     bad |= shapely.get_type_id(arr) != 0
@@ -232,9 +230,7 @@ def _county_bounds():
         from . import layers  # written alongside; optional at import time
     except ImportError:
         return None
-    outline = layers.load("yiwu")
-    if outline.crs != WORKING_CRS:
-        outline = outline.to_crs(WORKING_CRS)
+    outline = require_frame(layers.load("yiwu"), "density_grid(county outline)", reproject=True)
     return tuple(outline.total_bounds)
 
 
@@ -263,9 +259,7 @@ def _extent(bounds, x, y, pad, settings_kde):
             f"tuple or a GeoDataFrame, got {bounds!r}"
         )
     if hasattr(bounds, "total_bounds"):
-        crs = getattr(bounds, "crs", None)
-        if crs is not None and crs != WORKING_CRS:
-            bounds = bounds.to_crs(WORKING_CRS)
+        bounds = area_in_working(bounds, "density_grid(bounds)")
         return tuple(float(v) for v in bounds.total_bounds)
     if hasattr(bounds, "bounds") and not isinstance(bounds, (tuple, list, np.ndarray)):
         return tuple(float(v) for v in bounds.bounds)  # a shapely geometry
@@ -468,9 +462,7 @@ def _clip_mask(area, transform, rows, cols):
     """Cells whose centre lies in ``area`` (a GeoDataFrame/GeoSeries/geometry)."""
     from rasterio.features import geometry_mask
 
-    geoms = getattr(area, "geometry", area)
-    if hasattr(geoms, "crs") and geoms.crs is not None and geoms.crs != WORKING_CRS:
-        geoms = geoms.to_crs(WORKING_CRS)
+    geoms = area_in_working(area, "clip area")
     if not hasattr(geoms, "__iter__"):
         geoms = [geoms]
     return geometry_mask(list(geoms), out_shape=(rows, cols), transform=transform, invert=True)

@@ -75,7 +75,7 @@ from folium.template import Template
 from . import confidential
 from ._errors import ConfigError, CRSError, GisError, ValidationError
 from .config import load_settings
-from .crs import WEB_CRS, WORKING_CRS, wgs84_to_gcj02
+from .crs import WEB_CRS, WORKING_CRS, require_frame, wgs84_to_gcj02
 
 __all__ = [
     "STANDARD_MAPS",
@@ -851,12 +851,10 @@ def public_frame(gdf, settings=None):
 
 
 def _working(gdf, where):
-    if gdf is None or not hasattr(gdf, "geometry"):
+    if gdf is None:
         raise ValidationError(f"{where}: expected a GeoDataFrame")
-    if gdf.crs is None:
-        raise CRSError(f"{where}: the layer has no CRS (expected EPSG:4549)")
-    g = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    return g if g.crs == WORKING_CRS else g.to_crs(WORKING_CRS)
+    g = require_frame(gdf, where, reproject=True)
+    return g[g.geometry.notna() & ~g.geometry.is_empty]
 
 
 def _display_geoms(geoms_4549, st, simplify=True):
@@ -1030,6 +1028,42 @@ def _aggregate_to_budget(g, budget, st, category=None, value=None):
     return agg, side
 
 
+def _hexagons_over_budget(g, name, budget, st, *, points, category, value, unit):
+    """A layer over its display budget, aggregated to hexagons, and how to show it.
+
+    Returns
+    -------
+    tuple
+        ``(hexagons, note, fields, category, value, unit, count_title)``:
+        the renamed hexagon frame, the note shown under the legend, the
+        popup fields, the columns to colour by (``_dom`` / ``_mean`` /
+        ``_n``), and the legend title when the hexagons are coloured by
+        their count (None otherwise).
+    """
+    lang = st["lang"]
+    agg, side = _aggregate_to_budget(g, budget, st, category=category, value=value)
+    word = "家" if points else "个"
+    note = (f"{name}: {len(g):,} {word}要素超过显示上限 {budget:,},已按边长 {side:,.0f} m 六边形汇总"
+            if lang != "en" else
+            f"{name}: {len(g):,} features exceed the display budget of {budget:,}; "
+            f"aggregated to hexagons of side {side:,.0f} m")
+    hexes = agg.rename(columns={"n": "_n", "area_mu": "_area_mu", "mean_value": "_mean", "dominant": "_dom"})
+    fields = [["_n", _t("n_features", lang), "", 0]]
+    if not points:
+        fields.append(["_area_mu", _t("area_mu", lang), "亩" if lang != "en" else "mu", 1])
+    count_title = None
+    if category is not None:
+        fields.append(["_dom", _t("dominant", lang), "", None])
+        category = "_dom"
+    if value is not None:
+        fields.append(["_mean", _t("mean_value", lang), unit, 2])
+        value = "_mean"
+    elif category is None:
+        value, unit = "_n", ""
+        count_title = f"{name} ({_t('count', lang)})"
+    return hexes, note, fields, category, value, unit, count_title
+
+
 def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colours=None,
                category_labels=None, value=None, unit="", legend_title=None, tooltip=None,
                title=None, style=None, points=False, show=True, search=None, outline=False,
@@ -1062,25 +1096,9 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     budget = int(s["point_budget"] if points else s["feature_budget"])
     n_in = len(g)
     if n_in > budget:
-        agg, side = _aggregate_to_budget(g, budget, st, category=category, value=value)
-        word = "家" if points else "个"
-        note = (f"{name}: {n_in:,} {word}要素超过显示上限 {budget:,},已按边长 {side:,.0f} m 六边形汇总"
-                if lang != "en" else
-                f"{name}: {n_in:,} features exceed the display budget of {budget:,}; "
-                f"aggregated to hexagons of side {side:,.0f} m")
-        g = agg.rename(columns={"n": "_n", "area_mu": "_area_mu", "mean_value": "_mean", "dominant": "_dom"})
-        fields = [["_n", _t("n_features", lang), "", 0]]
-        if not points:
-            fields.append(["_area_mu", _t("area_mu", lang), "亩" if lang != "en" else "mu", 1])
-        if category is not None:
-            fields.append(["_dom", _t("dominant", lang), "", None])
-            category = "_dom"
-        if value is not None:
-            fields.append(["_mean", _t("mean_value", lang), unit, 2])
-            value = "_mean"
-        elif category is None:
-            value, unit = "_n", ""
-            legend_title = f"{name} ({_t('count', lang)})"
+        g, note, fields, category, value, unit, count_title = _hexagons_over_budget(
+            g, name, budget, st, points=points, category=category, value=value, unit=unit)
+        legend_title = count_title or legend_title
         points = False
         search = None
         tooltip = None

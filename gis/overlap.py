@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._errors import CRSError, ValidationError
 
 __all__ = ["largest_overlap"]
 
@@ -25,16 +24,11 @@ def _geoms(frame):
 
 
 def _check(parts, zones, zone_col):
-    crss = [getattr(parts, "crs", None), getattr(zones, "crs", None)]
-    for crs, name in zip(crss, ("parts", "zones")):
-        if crs is not None and crs.is_geographic:
-            raise CRSError(f"{name}: areas need the working CRS (EPSG:4549); got {crs.name}. "
-                           "Call gis.crs.to_working() first.")
-    if None not in crss and crss[0] != crss[1]:
-        raise CRSError(f"parts and zones in different CRS: {crss[0].to_string()} "
-                       f"and {crss[1].to_string()}")
-    if zone_col not in zones.columns:
-        raise ValidationError([f"column '{zone_col}' is missing"], source="zones")
+    """``zones`` in the CRS of ``parts`` (the CRS policy of :mod:`gis.crs`)."""
+    from .crs import require_frame
+
+    require_frame(parts, "largest_overlap(parts)")
+    return require_frame(zones, "largest_overlap(zones)", [zone_col], reproject=True)
 
 
 def largest_overlap(parts, zones, zone_col, *, min_share=0.0):
@@ -43,10 +37,11 @@ def largest_overlap(parts, zones, zone_col, *, min_share=0.0):
     Parameters
     ----------
     parts : GeoDataFrame or GeoSeries
-        Polygons (parcels, blocks, hulls) in a projected CRS (EPSG:4549).
+        Polygons (parcels, blocks, hulls) in the working CRS (EPSG:4549).
     zones : GeoDataFrame
         Zone polygons of ONE layer (call once per layer: a parcel may lie in
-        a platform and a park at once), same CRS, with ``zone_col``.
+        a platform and a park at once), with ``zone_col``; reprojected to
+        EPSG:4549 when in another CRS (see :func:`gis.crs.require_frame`).
     zone_col : str
         Column of ``zones`` whose value is returned (e.g. ``"name_zh"``).
     min_share : float, default 0.0
@@ -68,7 +63,7 @@ def largest_overlap(parts, zones, zone_col, *, min_share=0.0):
     Raises
     ------
     CRSError
-        Geographic or mismatched CRS.
+        ``parts`` not in EPSG:4549, or a layer without CRS.
     ValidationError
         ``zone_col`` missing from ``zones``.
 
@@ -87,7 +82,7 @@ def largest_overlap(parts, zones, zone_col, *, min_share=0.0):
     >>> largest_overlap(parts, zones, "name_zh", min_share=0.8)["name_zh"].tolist()
     [None, None]
     """
-    _check(parts, zones, zone_col)
+    zones = _check(parts, zones, zone_col)
     index = getattr(parts, "index", pd.RangeIndex(len(_geoms(parts))))
     pg, zg = _geoms(parts), _geoms(zones)
     name = np.full(len(pg), None, dtype=object)

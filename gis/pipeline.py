@@ -40,6 +40,8 @@ __all__ = [
     "input_balances",
     "load_land",
     "check_run_arguments",
+    "memory_estimate",
+    "check_memory",
     "attach_firms",
     "evaluate_units",
     "evaluate_firms",

@@ -145,14 +145,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ._errors import ConfigError, CRSError, ValidationError
+from ._errors import ConfigError, ValidationError
 from .chains import unknown_chains
 from .config import load_settings, number_problems
-from .crs import M2_PER_MU, WORKING_CRS
+from .crs import M2_PER_MU, WORKING_CRS, require_frame
 from .labels import code_labels, column_labels
 from .overlap import largest_overlap
 
@@ -165,6 +164,18 @@ __all__ = [
     "Outcome",
     "rule",
     "unregister",
+    # the registered rules (REGISTRY), callable on a RuleInput
+    "low_far",
+    "low_tax",
+    "dangerous_building",
+    "prohibited",
+    "unrectified",
+    "grade_d",
+    "grade_c_twice",
+    "idle",
+    "idle_unstarted",
+    "idle_stopped",
+    "against_plan",
     "not_exemptible",
     "exemption_problems",
     "NOT_EXEMPTIBLE",
@@ -226,11 +237,7 @@ def _prefix(values, prefixes):
 def _check_parcels(parcels, func, required=("parcel_id", "DLBM")):
     if not isinstance(parcels, gpd.GeoDataFrame):
         raise ValidationError(f"{func}: parcels must be a GeoDataFrame, got {type(parcels).__name__}")
-    if parcels.crs is None or CRS(parcels.crs) != CRS(WORKING_CRS):
-        raise CRSError(
-            f"{func}: parcels must be in {WORKING_CRS} (got {parcels.crs}); "
-            "call gis.crs.to_working() first"
-        )
+    require_frame(parcels, f"{func}(parcels)")
     problems = [f"column '{c}' missing" for c in required if c not in parcels.columns]
     if "parcel_id" in parcels.columns:
         ids = parcels["parcel_id"]
@@ -379,10 +386,9 @@ def plan_overlay(parcels, plan, settings=None):
 
 
 def _plan_overlay(parcels, plan, settings):
-    if plan is None or "YDYHFLDM" not in plan.columns:
-        raise ValidationError("plan_overlay: plan layer needs a column 'YDYHFLDM'")
-    if plan.crs is None or CRS(plan.crs) != CRS(WORKING_CRS):
-        raise CRSError(f"plan_overlay: plan must be in {WORKING_CRS} (got {plan.crs})")
+    if plan is None:
+        raise ValidationError("plan_overlay: no plan layer given")
+    plan = require_frame(plan, "plan_overlay(plan)", ["YDYHFLDM"], reproject=True)
     n = len(parcels)
     pg = parcels.geometry.values
     zg = plan.geometry.values
@@ -1210,12 +1216,9 @@ def _largest_overlap(geoms, layer, name_col="name_zh"):
     """Name of the ``layer`` feature overlapping each geometry most ('' if none)."""
     if layer is None or len(layer) == 0 or len(geoms) == 0:
         return np.full(len(geoms), "", dtype=object)
-    if name_col not in layer.columns:
-        raise ValidationError(f"renewal_blocks: layer needs a column '{name_col}'")
-    if layer.crs is None or CRS(layer.crs) != CRS(WORKING_CRS):
-        raise CRSError(f"renewal_blocks: platform/park layer must be in {WORKING_CRS} "
-                       f"(got {layer.crs}); call gis.crs.to_working() first")
-    names = largest_overlap(geoms, layer, name_col)[name_col]
+    layer = require_frame(layer, "renewal_blocks(platforms/parks)", [name_col], reproject=True)
+    parts = gpd.GeoSeries(geoms, crs=WORKING_CRS)
+    names = largest_overlap(parts, layer, name_col)[name_col]
     return names.fillna("").to_numpy(dtype=object)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "KEY_FIGURES",
     "year_figures",
     "key_figures",
+    "key_figures_html",
     "method_sections",
     "source_table",
     "rank_lists",

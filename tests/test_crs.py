@@ -177,3 +177,49 @@ def test_declared_projected_crs_must_fall_on_yiwu():
     # UTM 51N coordinates of Beijing labelled as such are refused
     with pytest.raises(CRSError, match="not in Yiwu"):
         crs.detect_crs((440000, 4410000, 450000, 4420000), declared="EPSG:32650")
+
+
+# ---------------------------------------------------------------- CRS policy
+def _frame(epsg):
+    # one square of 100 m x 100 m in the working CRS, expressed in ``epsg``
+    g = gpd.GeoDataFrame({"name_zh": ["甲"]}, geometry=[box(500_000, 3_240_000, 500_100, 3_240_100)],
+                         crs=crs.WORKING_CRS)
+    return g if epsg is None else g.to_crs(epsg)
+
+
+def test_require_frame_main_frame_refused_unless_working():
+    g = _frame(None)
+    assert crs.require_frame(g, "f(parcels)", ["name_zh"]) is g  # no copy
+    for epsg in (4326, 4490, 4528):  # geographic and projected alike
+        with pytest.raises(CRSError, match=r"^f\(parcels\): the layer must be in EPSG:4549 \(got EPSG:"):
+            crs.require_frame(_frame(epsg), "f(parcels)")
+
+
+def test_require_frame_read_layer_reprojected():
+    for epsg in (4326, 4490, 4528):
+        got = crs.require_frame(_frame(epsg), "f(zones)", ["name_zh"], reproject=True)
+        assert got.crs.to_epsg() == 4549
+        # back where it started: 100 m x 100 m = 10000 m2 (round trip, mm-level)
+        assert got.geometry.area.iloc[0] == pytest.approx(10_000, abs=0.01)
+
+
+def test_require_frame_refusals_name_the_function():
+    from gis._errors import ValidationError
+
+    bare = _frame(None).set_crs(None, allow_override=True)
+    for reproject in (False, True):
+        with pytest.raises(CRSError, match=r"^g\(zones\): the layer has no CRS"):
+            crs.require_frame(bare, "g(zones)", reproject=reproject)
+    with pytest.raises(ValidationError, match=r"g\(zones\): column\(s\) 'a', 'b' missing"):
+        crs.require_frame(_frame(None), "g(zones)", ["name_zh", "a", "b"], reproject=True)
+    with pytest.raises(ValidationError, match="expected a GeoDataFrame"):
+        crs.require_frame([1, 2], "g(zones)")
+
+
+def test_area_in_working_follows_the_policy():
+    sq = box(500_000, 3_240_000, 500_100, 3_240_100)
+    assert crs.area_in_working(sq, "f(area)") is sq  # a bare geometry is taken as EPSG:4549
+    got = crs.area_in_working(_frame(4326), "f(area)")
+    assert got.crs.to_epsg() == 4549 and got.area.iloc[0] == pytest.approx(10_000, abs=0.01)
+    with pytest.raises(CRSError, match=r"^f\(area\): the layer has no CRS"):
+        crs.area_in_working(gpd.GeoSeries([sq]), "f(area)")

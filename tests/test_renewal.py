@@ -461,6 +461,13 @@ def test_blocks_platform_from_layer(block_set, settings):
                                       box(X0 + 350, Y0, X0 + 600, Y0 + 100)], crs=CRS)
     b = renewal_blocks(block_set, gap_m=10, settings=settings, platforms=plat)
     assert b.platform.tolist() == ["智能显示材料平台", "金萧新区"]
+    # CRS policy (gis.crs.require_frame): a layer only read is reprojected;
+    # the same zones in lon/lat give the same answer (policy change: was refused)
+    b = renewal_blocks(block_set, gap_m=10, settings=settings, platforms=plat.to_crs(4326))
+    assert b.platform.tolist() == ["智能显示材料平台", "金萧新区"]
+    with pytest.raises(CRSError, match=r"renewal_blocks\(platforms/parks\): the layer has no CRS"):
+        renewal_blocks(block_set, gap_m=10, settings=settings,
+                       platforms=plat.set_crs(None, allow_override=True))
 
 
 def test_blocks_empty(block_set, settings):
