@@ -26,7 +26,7 @@ import pandas as pd
 from ._errors import ValidationError
 from .config import load_settings
 from .crs import M2_PER_MU, WORKING_CRS, area_in_working, require_frame
-from .density import _point_xy, grid_spec
+from .density import point_xy, grid_spec
 from .labels import column_labels
 from .overlap import largest_overlap
 
@@ -262,16 +262,16 @@ def count_array(points, cell=None, bounds=None, weight=None, settings=None):
     (numpy.ndarray, affine.Affine)
         float64 array ``(rows, cols)``, row 0 north, and its transform.
     """
-    from .density import _weights
+    from .density import point_weights
 
     cell = float(cell or _cfg(settings, "hotspots")["cell_m"])
-    x, y = _point_xy(points, "count_array")
+    x, y = point_xy(points, "count_array")
     if bounds is None:
         if not len(x):
             raise ValidationError("count_array: no points and no bounds")
         bounds = (x.min(), y.min(), x.max() + 1e-6, y.max() + 1e-6)
     transform, rows, cols = grid_spec(bounds, cell)
-    w = None if weight is None else _weights(points, weight, "count_array")[0]
+    w = None if weight is None else point_weights(points, weight, "count_array")[0]
     return _bin_cells(x, y, w, transform, rows, cols).reshape(rows, cols), transform
 
 
@@ -317,11 +317,11 @@ def grid_cells(points, cell=None, weight=None, bounds=None, area=None, keep_empt
     import geopandas as gpd
     import shapely
 
-    from .density import _clip_mask, _weights
+    from .density import grid_clip_mask, point_weights
 
     cfg = _cfg(settings, "hotspots")
     cell = float(cell or cfg["cell_m"])
-    x, y = _point_xy(points, "grid_cells")
+    x, y = point_xy(points, "grid_cells")
     if bounds is None:
         if area is not None:
             a = area_in_working(area, "grid_cells(area)")
@@ -334,11 +334,11 @@ def grid_cells(points, cell=None, weight=None, bounds=None, area=None, keep_empt
     counts = _bin_cells(x, y, None, transform, rows, cols).astype(np.int64)
     vals = None
     if weight is not None:
-        w, _ = _weights(points, weight, "grid_cells")
+        w, _ = point_weights(points, weight, "grid_cells")
         vals = _bin_cells(x, y, w, transform, rows, cols)
     keep = np.ones(rows * cols, dtype=bool)
     if area is not None:
-        keep &= _clip_mask(area, transform, rows, cols).ravel()
+        keep &= grid_clip_mask(area, transform, rows, cols).ravel()
     if not keep_empty:
         keep &= counts > 0
     idx = np.flatnonzero(keep)
@@ -516,7 +516,7 @@ def dbscan_labels(points, eps=None, min_samples=None, snap=None, settings=None):
     cfg = _cfg(settings, "dbscan")
     eps = float(eps or cfg["eps_m"])
     min_samples = int(min_samples or cfg["min_samples"])
-    x, y = _point_xy(points, "dbscan_labels")
+    x, y = point_xy(points, "dbscan_labels")
     n = len(x)
     if n == 0:
         return pd.Series([], index=points.index, dtype=np.int64, name="cluster")
@@ -599,7 +599,7 @@ def dbscan_clusters(
         raise ValidationError(f"dbscan_clusters: hull must be 'convex' or 'concave', got {hull!r}")
     lab = dbscan_labels(points, eps, min_samples, snap, settings).to_numpy()
     member = lab >= 0
-    x, y = _point_xy(points, "dbscan_clusters")
+    x, y = point_xy(points, "dbscan_clusters")
     k = int(lab.max()) + 1 if member.any() else 0
     cols = ["cluster", "n_firms", "dominant_chain", "dominant_share", "chain_counts", "tax", "output", "area_mu"]
     if k == 0:
@@ -670,7 +670,7 @@ def _zone_pairs(points, zones, zone_col, who):
 
     zones = _in_working(zones)
     _require(zones, [zone_col], who)
-    x, y = _point_xy(points, who)
+    x, y = point_xy(points, who)
     pts = shapely.points(x, y)
     i, j = shapely.STRtree(np.asarray(zones.geometry.values)).query(pts, predicate="intersects")
     return i, j, zones
@@ -867,7 +867,7 @@ def clark_evans(points, area, chain_col="chain", edge_correction=None, include_a
         A, P = float(shapely.area(geom)), float(shapely.length(geom))
     if not A > 0:
         raise ValidationError(f"clark_evans: the study area must be positive, got {A} m²")
-    x, y = _point_xy(points, "clark_evans")
+    x, y = point_xy(points, "clark_evans")
     xy = np.column_stack([x, y])
     groups = []
     if include_all or chain_col is None:

@@ -40,6 +40,7 @@ from .config import choice_problems, load_settings, number_problems
 from .crs import WORKING_CRS, area_in_working, require_frame
 
 __all__ = [
+    "grid_extent", "point_xy", "grid_clip_mask", "density_on_grid", "point_weights",
     "settings_problems",
     "DensityGrid",
     "KERNELS",
@@ -181,7 +182,7 @@ def _settings(settings):
     return (settings or load_settings())["density"]
 
 
-def _point_xy(points, who="density_grid"):
+def point_xy(points, who="density_grid"):
     """Coordinates (EPSG:4549) of a GeoDataFrame/GeoSeries of points."""
     import shapely
 
@@ -199,7 +200,8 @@ def _point_xy(points, who="density_grid"):
     return shapely.get_x(arr), shapely.get_y(arr)
 
 
-def _weights(points, weight, who="density_grid"):
+def point_weights(points, weight, who="density_grid"):
+    """``(weights, name)`` of the points: 1 each (``"count"``) or the column ``weight``, checked."""
     if weight is None:
         return np.ones(len(points)), "count"
     if isinstance(weight, str):
@@ -234,7 +236,7 @@ def _county_bounds():
     return tuple(outline.total_bounds)
 
 
-def _extent(bounds, x, y, pad, settings_kde):
+def grid_extent(bounds, x, y, pad, settings_kde):
     """Resolve ``bounds`` to ``(minx, miny, maxx, maxy)`` in metres."""
     if bounds is None:
         bounds = settings_kde.get("extent", "county")
@@ -420,7 +422,13 @@ def _convolve(binned, kern):
     return convolve_same(binned, kern)
 
 
-def _density(x, y, w, weight_name, transform, rows, cols, radius, kernel, truncate, source, clip_mask=None):
+def density_on_grid(x, y, w, weight_name, transform, rows, cols, radius, kernel, truncate, source, clip_mask=None):
+    """Kernel density of weighted points ``(x, y, w)`` on the grid ``(transform, rows, cols)``.
+
+    Binned linearly, convolved with the kernel (``radius`` m, ``kernel``,
+    ``truncate``), clipped by ``clip_mask``; returns a :class:`DensityGrid`
+    in units per km² with its metadata (mass in grid, edge loss, ``source``).
+    """
     cell = transform.a
     kern = kernel_weights(cell, radius, kernel, truncate)
     k = kern.shape[0] // 2
@@ -458,7 +466,7 @@ def _density(x, y, w, weight_name, transform, rows, cols, radius, kernel, trunca
     return DensityGrid(arr, transform, WORKING_CRS, meta)
 
 
-def _clip_mask(area, transform, rows, cols):
+def grid_clip_mask(area, transform, rows, cols):
     """Cells whose centre lies in ``area`` (a GeoDataFrame/GeoSeries/geometry)."""
     from rasterio.features import geometry_mask
 
@@ -478,9 +486,9 @@ def _prepare(points, cell, radius, kernel, bounds, settings):
     if not (cell > 0 and radius > 0):
         raise ValidationError(f"density_grid: cell ({cell}) and radius ({radius}) must be positive")
     truncate = float(s.get("gaussian_truncate", 4.0))
-    x, y = _point_xy(points)
+    x, y = point_xy(points)
     pad = radius if kernel == "quartic" else truncate * radius
-    ext = _extent(bounds, x, y, pad, s)
+    ext = grid_extent(bounds, x, y, pad, s)
     transform, rows, cols = grid_spec(ext, cell)
     return s, cell, radius, kernel, truncate, x, y, transform, rows, cols
 
@@ -540,9 +548,9 @@ def density_grid(
     s, cell, radius, kernel, truncate, x, y, transform, rows, cols = _prepare(
         points, cell, radius, kernel, bounds, settings
     )
-    w, name = _weights(points, weight)
-    mask = _clip_mask(clip, transform, rows, cols) if clip is not None else None
-    return _density(
+    w, name = point_weights(points, weight)
+    mask = grid_clip_mask(clip, transform, rows, cols) if clip is not None else None
+    return density_on_grid(
         x, y, w, name, transform, rows, cols, radius, kernel, truncate, source or s["source"], mask
     )
 
@@ -584,19 +592,19 @@ def density_by_chain(
     s, cell, radius, kernel, truncate, x, y, transform, rows, cols = _prepare(
         points, cell, radius, kernel, bounds, settings
     )
-    w, name = _weights(points, weight, "density_by_chain")
-    mask = _clip_mask(clip, transform, rows, cols) if clip is not None else None
+    w, name = point_weights(points, weight, "density_by_chain")
+    mask = grid_clip_mask(clip, transform, rows, cols) if clip is not None else None
     chains = points[chain_col].astype(object).where(points[chain_col].notna(), "未分类")
     codes, names = chains.factorize()
     counts = np.bincount(codes, minlength=len(names))
     out = {}
     if include_all:
-        g = _density(x, y, w, name, transform, rows, cols, radius, kernel, truncate, source or s["source"], mask)
+        g = density_on_grid(x, y, w, name, transform, rows, cols, radius, kernel, truncate, source or s["source"], mask)
         g.metadata["chain"] = "全部"
         out["全部"] = g
     for c in np.argsort(-counts, kind="stable"):
         sel = codes == c
-        g = _density(
+        g = density_on_grid(
             x[sel], y[sel], w[sel], name, transform, rows, cols, radius, kernel, truncate,
             source or s["source"], mask,
         )

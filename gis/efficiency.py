@@ -50,6 +50,7 @@ from .config import choice_problems, load_settings, number_problems
 from .labels import INDICATOR_NAMES, code_labels, column_label, column_labels
 
 __all__ = [
+    "efficiency_settings",
     "settings_problems",
     "INDICATORS",
     "UNITS",
@@ -172,7 +173,8 @@ def settings_problems(settings):
     return problems + _share_problems(cfg) + _indicator_problems(cfg)
 
 
-def _cfg(settings):
+def efficiency_settings(settings):
+    """The ``efficiency`` settings section, checked (:func:`settings_problems`): a ConfigError else."""
     settings = settings or load_settings()
     problems = settings_problems(settings)
     if problems:
@@ -289,7 +291,7 @@ def evaluation_scope(firms, settings=None, year=None, land_col="land_mu", with_n
     >>> evaluation_scope(f, year=2025).tolist()
     ['out_of_scope', 'graded', 'scored_not_graded', 'lessee']
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     year = cfg["year"] if year is None else year
     land = _num(firms, LAND, land_col)
     leased = _num(firms, "leased_mu", land_col)
@@ -380,7 +382,7 @@ def zero_use_rule(settings=None):
     >>> zero_use_rule()[:12]
     '填报能耗或排放为0的企业'
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     names = "、".join(INDICATORS[k][3] for k in cfg["zero_use"]["indicators"] or [])
     if not names:
         return "填报能耗或排放为0的企业: 按指标计算规则处理(分母为0视为缺失, 计0分)"
@@ -410,7 +412,7 @@ def benchmarks(ind, firms, population=None, settings=None, land_col="land_mu"):
     -------
     DataFrame, index ``["规上", "规下"]``, one column per scored indicator.
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     cols = _scored_indicators(cfg)
     out = pd.DataFrame(np.nan, index=list(SIZES), columns=cols)
     method = cfg["benchmark_method"]
@@ -477,7 +479,7 @@ def scores(ind, firms, benchmarks, settings=None, population=None):
     >>> float(scores(i, f, b)["score"].iloc[0])  # 50×1.2 + 50×0.6
     90.0
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     size = _sizes(firms).reindex(ind.index)
     w = _weights(cfg)
     cols = _scored_indicators(cfg)
@@ -586,7 +588,7 @@ def classes(score, mode=None, shares=None, thresholds=None, group=None, settings
     >>> classes(pd.Series([130.0, 80.0, 79.9, 10.0]), mode="threshold").tolist()
     ['A', 'B', 'C', 'D']
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     mode = mode or cfg["class_mode"]
     score = pd.Series(score, dtype=float)
     ok = score.notna()
@@ -634,7 +636,7 @@ def evaluate(firms, settings=None, year=None, land_col="land_mu"):
     the module docstring.
     """
     settings = settings or load_settings()
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     ind = indicators(firms, land_col)
     notes = _joined_notes(indicator_notes(firms, land_col))
     sc = evaluation_scope(firms, settings, year, land_col, with_note=True)
@@ -712,7 +714,7 @@ def aggregate(evaluated, by, land=None, settings=None, scopes=None):
     >>> a["tax_per_mu"].tolist()  # 30/10, 100/50, 130/60
     [3.0, 2.0, 2.1666666666666665]
     """
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     scopes = cfg["aggregate_scopes"] if scopes is None else scopes
     if by not in evaluated.columns:
         raise ValidationError([f"aggregate: column '{by}' is missing"], source="evaluated")
@@ -775,7 +777,7 @@ def chain_targets(evaluated, settings=None):
     (output / target × 100).
     """
     settings = settings or load_settings()
-    cfg = _cfg(settings)
+    cfg = efficiency_settings(settings)
     targets = pd.Series(settings["chains"].get("targets_2030_yi", {}) or {}, dtype=float)
     e = evaluated[_sizes(evaluated) == "规上"]
     if "chain" in e.columns:

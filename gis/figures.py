@@ -24,6 +24,7 @@ import pandas as pd
 from .config import load_settings
 
 __all__ = [
+    "per_parcel_units",
     "SHARED_COLUMNS",
     "firm_parcel_shares",
     "parcel_units",
@@ -38,7 +39,8 @@ SHARED_COLUMNS = ("tax", "value_added", "revenue", "floor_area")
 _WORST = {"A": 0, "B": 1, "C": 2, "D": 3}
 
 
-def _per_parcel_units(ev, settings):
+def per_parcel_units(ev, settings):
+    """Whether ``ev`` holds one row per (firm, parcel) unit (``attach.multi_parcel: per_parcel``)."""
     return settings["attach"]["multi_parcel"] == "per_parcel" and "firm" in ev.columns
 
 
@@ -75,7 +77,7 @@ def firm_parcel_shares(ev, land, settings=None):
     (['甲', '甲', '乙', '丙'], ['p', 'q', 'q', None], [0.75, 0.25, 1.0, 1.0])
     """
     settings = settings or load_settings()
-    if _per_parcel_units(ev, settings) or "parcel_ids" not in ev.columns:
+    if per_parcel_units(ev, settings) or "parcel_ids" not in ev.columns:
         ids = ev["parcel_id"]
     else:
         ids = ev["parcel_ids"].where(ev["parcel_ids"].notna(), ev["parcel_id"])

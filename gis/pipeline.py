@@ -28,6 +28,7 @@ from .config import load_settings
 from .outputs import output_path, staged, unique_filenames
 
 __all__ = [
+    "note_unmatched", "load_inputs", "parcels_with_zones",
     "STAGES",
     "STAGE_NAMES_ZH",
     "Run",
@@ -256,7 +257,7 @@ def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
     return parcels, plan_gdf
 
 
-def _unmatched_notes(firms, attached, ledger, source):
+def note_unmatched(firms, attached, ledger, source):
     """Record firms that matched no industrial parcel as notes in the ledger."""
     if ledger is None or "match" not in attached:
         return
@@ -299,7 +300,7 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
             firms, parcels, layers.get("platforms"), layers.get("parks"),
             layers.get("townships"), settings=settings,
         )
-        _unmatched_notes(firms, units, ledger, source)
+        note_unmatched(firms, units, ledger, source)
     else:
         units = firms.copy()
         units["table_mu"] = units["land_mu"]
@@ -706,7 +707,7 @@ def _stage_efficiency(result, inputs):
         result.changes = changes_mod.year_changes(ev, prev_ev)
         result.tables["previous_firms"] = prev_ev
     if result.parcels is not None:
-        result.parcels = _parcels_with_zones(result)
+        result.parcels = parcels_with_zones(result)
 
 
 def input_roles(enterprises, previous=None, landuse=None, plan=None):
@@ -716,7 +717,7 @@ def input_roles(enterprises, previous=None, landuse=None, plan=None):
     return {k: v for k, v in roles.items() if v is not None}
 
 
-def _stage_load(result, inputs, landuse, plan, out_dir):
+def load_inputs(result, inputs, landuse, plan, out_dir):
     """Read this year's firms, the parcels, the plan and last year's firms (if given).
 
     Stops (with rejects.csv written) when no firm row could be loaded;
@@ -830,7 +831,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "load":
-            _stage_load(result, inputs, landuse, plan, out_dir)
+            load_inputs(result, inputs, landuse, plan, out_dir)
         elif step == "attach":
             _stage_attach(result, inputs)
         elif step == "efficiency":
@@ -883,7 +884,7 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
                                          grids=result.density["grids"])
         result.paths["density"] = result.density["tifs"]
     if result.parcels is not None and "platform" not in result.parcels:
-        result.parcels = _parcels_with_zones(result)
+        result.parcels = parcels_with_zones(result)
     if "maps" in stages:
         _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
                     **(map_options or {}))
@@ -900,7 +901,7 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     return result
 
 
-def _parcels_with_zones(result):
+def parcels_with_zones(result):
     """Parcels with their platform, park and township and the firms' sums."""
     from . import attach
 
@@ -979,7 +980,7 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
         ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
     f = figures.parcel_units(ev, land, settings)
     f = f[f["parcel_id"].notna()].rename(columns={"parcel_id": "pid"}).reset_index(drop=True)
-    firm = f["firm"] if figures._per_parcel_units(ev, settings) else f["unit"]
+    firm = f["firm"] if figures.per_parcel_units(ev, settings) else f["unit"]
     money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
                           for c in ("tax", "value_added", "floor_area")})
     money["pid"] = f["pid"]

@@ -35,7 +35,7 @@ def _bin_task(points, chain_col, spec):
 
     if points is None or not len(points):
         return {}, {}
-    x, y = density._point_xy(points)
+    x, y = density.point_xy(points)
     chains = points[chain_col].astype(object).where(points[chain_col].notna(), "未分类")
     x0, ytop, cell, rows, cols = spec
     out, first = {}, {}
@@ -79,7 +79,7 @@ def _bounds_task(points):
 
     if points is None or not len(points):
         return None
-    x, y = density._point_xy(points)
+    x, y = density.point_xy(points)
     return (x.min(), y.min(), x.max(), y.max())
 
 
@@ -200,8 +200,8 @@ def _chain_grid(result, name, n_points, spec, transform, rows, cols, kde, clip, 
             lo, hi = np.searchsorted(idx, [r0 * pcols, (r1 + 2 * pad) * pcols])
             jj, ii = np.divmod(idx[lo:hi], pcols)
             t = transform @ transform.translation(0, r0)
-            mask = density._clip_mask(clip, t, r1 - r0, cols) if clip is not None else None
-            gb = density._density(spec[0] + (ii + 0.5) * cell, spec[1] - (jj + 0.5) * cell,
+            mask = density.grid_clip_mask(clip, t, r1 - r0, cols) if clip is not None else None
+            gb = density.density_on_grid(spec[0] + (ii + 0.5) * cell, spec[1] - (jj + 0.5) * cell,
                                   w[lo:hi], "count", t, r1 - r0, cols, *args, mask)
             mass_in += gb.metadata["mass_in_grid"]
             shown += float(np.nansum(gb.array, dtype=np.float64))
@@ -244,11 +244,11 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_di
             bb = np.asarray(bb)
             xs = np.r_[bb[:, 0], bb[:, 2]] if len(bb) else np.zeros(0)
             ys = np.r_[bb[:, 1], bb[:, 3]] if len(bb) else np.zeros(0)
-            ext = density._extent("points", xs, ys, pad, s)
+            ext = density.grid_extent("points", xs, ys, pad, s)
         else:
-            ext = density._extent(None, np.zeros(0), np.zeros(0), pad, s)
+            ext = density.grid_extent(None, np.zeros(0), np.zeros(0), pad, s)
     else:
-        ext = density._extent(bounds, np.zeros(0), np.zeros(0), pad, s)
+        ext = density.grid_extent(bounds, np.zeros(0), np.zeros(0), pad, s)
     transform, rows, cols = density.grid_spec(ext, cell)
     k = density.kernel_weights(cell, radius, kernel, truncate).shape[0] // 2
     p = k + 1

@@ -185,7 +185,7 @@ def results_from_partitions(result, out_dir, pddf=None):
             result.renewal["renewal_blocks"], settings=result.settings)
     if result.density:
         result.density = {"grids": read_density(out_dir)}
-    result.parcels = pipeline._parcels_with_zones(result)
+    result.parcels = pipeline.parcels_with_zones(result)
     return result
 
 
@@ -271,7 +271,7 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
-    pipeline._stage_load(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
+    pipeline.load_inputs(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
                          output_dir)
     firms, ledger, result.firms = result.firms, result.ledger, None
     rows_read = ledger.counts("enterprises")["rows_read"]

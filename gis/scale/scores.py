@@ -223,7 +223,7 @@ def _global_benchmarks(allf, settings):
     """
     from .. import efficiency
 
-    ecfg = efficiency._cfg(settings)
+    ecfg = efficiency.efficiency_settings(settings)
     scope = allf["__scope"]
     scored = scope.isin(["graded", "scored_not_graded"])
     pop = scope.eq("graded") if ecfg["benchmark_population"] == "graded" else scored
@@ -261,7 +261,7 @@ def _global_classes(r, settings):
     graded = r["scope"].eq("graded")
     size = r["size_class"]
     gs = r["score"].where(graded)
-    group = size if efficiency._cfg(settings)["rank_by_size_class"] else None
+    group = size if efficiency.efficiency_settings(settings)["rank_by_size_class"] else None
     out = pd.DataFrame(index=r.index)
     out["rank"] = efficiency.ranks(gs, group)
     if group is None:
@@ -340,5 +340,5 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
         um = [u for u in client.gather(_each(client, _unmatched_rows, evf)) if u is not None]
         um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
         if um is not None and len(um):
-            pipeline._unmatched_notes(firms.loc[um.index], um, ledger, source)
+            pipeline.note_unmatched(firms.loc[um.index], um, ledger, source)
     return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
