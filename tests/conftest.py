@@ -128,6 +128,25 @@ def demo_full_run(demo_full_inputs, tmp_path_factory):
                         progress=False)
 
 
+@pytest.fixture(scope="session")
+def demo_full_published(demo_full_inputs, tmp_path_factory):
+    """The default demo run through every stage (maps, report, GeoPackage), once per session.
+
+    Returns ``(result, out_dir, manifest, inputs)`` like :func:`demo_run`: the
+    reconciliation tests read the files a planner receives at full size.
+    """
+    import json
+    from pathlib import Path
+
+    from gis import pipeline
+
+    out = tmp_path_factory.mktemp("demo_full_published")
+    result = pipeline.run(**demo_full_inputs, out_dir=out, progress=False)
+    data = Path(demo_full_inputs["enterprises"]).parent
+    manifest = json.loads((data / "demo_manifest.json").read_text(encoding="utf-8"))
+    return result, out, manifest, demo_full_inputs
+
+
 # --------------------------------------------------------------------------
 # the last lines of a run say which system-dependent tests were skipped
 # --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Every figure that appears in two outputs agrees: read back from the WRITTEN files.
 
-The demo pipeline runs once (session fixture ``demo_run``); these tests read
+The demo pipeline runs once (session fixture ``demo_full_published``); these tests read
 the workbook (openpyxl), the GeoPackage (pyogrio) and the maps' embedded data,
 never the in-memory frames, and recompute the expected values from the
 written files by hand (sums, area shares), never by calling the functions that
@@ -39,8 +39,8 @@ def _firm_class(firms):
 
 
 @pytest.fixture(scope="module")
-def written(demo_run):
-    _, out, _, inputs = demo_run
+def written(demo_full_published):
+    _, out, _, inputs = demo_full_published
     wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
     sheets = {n: _sheet(wb, n) for n in ("企业评价", "宗地", "平台", "园区", "镇街", "产业链")}
     sheets["企业评价"]["class"] = _firm_class(sheets["企业评价"])
@@ -195,10 +195,10 @@ def test_map_popups_show_the_sheet_values(written):
         assert _same(plat.loc[name, "tax_per_mu"], body.loc[name, "亩均税收(万元/亩)"], 2), name
 
 
-def test_workbook_and_report_state_the_rules_used(written, demo_run):
+def test_workbook_and_report_state_the_rules_used(written, demo_full_published):
     sheets, _, out = written
     s = sheets["汇总"]
     assert "50%" in s["区域归属规则"] and "最大重叠" in s["区域归属规则"]
     assert "为0" in s["能耗/排放为0的处理"]
-    html = (out / f"亩均效益评价_{demo_run[3]['year']}.html").read_text(encoding="utf-8")
+    html = (out / f"亩均效益评价_{demo_full_published[3]['year']}.html").read_text(encoding="utf-8")
     assert s["区域归属规则"] in html and s["能耗/排放为0的处理"] in html
