@@ -300,6 +300,7 @@ CONTEXTS = {
 
 #: keys of the run summary (汇总 sheet and the report's key figures)
 SUMMARY = {
+    "marking": "密级",
     "year": "评价年度",
     "previous_year": "对比年度",
     "firms_read": "读入企业数(家)",

@@ -1430,7 +1430,8 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
 
         factor = float(cfg["yearly"]["target_mismatch_factor"])
         tables["platform_targets"] = target_check(tables["platform_targets"], factor)
-    summary = {"year": year, **dict(summary or {})}
+    # the workbook says on its face what it is, as the maps and the HTML report do
+    summary = {"marking": _marking(public), "year": year, **dict(summary or {})}
     summary.setdefault("generated_at", stamp)
     if summary.get("source"):  # the file name, never the folder it sits in
         summary["source"] = Path(str(summary["source"])).name

@@ -195,6 +195,11 @@ def test_public_outputs_of_the_demo_hold_no_confidential_figure_or_word(public_d
     for name, path in {**maps_, "report_html": report["report_html"]}.items():
         text = path.read_text(encoding="utf-8")
         assert "公开版" in text and "内部资料" not in text, name
+    import openpyxl
+
+    summary = openpyxl.load_workbook(report["report_workbook"], read_only=True)["汇总"]
+    first = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
+    assert first["密级"] == "公开版"
     # the renewal popups keep the rule and the verdict of every flagged candidate
     cands = res.renewal["renewal_parcels"]
     low_tax = int(((cands["status"] == "候选") & cands["r_low_tax"]).sum())

@@ -202,3 +202,13 @@ def test_workbook_and_report_state_the_rules_used(written, demo_full_published):
     assert "为0" in s["能耗/排放为0的处理"]
     html = (out / f"亩均效益评价_{demo_full_published[3]['year']}.html").read_text(encoding="utf-8")
     assert s["区域归属规则"] in html and s["能耗/排放为0的处理"] in html
+
+
+def test_every_output_says_what_it_is(written):
+    """The workbook's 汇总 opens with the marking the maps and the HTML report show."""
+    sheets, _, out = written
+    assert sheets["汇总"]["密级"] == "内部资料 · 注意保密"
+    html = next(out.glob("亩均效益评价_*.html")).read_text(encoding="utf-8")
+    assert "内部资料 · 注意保密" in html
+    for m in (out / "maps").glob("*.html"):
+        assert "内部资料 · 注意保密" in m.read_text(encoding="utf-8"), m.name
