@@ -1349,11 +1349,23 @@ def report_extras(result):
 
 
 def _previous_summary(result):
-    """Last year's key figures: the run summary of last year's evaluated firms."""
+    """Last year's key figures: the run summary of last year's evaluated firms.
+
+    When this run assessed renewal, last year's renewal figures (candidates,
+    area, the yearly check) are those of the same rules applied to last
+    year's firms on this year's parcels and plan (the land layers of last
+    year are not an input): ``renewal_basis`` says so.
+    """
     prev = result.tables.get("previous_firms")
     if prev is None:
         return None
-    return run_summary(prev, None, len(prev), year=result.year - 1)
+    out = run_summary(prev, None, len(prev), year=result.year - 1)
+    if result.renewal and result.parcels is not None:
+        facts = parcel_facts(prev, result.parcels, result.year - 1, settings=result.settings)
+        ren = renewal_outputs(facts, result.plan, result.year - 1, layers=result.layers,
+                              settings=result.settings)
+        out.update(renewal_figures(ren), renewal_basis="上年企业名录 × 本年三调与规划")
+    return out
 
 
 def _stage_report(result, out_dir, public=False, pdf=False):

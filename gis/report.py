@@ -1268,7 +1268,12 @@ def _key_figures_section(summary, previous_summary, public):
     if public:
         t = t[~t["item"].map(mentions_confidential) & ~t["key"].isin(["tax_per_mu", "va_per_mu"])]
     prev_year = (previous_summary or {}).get("year") or summary.get("previous_year")
-    return key_figures_html(t, summary.get("year"), prev_year)
+    out = key_figures_html(t, summary.get("year"), prev_year)
+    basis = (previous_summary or {}).get("renewal_basis")
+    if basis:  # last year's renewal figures are recomputed: say on what
+        out = Html(str(out) + f'<p class="note">上年低效用地指标按同一认定规则重算'
+                   f'（{html.escape(str(basis))}）。</p>')
+    return out
 
 
 def _firm_lists(tables, changes, lab, n, settings):

@@ -108,9 +108,20 @@ def test_key_figures_are_this_year_beside_last_year_and_the_difference(demo_run)
         assert _num(shown[2]) == pytest.approx(pre[item], abs=tol), item
         assert _num(shown[3]) == pytest.approx(want - pre[item], abs=tol), item
         assert _num(shown[4]) == pytest.approx((want - pre[item]) / pre[item] * 100, abs=0.051), item
-    # the renewal figures and the yearly-target check are there (last year's not recomputed)
+    # the renewal figures and the yearly-target check are there, last year's recomputed
+    # by the same rules on last year's firms (and this year's land), the basis said
     cands = result.renewal["renewal_parcels"]
     assert _num(rows["更新候选宗地(宗)"][1]) == int((cands["status"] == "候选").sum())
+    from gis import pipeline
+
+    facts = pipeline.parcel_facts(result.tables["previous_firms"], result.parcels, result.year - 1,
+                                  settings=result.settings)
+    prev = pipeline.renewal_outputs(facts, result.plan, result.year - 1, layers=result.layers,
+                                    settings=result.settings)["renewal_parcels"]
+    n_prev = int((prev["status"] == "候选").sum())
+    assert _num(rows["更新候选宗地(宗)"][2]) == n_prev
+    assert _num(rows["更新候选宗地(宗)"][3]) == int((cands["status"] == "候选").sum()) - n_prev
+    assert "上年低效用地指标按同一认定规则重算" in _html(out)
     assert rows["年度盘活目标能否完成"][1] in ("可以", "不能")
     assert _num(rows["年度更新目标(亩)"][1]) == result.settings["renewal"]["yearly_target_mu"]
 
