@@ -5,7 +5,8 @@ is generated once, then tiled as N synthetic counties side by side (shifted
 geometry, county code ``ZLDWDM[:6]`` and ids made unique).  Parcels are
 written county by county as GeoParquet partitioned by township, so no
 process ever has to hold more than one county to *write* them; the firms
-(a smaller table) are pickled whole.
+likewise, one GeoParquet file per county (``firms/``), so the dask client
+never holds them.
 
 For each size the same work is timed in a fresh subprocess:
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -51,13 +51,12 @@ def make_province(out, counties, base_scale, by="county"):
 
     Parcels are written one GeoParquet file per county or township (``by``).
     """
-    import geopandas as gpd
     import shapely
 
     from gis import pipeline, scale
 
     folder = Path(out) / f"n{counties}_s{base_scale}_{by}"
-    if (folder / "firms.pkl").exists():
+    if (folder / "meta.json").exists():
         return folder
     base = pipeline.demo_inputs(Path(out) / f"base_s{base_scale}", scale=base_scale)
     layers = pipeline.planning_layers()
@@ -68,7 +67,9 @@ def make_province(out, counties, base_scale, by="county"):
     cols = int(np.ceil(np.sqrt(counties)))
     pdir = folder / "parcels"
     pdir.mkdir(parents=True, exist_ok=True)
-    fparts, offset, fileno = [], 0, 0
+    fdir = folder / "firms"
+    fdir.mkdir(parents=True, exist_ok=True)
+    nfirms, offset, fileno = 0, 0, 0
     for k in range(counties):
         dx, dy = (k % cols) * w, (k // cols) * h
         code = f"33{k + 1:04d}"
@@ -87,11 +88,10 @@ def make_province(out, counties, base_scale, by="county"):
         f["geometry"] = shapely.transform(f.geometry.values, lambda xy: xy + (dx, dy))
         f["uscc"] = f"{k:03d}" + f["uscc"].astype(str)
         f.index = [f"{k:03d}-{i}" for i in range(len(f))]
-        fparts.append(f)
-    allf = gpd.GeoDataFrame(pd.concat(fparts), geometry="geometry", crs=firms.crs)
-    with open(folder / "firms.pkl", "wb") as fh:
-        pickle.dump(allf, fh)
-    meta = {"counties": counties, "parcels": offset, "firms": len(allf), "files": fileno}
+        f.attrs = {}
+        f.to_parquet(fdir / f"part.{k:05d}.parquet", index=True)
+        nfirms += len(f)
+    meta = {"counties": counties, "parcels": offset, "firms": nfirms, "files": fileno}
     with open(folder / "meta.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh)
     return folder
@@ -128,8 +128,7 @@ def one_memory(folder):
 
     s = _settings()
     t = time.perf_counter()
-    with open(folder / "firms.pkl", "rb") as fh:
-        firms = pickle.load(fh)
+    firms = pd.concat([gpd.read_parquet(f) for f in sorted((folder / "firms").glob("part.*.parquet"))])
     files = sorted((folder / "parcels").glob("part.*.parquet"))
     parcels = pd.concat([gpd.read_parquet(f) for f in files])
     # the original row order (ties, e.g. equally near parcels, are broken by it)
@@ -153,11 +152,11 @@ def one_dask(folder, workers, memory_limit):
     with scale.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
                            settings=s) as client:
         t = time.perf_counter()
-        with open(folder / "firms.pkl", "rb") as fh:
-            firms = pickle.load(fh)
         pddf = scale.read_partitioned(folder / "parcels")
         timings = {}
-        res = scale.run_partitions(client, firms, pddf, {}, s, 2025, out, timings=timings)
+        # the firms' folder: the workers read the parts, the client never holds the table
+        res = scale.run_partitions(client, folder / "firms", pddf, {}, s, 2025, out,
+                                   timings=timings)
         secs = time.perf_counter() - t
     eff, ren, grids = res["efficiency"], res["renewal"], res["density"]["written"]
     c = ren["counts"]

@@ -409,3 +409,46 @@ def test_bad_engine_setting_is_a_config_error():
     s["engine"] = dict(s["engine"], partition_by="province")
     with pytest.raises(ConfigError, match="engine.partition_by"):
         scale.partition_keys(gpd.GeoDataFrame(geometry=[], crs="EPSG:4549"), settings=s)
+
+
+def test_firm_homes_nearest_hull_known_answer():
+    """Inside a hull → that partition; outside → the nearest (hand distances); no point → 0."""
+    hulls = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
+    f = gpd.GeoDataFrame(geometry=[shapely.Point(25, 5), shapely.Point(14, 5),
+                                   shapely.Point(16, 5), None], crs="EPSG:4549")
+    # (14, 5): 4 m from the first box, 6 m from the second; (16, 5): 6 and 4
+    assert scale.firm_homes(f, hulls).tolist() == [1, 0, 1, 0]
+
+
+@pytest.mark.slow
+def test_firms_from_parts_on_disk_equal_the_table(demo, dask_run, client, tmp_path):
+    """Firms given as parts on disk (ours, or any spatial split of the table
+    without positions) are scored as the loaded table is: the client never
+    holds them."""
+    inputs, _ = demo
+    s = load_settings()
+    layers = pipeline.planning_layers()
+    firms, _ = pipeline.load_firms(inputs["enterprises"], inputs["coords"], layers["boundary"])
+    parcels, _ = pipeline.load_land(inputs["landuse"])
+    pddf = scale.read_partitioned(scale.write_partitioned(
+        parcels, tmp_path / "parcels", scale.partition_keys(parcels, settings=s)))
+    ours = scale.write_firm_partitions(firms, pddf.spatial_partitions.values, tmp_path / "f1")
+    assert len(list(ours.glob("part.*.parquet"))) > 1
+    # an outside split: west and east halves, positions = file order then row order
+    x = firms.geometry.x.to_numpy()
+    west = x < np.median(x)
+    order = np.r_[np.flatnonzero(west), np.flatnonzero(~west)]
+    other = tmp_path / "f2"
+    other.mkdir()
+    firms[west].reset_index(drop=True).to_parquet(other / "part.0.parquet", index=False)
+    firms[~west].reset_index(drop=True).to_parquet(other / "part.1.parquet", index=False)
+    want = dask_run.firms
+    for folder, rows in ((ours, np.arange(len(firms))), (other, order)):
+        out = tmp_path / f"out_{folder.name}"
+        scale.run_partitions(client, folder, pddf, layers, s, inputs["year"], out,
+                             stages=("efficiency",))
+        got = scale.read_output(out, "firms")
+        assert len(got) == len(firms)
+        exp = want.iloc[rows]
+        pd.testing.assert_frame_equal(_plain(exp[FIRM_COLS]).reset_index(drop=True),
+                                      _plain(got[FIRM_COLS]).reset_index(drop=True))

@@ -9,7 +9,8 @@ functions (:func:`gis.attach.evaluation_units`, :func:`gis.efficiency.evaluate`,
 :func:`gis.renewal.renewal_blocks`, the density binning): there is no second
 implementation of the rules, and one distributed path:
 
-* :mod:`gis.scale.partitions`: partitioned input (GeoParquet, keys, halos);
+* :mod:`gis.scale.partitions`: parcels and firms as GeoParquet parts
+  (:func:`write_partitioned`, :func:`write_firm_partitions`), keys, halos;
 * :mod:`gis.scale.scores`: attach and score per partition; benchmarks,
   ranks and classes county-wide as one task on a worker;
 * :mod:`gis.scale.renewal_steps`: facts, rules, candidates and blocks per
@@ -34,7 +35,8 @@ Typical use::
 
 from .cluster import dask_client
 from .density_steps import density_grids
-from .partitions import ORD, PART, partition_keys, partition_landuse, read_partitioned, write_partitioned
+from .partitions import (ORD, PART, firm_homes, partition_keys, partition_landuse, read_partitioned,
+                         write_firm_partitions, write_partitioned)
 from .renewal_steps import renewal_results
 from .run import read_density, read_output, results_from_partitions, run_dask, run_partitions
 from .scores import firm_scores
@@ -42,5 +44,6 @@ from .scores import firm_scores
 __all__ = [
     "ORD", "PART", "dask_client", "partition_keys", "write_partitioned", "partition_landuse",
     "read_partitioned", "firm_scores", "renewal_results", "density_grids", "run_partitions",
-    "results_from_partitions", "read_output", "read_density", "run_dask",
+    "results_from_partitions", "read_output", "read_density", "run_dask", "firm_homes",
+    "write_firm_partitions",
 ]

@@ -17,7 +17,8 @@ from .._errors import ValidationError
 from ..config import load_settings
 from .cluster import _cfg, _need_dask
 
-__all__ = ["ORD", "PART", "partition_keys", "write_partitioned", "partition_landuse", "read_partitioned"]
+__all__ = ["ORD", "PART", "partition_keys", "write_partitioned", "partition_landuse",
+           "read_partitioned", "firm_homes", "write_firm_partitions"]
 
 
 
@@ -95,6 +96,71 @@ def _write_parts(gdf, folder, keys, offset=0, fileno=0, taken=()):
         written.append(key)
         fileno += 1
     return written
+
+
+def firm_homes(firms, hulls):
+    """The partition each firm is stored in: the nearest parcel partition's hull.
+
+    A firm inside a hull is in it (distance 0); a firm without a point goes
+    to partition 0.  This decides only where a firm is *stored*; the
+    partition that evaluates it is where its parcel is (see
+    :func:`gis.scale.scores.firm_scores`).
+
+    Returns
+    -------
+    ndarray of int64, one per firm.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, numpy as np, shapely
+    >>> hulls = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
+    >>> f = gpd.GeoDataFrame(geometry=[shapely.Point(5, 5), shapely.Point(19, 5), None])
+    >>> firm_homes(f, hulls).tolist()
+    [0, 1, 0]
+    """
+    pts = np.asarray(firms.geometry.values)
+    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    home = np.zeros(len(pts), dtype=np.int64)
+    if ok.any() and len(hulls):
+        home[ok] = shapely.STRtree(np.asarray(hulls)).nearest(pts[ok])
+    return home
+
+
+def write_firm_partitions(firms, hulls, folder):
+    """Write the firms as GeoParquet, one file per parcel partition they lie in.
+
+    Each firm keeps its index and its position in the whole table
+    (:data:`ORD`), so the per-partition results come back in the input's
+    order; the file of partition ``k`` is ``part.<k>.parquet`` (see
+    :func:`firm_homes`), partitions without firms have none.  The dask path
+    writes the loaded firms so, then lets them go: the workers read them.
+
+    Parameters
+    ----------
+    firms : GeoDataFrame
+        From :func:`gis.pipeline.load_firms` (working CRS); index unique.
+    hulls : array of shapely geometries
+        The parcel partitions' hulls (``ddf.spatial_partitions``).
+    folder : str or Path
+        Emptied of ``part.*.parquet`` first.
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    if not firms.index.is_unique:
+        raise ValidationError("write_firm_partitions: the firms' index must be unique")
+    folder = _clear_parts(folder)
+    out = firms.assign(**{ORD: np.arange(len(firms), dtype=np.int64)})
+    out.attrs = {}
+    home = firm_homes(firms, hulls)
+    order = np.argsort(home, kind="stable")
+    cuts = np.flatnonzero(np.diff(home[order])) + 1
+    for rows in np.split(order, cuts):
+        if len(rows):
+            out.iloc[rows].to_parquet(folder / f"part.{int(home[rows[0]]):05d}.parquet", index=True)
+    return folder
 
 
 def _clear_parts(folder):

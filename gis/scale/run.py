@@ -23,7 +23,8 @@ from ..config import load_settings
 from ..crs import WORKING_CRS
 from .cluster import _cfg, _need_dask, _release_memory, _write_task, dask_client
 from .density_steps import _density_of_parts, _points_task
-from .partitions import ORD, _is_partitioned, _restore, partition_keys, read_partitioned, write_partitioned
+from .partitions import (ORD, _hulls, _is_partitioned, _restore, partition_keys, read_partitioned,
+                         write_firm_partitions, write_partitioned)
 from .renewal_steps import renewal_results
 from .scores import firm_scores
 
@@ -81,6 +82,10 @@ def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, 
     The workers write ``firms``, ``facts``, ``rules``, ``renewal_parcels``
     and ``renewal_blocks`` under ``out_dir`` (one GeoParquet per partition,
     see :func:`read_output`); the client keeps only global summaries.
+    ``firms`` and ``previous`` (last year's firms, for the renewal rules)
+    are GeoDataFrames or folders of firm parts
+    (:func:`gis.scale.write_firm_partitions`): from a folder the workers read
+    the firms and the client never holds them.
 
     Returns
     -------
@@ -273,9 +278,8 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
     pipeline.load_inputs(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
                          output_dir)
-    firms, ledger, result.firms = result.firms, result.ledger, None
+    ledger = result.ledger
     rows_read = ledger.counts("enterprises")["rows_read"]
-    prev = inputs.get("previous_firms") if "renewal" in stages else None
     timings["load"] = time.perf_counter() - t0
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
@@ -283,6 +287,12 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         output_dir = Path(output_dir or cfg.get("output_dir") or Path(folder) / "results")
         t = time.perf_counter()
         pddf = _partitioned_parcels(landuse, result.parcels, folder, settings, echo)
+        # the firms too: written by parcel partition, then only the workers read them
+        firms = write_firm_partitions(result.firms, _hulls(pddf), Path(folder) / "firms")
+        prev = inputs.pop("previous_firms", None)
+        prev = None if prev is None or "renewal" not in stages else write_firm_partitions(
+            prev, _hulls(pddf), Path(folder) / "previous_firms")
+        result.firms = None
         timings["partition"] = time.perf_counter() - t
         cl = client if client is not None else stack.enter_context(
             dask_client(workers, scheduler, processes, memory_limit, settings))

@@ -9,6 +9,7 @@ scores equal :func:`gis.pipeline.evaluate_firms`.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,43 +20,152 @@ from .._errors import ConfigError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
 from .cluster import _cfg, _each, _partitions, _scatter_layers, _second
-from .partitions import ORD, PART, _hulls, _in_order, _neighbours, _with_halo
+from .partitions import ORD, PART, _hulls, _in_order, _neighbours, _with_halo, firm_homes
 
 __all__ = ["firm_scores"]
 
 
 
-def _home_task(own, others, hull, firms, settings):
-    """Home parcel of the firms near this partition whose parcel is one of ``own``.
+def _read_firm_part(path, offset):
+    """One stored part of the firms; :data:`ORD` (and the index) from ``offset`` when not stored."""
+    part = gpd.read_parquet(path)
+    if ORD not in part.columns:  # a folder prepared elsewhere: position = file order, row order
+        pos = offset + np.arange(len(part), dtype=np.int64)
+        part[ORD] = pos
+        part.index = pd.RangeIndex(offset, offset + len(part))
+    part.attrs = {}
+    return part
 
-    Returns a DataFrame: the firm's :data:`ORD` and its parcel's (``__pord``).
+
+def _points_hull(part):
+    """Convex hull of a part's points (``None`` when it has none)."""
+    pts = np.asarray(part.geometry.values)
+    pts = pts[~(shapely.is_missing(pts) | shapely.is_empty(pts))]
+    return shapely.convex_hull(shapely.multipoints(pts)) if len(pts) else None
+
+
+def _firm_parts(client, firms, hulls):
+    """The firms in parts on the workers, and each part's hull.
+
+    ``firms``: a folder of ``part.*.parquet`` files (:func:`write_firm_partitions`,
+    or any spatial split: position in the whole table = file order, then row
+    order), read by the workers; or a GeoDataFrame, split by
+    :func:`firm_homes` and sent.  The client never holds more than it was given.
+
+    Returns
+    -------
+    (list of futures, ndarray of hulls)
+    """
+    if isinstance(firms, (str, Path)):
+        import pyarrow.parquet as pq
+
+        files = sorted(Path(firms).glob("part.*.parquet"))
+        if not files:
+            raise ValidationError(f"firm_scores: no part.*.parquet files in {firms}")
+        rows = np.array([pq.read_metadata(f).num_rows for f in files], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(rows)[:-1]])
+        parts = [client.submit(_read_firm_part, str(f), int(o), pure=False)
+                 for f, o in zip(files, offsets)]
+    else:
+        if not firms.index.is_unique:
+            raise ValidationError("firm_scores: the firms' index must be unique")
+        out = firms.assign(**{ORD: np.arange(len(firms), dtype=np.int64)})
+        out.attrs = {}
+        home = firm_homes(firms, hulls)
+        order = np.argsort(home, kind="stable")
+        groups = np.split(order, np.flatnonzero(np.diff(home[order])) + 1)
+        parts = [client.scatter(out.iloc[g]) for g in groups if len(g)]
+    fhulls = client.gather([client.submit(_points_hull, p, pure=False) for p in parts])
+    return parts, np.array(fhulls + [None], dtype=object)[:-1]
+
+
+def _near_pairs(hulls, fhulls, dist):
+    """For each parcel partition, the firm parts within ``dist`` of its hull (sorted)."""
+    out = [[] for _ in range(len(hulls))]
+    ok = np.array([h is not None for h in fhulls], dtype=bool)
+    if not ok.any():
+        return out
+    tree = shapely.STRtree(np.where(ok, fhulls, None))
+    i, f = tree.query(np.where(~shapely.is_empty(hulls), hulls, None), predicate="dwithin",
+                      distance=float(dist))
+    for a, b in sorted(zip(i.tolist(), f.tolist())):  # pairs of partitions: few, not rows
+        out[a].append(b)
+    return out
+
+
+def _home_task(own, others, hull, firm_parts, settings, k):
+    """Home parcel of the firms near partition ``k`` whose parcel is one of ``own``.
+
+    ``firm_parts``: the firm parts whose hull is within ``snap_m`` of
+    ``hull``.  Returns a DataFrame: the firm's :data:`ORD`, its parcel's
+    (``__pord``) and ``__home`` (``k``).
     """
     from .. import attach
 
     snap = float(settings["attach"]["snap_m"])
-    near = firms[shapely.dwithin(firms.geometry.values, hull, snap)]
-    if not len(near) or not len(own):
-        return pd.DataFrame({ORD: np.zeros(0, np.int64), "__pord": np.zeros(0, np.int64)})
+    empty = pd.DataFrame({ORD: np.zeros(0, np.int64), "__pord": np.zeros(0, np.int64),
+                          "__home": np.zeros(0, np.int64)})
+    if not firm_parts or not len(own):
+        return empty
+    firms = pd.concat(firm_parts) if len(firm_parts) > 1 else firm_parts[0]
+    near = firms[shapely.dwithin(firms.geometry.values, hull, snap)].sort_values(ORD, kind="stable")
+    if not len(near):
+        return empty
     parcels = _with_halo(own, others, hull, 2 * snap + 1.0)
-    m = attach.firm_parcels(near, parcels, settings=settings)
+    m = attach.firm_parcels(near.drop(columns=[ORD]), parcels, settings=settings)
     idc = settings["attach"]["parcel_id_col"]
     pos = pd.Series(own[ORD].to_numpy(), index=own[idc].to_numpy())
     pos = pos[~pos.index.duplicated()]
     mine = m["parcel_id"].isin(pos.index).to_numpy()
     return pd.DataFrame({ORD: near.loc[m.index[mine], ORD].to_numpy(),
-                         "__pord": pos.reindex(m.loc[mine, "parcel_id"]).to_numpy(np.int64)})
+                         "__pord": pos.reindex(m.loc[mine, "parcel_id"]).to_numpy(np.int64),
+                         "__home": np.full(int(mine.sum()), k, dtype=np.int64)})
 
 
-def _attach_task(own, others, hull, firms, k, layers, settings, halo):
+def _route_task(part, hulls, homes):
+    """A firm part with each firm's home partition (``__home``) and parcel (``__pord``).
+
+    ``homes``: the :func:`_home_task` results of every partition that can
+    have homed one of these firms, in partition order (a later one wins, as
+    for a firm listed twice).  A firm no partition homed goes to the nearest
+    hull (``__pord`` -1), one without a point to partition 0.
+    """
+    got = [h for h in homes if len(h)]
+    h = pd.concat(got) if got else pd.DataFrame({ORD: [], "__home": [], "__pord": []})
+    h = h.drop_duplicates(ORD, keep="last").set_index(ORD)
+    ords = part[ORD].to_numpy()
+    home = h["__home"].reindex(ords).to_numpy(dtype=float)
+    pord = h["__pord"].reindex(ords).fillna(-1).to_numpy(dtype=np.int64)
+    loose = np.isnan(home)
+    pts = np.asarray(part.geometry.values)
+    ok = loose & ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    if ok.any():
+        home[ok] = shapely.STRtree(hulls).nearest(pts[ok])
+    home[np.isnan(home)] = 0
+    return part.assign(__home=home.astype(np.int64), __pord=pord)
+
+
+def _homes_present(part):
+    return sorted(set(part["__home"].tolist()))
+
+
+def _homed_in(part, k):
+    return part[part["__home"].to_numpy() == k]
+
+
+def _attach_task(own, others, hull, pieces, k, layers, settings, halo):
     """Attach (evaluation units) of the firms whose home is partition ``k`` (``own``).
 
-    ``firms`` holds the firms homed in this partition or a neighbouring one
+    ``pieces`` hold the firms homed in this partition or a neighbouring one
     (a superset of those the halo's parcels can link to), with their home
     partition (``__home``: where their parcel is, else the nearest) and home
     parcel (``__pord``, the parcel's :data:`ORD`, -1 when unmatched).
     """
     from .. import attach
 
+    if not pieces:
+        return None
+    firms = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
     parcels = _with_halo(own, others, hull, halo)
     own_firms = firms["__home"].to_numpy() == k
     guests = firms["__pord"].isin(parcels[ORD]).to_numpy()
@@ -128,61 +238,56 @@ def _evaluate_task(units, settings, year, averages):
     return ev
 
 
-def _firm_subset(client, firms, pos, extra=None):
-    """Rows ``pos`` of ``firms`` with their global position (:data:`ORD`), sent to a worker."""
-    sub = firms.iloc[pos]
-    sub = sub.assign(**{ORD: np.asarray(pos, dtype=np.int64)}, **(extra or {}))
-    sub.attrs = {}
-    return client.scatter(sub)
+def _routed(client, fparts, fhulls, parts, hulls, settings):
+    """Every firm part routed to its home partition: ``{partition: [futures of its firms]}``.
+
+    Only partitions and firm parts within reach of each other meet: a
+    partition looks for home parcels among the firm parts within ``snap_m``
+    of its hull; each firm part then learns its firms' homes from those
+    partitions (:func:`_route_task`) and is cut by home partition.
+    """
+    snap = float(settings["attach"]["snap_m"])
+    nb_snap = _neighbours(hulls, 2 * snap + 1.0)
+    near = _near_pairs(hulls, fhulls, snap)
+    homes = [client.submit(_home_task, parts[i], [parts[j] for j in nb_snap[i]], hulls[i],
+                           [fparts[f] for f in near[i]], settings, i, pure=False)
+             for i in range(len(parts))]
+    by_part = [[] for _ in fparts]
+    for i, fs in enumerate(near):
+        for f in fs:
+            by_part[f].append(i)
+    routed = [client.submit(_route_task, fparts[f], hulls, [homes[i] for i in by_part[f]],
+                            pure=False) for f in range(len(fparts))]
+    present = client.gather([client.submit(_homes_present, r, pure=False) for r in routed])
+    pieces = {}
+    for r, ks in zip(routed, present):
+        for k in ks:
+            pieces.setdefault(k, []).append(client.submit(_homed_in, r, k, pure=False))
+    return pieces
 
 
 def _attached(client, firms, parcels_ddf, layers, settings, halo):
     """Evaluation units per partition (futures).
 
-    Each task receives only the firms it can need (never the whole table):
-    the firms within ``snap_m`` of its hull to find their home parcel, then
-    the firms homed in it or in a neighbouring partition to attach.
+    The firms stay on the workers in parts (:func:`_firm_parts`); each task
+    receives only the parts it can need: those within ``snap_m`` of its hull
+    to find their home parcel, then the firms homed in it or in a
+    neighbouring partition to attach.
     """
     import distributed
 
     hulls = _hulls(parcels_ddf)
     parts = _partitions(client, parcels_ddf)
-    snap = float(settings["attach"]["snap_m"])
-    nb_snap = _neighbours(hulls, 2 * snap + 1.0)
+    fparts, fhulls = _firm_parts(client, firms, hulls)
+    pieces = _routed(client, fparts, fhulls, parts, hulls, settings)
+    del fparts
     nb_halo = _neighbours(hulls, halo)
-    pts = firms.geometry.values
-    ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-    hi, fi = shapely.STRtree(pts).query(np.where(~shapely.is_empty(hulls), hulls, None),
-                                        predicate="dwithin", distance=snap)
-    by = np.argsort(hi, kind="stable")
-    near = np.split(fi[by], np.searchsorted(hi[by], np.arange(1, len(hulls))))
-    homes = client.gather([
-        client.submit(_home_task, parts[i], [parts[j] for j in nb_snap[i]], hulls[i],
-                      _firm_subset(client, firms, np.sort(near[i])), settings, pure=False)
-        for i in range(len(parts))
-    ])
-    # the home partition of each firm: where its parcel is, else the nearest hull
-    # (an unmatched firm's result does not depend on the parcels it is given)
-    home_p = np.full(len(firms), -1, dtype=np.int64)
-    pord = np.full(len(firms), -1, dtype=np.int64)
-    for i, h in enumerate(homes):
-        home_p[h[ORD].to_numpy()] = i
-        pord[h[ORD].to_numpy()] = h["__pord"].to_numpy()
-    del homes, near
-    loose = (home_p < 0) & ok
-    if loose.any():
-        home_p[loose] = shapely.STRtree(hulls).nearest(pts[loose])
-    home_p[home_p < 0] = 0  # no geometry (load_firms rejects those): any partition
-    order = np.argsort(home_p, kind="stable")
-    bounds = np.searchsorted(home_p[order], np.arange(len(parts) + 1))
     lfut = _scatter_layers(client, layers)
     units = []
     for i in range(len(parts)):
-        mine = np.concatenate([order[bounds[j]:bounds[j + 1]] for j in [i] + nb_halo[i]])
-        mine = np.sort(mine)
-        sub = _firm_subset(client, firms, mine, {"__home": home_p[mine], "__pord": pord[mine]})
+        mine = [p for j in [i] + nb_halo[i] for p in pieces.get(j, [])]
         units.append(client.submit(_attach_task, parts[i], [parts[j] for j in nb_halo[i]],
-                                   hulls[i], sub, i, lfut, settings, halo, pure=False))
+                                   hulls[i], mine, i, lfut, settings, halo, pure=False))
     distributed.wait(units)
     return units, parts, hulls, nb_halo
 
@@ -200,8 +305,6 @@ def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
     if settings["attach"]["multi_parcel"] != "per_firm":
         raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
                           "(gis/defaults/attach.yaml)")
-    if not firms.index.is_unique:
-        raise ValidationError("firm_scores: the firms' index must be unique")
     units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
                                         float(cfg["halo_m"]))
     pieces = _each(client, _bench_task, units, settings, year)
@@ -294,7 +397,8 @@ def _unmatched_rows(ev):
     if ev is None or "match" not in ev:
         return None
     mask = (ev["match"] == "unmatched") & ~ev.get("lessee", False)
-    return pd.DataFrame(ev.loc[mask, [ORD, "match", "match_note"]])
+    cols = [ORD, "match", "match_note"] + (["source_row"] if "source_row" in ev else [])
+    return pd.DataFrame(ev.loc[mask, cols])
 
 
 def _assign_task(ev, ranks, k):
@@ -311,8 +415,29 @@ def _assign_task(ev, ranks, k):
 
 
 def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, ledger=None,
-                     source=""):
-    """:func:`firm_scores` whose evaluation stays on the workers.
+                source=""):
+    """亩均 scores and classes of every firm, evaluated partition by partition on the workers.
+
+    Equal to :func:`gis.pipeline.evaluate_firms` on the whole table: the
+    benchmarks, missing-indicator averages, ranks and classes are county-wide.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    firms : GeoDataFrame or str or Path
+        The loaded firms, or a folder of firm parts on disk
+        (:func:`gis.scale.write_firm_partitions`), which the workers read:
+        the client then never holds the firm table.
+    parcels_ddf : dask_geopandas.GeoDataFrame
+        The partitioned parcels (:func:`gis.scale.read_partitioned`).
+    layers : dict
+        Zone layers (:func:`gis.pipeline.planning_layers`).
+    settings : dict, optional
+    year : int, optional
+    ledger : gis.ledger.Ledger, optional
+        Firms on no industrial parcel are noted in it.
+    source : str
+        The enterprise file's name, for the ledger.
 
     Returns
     -------
@@ -340,5 +465,5 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
         um = [u for u in client.gather(_each(client, _unmatched_rows, evf)) if u is not None]
         um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
         if um is not None and len(um):
-            pipeline.note_unmatched(firms.loc[um.index], um, ledger, source)
+            pipeline.note_unmatched(um, um, ledger, source)
     return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
