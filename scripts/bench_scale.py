@@ -140,13 +140,13 @@ def one_memory(folder):
     return time.perf_counter() - t, _digest(ev, ren, grids)
 
 
-def one_dask(folder, workers, memory_limit):
+def one_dask(folder, workers, memory_limit, keep=False):
     """``scale.run_partitions`` on ``workers`` process workers: seconds, digest, stage times."""
     import shutil
 
     from gis import scale
 
-    out = folder / "dask_out"
+    out = folder / f"dask_out_{workers}"
     shutil.rmtree(out, ignore_errors=True)
     s = _settings()
     with scale.dask_client(workers=workers, processes=True, memory_limit=memory_limit,
@@ -168,7 +168,8 @@ def one_dask(folder, workers, memory_limit):
         "block_mu": round(c["block_mu"], 4),
         "density_mass": round(grids["全部"]["mass"]),
     }
-    shutil.rmtree(out, ignore_errors=True)
+    if not keep:  # --keep-out: for scripts/bench_postgis.py --partitions
+        shutil.rmtree(out, ignore_errors=True)
     return secs, dig, timings
 
 
@@ -248,6 +249,8 @@ def main(argv=None):
                     help="do not run the in-memory path above this many counties")
     ap.add_argument("--modes", nargs="+", default=["memory", "dask-1", "dask-2"],
                     help="paths to run (memory, dask-1, dask-2)")
+    ap.add_argument("--keep-out", action="store_true",
+                    help="keep the dask runs' written partitions (DATA/dask_out_<workers>)")
     a = ap.parse_args(argv)
     rows = []
     for n in a.counties:
@@ -260,7 +263,8 @@ def main(argv=None):
         modes = [("memory", ["_one", "memory", str(folder)])]
         if a.skip_memory_above is not None and n > a.skip_memory_above:
             modes = []
-        modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory])
+        modes += [(f"dask-{w}", ["_one", "dask", str(folder), str(w), a.worker_memory,
+                                      "keep" if a.keep_out else ""])
                   for w in (1, 2)]
         modes = [m for m in modes if m[0] in a.modes]
         for name, args_list in modes:
@@ -324,7 +328,7 @@ def _child(argv):
         secs, dig = one_memory(folder)
         print(json.dumps({"seconds": secs, "digest": dig}, ensure_ascii=False), flush=True)
         return 0
-    secs, dig, stages = one_dask(folder, int(argv[2]), argv[3])
+    secs, dig, stages = one_dask(folder, int(argv[2]), argv[3], keep=argv[4:5] == ["keep"])
     print(json.dumps({"seconds": secs, "digest": dig, "stages": stages}, ensure_ascii=False),
           flush=True)
     return 0
