@@ -806,6 +806,26 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     Returns
     -------
     Run
+
+    Examples
+    --------
+    The whole job on the built-in sample (:func:`gis.demo.sample`): this
+    year's workbook, the 三调 parcels and the plan, with the renewal stage
+    but no maps, density or report (``run(**s.inputs, out_dir=...)`` adds
+    last year's workbook); the outputs go into the sample's temporary folder.
+
+    >>> from gis.demo import sample
+    >>> s = sample()
+    >>> result = run(s.enterprises, s.folder / "out", 2025, landuse=s.paths["landuse"],
+    ...              plan=s.paths["plan"], coords="gcj02", stages=("renewal",), progress=False)
+    >>> result.summary["firms_read"], result.summary["firms_loaded"], result.summary["firms_graded"]
+    (23, 17, 14)
+    >>> result.summary["class_counts"]
+    {'A': 4, 'B': 6, 'C': 3, 'D': 1}
+    >>> len(result.renewal["renewal_parcels"]), len(result.renewal["renewal_blocks"])
+    (16, 1)
+    >>> sorted(result.paths)
+    ['rejects', 'results']
     """
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
