@@ -62,6 +62,11 @@ __all__ = [
     "ensure_demo",
     "demo_layers",
     "make_uscc",
+    "SAMPLE_BOX",
+    "SAMPLE_TARGETS",
+    "Sample",
+    "sample",
+    "sample_layers",
 ]
 
 #: output file names, by key of the dict returned by :func:`generate`
@@ -1471,9 +1476,8 @@ def sample(seed=None, layers=None):
     import shutil
     import tempfile
 
-    key = (seed, layers is None)
-    if layers is None and key in _SAMPLES:
-        return _SAMPLES[key]
+    if layers is None and seed in _SAMPLES:
+        return _SAMPLES[seed]
     settings = copy.deepcopy(load_settings())
     settings["demo"]["targets"].update(SAMPLE_TARGETS)
     clipped = sample_layers(layers)
@@ -1483,5 +1487,5 @@ def sample(seed=None, layers=None):
     paths = generate(folder, scale=1.0, seed=seed, layers=given, settings=settings)
     out = Sample(folder, paths, settings["demo"]["year"], clipped)
     if layers is None:
-        _SAMPLES[key] = out
+        _SAMPLES[seed] = out
     return out

@@ -836,7 +836,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer}
+              "layer": layer, "year": year}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
@@ -850,36 +850,45 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         if hasattr(bar, "set_description_str"):
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
-        if step == "load":
-            load_inputs(result, inputs, landuse, plan, out_dir)
-        elif step == "attach":
-            _stage_attach(result, inputs)
-        elif step == "efficiency":
-            _stage_efficiency(result, inputs)
-        elif step == "renewal":
-            _stage_renewal(result)
-        elif step == "density":
-            _stage_density(result, out_dir)
-        elif step == "maps":
-            _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
-        elif step == "report":
-            result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
-                                         source=enterprises, demo=demo, year=year,
-                                         settings=settings)
-            result.summary.update(inputs["summary"])
-            _stage_report(result, out_dir, **(report_options or {}))
-        elif step == "gpkg":
-            result.paths["results"] = write_results(result, out_dir / "results.gpkg")
-            result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        _run_step(result, step, inputs, out_dir, landuse=landuse, plan=plan, demo=demo,
+                  map_options=map_options, report_options=report_options)
         result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
         result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
-        result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
-                                     source=enterprises, demo=demo, year=year,
-                                     settings=settings)
-        result.summary.update(inputs["summary"])
+        result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
+
+
+def _run_summary_of(result, inputs, demo):
+    """:func:`run_summary` of a run, with the input notes of :func:`load_inputs`."""
+    summary = run_summary(result.firms, result.ledger, None, result.parcels,
+                          source=inputs["enterprises"], demo=demo, year=inputs["year"],
+                          settings=result.settings)
+    summary.update(inputs["summary"])
+    return summary
+
+
+def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options, report_options):
+    """One step of :func:`run` (a key of :data:`STAGE_NAMES_ZH`), filling ``result``."""
+    if step == "load":
+        load_inputs(result, inputs, landuse, plan, out_dir)
+    elif step == "attach":
+        _stage_attach(result, inputs)
+    elif step == "efficiency":
+        _stage_efficiency(result, inputs)
+    elif step == "renewal":
+        _stage_renewal(result)
+    elif step == "density":
+        _stage_density(result, out_dir)
+    elif step == "maps":
+        _stage_maps(result, out_dir, source=inputs["enterprises"], demo=demo, **(map_options or {}))
+    elif step == "report":
+        result.summary = _run_summary_of(result, inputs, demo)
+        _stage_report(result, out_dir, **(report_options or {}))
+    elif step == "gpkg":
+        result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+        result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
 
 
 @staged("publish")
