@@ -747,9 +747,31 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
         ledger.extend(prev_ledger.mark("previous"))
 
 
+def _check_options(arguments, command):
+    """Refuse unknown keys of ``map_options``/``report_options`` (a misspelt keyword) up front.
+
+    They become keyword arguments of the maps and report stages; checked
+    here, before anything is locked or loaded, instead of failing after the
+    work of the first stages.
+
+    Raises
+    ------
+    TypeError
+    """
+    import inspect
+
+    for name, fn in (("map_options", _stage_maps), ("report_options", _stage_report)):
+        given = arguments.get(name) or {}
+        known = set(inspect.signature(fn).parameters) - {"result", "out_dir", "source", "demo"}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise TypeError(f"{command}: unknown {name} {unknown}; known: {sorted(known)}")
+
+
 def _run_checks(arguments):
     """What :func:`run` checks before anything is locked or written (its arguments, the memory)."""
     a = arguments
+    _check_options(a, "run")
     check_run_arguments(a["out_dir"], a["year"], a["landuse"], a["plan"], a["previous"])
     settings = a["settings"]
     if settings is None or isinstance(settings, (str, Path)):
@@ -891,7 +913,7 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
 
 
-@staged("publish")
+@staged("publish", check=lambda arguments: _check_options(arguments, "publish"))
 def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
             report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).
