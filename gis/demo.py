@@ -62,6 +62,11 @@ __all__ = [
     "ensure_demo",
     "demo_layers",
     "make_uscc",
+    "SAMPLE_BOX",
+    "SAMPLE_TARGETS",
+    "Sample",
+    "sample",
+    "sample_layers",
 ]
 
 #: output file names, by key of the dict returned by :func:`generate`
@@ -1292,3 +1297,195 @@ def ensure_demo(out_dir, scale=1.0, seed=None, layers=None, settings=None):
                 paths["manifest"] = mpath
                 return {k: str(p) for k, p in paths.items()}
     return generate(out_dir, scale=scale, seed=seed, layers=layers, settings=settings)
+
+
+# --------------------------------------------------------------------------
+# a small built-in sample for examples and doctests
+# --------------------------------------------------------------------------
+#: the box of :func:`sample` (EPSG:4549 metres: xmin, ymin, xmax, ymax):
+#: 900 m × 720 m of 北苑街道 around 北苑数字社区产业园
+SAMPLE_BOX = (503920.0, 3246270.0, 504820.0, 3246990.0)
+#: the ``demo.targets`` settings :func:`sample` changes: about 100 亩 of
+#: industrial land (two street blocks) and three lessees
+SAMPLE_TARGETS = {"evaluated_land_mu": 100, "lessees": 3}
+
+_SAMPLES = {}
+
+
+class Sample:
+    """The small synthetic data set of :func:`sample` (files and frames).
+
+    The files are written once per process into a temporary folder; the
+    frames are read from them on first use and every attribute access
+    returns a fresh copy (change it freely).
+
+    Attributes
+    ----------
+    folder : Path
+        The temporary folder holding the files.
+    paths : dict
+        File paths by key, as returned by :func:`generate`.
+    year : int
+        Evaluation year (``demo.year``, 2025).
+    enterprises : str
+        This year's enterprise workbook (企业名录_2025.xlsx, GCJ-02).
+    inputs : dict
+        Keyword arguments of :func:`gis.pipeline.run` (as
+        :func:`gis.pipeline.demo_inputs` gives them).
+    layers : dict of GeoDataFrame
+        ``boundary`` (the box), ``townships``, ``platforms``, ``parks``: the
+        planning layers clipped to :data:`SAMPLE_BOX` (EPSG:4549).
+    parcels : GeoDataFrame
+        The 三调 parcels (DLTB) as :func:`gis.io.read_landuse` returns them.
+    plan : GeoDataFrame
+        The plan zoning (YDYH) as :func:`gis.io.read_plan` returns them.
+    firms : GeoDataFrame
+        This year's firms as :func:`gis.io.load_enterprises` returns them
+        (the planted bad rows rejected).
+    evaluated : GeoDataFrame
+        The firms attached to the parcels and evaluated
+        (:func:`gis.pipeline.evaluate_firms`).
+    facts : GeoDataFrame
+        The parcels with their firms' sums, the input of the renewal rules
+        (:func:`gis.pipeline.parcel_facts`).
+    """
+
+    def __init__(self, folder, paths, year, layers):
+        self.folder = Path(folder)
+        self.paths = dict(paths)
+        self.year = int(year)
+        self._layers = layers
+        self._frames = {}
+
+    def __repr__(self):
+        return f"Sample(folder={str(self.folder)!r}, year={self.year})"
+
+    @property
+    def enterprises(self):
+        return self.paths["enterprises"]
+
+    @property
+    def inputs(self):
+        p = self.paths
+        return {"enterprises": p["enterprises"], "previous": p["enterprises_previous"],
+                "landuse": p["landuse"], "plan": p["plan"], "year": self.year,
+                "coords": "gcj02", "demo": True}
+
+    @property
+    def layers(self):
+        return {k: v.copy() for k, v in self._layers.items()}
+
+    def _frame(self, key):
+        if key not in self._frames:
+            self._frames[key] = self._read(key)
+        return self._frames[key].copy()
+
+    def _read(self, key):
+        from . import io, pipeline
+
+        p = self.paths
+        if key == "parcels":
+            return io.read_landuse(p["landuse"])
+        if key == "plan":
+            return io.read_plan(p["plan"])
+        if key == "firms":
+            return io.load_enterprises(p["enterprises"], coords="gcj02", year=self.year)[0]
+        if key == "evaluated":
+            return pipeline.evaluate_firms(self.firms, self.parcels, self._layers, year=self.year)
+        return pipeline.parcel_facts(self.evaluated, self.parcels, year=self.year)  # facts
+
+    @property
+    def parcels(self):
+        return self._frame("parcels")
+
+    @property
+    def plan(self):
+        return self._frame("plan")
+
+    @property
+    def firms(self):
+        return self._frame("firms")
+
+    @property
+    def evaluated(self):
+        return self._frame("evaluated")
+
+    @property
+    def facts(self):
+        return self._frame("facts")
+
+
+def sample_layers(layers=None):
+    """The planning layers clipped to :data:`SAMPLE_BOX`.
+
+    Parameters
+    ----------
+    layers : dict, optional
+        As for :func:`demo_layers` (missing ones loaded from the catalogue).
+
+    Returns
+    -------
+    dict of GeoDataFrame
+        ``boundary`` (the box, named 义乌市), ``townships``, ``platforms``,
+        ``parks`` (EPSG:4549; the features meeting the box, clipped to it).
+    """
+    box = shapely.box(*SAMPLE_BOX)
+    full = demo_layers(layers)
+    out = {}
+    for key, name in (("boundary", "yiwu"), ("townships", "townships"), ("platforms", "platforms"),
+                      ("parks", "parks")):
+        gdf = full[name].clip(box)
+        out[key] = gdf[~gdf.is_empty].reset_index(drop=True)
+    return out
+
+
+def sample(seed=None, layers=None):
+    """A small deterministic data set in Yiwu (合成: synthetic) for examples.
+
+    :func:`generate` run over :data:`SAMPLE_BOX` (900 m × 720 m of 北苑街道,
+    around 北苑数字社区产业园) with the targets of :data:`SAMPLE_TARGETS`:
+    27 三调 features (16 industrial parcels), 17 firms (14 on their own land,
+    3 lessees) in a workbook of 23 rows (the 6 planted problem rows
+    included) and last year's workbook, and the plan zoning.  The files are
+    written once per process into a temporary folder (removed at exit);
+    nothing is downloaded.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Overrides ``demo.seed``.
+    layers : dict, optional
+        As for :func:`demo_layers`.
+
+    Returns
+    -------
+    Sample
+
+    Examples
+    --------
+    >>> s = sample()
+    >>> s.parcels.shape[0], int((s.parcels["DLBM"] == "0601").sum())
+    (27, 16)
+    >>> len(s.firms), str(s.parcels.crs)
+    (17, 'EPSG:4549')
+    >>> s.firms[["name", "land_mu", "tax"]].shape
+    (17, 3)
+    """
+    import atexit
+    import copy
+    import shutil
+    import tempfile
+
+    if layers is None and seed in _SAMPLES:
+        return _SAMPLES[seed]
+    settings = copy.deepcopy(load_settings())
+    settings["demo"]["targets"].update(SAMPLE_TARGETS)
+    clipped = sample_layers(layers)
+    folder = tempfile.mkdtemp(prefix="gis_sample_")
+    atexit.register(shutil.rmtree, folder, True)
+    given = {"yiwu": clipped["boundary"], **{k: clipped[k] for k in ("townships", "platforms", "parks")}}
+    paths = generate(folder, scale=1.0, seed=seed, layers=given, settings=settings)
+    out = Sample(folder, paths, settings["demo"]["year"], clipped)
+    if layers is None:
+        _SAMPLES[seed] = out
+    return out

@@ -747,9 +747,31 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
         ledger.extend(prev_ledger.mark("previous"))
 
 
+def _check_options(arguments, command):
+    """Refuse unknown keys of ``map_options``/``report_options`` (a misspelt keyword) up front.
+
+    They become keyword arguments of the maps and report stages; checked
+    here, before anything is locked or loaded, instead of failing after the
+    work of the first stages.
+
+    Raises
+    ------
+    TypeError
+    """
+    import inspect
+
+    for name, fn in (("map_options", _stage_maps), ("report_options", _stage_report)):
+        given = arguments.get(name) or {}
+        known = set(inspect.signature(fn).parameters) - {"result", "out_dir", "source", "demo"}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise TypeError(f"{command}: unknown {name} {unknown}; known: {sorted(known)}")
+
+
 def _run_checks(arguments):
     """What :func:`run` checks before anything is locked or written (its arguments, the memory)."""
     a = arguments
+    _check_options(a, "run")
     check_run_arguments(a["out_dir"], a["year"], a["landuse"], a["plan"], a["previous"])
     settings = a["settings"]
     if settings is None or isinstance(settings, (str, Path)):
@@ -806,6 +828,26 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     Returns
     -------
     Run
+
+    Examples
+    --------
+    The whole job on the built-in sample (:func:`gis.demo.sample`): this
+    year's workbook, the 三调 parcels and the plan, with the renewal stage
+    but no maps, density or report (``run(**s.inputs, out_dir=...)`` adds
+    last year's workbook); the outputs go into the sample's temporary folder.
+
+    >>> from gis.demo import sample
+    >>> s = sample()
+    >>> result = run(s.enterprises, s.folder / "out", 2025, landuse=s.paths["landuse"],
+    ...              plan=s.paths["plan"], coords="gcj02", stages=("renewal",), progress=False)
+    >>> result.summary["firms_read"], result.summary["firms_loaded"], result.summary["firms_graded"]
+    (23, 17, 14)
+    >>> result.summary["class_counts"]
+    {'A': 4, 'B': 6, 'C': 3, 'D': 1}
+    >>> len(result.renewal["renewal_parcels"]), len(result.renewal["renewal_blocks"])
+    (16, 1)
+    >>> sorted(result.paths)
+    ['rejects', 'results']
     """
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
@@ -816,7 +858,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer}
+              "layer": layer, "year": year}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
@@ -830,39 +872,48 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
         if hasattr(bar, "set_description_str"):
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
-        if step == "load":
-            load_inputs(result, inputs, landuse, plan, out_dir)
-        elif step == "attach":
-            _stage_attach(result, inputs)
-        elif step == "efficiency":
-            _stage_efficiency(result, inputs)
-        elif step == "renewal":
-            _stage_renewal(result)
-        elif step == "density":
-            _stage_density(result, out_dir)
-        elif step == "maps":
-            _stage_maps(result, out_dir, source=enterprises, demo=demo, **(map_options or {}))
-        elif step == "report":
-            result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
-                                         source=enterprises, demo=demo, year=year,
-                                         settings=settings)
-            result.summary.update(inputs["summary"])
-            _stage_report(result, out_dir, **(report_options or {}))
-        elif step == "gpkg":
-            result.paths["results"] = write_results(result, out_dir / "results.gpkg")
-            result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        _run_step(result, step, inputs, out_dir, landuse=landuse, plan=plan, demo=demo,
+                  map_options=map_options, report_options=report_options)
         result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
         result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
     if not result.summary:
-        result.summary = run_summary(result.firms, result.ledger, None, result.parcels,
-                                     source=enterprises, demo=demo, year=year,
-                                     settings=settings)
-        result.summary.update(inputs["summary"])
+        result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
 
-@staged("publish")
+def _run_summary_of(result, inputs, demo):
+    """:func:`run_summary` of a run, with the input notes of :func:`load_inputs`."""
+    summary = run_summary(result.firms, result.ledger, None, result.parcels,
+                          source=inputs["enterprises"], demo=demo, year=inputs["year"],
+                          settings=result.settings)
+    summary.update(inputs["summary"])
+    return summary
+
+
+def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options, report_options):
+    """One step of :func:`run` (a key of :data:`STAGE_NAMES_ZH`), filling ``result``."""
+    if step == "load":
+        load_inputs(result, inputs, landuse, plan, out_dir)
+    elif step == "attach":
+        _stage_attach(result, inputs)
+    elif step == "efficiency":
+        _stage_efficiency(result, inputs)
+    elif step == "renewal":
+        _stage_renewal(result)
+    elif step == "density":
+        _stage_density(result, out_dir)
+    elif step == "maps":
+        _stage_maps(result, out_dir, source=inputs["enterprises"], demo=demo, **(map_options or {}))
+    elif step == "report":
+        result.summary = _run_summary_of(result, inputs, demo)
+        _stage_report(result, out_dir, **(report_options or {}))
+    elif step == "gpkg":
+        result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+        result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+
+
+@staged("publish", check=lambda arguments: _check_options(arguments, "publish"))
 def publish(result, out_dir, stages=("density", "maps", "report"), map_options=None, demo=False,
             report_options=None):
     """Write the outputs of a run computed elsewhere (e.g. by the dask engine).

@@ -1067,12 +1067,22 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
         exemptions), ``value`` (measured), ``threshold``, ``evidence``
         (Chinese), ``exempt_by`` (Chinese names of the exemptions lifting a
         failed rule, ``""`` if none), ``flagged`` (failed and not exempt).
+
+    Examples
+    --------
+    The 16 industrial parcels of :func:`gis.demo.sample` with their firms'
+    sums, 11 rules each: 3 failed tests flagged, 11 lifted by an exemption.
+
+    >>> from gis.demo import sample
+    >>> s = sample()
+    >>> rr = rule_results(s.facts, plan=s.plan, year=s.year)
+    >>> rr.shape, rr["parcel_id"].nunique(), int(rr["flagged"].sum()), int(rr["failed"].sum())
+    ((176, 11), 16, 3, 14)
+    >>> rr.loc[rr["flagged"], ["parcel_id", "rule"]].values.tolist()
+    [['330782200000000014', 'low_far'], ['330782200000000014', 'low_tax'], ['330782200000000016', 'low_tax']]
     """
     settings = _settings(settings)
-    lifted = settings["renewal"].get("exemptions") or {}
-    problems = exemption_problems(lifted)
-    if problems:
-        raise ConfigError(problems)
+    lifted = _checked_exemptions(settings)
     _check_parcels(parcels, "rule_results")
     scope, ov = _scope(parcels, plan, settings)
     keep = scope != ""
@@ -1080,14 +1090,41 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
         benchmarks = chain_benchmarks(parcels[keep], settings, previous=previous)
     p = RuleInput(parcels[keep], scope[keep], settings["renewal"], year, previous, benchmarks,
                   None if ov is None else ov[keep])
-    exempt = _exempt_masks(p, settings)
+    return _long_table(p, _registry_results(p, _exempt_masks(p, settings), lifted))
+
+
+def _checked_exemptions(settings):
+    """The ``renewal.exemptions`` setting (exemption -> the rules it lifts), checked.
+
+    Raises
+    ------
+    ConfigError
+        When it names unknown rules or exemptions, or lifts a rule no
+        exemption may lift.
+    """
+    lifted = settings["renewal"].get("exemptions") or {}
+    problems = exemption_problems(lifted)
+    if problems:
+        raise ConfigError(problems)
+    return lifted
+
+
+def _registry_results(p, exempt, lifted):
+    """Every rule of :data:`REGISTRY` applied to ``p`` (a :class:`RuleInput`).
+
+    Returns
+    -------
+    dict
+        Rule id -> ``(evaluated, failed, value, threshold, evidence,
+        exempt_by)`` arrays, in registry order (see :func:`_long_table`).
+    """
     results = {}
     for r in REGISTRY.values():
         out = r.test(p)
         ev, fail, evid, by = _applied(p, r, out, exempt, lifted)
         results[r.id] = (ev, fail, np.asarray(out.value, float), np.asarray(out.threshold, float),
                          evid, by)
-    return _long_table(p, results)
+    return results
 
 
 LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
@@ -1129,6 +1166,19 @@ def candidates(parcels, rule_results):
     ------
     ValidationError
         When ``rule_results`` names parcels not in ``parcels``.
+
+    Examples
+    --------
+    >>> from gis.demo import sample
+    >>> s = sample()
+    >>> cands = candidates(s.facts, rule_results(s.facts, plan=s.plan, year=s.year))
+    >>> cands["status"].value_counts().sort_index().to_dict()
+    {'候选': 2, '豁免': 8, '达标': 6}
+    >>> flagged = cands[cands["status"] == "候选"]
+    >>> flagged[["parcel_id", "reasons"]].values.tolist()
+    [['330782200000000014', '容积率偏低；亩均税收偏低'], ['330782200000000016', '亩均税收偏低']]
+    >>> flagged["tax_per_mu"].round(2).tolist(), flagged["far"].round(2).tolist()
+    ([4.34, 2.81], [0.83, 1.77])
     """
     _check_parcels(parcels, "candidates")
     rr = rule_results
@@ -1264,6 +1314,20 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     ``platform``, ``park``, ``reasons`` (e.g. "容积率偏低 3；闲置(无企业或无税收) 1"),
     ``n_<rule>`` counts, ``gain_tax``/``gain_value_added`` sums when the
     candidates carry them, ``parcel_ids`` (list), ``geometry`` (union).
+
+    Examples
+    --------
+    The two candidates of the built-in sample (:func:`gis.demo.sample`) lie
+    in the same street block, within 10 m: one renewal block.
+
+    >>> from gis.demo import sample
+    >>> s = sample()
+    >>> cands = candidates(s.facts, rule_results(s.facts, plan=s.plan, year=s.year))
+    >>> blocks = renewal_blocks(cands, parks=s.layers["parks"])
+    >>> blocks[["block_id", "n_parcels", "park", "reasons"]].values.tolist()
+    [['RB0001', 2, '北苑数字社区产业园', '容积率偏低 1；亩均税收偏低 2']]
+    >>> round(float(blocks.loc[0, "area_mu"]), 1), blocks.loc[0, "parcel_ids"]
+    (24.2, ['330782200000000014', '330782200000000016'])
     """
     settings = _settings(settings)
     gap = float(settings["renewal"]["block_gap_m"] if gap_m is None else gap_m)

@@ -1415,13 +1415,73 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     settings = _loaded(settings)
     from tqdm import tqdm
 
-    from . import charts as ch
-
     cfg = _settings(settings)
-    cols = cfg["columns"]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = _to_datetime(generated_at) or _dt.datetime.now().replace(microsecond=0)
+    tables, changes = _report_tables(tables, previous, ledger, cfg)
+    summary = _report_summary(summary, year, stamp, public)
+    if public:
+        tables, changes = _public_tables(tables, changes, labels, sheet_labels, settings)
+    firms = tables.get("firms")
+    bar = tqdm(_REPORT_STEPS, desc="亩均报告", unit="步", delay=cfg["progress_delay_s"], disable=not progress)
+    paths, charts, map_png = {}, {}, None
+    for step in bar:
+        bar.set_postfix_str(_REPORT_STEPS[step])
+        if step == "workbook":
+            paths["workbook"] = write_workbook(
+                workbook_path(out_dir, year, settings),
+                {k: planner_sheet(_with_index(v)) for k, v in tables.items()}, labels=labels,
+                number_formats=number_formats, summary=summary, generated_at=stamp,
+                sheet_labels=sheet_labels, settings=settings)
+        elif step == "map":
+            map_png = _class_map_png(firms, map_html, boundary, areas, settings)
+        elif step == "html":
+            sections, html_tables = _html_content(
+                summary, previous_summary, method, tables, changes, labels, sheet_labels,
+                extra_tables, public, settings)
+            paths["html"] = write_html_report(
+                out_dir / cfg["html_name"].format(year=year), sections, {**charts, **(extra_charts or {})},
+                html_tables, map_html=map_html, title=title or f"义乌市{year}年度工业企业亩均效益评价",
+                subtitle=_report_subtitle(stamp, summary, cfg), map_png=map_png, labels=labels,
+                settings=settings, marking_text=_marking(public))
+            if pdf:
+                from .yearly import write_pdf
+
+                paths["pdf"] = write_pdf(paths["html"])
+        else:
+            charts.update(_step_charts(step, firms, labels, public, settings))
+    bar.close()
+    return paths
+
+
+#: the steps of :func:`write_report` and their names in its progress bar
+_REPORT_STEPS = {"workbook": "Excel工作簿", "class_share": "分类占比图", "distribution": "亩均税收分布图",
+                 "top_bottom": "前后企业图", "map": "地图", "html": "HTML报告"}
+
+
+def _report_tables(tables, previous, ledger, cfg):
+    """The tables of the report, completed from the other arguments of :func:`write_report`.
+
+    Parameters
+    ----------
+    tables : dict or None
+        The computed tables (not changed).
+    previous : DataFrame or None
+        The year-on-year changes; default ``tables["changes"]``.
+    ledger : DataFrame or gis.ledger.Ledger or None
+        The rejects ledger.
+    cfg : dict
+        The ``report`` settings.
+
+    Returns
+    -------
+    tables : dict
+        A new dict: the tables plus ``changes`` and ``ledger`` (when given)
+        and ``platform_targets`` checked (counts as integers, mismatches
+        flagged: :func:`gis.yearly.target_check`).
+    changes : DataFrame or None
+    """
     tables = dict(tables or {})
     changes = previous if previous is not None else tables.pop("changes", None)
     tables.pop("changes", None)
@@ -1430,92 +1490,141 @@ def write_report(out_dir, year, tables, ledger=None, summary=None, previous=None
     led = _ledger_frame(ledger)
     if led is not None:
         tables["ledger"] = led
-    if tables.get("platform_targets") is not None:  # counts as integers, mismatches flagged
+    if tables.get("platform_targets") is not None:
         from .yearly import target_check
 
         factor = float(cfg["yearly"]["target_mismatch_factor"])
         tables["platform_targets"] = target_check(tables["platform_targets"], factor)
-    # the workbook says on its face what it is, as the maps and the HTML report do
+    return tables, changes
+
+
+def _report_summary(summary, year, stamp, public):
+    """The run summary as the workbook and the HTML report show it.
+
+    The workbook says on its face what it is (密级 ``marking``, as the maps
+    and the HTML report do); the source is the file name, never the folder
+    it sits in; the coordinate system is named in Chinese.
+
+    Parameters
+    ----------
+    summary : dict or None
+        The run summary (see :func:`summary_frame`).
+    year : int
+    stamp : datetime
+        Generation time (``generated_at`` unless the summary has one).
+    public : bool
+        Public edition: no confidential figure (税收合计, 亩均税收 ...).
+
+    Returns
+    -------
+    dict
+        A new dict.
+    """
     summary = {"marking": _marking(public), "year": year, **dict(summary or {})}
     summary.setdefault("generated_at", stamp)
-    if summary.get("source"):  # the file name, never the folder it sits in
+    if summary.get("source"):
         summary["source"] = Path(str(summary["source"])).name
     if isinstance(summary.get("coords"), str):
         summary["coords"] = code_labels("coords").get(summary["coords"], summary["coords"])
-    if public:  # no confidential total either (税收合计, 亩均税收 ...)
+    if public:
         from .confidential import mentions_confidential
 
         summary = {k: v for k, v in summary.items()
                    if not mentions_confidential(str(SUMMARY.get(k, k)))}
-        sheets = _settings(settings)["sheets"]
-        tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
-                  for k, v in tables.items()}
-        changes = _public(changes, settings)
-    firms = tables.get("firms")
-    title = title or f"义乌市{year}年度工业企业亩均效益评价"
+    return summary
 
-    steps = {"workbook": "Excel工作簿", "class_share": "分类占比图", "distribution": "亩均税收分布图",
-             "top_bottom": "前后企业图", "map": "地图", "html": "HTML报告"}
-    bar = tqdm(steps, desc="亩均报告", unit="步", delay=cfg["progress_delay_s"], disable=not progress)
-    paths = {}
-    chart_out = {}
-    html_tables = {}
 
-    def _chart(caption, need, fn, data=None, **kw):
-        data = firms if data is None else data
+def _public_tables(tables, changes, labels, sheet_labels, settings):
+    """The tables and the changes of the public edition (公开版): ``(tables, changes)``.
+
+    Confidential columns are dropped from every table
+    (:func:`gis.confidential.public_frame`, by each sheet's labels).
+
+    Returns
+    -------
+    tables : dict
+        A new dict.
+    changes : DataFrame or None
+    """
+    sheets = _settings(settings)["sheets"]
+    tables = {k: _public(v, settings, _sheet_label_map(k, sheets.get(k, k), labels, sheet_labels))
+              for k, v in tables.items()}
+    return tables, _public(changes, settings)
+
+
+def _step_charts(step, firms, labels, public, settings):
+    """The 亩均 chart(s) of one step of :func:`write_report`.
+
+    Parameters
+    ----------
+    step : {"class_share", "distribution", "top_bottom"}
+        各平台企业分类占比, 各产业链亩均税收分布, or per size class the
+        first and last firms by (capped) score.
+    firms : DataFrame or None
+        The firm table, columns named in ``report.columns``; a chart whose
+        columns are missing is skipped with a warning (silently in the
+        public edition, which has no confidential columns to chart).
+    labels : dict or None
+    public : bool
+    settings : dict
+
+    Returns
+    -------
+    dict
+        Caption -> PNG bytes or SVG text (empty without firms).
+    """
+    from . import charts as ch
+
+    cfg = _settings(settings)
+    cols = cfg["columns"]
+    out = {}
+
+    def chart(caption, need, fn, data, **kw):
         if data is None or not len(data):
             return
         miss = [c for c in need if c not in data.columns]
-        if miss and not public:  # (a public edition has no confidential columns to chart)
+        if miss and not public:
             warnings.warn(f"write_report: chart '{caption}' skipped, the firm table has no column(s) {miss}",
-                          stacklevel=3)
+                          stacklevel=4)  # the caller of write_report
         if not miss:
-            chart_out[caption] = fn(data, settings=settings, **kw)
+            out[caption] = fn(data, settings=settings, **kw)
 
-    for step in bar:
-        bar.set_postfix_str(steps[step])
-        if step == "workbook":
-            paths["workbook"] = write_workbook(
-                workbook_path(out_dir, year, settings),
-                {k: planner_sheet(_with_index(v)) for k, v in tables.items()}, labels=labels,
-                number_formats=number_formats, summary=summary, generated_at=stamp,
-                sheet_labels=sheet_labels, settings=settings)
-        elif step == "class_share":
-            _chart("各平台企业分类占比", [cols["platform"], cols["klass"]], ch.class_share_chart,
-                   by=cols["platform"], klass=cols["klass"])
-        elif step == "distribution":
-            _chart("各产业链亩均税收分布", [cols["chain"], cols["tax_per_mu"]], ch.distribution_chart,
-                   value=cols["tax_per_mu"], by=cols["chain"],
-                   xlabel=report_labels(labels).get(cols["tax_per_mu"], column_label("tax_per_mu")))
-        elif step == "top_bottom":  # per size class, as ranked; the score charted is the capped one
-            for size, part in _by_size(firms):
-                _chart(f"{size}企业综合得分前后{cfg['charts']['top_n']}名（封顶后得分）",
-                       [cols["score"], cols["name"]], ch.top_bottom_chart, data=part,
-                       score=cols["score"], name=cols["name"], klass=cols["klass"],
-                       title=f"{size}企业综合得分前{{n}}名与后{{n}}名（封顶后得分）")
-        elif step == "map":
-            map_png = None
-            if map_html is None and firms is not None and hasattr(firms, "geometry") \
-                    and cols["klass"] in firms.columns:
-                map_png = ch.class_map_chart(firms, klass=cols["klass"], boundary=boundary,
-                                             areas=areas, fmt="png", settings=settings)
-        elif step == "html":
-            sections, html_tables = _html_content(
-                summary, previous_summary, method, tables, changes, labels, sheet_labels,
-                extra_tables, public, settings)
-            chart_out.update(extra_charts or {})
-            subtitle = f"生成时间 {stamp.isoformat(sep=' ')}"
-            if summary.get("source"):
-                subtitle += f"；数据来源 {summary['source']}"
-            if summary.get("demo"):
-                subtitle += f"；{cfg['demo_note']}"
-            paths["html"] = write_html_report(
-                out_dir / cfg["html_name"].format(year=year), sections, chart_out, html_tables,
-                map_html=map_html, title=title, subtitle=subtitle, map_png=map_png,
-                labels=labels, settings=settings, marking_text=_marking(public))
-            if pdf:
-                from .yearly import write_pdf
+    if step == "class_share":
+        chart("各平台企业分类占比", [cols["platform"], cols["klass"]], ch.class_share_chart, firms,
+              by=cols["platform"], klass=cols["klass"])
+    elif step == "distribution":
+        chart("各产业链亩均税收分布", [cols["chain"], cols["tax_per_mu"]], ch.distribution_chart, firms,
+              value=cols["tax_per_mu"], by=cols["chain"],
+              xlabel=report_labels(labels).get(cols["tax_per_mu"], column_label("tax_per_mu")))
+    elif step == "top_bottom":  # per size class, as ranked; the score charted is the capped one
+        for size, part in _by_size(firms):
+            chart(f"{size}企业综合得分前后{cfg['charts']['top_n']}名（封顶后得分）",
+                  [cols["score"], cols["name"]], ch.top_bottom_chart, part,
+                  score=cols["score"], name=cols["name"], klass=cols["klass"],
+                  title=f"{size}企业综合得分前{{n}}名与后{{n}}名（封顶后得分）")
+    return out
 
-                paths["pdf"] = write_pdf(paths["html"])
-    bar.close()
-    return paths
+
+def _class_map_png(firms, map_html, boundary, areas, settings):
+    """The static map of the firms' classes (PNG bytes) for the HTML report.
+
+    Made only when no map page (``map_html``) is given and the firms are a
+    GeoDataFrame with the class column (``report.columns.klass``); else None.
+    """
+    from . import charts as ch
+
+    klass = _settings(settings)["columns"]["klass"]
+    if map_html is None and firms is not None and hasattr(firms, "geometry") and klass in firms.columns:
+        return ch.class_map_chart(firms, klass=klass, boundary=boundary, areas=areas, fmt="png",
+                                  settings=settings)
+    return None
+
+
+def _report_subtitle(stamp, summary, cfg):
+    """The HTML report's subtitle: generation time, data source, the demo note (str)."""
+    subtitle = f"生成时间 {stamp.isoformat(sep=' ')}"
+    if summary.get("source"):
+        subtitle += f"；数据来源 {summary['source']}"
+    if summary.get("demo"):
+        subtitle += f"；{cfg['demo_note']}"
+    return subtitle

@@ -334,3 +334,72 @@ def test_full_scale_matches_yiwu(demo_full_inputs):
     va = (firms["工业增加值(万元)"] / firms["营业收入(万元)"]).median()
     assert 0.20 <= va <= 0.25
     assert (firms["用地面积(亩)"] == 0).sum() > 1500  # lessees
+
+
+# ---- the small built-in sample (gis.demo.sample) -----------------------------
+def test_sample_is_small_in_the_box_and_in_a_temp_folder():
+    import tempfile
+
+    s = demo.sample()
+    assert s is demo.sample()  # made once per process
+    assert Path(s.folder).resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    assert all(Path(p).parent == s.folder for p in s.paths.values())
+    parcels, firms = s.parcels, s.firms
+    assert (len(parcels), int((parcels["DLBM"] == "0601").sum())) == (27, 16)
+    assert len(firms) == 17 and int((firms["land_mu"] == 0).sum()) == 3  # 3 lessees
+    assert str(parcels.crs) == str(firms.crs) == "EPSG:4549"
+    box = shapely.box(*demo.SAMPLE_BOX)
+    assert shapely.contains(box, np.asarray(firms.geometry)).all()
+    assert shapely.covers(box.buffer(0.01), np.asarray(parcels.geometry)).all()
+    # every frame access is a fresh copy
+    firms["tax"] = 0.0
+    assert s.firms["tax"].sum() > 0
+
+
+def test_sample_known_tax_per_mu():
+    """One firm's 亩均税收 by hand: 税收 / (parcel area m² / 666.67).
+
+    义乌市利兴茂电器有限公司 (first data row of the workbook): 税收 115.00 万元,
+    用地面积 7.91 亩; its point lies in 三调 parcel 330782200000000004
+    (0601, TBDLMJ 5 274.09 m² = 7.9111 亩), where it is the only firm:
+    115 × 666.67 / 5 274.09 = 76 667.05 / 5 274.09 = 14.5365 万元/亩;
+    by the table's 7.91 亩: 115 / 7.91 = 14.5386 万元/亩.
+    """
+    from gis import renewal
+    from gis.efficiency import evaluate
+
+    s = demo.sample()
+    # the workbook read independently of the loader
+    ws = openpyxl.load_workbook(s.enterprises, read_only=True)["企业名录"]
+    rows = list(ws.iter_rows(values_only=True))
+    head = list(rows[0])
+    row = dict(zip(head, rows[1]))
+    assert row["企业名称"] == "义乌市利兴茂电器有限公司"
+    assert (row["税收(万元)"], row["用地面积(亩)"]) == (115.0, 7.91)
+    # the parcel under the firm's point, found here with shapely
+    firms, parcels = s.firms, s.parcels
+    pt = firms.loc[firms["name"] == row["企业名称"], "geometry"].iloc[0]
+    hit = parcels[shapely.contains(np.asarray(parcels.geometry), pt)]
+    assert hit[["BSM", "DLBM"]].values.tolist() == [["330782200000000004", "0601"]]
+    assert float(hit["TBDLMJ"].iloc[0]) == 5274.09
+    by_parcel = 115.0 / (5274.09 / 666.67)
+    assert by_parcel == pytest.approx(14.5365, abs=1e-4)
+    # the parcel's 亩均税收 in the renewal candidates, and the firm's in the evaluation
+    facts = s.facts
+    cands = renewal.candidates(facts, renewal.rule_results(facts, plan=s.plan, year=s.year))
+    got = cands.set_index("parcel_id").loc["330782200000000004", ["firms", "tax_per_mu"]]
+    assert int(got["firms"]) == 1
+    assert float(got["tax_per_mu"]) == pytest.approx(by_parcel, rel=1e-5)
+    ev = evaluate(firms, year=s.year).set_index("name")
+    assert float(ev.loc[row["企业名称"], "tax_per_mu"]) == pytest.approx(115.0 / 7.91, rel=1e-9)
+    assert 115.0 / 7.91 == pytest.approx(14.5386, abs=1e-4)
+
+
+def test_sample_files_are_the_same_every_time(tmp_path):
+    # the cached sample and a fresh one (layers given: not cached) hold the same bytes
+    s = demo.sample()
+    layers = {"yiwu": s.layers["boundary"], **{k: s.layers[k] for k in ("townships", "platforms", "parks")}}
+    again = demo.sample(layers=layers)
+    assert again is not s and again.folder != s.folder
+    for key in ("enterprises", "enterprises_previous", "landuse", "plan"):
+        assert Path(s.paths[key]).read_bytes() == Path(again.paths[key]).read_bytes(), key
