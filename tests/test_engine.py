@@ -452,3 +452,37 @@ def test_firms_from_parts_on_disk_equal_the_table(demo, dask_run, client, tmp_pa
         exp = want.iloc[rows]
         pd.testing.assert_frame_equal(_plain(exp[FIRM_COLS]).reset_index(drop=True),
                                       _plain(got[FIRM_COLS]).reset_index(drop=True))
+
+
+def test_oversized_townships_are_cut_to_the_partition_limit():
+    """11 parcels of one township and 3 of another, at most 4 per partition:
+    ceil(11/4) = 3 pieces of 4, 4, 3 (Hilbert order); the small one stays whole."""
+    s = load_settings()
+    s["engine"] = dict(s["engine"], max_parcels_per_partition=4)
+    codes = ["330782001001"] * 11 + ["330782002001"] * 3
+    p = gpd.GeoDataFrame({"ZLDWDM": codes},
+                         geometry=[_square(100.0 * i, 0) for i in range(14)], crs="EPSG:4549")
+    keys = scale.partition_keys(p, "township", settings=s)
+    assert keys.value_counts().sort_index().to_dict() == {
+        "330782001.000": 4, "330782001.001": 4, "330782001.002": 3, "330782002": 3}
+    s["engine"]["max_parcels_per_partition"] = None
+    assert scale.partition_keys(p, "township", settings=s).nunique() == 2
+    s["engine"]["max_parcels_per_partition"] = 0
+    with pytest.raises(ConfigError, match="max_parcels_per_partition"):
+        scale.partition_keys(p, "township", settings=s)
+
+
+def test_a_dead_worker_is_one_clear_error(demo, monkeypatch):
+    """A worker killed mid-run (memory) ends the run with what to change, not a traceback."""
+    from distributed.scheduler import KilledWorker
+
+    from gis._errors import GisError
+    from gis.scale import run as scale_run
+
+    def killed(*args, **kwargs):
+        raise KilledWorker("_attach_task-1", None, 3)
+
+    monkeypatch.setattr(scale_run, "run_partitions", killed)
+    inputs, _ = demo
+    with pytest.raises(GisError, match=r"engine\.memory_limit.*max_parcels_per_partition"):
+        scale.run_dask(**inputs, workers=1, processes=False)

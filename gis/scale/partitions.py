@@ -33,6 +33,11 @@ PART = "_part"
 def partition_keys(parcels, by=None, settings=None, n=None):
     """The partition key of each parcel: township / county code or Hilbert bucket.
 
+    A township (county) holding more than ``engine.max_parcels_per_partition``
+    parcels is cut into that many-parcel pieces along the Hilbert curve
+    (keys ``<code>.000``, ``<code>.001``...), so that no task has to hold more
+    than a worker's memory allows however dense the data.
+
     Parameters
     ----------
     parcels : GeoDataFrame
@@ -41,7 +46,8 @@ def partition_keys(parcels, by=None, settings=None, n=None):
         Default ``engine.partition_by``; falls back to ``hilbert`` when
         ``ZLDWDM`` is missing.
     n : int, optional
-        Number of Hilbert buckets (default ``engine.hilbert_partitions`` or 8).
+        Number of Hilbert buckets (default ``engine.hilbert_partitions`` or 8;
+        more when the parcels exceed ``max_parcels_per_partition`` per bucket).
 
     Returns
     -------
@@ -56,9 +62,20 @@ def partition_keys(parcels, by=None, settings=None, n=None):
     ['330782001', '330782002']
     >>> partition_keys(p, "county").tolist()
     ['330782', '330782']
+
+    Five parcels of one township, at most two per partition: three pieces
+    of 2, 2 and 1 parcels.
+
+    >>> from gis.config import default_settings
+    >>> s = default_settings(); s["engine"]["max_parcels_per_partition"] = 2
+    >>> p = gpd.GeoDataFrame({"ZLDWDM": ["330782001001"] * 5},
+    ...                      geometry=[shapely.box(x, 0, x + 1, 1) for x in (40, 0, 30, 10, 20)])
+    >>> partition_keys(p, "township", settings=s).value_counts().sort_index().to_dict()
+    {'330782001.000': 2, '330782001.001': 2, '330782001.002': 1}
     """
     cfg = _cfg(settings)
     by = by or cfg["partition_by"]
+    limit = cfg.get("max_parcels_per_partition")
     if by in ("township", "county") and "ZLDWDM" in parcels.columns:
         digits = int(cfg["township_digits"] if by == "township" else cfg["county_digits"])
         code = parcels["ZLDWDM"].astype(str).str.strip().str.slice(0, digits)
@@ -67,15 +84,38 @@ def partition_keys(parcels, by=None, settings=None, n=None):
             raise ValidationError(
                 [f"column 'ZLDWDM' must start with {digits} digits for partition_by={by}; "
                  f"rows {bad}"], source="parcels")
-        return code.rename(PART)
+        return _split_large(code.rename(PART), parcels.geometry, limit)
     n = int(n or cfg.get("hilbert_partitions") or 8)
-    geoms = parcels.geometry
+    if limit:
+        n = max(n, -(-len(parcels) // int(limit)))
+    return pd.Series(_hilbert_buckets(parcels.geometry, n, "h{:04d}"), index=parcels.index,
+                     name=PART)
+
+
+def _hilbert_buckets(geoms, n, fmt):
+    """``n`` buckets of (nearly) equal size along the Hilbert curve of ``geoms``: labels."""
     if len(geoms) == 0:
-        return pd.Series([], index=parcels.index, dtype=object, name=PART)
+        return np.array([], dtype=object)
     h = geoms.hilbert_distance(total_bounds=geoms.total_bounds)
     rank = h.rank(method="first").to_numpy() - 1
     bucket = (rank * n // max(len(h), 1)).astype(int)
-    return pd.Series([f"h{b:04d}" for b in bucket], index=parcels.index, name=PART)
+    return np.array([fmt.format(b) for b in bucket], dtype=object)
+
+
+def _split_large(keys, geoms, limit):
+    """Keys of groups over ``limit`` rows cut into ``<key>.000``, ``<key>.001``... (Hilbert)."""
+    if not limit:
+        return keys
+    sizes = keys.value_counts()
+    big = sizes[sizes > int(limit)]
+    if big.empty:
+        return keys
+    keys = keys.astype(object).copy()
+    for key, size in big.items():  # the few oversized townships, not rows
+        rows = (keys == key).to_numpy()
+        pieces = -(-int(size) // int(limit))
+        keys[rows] = _hilbert_buckets(geoms[rows], pieces, str(key) + ".{:03d}")
+    return keys
 
 
 def _write_parts(gdf, folder, keys, offset=0, fileno=0, taken=()):

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .._errors import ConfigError, ValidationError
+from .._errors import ConfigError, GisError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
 from .cluster import _cfg, _need_dask, _release_memory, _write_task, dask_client
@@ -136,6 +136,23 @@ def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, 
                                                        settings, write_dir=ddir)}
         timings["density"] = time.perf_counter() - t
     return res
+
+
+def _lost_work():
+    """The errors of work lost with a worker (killed, restarted, cancelled)."""
+    from distributed.client import FutureCancelledError
+    from distributed.scheduler import KilledWorker
+
+    return (FutureCancelledError, KilledWorker)
+
+
+def _lost_work_message(cfg, exc):
+    """What to do when a worker died mid-run (mostly: over its memory limit)."""
+    return ("dask: 计算进程中断, 多为内存不足 / a worker died during the run, most often over its "
+            f"memory limit (engine.memory_limit: {cfg.get('memory_limit')}): give the workers "
+            "more memory, or smaller partitions (engine.max_parcels_per_partition: "
+            f"{cfg.get('max_parcels_per_partition')}); nothing was published. "
+            f"({type(exc).__name__})")
 
 
 def _partitioned_parcels(landuse, parcels, folder, settings, echo):
@@ -297,8 +314,11 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         cl = client if client is not None else stack.enter_context(
             dask_client(workers, scheduler, processes, memory_limit, settings))
         area = layers["boundary"].geometry.union_all()
-        kept = run_partitions(cl, firms, pddf, layers, settings, result.year, output_dir,
-                              result.plan, stages, ledger, enterprises, area, timings, prev)
+        try:
+            kept = run_partitions(cl, firms, pddf, layers, settings, result.year, output_dir,
+                                  result.plan, stages, ledger, enterprises, area, timings, prev)
+        except _lost_work() as exc:
+            raise GisError(_lost_work_message(cfg, exc)) from exc
         result.renewal = kept.get("renewal", {})
         result.density = kept.get("density", {})
         result.summary = {"benchmarks": kept["efficiency"]["benchmarks"]}
