@@ -104,6 +104,24 @@ def _first_ord(blocks, flagged):
     return ex.map(first).groupby(level=0).min().reindex(blocks.index).to_numpy(np.int64)
 
 
+def _plan_pieces(client, plan, hulls):
+    """The plan zoning cut per partition (features meeting its hull's bounding box), sent.
+
+    Each rules task needs only the plan over its own parcels; a province's
+    plan is never copied whole to every worker.  Returns a future (or
+    ``None``) per partition.
+    """
+    if plan is None:
+        return [None] * len(hulls)
+    geoms = plan.geometry.values
+    boxes = np.array([None if h is None or shapely.is_empty(h) else shapely.box(*h.bounds)
+                      for h in hulls], dtype=object)
+    part, feat = shapely.STRtree(geoms).query(boxes, predicate="intersects")
+    by = np.argsort(part, kind="stable")
+    rows = np.split(feat[by], np.searchsorted(part[by], np.arange(1, len(hulls))))
+    return [client.scatter(plan.iloc[np.sort(r)]) for r in rows]
+
+
 def _rules_task(facts, plan, prev, bench, settings, year, gap, layers):
     """Rules, candidates and this partition's own blocks."""
     from .. import renewal
@@ -316,9 +334,9 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
                           pure=False).result()
     del now, prev
     gap = float(settings["renewal"]["block_gap_m"])
-    pl = client.scatter(plan, broadcast=True) if plan is not None else None
-    outs = [client.submit(_rules_task, facts[i], pl, prev_parts[i], bench, settings, year, gap, lfut,
-                          pure=False) for i in range(len(parts))]
+    pl = _plan_pieces(client, plan, hulls)
+    outs = [client.submit(_rules_task, facts[i], pl[i], prev_parts[i], bench, settings, year, gap,
+                          lfut, pure=False) for i in range(len(parts))]
     out_dir = Path(out_dir)
     writes = [client.submit(_write_task, client.submit(_facts_with_firms, facts[i], pure=False),
                             str(out_dir / "facts" / f"part.{i:05d}.parquet"), pure=False)
