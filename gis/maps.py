@@ -54,6 +54,7 @@ Safety and size
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import io
@@ -62,6 +63,7 @@ import os
 import re
 from pathlib import Path
 
+import branca.element
 import folium
 import folium.plugins as fplugins
 import numpy as np
@@ -253,6 +255,48 @@ def _inline_assets(m):
                                   name=f"gis_{'css' if tag == 'style' else 'js'}_{rel}")
 
 
+#: jinja2 syntax, or a carriage return (jinja2 rewrites newlines): such text is compiled
+_JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
+
+
+class _Text:
+    """Stands in for the jinja2 Template of a text without template syntax.
+
+    Renders as the text itself, as jinja2 does (less one trailing newline,
+    jinja2's ``keep_trailing_newline=False``).
+    """
+
+    def __init__(self, text):
+        self.text = text[:-1] if text.endswith("\n") else text
+
+    def render(self, *args, **kwargs):
+        return self.text
+
+
+def _template_of(source, _jinja=branca.element.Template):
+    """A jinja2 Template of ``source``, or a :class:`_Text` when it has no template syntax."""
+    if isinstance(source, str) and not _JINJA_SYNTAX.search(source):
+        return _Text(source)
+    return _jinja(source)
+
+
+@contextlib.contextmanager
+def _plain_text_elements():
+    """While a map renders, ``branca.element.Element(text)`` does not compile ``text``.
+
+    Rendering a map wraps each layer's rendered HTML/JS (megabytes of inline
+    data and scripts) in a new ``Element``, whose text branca compiles as a
+    jinja2 template; compiling was most of a map's build time.  The page is
+    the same.
+    """
+    saved = branca.element.Template
+    branca.element.Template = _template_of
+    try:
+        yield
+    finally:
+        branca.element.Template = saved
+
+
 class _OfflineMap(folium.Map):
     """A folium.Map whose page inlines its assets (for save, notebooks, to_html)."""
 
@@ -263,8 +307,9 @@ class _OfflineMap(folium.Map):
             for key, child in list(self._children.items()):
                 if isinstance(child, LayerControl):
                     self._children.move_to_end(key)
-        _inline_assets(self)
-        super().render(**kwargs)
+        with _plain_text_elements():
+            _inline_assets(self)
+            super().render(**kwargs)
 
 
 class _Helpers(JSCSSMixin, MacroElement):
