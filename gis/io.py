@@ -697,6 +697,9 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     reason[errors.dropna().index] = "excel_error"
     detail[errors.dropna().index] = errors.dropna()
     text = text[errors.isna()]
+    if text.empty:  # every cell a number (or blank, or an Excel error): nothing left to parse
+        value[errors.dropna().index] = np.nan
+        return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
     # full-width digits, signs and separators -> ASCII (vectorised str.translate)
     text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
     missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
@@ -1514,6 +1517,21 @@ def code_text(values, width=0, even=False):
     """
     s = pd.Series(values, dtype=object).reset_index(drop=True)
     istext = _is_text(s).to_numpy()
+    if istext.sum() > 64 and (istext | s.isna().to_numpy()).all():
+        # text codes (a GIS layer's): the work once per distinct code
+        keys, distinct = pd.factorize(s.to_numpy(dtype=object))
+        if 2 * len(distinct) <= len(s):
+            codes, changed, _ = _code_text(pd.Series(distinct, dtype=object),
+                                           np.ones(len(distinct), dtype=bool), width, even)
+            present = keys >= 0
+            out = np.where(present, codes.to_numpy(dtype=object)[keys], np.nan)
+            return (pd.Series(out, dtype=object), present & changed[keys],
+                    np.zeros(len(s), dtype=bool))
+    return _code_text(s, istext, width, even)
+
+
+def _code_text(s, istext, width, even):
+    """:func:`code_text` of the Series ``s`` (index 0..n-1) whose text entries are ``istext``."""
     big = np.array([isinstance(v, (float, np.floating)) and v == v and abs(v) >= 1e15
                     and float(v).is_integer() for v in s], dtype=bool)
     text = _text_values(s)

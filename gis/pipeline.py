@@ -1071,6 +1071,8 @@ def _stage_renewal(result):
     result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
                                      result.layers, result.settings)
     result.renewal["facts"] = facts
+    if prev_facts is not None:  # last year's figures in the report (_previous_summary)
+        result.renewal["previous_facts"] = prev_facts
 
 
 def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
@@ -1361,7 +1363,9 @@ def _previous_summary(result):
         return None
     out = run_summary(prev, None, len(prev), year=result.year - 1)
     if result.renewal and result.parcels is not None:
-        facts = parcel_facts(prev, result.parcels, result.year - 1, settings=result.settings)
+        facts = result.renewal.get("previous_facts")  # as the renewal stage made them
+        if facts is None:
+            facts = parcel_facts(prev, result.parcels, result.year - 1, settings=result.settings)
         ren = renewal_outputs(facts, result.plan, result.year - 1, layers=result.layers,
                               settings=result.settings)
         out.update(renewal_figures(ren), renewal_basis="上年企业名录 × 本年三调与规划")
