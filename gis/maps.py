@@ -954,12 +954,71 @@ def _categorical(values, colours, missing, labels=None):
     return codes, palette, entries
 
 
+def _natural_breaks(values, k):
+    """Upper bounds of the ``k`` classes of ``values`` with the least within-class sum of squares.
+
+    Jenks natural breaks, exact: the optimum that mapclassify's
+    ``NaturalBreaks`` (the best of 10 randomly started k-means) looks for,
+    found deterministically by dynamic programming over the sorted values,
+    each layer by divide and conquer (the best start of the last class moves
+    right with its end): O(k n log n), 0.15 s for 30 000 values.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Finite values with at least ``k`` distinct ones.
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``k`` class maxima, increasing.
+
+    Examples
+    --------
+    >>> _natural_breaks([1, 2, 3, 10, 11, 12, 30], 3).tolist()
+    [3.0, 12.0, 30.0]
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    c = x - x.mean()
+    s1 = np.concatenate([[0.0], np.cumsum(c)])
+    s2 = np.concatenate([[0.0], np.cumsum(c * c)])
+
+    def cost(j, i):  # sum of squares of x[j..i] about their mean
+        d = s1[i + 1] - s1[j]
+        return np.maximum(s2[i + 1] - s2[j] - d * d / (i - j + 1), 0.0)
+
+    best = cost(np.zeros(n, dtype=np.int64), np.arange(n))  # x[:i+1] in one class
+    starts = []
+    for layer in range(1, k):  # x[:i+1] in layer+1 classes, the last one x[j..i]
+        new, start = np.full(n, np.inf), np.zeros(n, dtype=np.int64)
+        lo, hi, jlo, jhi = (np.array([v]) for v in (layer, n - 1, layer, n - 1))
+        while len(lo):  # every open range of ends [lo, hi] at once: solve its middle end
+            mid = (lo + hi) // 2
+            cnt = np.minimum(jhi, mid) - jlo + 1
+            seg = np.repeat(np.arange(len(mid)), cnt)
+            j = jlo[seg] + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            val = best[j - 1] + cost(j, mid[seg])
+            low = np.minimum.reduceat(val, np.cumsum(cnt) - cnt)
+            at = np.flatnonzero(val == low[seg])
+            bj = j[at[np.searchsorted(seg[at], np.arange(len(mid)))]]  # first best start
+            new[mid], start[mid] = low, bj
+            left, right = lo < mid, mid < hi
+            lo, hi = np.concatenate([lo[left], mid[right] + 1]), np.concatenate([mid[left] - 1, hi[right]])
+            jlo, jhi = np.concatenate([jlo[left], bj[right]]), np.concatenate([bj[left], jhi[right]])
+        best = new
+        starts.append(start)
+    ends = [n - 1]
+    for start in reversed(starts):
+        ends.append(start[ends[-1]] - 1)
+    return x[ends[::-1]]
+
+
 def _classified(values, s, lang, cmap=None, unit=""):
-    """(codes, palette, legend entries) for a continuous column (mapclassify)."""
-    import mapclassify
+    """(codes, palette, legend entries) for a continuous column (mapclassify; NaturalBreaks exact)."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
-    from threadpoolctl import threadpool_limits
 
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(v)
@@ -969,15 +1028,12 @@ def _classified(values, s, lang, cmap=None, unit=""):
         k = int(min(s["classify_k"], len(np.unique(v[ok]))))
         if k >= 2:
             scheme = s["classify_scheme"]
-            try:
-                # one OpenMP thread: sklearn's k-means (NaturalBreaks) otherwise spins
-                # threads for a few thousand values, 10-100x the CPU on a busy machine
-                with threadpool_limits(limits=1, user_api="openmp"):
-                    cls = mapclassify.classify(v[ok], scheme, k=k)
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
-            bins = np.asarray(cls.bins, dtype=float)
-            codes[ok] = np.asarray(cls.yb)
+            if str(scheme).lower().replace("_", "") == "naturalbreaks":
+                # deterministic, and no scikit-learn (half a second to import) to run
+                bins = _natural_breaks(v[ok], k)
+                codes[ok] = np.searchsorted(bins, v[ok], side="left")  # (bins[c-1], bins[c]] -> c
+            else:
+                bins, codes[ok] = _mapclassify(v[ok], scheme, k)
         else:
             bins = np.array([v[ok].max()])
             codes[ok] = 0
@@ -992,6 +1048,21 @@ def _classified(values, s, lang, cmap=None, unit=""):
         palette.append(s["missing_colour"])
         entries.append([s["missing_colour"], _t("missing", lang)])
     return codes, palette, entries
+
+
+def _mapclassify(v, scheme, k):
+    """(class upper bounds, class of each value) by a mapclassify scheme."""
+    import mapclassify
+    from threadpoolctl import threadpool_limits
+
+    try:
+        # one OpenMP thread: sklearn's k-means (in some schemes) otherwise spins
+        # threads for a few thousand values, 10-100x the CPU on a busy machine
+        with threadpool_limits(limits=1, user_api="openmp"):
+            cls = mapclassify.classify(v, scheme, k=k)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
+    return np.asarray(cls.bins, dtype=float), np.asarray(cls.yb)
 
 
 def hex_aggregate(gdf, side_m, category=None, value=None):
