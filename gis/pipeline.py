@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1099,7 +1100,7 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
         (one row per zone × chain, ``zone_kind`` 平台/园区/镇街),
         ``platform_share`` and ``clark_evans`` (DataFrames).
     """
-    from . import clusters, density
+    from . import density
 
     settings = settings or load_settings()
     pts = firms[firms.geometry.notna() & ~firms.geometry.is_empty]
@@ -1108,14 +1109,28 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     if grids is None:
         grids = density.density_by_chain(pts, include_all=True, clip=area, settings=settings)
     out = {"grids": grids}
-    if out_dir is not None:
-        folder = Path(out_dir) / "density"
-        folder.mkdir(parents=True, exist_ok=True)
-        files = unique_filenames(out["grids"])  # chain names come from the data
-        out["tifs"] = {
-            name: density.write_geotiff(grid, output_path(folder, files[name], ".tif"), settings=settings)
-            for name, grid in out["grids"].items()
-        }
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        if out_dir is not None:
+            # the GeoTIFFs are written (GDAL compresses, without the GIL) while the
+            # hot spots, clusters and quotients are computed
+            folder = Path(out_dir) / "density"
+            folder.mkdir(parents=True, exist_ok=True)
+            files = unique_filenames(out["grids"])  # chain names come from the data
+            tifs = {name: writer.submit(density.write_geotiff, grid,
+                                        output_path(folder, files[name], ".tif"), settings=settings)
+                    for name, grid in out["grids"].items()}
+        tables = _density_tables(pts, layers, outline, area, settings)
+        if out_dir is not None:
+            out["tifs"] = {name: job.result() for name, job in tifs.items()}
+    out.update(tables)
+    return out
+
+
+def _density_tables(pts, layers, outline, area, settings):
+    """Hot spots, DBSCAN clusters, location quotients, platform shares, Clark-Evans (dict)."""
+    from . import clusters
+
+    out = {}
     hot = clusters.hot_spots(pts, area=outline, settings=settings)
     out["hotspots"] = hot[hot["count"] > 0] if "count" in hot else hot
     out["clusters"] = clusters.dbscan_clusters(
