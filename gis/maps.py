@@ -322,9 +322,16 @@ _SAFE_JSON = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
               0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+def _script_safe(text):
+    """``text.translate(_SAFE_JSON)``, by one C-speed replace per character (translate is ~10x slower)."""
+    for code, escape in _SAFE_JSON.items():
+        text = text.replace(chr(code), escape)
+    return text
+
+
 def _json(obj):
     """JSON that is safe inside a <script> element."""
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(_SAFE_JSON)
+    return _script_safe(json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
 
 class _DataLayer(JSCSSMixin, Layer):
@@ -1270,7 +1277,7 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         spec["geoms"] = "@@GEOMS@@"
         body = _json(spec)
         gj = "[" + ",".join(shapely.to_geojson(geoms).tolist()) + "]"
-        body = body.replace('"@@GEOMS@@"', gj.translate(_SAFE_JSON), 1)
+        body = body.replace('"@@GEOMS@@"', _script_safe(gj), 1)
     layer = _DataLayer(body, name=name, show=show, points=points)
     layer.add_to(m)
     st["keys"].append(key)
