@@ -380,7 +380,9 @@ def _frame_from_block(arr, header_idx):
     data = arr[header_idx + 1 :]
     df = pd.DataFrame(data, columns=pd.Index(cols, dtype=object), dtype=object)
     df.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(df), name="row")
-    blank = df.isna() | df.apply(lambda c: c.astype(str).str.strip() == "")
+    # blank: missing, or text of spaces only (no number, date or bool prints as blank)
+    spaces = {c: [isinstance(v, str) and not v.strip() for v in df[c].to_numpy()] for c in df.columns}
+    blank = df.isna() | pd.DataFrame(spaces, index=df.index, columns=df.columns, dtype=bool)
     df = df.loc[~blank.all(axis=1)]
     empty_auto = [c for c in auto if blank.loc[df.index, c].all()]
     df = df.drop(columns=empty_auto)

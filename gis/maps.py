@@ -256,7 +256,7 @@ def _inline_assets(m):
 
 
 #: jinja2 syntax, or a carriage return (jinja2 rewrites newlines): such text is compiled
-_JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
+_JINJA_SYNTAX = ("{{", "{%", "{#", "\r")
 
 
 class _Text:
@@ -275,7 +275,7 @@ class _Text:
 
 def _template_of(source, _jinja=branca.element.Template):
     """A jinja2 Template of ``source``, or a :class:`_Text` when it has no template syntax."""
-    if isinstance(source, str) and not _JINJA_SYNTAX.search(source):
+    if isinstance(source, str) and not any(mark in source for mark in _JINJA_SYNTAX):
         return _Text(source)
     return _jinja(source)
 
