@@ -61,6 +61,7 @@ import io
 import json
 import os
 import re
+import types
 from pathlib import Path
 
 import branca.element
@@ -268,6 +269,7 @@ class _Text:
 
     def __init__(self, text):
         self.text = text[:-1] if text.endswith("\n") else text
+        self.module = types.SimpleNamespace()  # no macros (header/html/script), as jinja2's
 
     def render(self, *args, **kwargs):
         return self.text
