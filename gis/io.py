@@ -619,8 +619,10 @@ def excel_errors(values):
     ['#DIV/0!', '#N/A', None, None]
     """
     s = pd.Series(values, dtype=object)
-    istext = _is_text(s)
     out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if not any(isinstance(v, str) and "#" in v for v in s.to_numpy()):  # every error starts with #
+        return out
+    istext = _is_text(s)
     if istext.any():
         up = s[istext].astype(str).str.strip().str.upper()
         hit = up.isin(EXCEL_ERRORS)
