@@ -1866,7 +1866,7 @@ def add_density(m, grid, transform, crs=WORKING_CRS, name=None, unit=None, cmap=
     transparent = ~np.isfinite(dst) | (norm <= float(s["density_floor"]))
     rgba[..., 3] = np.where(transparent, 0, 255)
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")  # optimize=True: 0.2 s for ~10 % bytes
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     x0, y1 = _affine_xy(dst_t, 0, 0)
     x1, y0 = _affine_xy(dst_t, dw, dh)
