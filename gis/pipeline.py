@@ -146,7 +146,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "year": year,
-        "coords": "gcj02",  # the generator writes GCJ-02 (as copied from AMap), whatever the setting
+        "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,
     }
 
