@@ -19,6 +19,7 @@ character that will be drawn and that no chosen font has is reported, by a
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import re
 import warnings
@@ -243,11 +244,29 @@ def missing_glyphs(text, families=None, settings=None):
 _GLYPH_WARNING = re.compile(r"Glyph (\d+) .*missing from")
 
 
+@functools.lru_cache(maxsize=None)
+def _canvas_class():
+    """An Agg canvas that draws only when saved (``draw_idle`` does nothing).
+
+    geopandas' ``plot`` asks for a redraw after each layer; on a plain Agg
+    canvas that is a full draw (constrained layout, every text) per layer,
+    each thrown away: the picture is drawn once, by ``savefig``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    class _Canvas(FigureCanvasAgg):
+        def draw_idle(self, *args, **kwargs):
+            pass
+
+    return _Canvas
+
+
 def _render(draw, fmt, settings, name):
     """Create a figure under the CJK fonts, draw it, return PNG bytes / SVG text."""
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    _Canvas = _canvas_class()
 
     cfg = _cfg(settings)["charts"]
     fmt = (fmt or cfg["format"]).lower()
@@ -264,7 +283,7 @@ def _render(draw, fmt, settings, name):
     with matplotlib.rc_context(rc), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig = Figure(dpi=cfg["dpi"], layout="constrained")
-        FigureCanvasAgg(fig)
+        _Canvas(fig)
         draw(fig)
         buf = io.BytesIO()
         meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}

@@ -481,6 +481,49 @@ def hot_spots(points, cell=None, weight=None, area=None, neighbours=None, fdr=No
 # --------------------------------------------------------------------------- DBSCAN
 
 
+def _dbscan(xy, eps, min_samples, weights=None):
+    """DBSCAN labels of the rows of ``xy`` (-1 noise), as scikit-learn's ``DBSCAN`` gives them.
+
+    Neighbours are the points within ``eps`` (the point itself included,
+    squared distances compared with ``eps**2`` as sklearn's k-d tree does);
+    a point is core when its neighbours (or their ``weights``) reach
+    ``min_samples``.  Clusters are the connected groups of core points,
+    numbered by their first core point; a border point joins the
+    lowest-numbered cluster among its core neighbours, as sklearn's
+    depth-first expansion (cluster after cluster, in that order) leaves it.
+    scipy's k-d tree instead of sklearn's: scikit-learn (with scipy.stats)
+    takes half a second to import.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(xy)
+    pairs = cKDTree(xy).query_pairs(eps, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    mass = w + np.bincount(i, weights=w[j], minlength=n) + np.bincount(j, weights=w[i], minlength=n)
+    core = mass >= min_samples
+    both = core[i] & core[j]
+    graph = coo_matrix((np.ones(int(both.sum()), dtype=np.int8), (i[both], j[both])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    labels = np.full(n, -1, dtype=np.int64)
+    core_idx = np.flatnonzero(core)
+    if len(core_idx):
+        # clusters numbered in the order of their first (lowest-index) core point
+        _, first = np.unique(comp[core_idx], return_index=True)
+        number = np.empty(comp.max() + 1, dtype=np.int64)
+        number[comp[core_idx[np.sort(first)]]] = np.arange(len(first))
+        labels[core_idx] = number[comp[core_idx]]
+        border = np.full(n, np.iinfo(np.int64).max)
+        for a, b in ((i, j), (j, i)):  # a core, b not: b may join a's cluster
+            hit = core[a] & ~core[b]
+            np.minimum.at(border, b[hit], labels[a[hit]])
+        reached = ~core & (border < np.iinfo(np.int64).max)
+        labels[reached] = border[reached]
+    return labels
+
+
 def dbscan_labels(points, eps=None, min_samples=None, snap=None, settings=None):
     """DBSCAN cluster of each point, on metre coordinates.
 
@@ -511,8 +554,6 @@ def dbscan_labels(points, eps=None, min_samples=None, snap=None, settings=None):
     within ``eps`` of each other (Yiwu's market districts at 1e6 entities)
     that is 1e9 pairs, hence the snapping above ``snap_above_n``.
     """
-    from sklearn.cluster import DBSCAN
-
     cfg = _cfg(settings, "dbscan")
     eps = float(eps or cfg["eps_m"])
     min_samples = int(min_samples or cfg["min_samples"])
@@ -531,14 +572,9 @@ def dbscan_labels(points, eps=None, min_samples=None, snap=None, settings=None):
         first = np.zeros(len(uniq), dtype=np.int64)
         first[inv[::-1]] = np.arange(n)[::-1]
         xy = np.column_stack([(ix[first] + 0.5) * snap, (iy[first] + 0.5) * snap])
-        lab_u = DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree").fit(
-            xy, sample_weight=cnt
-        ).labels_
-        lab = lab_u[inv]
+        lab = _dbscan(xy, eps, min_samples, weights=cnt)[inv]
     else:
-        lab = DBSCAN(eps=eps, min_samples=min_samples, algorithm="kd_tree").fit(
-            np.column_stack([x, y])
-        ).labels_
+        lab = _dbscan(np.column_stack([x, y]), eps, min_samples)
     # renumber by decreasing size
     ok = lab >= 0
     if ok.any():

@@ -56,6 +56,7 @@ from .crs import M2_PER_MU, WORKING_CRS, wgs84_to_gcj02
 from .schema import DLTB_FIELDS, ENTERPRISE_COLUMNS, PLAN_FIELDS
 
 __all__ = [
+    "COORDS",
     "FILES",
     "SYNTHETIC_NOTE",
     "generate",
@@ -70,6 +71,9 @@ __all__ = [
 ]
 
 #: output file names, by key of the dict returned by :func:`generate`
+#: the system of the generated tables' 经度/纬度: GCJ-02, as copied from AMap (the bureau's usual case)
+COORDS = "gcj02"
+
 FILES = {
     "enterprises": "企业名录_{year}.xlsx",
     "enterprises_previous": "企业名录_{prev}.xlsx",
@@ -743,7 +747,7 @@ def _lonlat_gcj(frame, x, y):
 
     X, Y = frame.to_world(np.asarray(x), np.asarray(y))
     lon, lat = Transformer.from_crs(WORKING_CRS, "EPSG:4326", always_xy=True).transform(X, Y)
-    glon, glat = wgs84_to_gcj02(np.asarray(lon), np.asarray(lat))
+    glon, glat = wgs84_to_gcj02(np.asarray(lon), np.asarray(lat))  # COORDS
     return np.round(glon, 6), np.round(glat, 6)
 
 
@@ -1369,7 +1373,7 @@ class Sample:
         p = self.paths
         return {"enterprises": p["enterprises"], "previous": p["enterprises_previous"],
                 "landuse": p["landuse"], "plan": p["plan"], "year": self.year,
-                "coords": "gcj02", "demo": True}
+                "coords": COORDS, "demo": True}
 
     @property
     def layers(self):
@@ -1389,7 +1393,7 @@ class Sample:
         if key == "plan":
             return io.read_plan(p["plan"])
         if key == "firms":
-            return io.load_enterprises(p["enterprises"], coords="gcj02", year=self.year)[0]
+            return io.load_enterprises(p["enterprises"], coords=COORDS, year=self.year)[0]
         if key == "evaluated":
             return pipeline.evaluate_firms(self.firms, self.parcels, self._layers, year=self.year)
         return pipeline.parcel_facts(self.evaluated, self.parcels, year=self.year)  # facts

@@ -401,6 +401,24 @@ def linear_bin_sparse(x, y, w, x0, ytop, cell, rows, cols):
     return uniq, np.bincount(inv, weights=mass, minlength=len(uniq))
 
 
+#: the last kernel transformed by :func:`_kernel_fft` (key, transform): the
+#: densities of a run (all firms, each chain) share one kernel and grid
+_KERNEL_FFT = [None, None]
+
+
+def _kernel_fft(kern, shape):
+    """``scipy.fft.rfft2(kern, shape)``, reused while the kernel and shape stay the same."""
+    from scipy import fft
+
+    kern = np.ascontiguousarray(kern)
+    key = (kern.shape, kern.dtype.str, tuple(shape), kern.tobytes())
+    last_key, last = _KERNEL_FFT
+    if last_key != key:
+        last = fft.rfft2(kern, shape)
+        _KERNEL_FFT[:] = [key, last]
+    return last
+
+
 def convolve_same(grid, kern):
     """``grid`` convolved with ``kern`` by FFT, the size of ``grid`` (centred, as ``mode="same"``).
 
@@ -413,7 +431,7 @@ def convolve_same(grid, kern):
 
     full = [a + b - 1 for a, b in zip(grid.shape, kern.shape)]
     shape = [fft.next_fast_len(n, real=True) for n in full]
-    out = fft.irfft2(fft.rfft2(grid, shape) * fft.rfft2(kern, shape), shape)
+    out = fft.irfft2(fft.rfft2(grid, shape) * _kernel_fft(kern, shape), shape)
     r0, c0 = (kern.shape[0] - 1) // 2, (kern.shape[1] - 1) // 2
     return out[r0:r0 + grid.shape[0], c0:c0 + grid.shape[1]]
 

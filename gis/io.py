@@ -380,7 +380,9 @@ def _frame_from_block(arr, header_idx):
     data = arr[header_idx + 1 :]
     df = pd.DataFrame(data, columns=pd.Index(cols, dtype=object), dtype=object)
     df.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(df), name="row")
-    blank = df.isna() | df.apply(lambda c: c.astype(str).str.strip() == "")
+    # blank: missing, or text of spaces only (no number, date or bool prints as blank)
+    spaces = {c: [isinstance(v, str) and not v.strip() for v in df[c].to_numpy()] for c in df.columns}
+    blank = df.isna() | pd.DataFrame(spaces, index=df.index, columns=df.columns, dtype=bool)
     df = df.loc[~blank.all(axis=1)]
     empty_auto = [c for c in auto if blank.loc[df.index, c].all()]
     df = df.drop(columns=empty_auto)
@@ -617,8 +619,10 @@ def excel_errors(values):
     ['#DIV/0!', '#N/A', None, None]
     """
     s = pd.Series(values, dtype=object)
-    istext = _is_text(s)
     out = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if not any(isinstance(v, str) and "#" in v for v in s.to_numpy()):  # every error starts with #
+        return out
+    istext = _is_text(s)
     if istext.any():
         up = s[istext].astype(str).str.strip().str.upper()
         hit = up.isin(EXCEL_ERRORS)
@@ -697,6 +701,9 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     reason[errors.dropna().index] = "excel_error"
     detail[errors.dropna().index] = errors.dropna()
     text = text[errors.isna()]
+    if text.empty:  # every cell a number (or blank, or an Excel error): nothing left to parse
+        value[errors.dropna().index] = np.nan
+        return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
     # full-width digits, signs and separators -> ASCII (vectorised str.translate)
     text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
     missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
@@ -1530,6 +1537,21 @@ def code_text(values, width=0, even=False):
     """
     s = pd.Series(values, dtype=object).reset_index(drop=True)
     istext = _is_text(s).to_numpy()
+    if istext.sum() > 64 and (istext | s.isna().to_numpy()).all():
+        # text codes (a GIS layer's): the work once per distinct code
+        keys, distinct = pd.factorize(s.to_numpy(dtype=object))
+        if 2 * len(distinct) <= len(s):
+            codes, changed, _ = _code_text(pd.Series(distinct, dtype=object),
+                                           np.ones(len(distinct), dtype=bool), width, even)
+            present = keys >= 0
+            out = np.where(present, codes.to_numpy(dtype=object)[keys], np.nan)
+            return (pd.Series(out, dtype=object), present & changed[keys],
+                    np.zeros(len(s), dtype=bool))
+    return _code_text(s, istext, width, even)
+
+
+def _code_text(s, istext, width, even):
+    """:func:`code_text` of the Series ``s`` (index 0..n-1) whose text entries are ``istext``."""
     big = np.array([isinstance(v, (float, np.floating)) and v == v and abs(v) >= 1e15
                     and float(v).is_integer() for v in s], dtype=bool)
     text = _text_values(s)

@@ -54,14 +54,17 @@ Safety and size
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import io
 import json
 import os
 import re
+import types
 from pathlib import Path
 
+import branca.element
 import folium
 import folium.plugins as fplugins
 import numpy as np
@@ -253,6 +256,49 @@ def _inline_assets(m):
                                   name=f"gis_{'css' if tag == 'style' else 'js'}_{rel}")
 
 
+#: jinja2 syntax, or a carriage return (jinja2 rewrites newlines): such text is compiled
+_JINJA_SYNTAX = ("{{", "{%", "{#", "\r")
+
+
+class _Text:
+    """Stands in for the jinja2 Template of a text without template syntax.
+
+    Renders as the text itself, as jinja2 does (less one trailing newline,
+    jinja2's ``keep_trailing_newline=False``).
+    """
+
+    def __init__(self, text):
+        self.text = text[:-1] if text.endswith("\n") else text
+        self.module = types.SimpleNamespace()  # no macros (header/html/script), as jinja2's
+
+    def render(self, *args, **kwargs):
+        return self.text
+
+
+def _template_of(source, _jinja=branca.element.Template):
+    """A jinja2 Template of ``source``, or a :class:`_Text` when it has no template syntax."""
+    if isinstance(source, str) and not any(mark in source for mark in _JINJA_SYNTAX):
+        return _Text(source)
+    return _jinja(source)
+
+
+@contextlib.contextmanager
+def _plain_text_elements():
+    """While a map renders, ``branca.element.Element(text)`` does not compile ``text``.
+
+    Rendering a map wraps each layer's rendered HTML/JS (megabytes of inline
+    data and scripts) in a new ``Element``, whose text branca compiles as a
+    jinja2 template; compiling was most of a map's build time.  The page is
+    the same.
+    """
+    saved = branca.element.Template
+    branca.element.Template = _template_of
+    try:
+        yield
+    finally:
+        branca.element.Template = saved
+
+
 class _OfflineMap(folium.Map):
     """A folium.Map whose page inlines its assets (for save, notebooks, to_html)."""
 
@@ -263,8 +309,9 @@ class _OfflineMap(folium.Map):
             for key, child in list(self._children.items()):
                 if isinstance(child, LayerControl):
                     self._children.move_to_end(key)
-        _inline_assets(self)
-        super().render(**kwargs)
+        with _plain_text_elements():
+            _inline_assets(self)
+            super().render(**kwargs)
 
 
 class _Helpers(JSCSSMixin, MacroElement):
@@ -277,9 +324,16 @@ _SAFE_JSON = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
               0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
+def _script_safe(text):
+    """``text.translate(_SAFE_JSON)``, by one C-speed replace per character (translate is ~10x slower)."""
+    for code, escape in _SAFE_JSON.items():
+        text = text.replace(chr(code), escape)
+    return text
+
+
 def _json(obj):
     """JSON that is safe inside a <script> element."""
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).translate(_SAFE_JSON)
+    return _script_safe(json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
 
 
 class _DataLayer(JSCSSMixin, Layer):
@@ -909,12 +963,71 @@ def _categorical(values, colours, missing, labels=None):
     return codes, palette, entries
 
 
+def _natural_breaks(values, k):
+    """Upper bounds of the ``k`` classes of ``values`` with the least within-class sum of squares.
+
+    Jenks natural breaks, exact: the optimum that mapclassify's
+    ``NaturalBreaks`` (the best of 10 randomly started k-means) looks for,
+    found deterministically by dynamic programming over the sorted values,
+    each layer by divide and conquer (the best start of the last class moves
+    right with its end): O(k n log n), 0.15 s for 30 000 values.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Finite values with at least ``k`` distinct ones.
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``k`` class maxima, increasing.
+
+    Examples
+    --------
+    >>> _natural_breaks([1, 2, 3, 10, 11, 12, 30], 3).tolist()
+    [3.0, 12.0, 30.0]
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    c = x - x.mean()
+    s1 = np.concatenate([[0.0], np.cumsum(c)])
+    s2 = np.concatenate([[0.0], np.cumsum(c * c)])
+
+    def cost(j, i):  # sum of squares of x[j..i] about their mean
+        d = s1[i + 1] - s1[j]
+        return np.maximum(s2[i + 1] - s2[j] - d * d / (i - j + 1), 0.0)
+
+    best = cost(np.zeros(n, dtype=np.int64), np.arange(n))  # x[:i+1] in one class
+    starts = []
+    for layer in range(1, k):  # x[:i+1] in layer+1 classes, the last one x[j..i]
+        new, start = np.full(n, np.inf), np.zeros(n, dtype=np.int64)
+        lo, hi, jlo, jhi = (np.array([v]) for v in (layer, n - 1, layer, n - 1))
+        while len(lo):  # every open range of ends [lo, hi] at once: solve its middle end
+            mid = (lo + hi) // 2
+            cnt = np.minimum(jhi, mid) - jlo + 1
+            seg = np.repeat(np.arange(len(mid)), cnt)
+            j = jlo[seg] + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            val = best[j - 1] + cost(j, mid[seg])
+            low = np.minimum.reduceat(val, np.cumsum(cnt) - cnt)
+            at = np.flatnonzero(val == low[seg])
+            bj = j[at[np.searchsorted(seg[at], np.arange(len(mid)))]]  # first best start
+            new[mid], start[mid] = low, bj
+            left, right = lo < mid, mid < hi
+            lo, hi = np.concatenate([lo[left], mid[right] + 1]), np.concatenate([mid[left] - 1, hi[right]])
+            jlo, jhi = np.concatenate([jlo[left], bj[right]]), np.concatenate([bj[left], jhi[right]])
+        best = new
+        starts.append(start)
+    ends = [n - 1]
+    for start in reversed(starts):
+        ends.append(start[ends[-1]] - 1)
+    return x[ends[::-1]]
+
+
 def _classified(values, s, lang, cmap=None, unit=""):
-    """(codes, palette, legend entries) for a continuous column (mapclassify)."""
-    import mapclassify
+    """(codes, palette, legend entries) for a continuous column (mapclassify; NaturalBreaks exact)."""
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
-    from threadpoolctl import threadpool_limits
 
     v = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(v)
@@ -924,15 +1037,12 @@ def _classified(values, s, lang, cmap=None, unit=""):
         k = int(min(s["classify_k"], len(np.unique(v[ok]))))
         if k >= 2:
             scheme = s["classify_scheme"]
-            try:
-                # one OpenMP thread: sklearn's k-means (NaturalBreaks) otherwise spins
-                # threads for a few thousand values, 10-100x the CPU on a busy machine
-                with threadpool_limits(limits=1, user_api="openmp"):
-                    cls = mapclassify.classify(v[ok], scheme, k=k)
-            except (KeyError, ValueError, TypeError) as exc:
-                raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
-            bins = np.asarray(cls.bins, dtype=float)
-            codes[ok] = np.asarray(cls.yb)
+            if str(scheme).lower().replace("_", "") == "naturalbreaks":
+                # deterministic, and no scikit-learn (half a second to import) to run
+                bins = _natural_breaks(v[ok], k)
+                codes[ok] = np.searchsorted(bins, v[ok], side="left")  # (bins[c-1], bins[c]] -> c
+            else:
+                bins, codes[ok] = _mapclassify(v[ok], scheme, k)
         else:
             bins = np.array([v[ok].max()])
             codes[ok] = 0
@@ -947,6 +1057,21 @@ def _classified(values, s, lang, cmap=None, unit=""):
         palette.append(s["missing_colour"])
         entries.append([s["missing_colour"], _t("missing", lang)])
     return codes, palette, entries
+
+
+def _mapclassify(v, scheme, k):
+    """(class upper bounds, class of each value) by a mapclassify scheme."""
+    import mapclassify
+    from threadpoolctl import threadpool_limits
+
+    try:
+        # one OpenMP thread: sklearn's k-means (in some schemes) otherwise spins
+        # threads for a few thousand values, 10-100x the CPU on a busy machine
+        with threadpool_limits(limits=1, user_api="openmp"):
+            cls = mapclassify.classify(v, scheme, k=k)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"maps.classify_scheme: {scheme!r} failed ({exc})") from None
+    return np.asarray(cls.bins, dtype=float), np.asarray(cls.yb)
 
 
 def hex_aggregate(gdf, side_m, category=None, value=None):
@@ -1154,7 +1279,7 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         spec["geoms"] = "@@GEOMS@@"
         body = _json(spec)
         gj = "[" + ",".join(shapely.to_geojson(geoms).tolist()) + "]"
-        body = body.replace('"@@GEOMS@@"', gj.translate(_SAFE_JSON), 1)
+        body = body.replace('"@@GEOMS@@"', _script_safe(gj), 1)
     layer = _DataLayer(body, name=name, show=show, points=points)
     layer.add_to(m)
     st["keys"].append(key)
@@ -1741,7 +1866,7 @@ def add_density(m, grid, transform, crs=WORKING_CRS, name=None, unit=None, cmap=
     transparent = ~np.isfinite(dst) | (norm <= float(s["density_floor"]))
     rgba[..., 3] = np.where(transparent, 0, 255)
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")  # optimize=True: 0.2 s for ~10 % bytes
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     x0, y1 = _affine_xy(dst_t, 0, 0)
     x1, y0 = _affine_xy(dst_t, dw, dh)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,7 +146,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "year": year,
-        "coords": "gcj02",  # the generator writes GCJ-02 (as copied from AMap), whatever the setting
+        "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,
     }
 
@@ -1122,6 +1123,8 @@ def _stage_renewal(result):
     result.renewal = renewal_outputs(facts, result.plan, result.year, prev_facts,
                                      result.layers, result.settings)
     result.renewal["facts"] = facts
+    if prev_facts is not None:  # last year's figures in the report (_previous_summary)
+        result.renewal["previous_facts"] = prev_facts
 
 
 def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
@@ -1148,7 +1151,7 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
         (one row per zone × chain, ``zone_kind`` 平台/园区/镇街),
         ``platform_share`` and ``clark_evans`` (DataFrames).
     """
-    from . import clusters, density
+    from . import density
 
     settings = settings or load_settings()
     pts = firms[firms.geometry.notna() & ~firms.geometry.is_empty]
@@ -1157,14 +1160,28 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
     if grids is None:
         grids = density.density_by_chain(pts, include_all=True, clip=area, settings=settings)
     out = {"grids": grids}
-    if out_dir is not None:
-        folder = Path(out_dir) / "density"
-        folder.mkdir(parents=True, exist_ok=True)
-        files = unique_filenames(out["grids"])  # chain names come from the data
-        out["tifs"] = {
-            name: density.write_geotiff(grid, output_path(folder, files[name], ".tif"), settings=settings)
-            for name, grid in out["grids"].items()
-        }
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        if out_dir is not None:
+            # the GeoTIFFs are written (GDAL compresses, without the GIL) while the
+            # hot spots, clusters and quotients are computed
+            folder = Path(out_dir) / "density"
+            folder.mkdir(parents=True, exist_ok=True)
+            files = unique_filenames(out["grids"])  # chain names come from the data
+            tifs = {name: writer.submit(density.write_geotiff, grid,
+                                        output_path(folder, files[name], ".tif"), settings=settings)
+                    for name, grid in out["grids"].items()}
+        tables = _density_tables(pts, layers, outline, area, settings)
+        if out_dir is not None:
+            out["tifs"] = {name: job.result() for name, job in tifs.items()}
+    out.update(tables)
+    return out
+
+
+def _density_tables(pts, layers, outline, area, settings):
+    """Hot spots, DBSCAN clusters, location quotients, platform shares, Clark-Evans (dict)."""
+    from . import clusters
+
+    out = {}
     hot = clusters.hot_spots(pts, area=outline, settings=settings)
     out["hotspots"] = hot[hot["count"] > 0] if "count" in hot else hot
     out["clusters"] = clusters.dbscan_clusters(
@@ -1250,12 +1267,11 @@ def _firm_names(firms, most=5):
     f = firms[firms["parcel_id"].notna()]
     if not len(f):
         return pd.Series(dtype=object)
-
-    def join(v):
-        v = [str(x) for x in v]
-        return "、".join(v[:most]) + (f" 等{len(v)}家" if len(v) > most else "")
-
-    return f.groupby("parcel_id")["name"].agg(join)
+    names = {}  # parcel -> its firms' names, in table order (a plain loop: ~100x groupby.agg)
+    for parcel, name in zip(f["parcel_id"].to_numpy(dtype=object), f["name"].to_numpy(dtype=object)):
+        names.setdefault(parcel, []).append(str(name))
+    text = {k: "、".join(v[:most]) + (f" 等{len(v)}家" if len(v) > most else "") for k, v in names.items()}
+    return pd.Series(text, dtype=object, name="name").sort_index()
 
 
 def map_targets(result):
@@ -1412,7 +1428,9 @@ def _previous_summary(result):
         return None
     out = run_summary(prev, None, len(prev), year=result.year - 1)
     if result.renewal and result.parcels is not None:
-        facts = parcel_facts(prev, result.parcels, result.year - 1, settings=result.settings)
+        facts = result.renewal.get("previous_facts")  # as the renewal stage made them
+        if facts is None:
+            facts = parcel_facts(prev, result.parcels, result.year - 1, settings=result.settings)
         ren = renewal_outputs(facts, result.plan, result.year - 1, layers=result.layers,
                               settings=result.settings)
         out.update(renewal_figures(ren), renewal_basis="上年企业名录 × 本年三调与规划")

@@ -246,6 +246,11 @@ def _numeric_object(s):
     v = s.dropna()
     if v.empty:
         return False
+    kind = pd.api.types.infer_dtype(v, skipna=False)  # one pass in C for the usual cases
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        return True
+    if kind in ("string", "boolean", "bytes", "datetime", "date", "time", "timedelta", "period"):
+        return False
     return bool(v.map(lambda x: isinstance(x, (int, float, np.number)) and not isinstance(x, bool)).all())
 
 

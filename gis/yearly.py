@@ -545,6 +545,7 @@ def planner_sheet(df):
             continue
         vals = out[c].dropna()
         if not len(vals) or (not pd.api.types.is_numeric_dtype(vals)
+                             and not any(isinstance(v, str) and v.strip() for v in vals)  # (quick)
                              and vals.astype(str).str.strip().eq("").all()):
             empty.append(c)
     out = out.drop(columns=empty)
