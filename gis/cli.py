@@ -183,7 +183,7 @@ def _print_summary(result):
     if result.timings:
         from .pipeline import timing_line
 
-        print(timing_line(result.timings))
+        print(timing_line(result.timings, getattr(result, "timings_background", None)))
     else:
         print(f"用时 {result.summary.get('seconds', 0)} s")
     hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",

@@ -80,8 +80,10 @@ STAGE_NAMES_ZH = {
 class Run:
     """Everything one run computed (frames in EPSG:4549) and wrote (paths).
 
-    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds of each
-    step (keys of :data:`STAGE_NAMES_ZH`).
+    ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds each
+    step (keys of :data:`STAGE_NAMES_ZH`) added to the run;
+    ``timings_background`` the wall-clock seconds of a step drawn in a second
+    process meanwhile (the maps, :func:`_run_steps`).
     """
 
     year: int
@@ -101,6 +103,7 @@ class Run:
     #: input files by role (本年企业名录 ...), for the report's data sources
     inputs: dict = field(default_factory=dict)
     cpu_timings: dict = field(default_factory=dict)
+    timings_background: dict = field(default_factory=dict)
 
 
 def _progress(iterable, enabled, desc):
@@ -588,13 +591,22 @@ def check_memory(paths, settings=None):
             "gis run --engine dask (see README, 分区计算)")
 
 
-def timing_line(timings):
+def timing_line(timings, background=None):
     """The stage times as one line for the end of a run.
+
+    ``timings``: what each step added to the run's wall clock (they sum to
+    the total); ``background``: the time of a step drawn in a second
+    process meanwhile (:class:`gis.background.Background`), said beside it.
 
     >>> timing_line({"load": 1.23, "efficiency": 0.8, "gpkg": 2.0})
     '用时: 载入 1.2 s · 亩均 0.8 s · GeoPackage 2.0 s · 合计 4.0 s'
+    >>> timing_line({"load": 1.2, "maps": 0.1, "report": 2.5}, {"maps": 1.9})
+    '用时: 载入 1.2 s · 地图 0.1 s (并行 1.9 s) · 报告 2.5 s · 合计 3.8 s'
     """
-    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s" for k, v in timings.items()]
+    background = background or {}
+    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s"
+             + (f" (并行 {background[k]:.1f} s)" if k in background else "")
+             for k, v in timings.items()]
     return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
 
 
@@ -609,12 +621,15 @@ def write_timings(result, path):
     import resource
     import sys
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    rss_mb = rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+    unit = (1 << 20) if sys.platform == "darwin" else 1024  # ru_maxrss: KiB on Linux
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / unit
+    second_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / unit
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"stages": list(result.timings), "wall_s": result.timings, "cpu_s": result.cpu_timings,
+           "background_wall_s": result.timings_background,
            "total_wall_s": sum(result.timings.values()), "peak_rss_mb": round(rss_mb, 1),
+           "peak_rss_mb_second_process": round(second_mb, 1),
            "firms": int(len(result.firms)) if result.firms is not None else 0,
            "parcels": int(len(result.parcels)) if result.parcels is not None else 0}
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -868,15 +883,15 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     result.cpu_timings["load"] = time.process_time() - c0
 
     steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
-    bar = _progress(steps, progress, "亩均评价")
-    for step in bar:
-        if hasattr(bar, "set_description_str"):
-            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
-        t, c = time.perf_counter(), time.process_time()
-        _run_step(result, step, inputs, out_dir, landuse=landuse, plan=plan, demo=demo,
-                  map_options=map_options, report_options=report_options)
-        result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
-        result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
+    options = {"landuse": landuse, "plan": plan, "demo": demo, "map_options": map_options,
+               "report_options": report_options}
+    from .background import Background, worth_it
+
+    if "maps" in steps and worth_it(settings):
+        with Background(("gis.maps",)) as bg:  # starts now: its imports overlap the loading
+            _run_steps(result, steps, inputs, out_dir, progress, options, bg)
+    else:
+        _run_steps(result, steps, inputs, out_dir, progress, options)
     if not result.summary:
         result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
@@ -890,6 +905,45 @@ def _run_summary_of(result, inputs, demo):
                           settings=result.settings)
     summary.update(inputs["summary"])
     return summary
+
+
+def _run_steps(result, steps, inputs, out_dir, progress, options, background=None):
+    """The steps of :func:`run` in order, timed; with ``background``, the maps drawn there.
+
+    The maps need nothing the report or the GeoPackage write, so in a
+    second process (:class:`gis.background.Background`) they are drawn while
+    this one writes those; the time the run then still waits for them is
+    the maps' step time (``timings``), their own time is in
+    ``timings_background``.
+    """
+    from .background import BrokenProcessPool
+
+    bar = _progress(steps, progress, "亩均评价")
+    job = None
+    for step in bar:
+        if hasattr(bar, "set_description_str"):
+            bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
+        t, c = time.perf_counter(), time.process_time()
+        if step == "maps" and background is not None:
+            job = background.submit(_draw_maps, **_maps_arguments(
+                result, out_dir, source=inputs["enterprises"], demo=options["demo"],
+                **(options["map_options"] or {})))
+        else:
+            _run_step(result, step, inputs, out_dir, **options)
+        _add_time(result, step, t, c)
+    if job is not None:
+        t, c = time.perf_counter(), time.process_time()
+        try:
+            result.paths["maps"], seconds = background.result(job)
+            result.timings_background["maps"] = seconds
+        except BrokenProcessPool:  # the second process died (e.g. killed): draw them here
+            _run_step(result, "maps", inputs, out_dir, **options)
+        _add_time(result, "maps", t, c)
+
+
+def _add_time(result, step, t, c):
+    result.timings[step] = result.timings.get(step, 0.0) + time.perf_counter() - t
+    result.cpu_timings[step] = result.cpu_timings.get(step, 0.0) + time.process_time() - c
 
 
 def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options, report_options):
@@ -1294,18 +1348,28 @@ def map_targets(result):
     return t
 
 
-def _stage_maps(result, out_dir, basemap=None, public=False, lang="zh", names=None, source=None,
-                demo=False, maps_dir=None):
+def _stage_maps(result, out_dir, **options):
+    result.paths["maps"] = _draw_maps(**_maps_arguments(result, out_dir, **options))
+
+
+def _draw_maps(folder, layers, **kwargs):
+    """:func:`gis.maps.standard_maps` (a module-level function: it runs in a second process too)."""
     from . import maps
 
+    return maps.standard_maps(folder, layers, **kwargs)
+
+
+def _maps_arguments(result, out_dir, basemap=None, public=False, lang="zh", names=None,
+                    source=None, demo=False, maps_dir=None):
+    """The arguments of :func:`gis.maps.standard_maps` for a run's maps."""
     date = None
     if source is not None and Path(source).is_file():
         date = time.strftime("%Y-%m-%d", time.localtime(Path(source).stat().st_mtime))
-    result.paths["maps"] = maps.standard_maps(
-        Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps", map_layers(result),
-        lang=lang, basemap=basemap,
-        public=public, settings=result.settings, names=names, targets=map_targets(result),
-        year=result.year, data_date=date, source=Path(source).name if source else None, demo=demo,
+    return dict(
+        folder=Path(maps_dir) if maps_dir is not None else Path(out_dir) / "maps",
+        layers=map_layers(result), lang=lang, basemap=basemap, public=public,
+        settings=result.settings, names=names, targets=map_targets(result), year=result.year,
+        data_date=date, source=Path(source).name if source else None, demo=demo,
     )
 
 

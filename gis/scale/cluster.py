@@ -44,6 +44,7 @@ def settings_problems(settings):
     cfg = settings.get("engine") or {}
     problems = choice_problems(cfg, "engine", "partition_by", ("township", "county", "hilbert"))
     problems += number_problems(cfg, "engine", "halo_m", low=0)
+    problems += choice_problems(cfg, "engine", "parallel_maps", (True, False))
     problems += number_problems(cfg, "engine", "max_parcels_per_partition", low=1, integer=True,
                                 allow_none=True)
     problems += number_problems(cfg, "engine", "workers", low=1, integer=True, allow_none=True)
