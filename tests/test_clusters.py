@@ -339,3 +339,21 @@ def test_dbscan_concave_hull_inside_convex(two_blobs):
     assert cc.loc[0, "geometry"].contains(two_blobs.geometry.iloc[:30].union_all())
     with pytest.raises(ValidationError, match="hull"):
         dbscan_clusters(two_blobs, hull="alpha")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_dbscan_labels_equal_scikit_learn(seed):
+    """The scipy DBSCAN gives scikit-learn's labels (the independent reference), with
+    points on an integer grid so that many pairs are exactly eps apart, and weights."""
+    from sklearn.cluster import DBSCAN
+
+    from gis.clusters import _dbscan
+
+    rng = np.random.default_rng(seed)
+    xy = rng.integers(0, 30, size=(300, 2)).astype(float)
+    eps, k = float(rng.choice([1.0, 2.0, 3.0])), int(rng.integers(3, 8))
+    want = DBSCAN(eps=eps, min_samples=k).fit(xy).labels_
+    assert _dbscan(xy, eps, k).tolist() == want.tolist()
+    w = rng.integers(1, 4, size=len(xy)).astype(float)
+    want = DBSCAN(eps=eps, min_samples=k).fit(xy, sample_weight=w).labels_
+    assert _dbscan(xy, eps, k, weights=w).tolist() == want.tolist()
