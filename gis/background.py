@@ -14,7 +14,7 @@ come back as the same exception with the same message.
 Examples
 --------
 >>> with Background() as bg:
-...     job = bg.submit(divmod, 17, 5)
+...     job = bg.submit(divmod, (17, 5))
 ...     value, seconds = bg.result(job)
 >>> value
 (3, 2)
@@ -81,9 +81,13 @@ class Background:
                                          initargs=(tuple(modules),))
         self._pool.submit(_ready)  # the process starts now, not at the first real call
 
-    def submit(self, fn, /, *args, **kwargs):
-        """Run ``fn(*args, **kwargs)`` in the second process; a future for :meth:`result`."""
-        return self._pool.submit(_call, fn, args, kwargs)
+    def submit(self, fn, args=(), kwargs=None):
+        """Run ``fn(*args, **kwargs)`` in the second process; a future for :meth:`result`.
+
+        ``fn`` must be importable there (a module-level function); ``args``
+        and ``kwargs`` are pickled.
+        """
+        return self._pool.submit(_call, fn, tuple(args), dict(kwargs or {}))
 
     @staticmethod
     def result(future):

@@ -776,7 +776,7 @@ def _check_options(arguments, command):
     """
     import inspect
 
-    for name, fn in (("map_options", _stage_maps), ("report_options", _stage_report)):
+    for name, fn in (("map_options", _maps_arguments), ("report_options", _stage_report)):
         given = arguments.get(name) or {}
         known = set(inspect.signature(fn).parameters) - {"result", "out_dir", "source", "demo"}
         unknown = sorted(set(given) - known)
@@ -925,7 +925,7 @@ def _run_steps(result, steps, inputs, out_dir, progress, options, background=Non
             bar.set_description_str(f"亩均评价 · {STAGE_NAMES_ZH[step]}")
         t, c = time.perf_counter(), time.process_time()
         if step == "maps" and background is not None:
-            job = background.submit(_draw_maps, **_maps_arguments(
+            job = background.submit(_draw_maps, kwargs=_maps_arguments(
                 result, out_dir, source=inputs["enterprises"], demo=options["demo"],
                 **(options["map_options"] or {})))
         else:

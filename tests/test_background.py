@@ -22,13 +22,13 @@ def test_errors_come_back_as_themselves():
     assert type(back) is ValidationError and str(back) == str(err)
     with Background() as bg:
         with pytest.raises(ValueError, match="invalid literal"):
-            bg.result(bg.submit(int, "二"))
+            bg.result(bg.submit(int, ("二",)))
 
 
 def test_warnings_are_raised_again_here():
     with Background() as bg, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        value, seconds = bg.result(bg.submit(warnings.warn, "字体缺字", UserWarning))
+        value, seconds = bg.result(bg.submit(warnings.warn, ("字体缺字", UserWarning)))
     assert value is None and seconds >= 0
     assert [str(w.message) for w in caught] == ["字体缺字"]
 
