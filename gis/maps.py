@@ -1192,8 +1192,12 @@ def _hexagons_over_budget(g, name, budget, st, *, points, category, value, unit)
 def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colours=None,
                category_labels=None, value=None, unit="", legend_title=None, tooltip=None,
                title=None, style=None, points=False, show=True, search=None, outline=False,
-               pane=None, labels=None, county_fill=None, min_zoom=None):
+               pane=None, labels=None, county_fill=None, min_zoom=None, simplified=False):
     """Shared engine of the add_* functions.
+
+    ``simplified``: the geometries are already simplified (the merged
+    background): not again, which on one large merged polygon grows with
+    the square of its rings.
 
     ``pane``: "gisZones" (SVG outlines above the data, clicks on the stroke)
     or "gisBackground"; ``labels``: a column of permanent names (zoom range
@@ -1264,7 +1268,7 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     for c in spec.get("palette", []):
         _check_colour(c, f"colours of {kind}")
     spec["props"] = props
-    geoms = _display_geoms(g.geometry.values, st, simplify=not points)
+    geoms = _display_geoms(g.geometry.values, st, simplify=not (points or simplified))
     if labels is not None and labels in g.columns and not points:
         zr = s.get("label_zooms", {}).get(key, [10, 19])
         at = _display_geoms(shapely.point_on_surface(np.asarray(g.geometry.values)), st, simplify=False)
@@ -1777,7 +1781,7 @@ def add_background(m, parcels, code_col="DLBM", name=None, show=True):
     return _add_layer(m, bg.drop(columns="_colour"), "background", "background",
                       name=name or _t("background", st["lang"]), category="_group", colours=colours,
                       pane="gisBackground", style={"stroke": False, "fillOpacity": 1, "interactive": False},
-                      show=show)
+                      show=show, simplified=True)
 
 
 def _background_frame(parcels, s, code_col="DLBM"):
