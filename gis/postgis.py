@@ -389,12 +389,32 @@ def _like_table(conn, frame, name, schema, cols):
             cols[col] = kind
             continue
         if any(t in cols[col] for t in _TEXT_TYPES):
-            v = out[col]
-            out[col] = v.astype(object).where(v.notna(), None).map(
-                lambda x: x if x is None or isinstance(x, str) else str(x))
+            out[col] = _as_text(out[col])
         elif out[col].dtype == object and out[col].isna().all():
             out[col] = pd.Series(np.nan, index=out.index, dtype=float)
     return out
+
+
+def _as_text(s):
+    """``s`` as text with missing values as None (a column already all text is kept as is).
+
+    >>> _as_text(pd.Series([1.5, None, "a"])).tolist()
+    ['1.5', nan, 'a']
+    >>> _as_text(pd.Series([2.0, None])).tolist()
+    ['2.0', None]
+    """
+    missing = s.isna().to_numpy()
+    if isinstance(s.dtype, pd.StringDtype) or (
+            s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+        values = s.to_numpy(dtype=object, copy=True)
+        values[missing] = None
+        return pd.Series(values, index=s.index, name=s.name, dtype=object)
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":  # str() of each, at C speed
+        values = s.astype(str).to_numpy(dtype=object)
+        values[missing] = None
+        return pd.Series(values, index=s.index, name=s.name, dtype=object)
+    return s.astype(object).where(~missing, None).map(
+        lambda x: x if x is None or isinstance(x, str) else str(x))
 
 
 def _geometry_type(geoms):
@@ -455,7 +475,9 @@ def _copy_values(s):
         return [None if pd.isna(v) else v.to_pydatetime() for v in s]
     keep = s.notna() & (s != "") if s.dtype == object or pd.api.types.is_string_dtype(s.dtype) \
         else s.notna()
-    return s.astype(object).where(keep, None).tolist()
+    values = s.to_numpy(dtype=object, copy=True)
+    values[~keep.to_numpy()] = None
+    return values.tolist()
 
 
 def copy_rows(conn, frame, name, schema):

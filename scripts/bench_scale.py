@@ -220,7 +220,7 @@ def measure(args_list, timeout):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        out = ""
+        out, err = "", f"timeout: not finished in {timeout:.0f} s"
     done.set()
     th.join()
     wall = time.perf_counter() - t0
