@@ -309,7 +309,7 @@ def _run_arguments(p):
 
 def _run(args):
     from .config import load_settings
-    from .pipeline import check_run_arguments, publish, run
+    from .pipeline import check_run_arguments, publish, run, timed
 
     settings = load_settings(args.config or args.settings)
     check_run_arguments(args.out, args.year, args.landuse, args.plan, args.previous)
@@ -343,9 +343,11 @@ def _run(args):
         if args.db:
             from . import postgis
 
-            written = postgis.write_partitions(args.db, parts, args.year)  # file by file
+            with timed(result, "postgis"):
+                written = postgis.write_partitions(args.db, parts, args.year)  # file by file
             print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
         _print_summary(result)
+        _timings(args, result)
         return 0
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
@@ -354,7 +356,8 @@ def _run(args):
     if args.db:
         from . import postgis
 
-        written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
+        with timed(result, "postgis"):
+            written = postgis.write_results(args.db, postgis.result_layers(result), args.year)
         print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
     _print_summary(result)
     _timings(args, result)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,8 @@ __all__ = [
     "note_unmatched", "load_inputs", "parcels_with_zones",
     "STAGES",
     "STAGE_NAMES_ZH",
+    "STEP_NAMES_ZH",
+    "timed",
     "Run",
     "demo_dir",
     "demo_inputs",
@@ -75,13 +78,16 @@ STAGE_NAMES_ZH = {
     "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
 }
 
+#: every timed step's Chinese name: :func:`run`'s and the dask engine's own (gis.scale.run_dask)
+STEP_NAMES_ZH = {**STAGE_NAMES_ZH, "partition": "分区", "read_back": "读回", "postgis": "PostGIS"}
+
 
 @dataclass
 class Run:
     """Everything one run computed (frames in EPSG:4549) and wrote (paths).
 
     ``timings`` and ``cpu_timings`` are the wall-clock and CPU seconds each
-    step (keys of :data:`STAGE_NAMES_ZH`) added to the run;
+    step (keys of :data:`STEP_NAMES_ZH`) added to the run;
     ``timings_background`` the wall-clock seconds of a step drawn in a second
     process meanwhile (the maps, :func:`_run_steps`).
     """
@@ -604,7 +610,7 @@ def timing_line(timings, background=None):
     '用时: 载入 1.2 s · 地图 0.1 s (并行 1.9 s) · 报告 2.5 s · 合计 3.8 s'
     """
     background = background or {}
-    parts = [f"{STAGE_NAMES_ZH.get(k, k)} {v:.1f} s"
+    parts = [f"{STEP_NAMES_ZH.get(k, k)} {v:.1f} s"
              + (f" (并行 {background[k]:.1f} s)" if k in background else "")
              for k, v in timings.items()]
     return "用时: " + " · ".join(parts + [f"合计 {sum(timings.values()):.1f} s"])
@@ -986,14 +992,17 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
     out_dir.mkdir(parents=True, exist_ok=True)
     if "density" in stages and result.density.get("grids") is not None \
             and "hotspots" not in result.density:
-        result.density = density_outputs(result.firms, result.layers, out_dir, result.settings,
-                                         grids=result.density["grids"])
+        with timed(result, "density"):
+            result.density = density_outputs(result.firms, result.layers, out_dir,
+                                             result.settings, grids=result.density["grids"])
         result.paths["density"] = result.density["tifs"]
     if result.parcels is not None and "platform" not in result.parcels:
-        result.parcels = parcels_with_zones(result)
+        with timed(result, "attach"):
+            result.parcels = parcels_with_zones(result)
     if "maps" in stages:
-        _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
-                    **(map_options or {}))
+        with timed(result, "maps"):
+            _stage_maps(result, out_dir, source=result.summary.get("source") or None, demo=demo,
+                        **(map_options or {}))
     result.summary = {**run_summary(result.firms, result.ledger, None, result.parcels,
                                     source=result.summary.get("source", ""), demo=demo,
                                     year=result.year, settings=result.settings),
@@ -1001,10 +1010,27 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
                          if k in ("engine", "sheet", "coords", "coords_check")},
                       "seconds": round(sum(result.timings.values()), 1)}
     if "report" in stages:
-        _stage_report(result, out_dir, **(report_options or {}))
-    result.paths["results"] = write_results(result, out_dir / "results.gpkg")
-    result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        with timed(result, "report"):
+            _stage_report(result, out_dir, **(report_options or {}))
+    with timed(result, "gpkg"):
+        result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+        result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
     return result
+
+
+@contextmanager
+def timed(result, step):
+    """Add the wall and CPU time of the ``with`` block to ``result``'s ``step``.
+
+    >>> r = Run(year=2025, settings={}, layers={})
+    >>> with timed(r, "gpkg"):
+    ...     pass
+    >>> list(r.timings), list(r.cpu_timings)
+    (['gpkg'], ['gpkg'])
+    """
+    t, c = time.perf_counter(), time.process_time()
+    yield
+    _add_time(result, step, t, c)
 
 
 def parcels_with_zones(result):

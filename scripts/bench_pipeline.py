@@ -34,12 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from gis.pipeline import STAGE_NAMES_ZH
+
 #: a stage whose growth exponent exceeds this is marked SUPERLINEAR
 SUPERLINEAR = 1.2
 
-#: stage key -> column header (the run's own names, gis.pipeline.STAGE_NAMES_ZH)
-STAGES = {"load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
-          "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage"}
+#: stage key -> column header: the run's own names
+STAGES = STAGE_NAMES_ZH
 
 ROOT = Path(__file__).resolve().parent.parent
 

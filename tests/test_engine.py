@@ -9,6 +9,7 @@ parcels.
 
 from __future__ import annotations
 
+import json
 
 import numpy as np
 import pandas as pd
@@ -269,9 +270,19 @@ def test_cli_partition_then_run_dask(demo, tmp_path, capsys, monkeypatch):
     args = ["run", "--engine", "dask", "--workers", "2", "--skip", "maps", "density", "--enterprises", str(inputs["enterprises"]), "--landuse", str(parts),
             "--plan", str(inputs["plan"]), "--year", str(inputs["year"]),
             "--coords", inputs["coords"], "--out", str(tmp_path / "out")]
-    assert cli.main(args + ["--db", "postgresql://u@db/x"]) == 0
+    timings = tmp_path / "timings.json"
+    assert cli.main(args + ["--db", "postgresql://u@db/x", "--timings", str(timings)]) == 0
     printed = capsys.readouterr().out
     assert "PostGIS: enterprises 7" in printed
+    # the 用时 line and --timings cover the whole job: the workers' steps and publishing
+    line = next(ln for ln in printed.splitlines() if ln.startswith("用时:"))
+    for name in ("载入", "分区", "亩均", "低效用地", "读回", "报告", "GeoPackage", "PostGIS", "合计"):
+        assert f"{name} " in line, name
+    doc = json.loads(timings.read_text(encoding="utf-8"))
+    assert {"load", "partition", "efficiency", "renewal", "read_back", "report", "gpkg",
+            "postgis"} <= set(doc["wall_s"])
+    assert doc["total_wall_s"] == pytest.approx(sum(doc["wall_s"].values()))
+    assert doc["firms"] == len(mem.firms)
     assert calls == ["postgresql://u@db/x",
                      ("postgresql://u@db/x", tmp_path / "out" / "partitions", inputs["year"])]
     assert (tmp_path / "out" / "results.gpkg").exists()
