@@ -306,34 +306,12 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     """
     import distributed
 
-    from .. import renewal
-
     layers = layers or {}
-    cfg = _cfg(settings)
-    halo = float(cfg["halo_m"])
-    parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
-    nb2 = _neighbours(hulls, 2 * halo)  # firms homed there may hold parcels in the halo
     lfut = _scatter_layers(client, layers)
-    facts = [client.submit(_facts_task, parts[i], [parts[j] for j in nb[i]], hulls[i],
-                           [evf[i]] + [evf[j] for j in nb2[i]], lfut, settings, year, halo,
-                           None if prev_evf is None else [prev_evf[i]] + [prev_evf[j] for j in nb2[i]],
-                           pure=False) for i in range(len(parts))]
-    now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
-    prev, prev_parts = [], [None] * len(parts)
-    if prev_evf is not None:
-        pf = [client.submit(_facts_task, parts[i], [parts[j] for j in nb[i]], hulls[i],
-                            [prev_evf[i]] + [prev_evf[j] for j in nb2[i]], lfut, settings,
-                            None if year is None else year - 1, halo, pure=False)
-              for i in range(len(parts))]
-        plain = _each(client, _plain_facts, pf)  # once: the rules and the benchmarks read it
-        prev = _each(client, _bench_facts, plain)
-        prev_parts = _each(client, _drop_ord, plain)
-        del plain
-    # the chain benchmarks read every parcel with firms: one task on a worker
-    bench = client.submit(_chain_bench_task, settings, len(now), *now, *prev,
-                          pure=False).result()
-    del now, prev
+    facts, prev_parts, bench = _facts_and_benchmarks(client, evf, handles, lfut, settings, year,
+                                                     prev_evf)
     gap = float(settings["renewal"]["block_gap_m"])
+    parts, hulls = handles["parts"], handles["hulls"]
     pl = _plan_pieces(client, plan, hulls)
     outs = [client.submit(_rules_task, facts[i], pl[i], prev_parts[i], bench, settings, year, gap,
                           lfut, pure=False) for i in range(len(parts))]
@@ -344,9 +322,59 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     writes += [client.submit(_write_task, client.submit(_rules_out, outs[i], pure=False),
                              str(out_dir / "rules" / f"part.{i:05d}.parquet"), pure=False)
                for i in range(len(parts))]
-    # --- blocks: only those near partition edges travel, for the re-merge
+    allb, edge_blocks, remerged = _block_table(client, outs, hulls, settings, layers, gap)
+    blocks = _ranked_blocks_written(client, allb, edge_blocks, outs, bench, settings, out_dir)
+    del allb, edge_blocks
+    writes += blocks["writes"]
+    ncands, nflag, cand_writes = _candidates_written(client, outs, bench, settings,
+                                                     blocks["edge_area"], out_dir)
+    writes += cand_writes
+    distributed.wait(writes)
+    client.gather(writes)  # raise a worker's write error here
+    return {"benchmarks": bench, "plan_check": blocks["check"], "facts_futures": facts,
+            "engine": {"partitions": len(parts), "blocks_across_partitions": remerged},
+            "counts": {"candidate_rows": ncands, "candidates": nflag, "blocks": blocks["n"],
+                       "block_mu": blocks["mu"]}}
+
+
+def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=None):
+    """Per-partition parcel facts (futures, each with its halo), last year's facts for the
+    rules (futures or Nones) and the chain benchmarks (one task over every partition)."""
+    halo = float(_cfg(settings)["halo_m"])
+    parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
+    nb2 = _neighbours(hulls, 2 * halo)  # firms homed there may hold parcels in the halo
+
+    def near(firm_parts, i):  # the firms of partition i and of those within twice the halo
+        return [firm_parts[i]] + [firm_parts[j] for j in nb2[i]]
+
+    def facts_of(firm_parts, y, last_year=None):  # last_year: for the class two years running
+        return [client.submit(_facts_task, parts[i], [parts[j] for j in nb[i]], hulls[i],
+                              near(firm_parts, i), lfut, settings, y, halo,
+                              None if last_year is None else near(last_year, i), pure=False)
+                for i in range(len(parts))]
+
+    facts = facts_of(evf, year, prev_evf)
+    now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
+    prev, prev_parts = [], [None] * len(parts)
+    if prev_evf is not None:
+        plain = _each(client, _plain_facts,
+                      facts_of(prev_evf, None if year is None else year - 1))
+        prev = _each(client, _bench_facts, plain)  # once: the rules and the benchmarks read it
+        prev_parts = _each(client, _drop_ord, plain)
+        del plain
+    # the chain benchmarks read every parcel with firms: one task on a worker
+    bench = client.submit(_chain_bench_task, settings, len(now), *now, *prev,
+                          pure=False).result()
+    return facts, prev_parts, bench
+
+
+def _block_table(client, outs, hulls, settings, layers, gap):
+    """Every renewal block, one row each (area, tax, chain, platform; ``__p`` its partition,
+    -1 for blocks re-merged across edges, ``__i`` its row there), in block-id order; the
+    re-merged edge blocks whole; and how many blocks crossed partition edges."""
+    # only the blocks near partition edges travel, for the re-merge
     splits = client.gather([client.submit(_edge_split, outs[i], i, list(hulls), gap, pure=False)
-                            for i in range(len(parts))])
+                            for i in range(len(outs))])
     edge_pieces = [None if sp is None else sp[0] for sp in splits]
     edge_flag = [sp[1] for sp in splits if sp is not None and len(sp[1])]
     inner = pd.concat([sp[2] for sp in splits if sp is not None] or [pd.DataFrame()])
@@ -355,11 +383,8 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
         ecands = gpd.GeoDataFrame(pd.concat(edge_flag).sort_values(ORD, kind="stable"),
                                   geometry="geometry", crs=WORKING_CRS)
         edge_blocks, remerged = _merge_blocks(edge_pieces, ecands, settings, layers, gap)
-    del splits, edge_pieces, edge_flag
     cols = ["area_mu", "tax", "chain", "platform", "__first"]
-    frames = []
-    if len(inner):
-        frames.append(inner)
+    frames = [inner] if len(inner) else []
     if edge_blocks is not None and len(edge_blocks):
         e = pd.DataFrame(edge_blocks[[c for c in cols if c in edge_blocks.columns]])
         e["__p"] = -1
@@ -370,11 +395,27 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     allb = allb.sort_values(["__first"], kind="stable").sort_values(
         "area_mu", ascending=False, kind="stable").reset_index(drop=True)
     allb["block_id"] = [f"RB{k:04d}" for k in range(1, len(allb) + 1)]
+    return allb, edge_blocks, remerged
+
+
+def _ranked_blocks_written(client, allb, edge_blocks, outs, bench, settings, out_dir):
+    """Priorities, ranks and the yearly check over every block (:func:`_block_table`), each
+    partition's blocks then finished and written by its worker, the re-merged ones here.
+
+    Returns
+    -------
+    dict
+        ``check`` (the yearly plan check), ``edge_area`` (parcel -> area of its re-merged
+        block, or None), ``n`` and ``mu`` (blocks and their 亩), ``writes`` (futures).
+    """
+    from .. import renewal
+
     pr = renewal.priority(allb.assign(parcel_ids=None), settings, benchmarks=bench)
     allb = allb.join(pr)
     check = renewal.yearly_plan_check(allb.sort_values("rank"), settings=settings)
     acols = ["__i", "block_id"] + list(pr.columns)
-    for k in range(len(parts)):
+    writes = []
+    for k in range(len(outs)):
         a = allb.loc[allb["__p"].eq(k), acols]
         if len(a):
             writes.append(client.submit(_finish_blocks, outs[k], a,
@@ -390,21 +431,20 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
                     out_dir / "renewal_blocks" / "part.edge.parquet")
         edge_area = eb[["parcel_ids", "area_mu"]].explode("parcel_ids").set_index(
             "parcel_ids")["area_mu"]
-    nblocks = int(len(allb))
-    block_mu = float(allb.sort_values("rank")["area_mu"].sum()) if nblocks else 0.0
-    del allb, edge_blocks
-    # --- candidates: priority terms per partition, ranks global
+    n = int(len(allb))
+    mu = float(allb.sort_values("rank")["area_mu"].sum()) if n else 0.0
+    return {"check": check, "edge_area": edge_area, "n": n, "mu": mu, "writes": writes}
+
+
+def _candidates_written(client, outs, bench, settings, edge_area, out_dir):
+    """Candidates' priority terms per partition, ranks global, each partition's candidates
+    written by its worker: ``(candidate rows, candidates, write futures)``."""
     efut = client.scatter(edge_area, broadcast=True) if edge_area is not None else None
     ct = [client.submit(_cands_terms, outs[i], bench, settings, efut, pure=False)
-          for i in range(len(parts))]
+          for i in range(len(outs))]
     rfut = client.submit(_cand_ranks_task, *_each(client, _prio_inputs, ct), pure=False)
     ncands, nflag = client.submit(_second, rfut, pure=False).result()
-    writes += [client.submit(_finish_cands, ct[i], rfut,
-                             str(out_dir / "renewal_parcels" / f"part.{i:05d}.parquet"),
-                             pure=False) for i in range(len(parts))]
-    distributed.wait(writes)
-    client.gather(writes)  # raise a worker's write error here
-    return {"benchmarks": bench, "plan_check": check, "facts_futures": facts,
-            "engine": {"partitions": len(parts), "blocks_across_partitions": remerged},
-            "counts": {"candidate_rows": ncands, "candidates": nflag, "blocks": nblocks,
-                       "block_mu": block_mu}}
+    writes = [client.submit(_finish_cands, ct[i], rfut,
+                            str(out_dir / "renewal_parcels" / f"part.{i:05d}.parquet"),
+                            pure=False) for i in range(len(outs))]
+    return ncands, nflag, writes
