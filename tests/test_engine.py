@@ -9,6 +9,7 @@ parcels.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -79,6 +80,18 @@ def test_candidates_and_blocks_identical(demo, dask_run):
                                   _plain(dask_run.renewal["rules"]))
     assert mem.renewal["plan_check"]["total_mu"] == dask_run.renewal["plan_check"]["total_mu"]
     assert dask_run.renewal["engine"]["partitions"] > 5  # townships
+
+
+@pytest.mark.slow
+def test_rules_stay_on_disk_when_the_partitions_are_kept(demo, tmp_path):
+    """With an output folder the rules table (no output shows it, the largest read back)
+    is not read into the client; read from the folder it equals the in-memory rules."""
+    inputs, mem = demo
+    res = scale.run_dask(**inputs, workers=2, processes=False, output_dir=tmp_path / "parts",
+                         stages=("efficiency", "renewal"))
+    assert "rules" not in res.renewal and len(res.renewal["renewal_parcels"])
+    pd.testing.assert_frame_equal(_plain(mem.renewal["rules"].reset_index(drop=True)),
+                                  _plain(scale.read_output(tmp_path / "parts", "rules")))
 
 
 @pytest.mark.slow
@@ -187,7 +200,10 @@ def test_published_outputs_equal_in_memory(demo, dask_run, tmp_path):
 
     _, mem = demo
     a = pipeline.publish(mem, tmp_path / "mem", stages=("density", "report"))
-    b = pipeline.publish(dask_run, tmp_path / "dask", stages=("density", "report"))
+    # published without the rules table, as `gis run --engine dask` leaves it on disk
+    kept = dataclasses.replace(dask_run, renewal={k: v for k, v in dask_run.renewal.items()
+                                                  if k != "rules"})
+    b = pipeline.publish(kept, tmp_path / "dask", stages=("density", "report"))
     wa, wb = a.paths["report_workbook"], b.paths["report_workbook"]
     sa, sb = _sheets(wa), _sheets(wb)
     assert list(sa) == list(sb)

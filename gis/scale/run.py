@@ -168,13 +168,16 @@ def _partitioned_parcels(landuse, parcels, folder, settings, echo):
     return pddf
 
 
-def results_from_partitions(result, out_dir, pddf=None):
+def results_from_partitions(result, out_dir, pddf=None, rules=True):
     """Fill a :class:`gis.pipeline.Run` from the partitions :func:`run_partitions` wrote.
 
     The tables come back in the in-memory path's order (:func:`read_output`),
     so :func:`gis.pipeline.publish` writes the same workbook, report, maps
     and GeoPackage as a county run.  ``pddf``: the partitioned parcels, read
-    back when ``result.parcels`` is not loaded.
+    back when ``result.parcels`` is not loaded.  ``rules``: also read the
+    rules table (one row per parcel and rule, the largest table read back
+    and one no output shows; False leaves it on disk, for
+    :func:`read_output`).
 
     Returns
     -------
@@ -196,7 +199,8 @@ def results_from_partitions(result, out_dir, pddf=None):
         result.tables["previous_firms"] = prev
         result.changes = changes.year_changes(ev, prev)
     if result.renewal:
-        for what in ("rules", "renewal_parcels", "renewal_blocks", "facts"):
+        tables = ("rules",) if rules else ()
+        for what in tables + ("renewal_parcels", "renewal_blocks", "facts"):
             t = read_output(out_dir, what)
             if t is not None and what != "rules":
                 t = gpd.GeoDataFrame(t, geometry="geometry", crs=WORKING_CRS)
@@ -263,7 +267,9 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     results : bool, default True
         Read the written tables back (county to city scale).  False: the
         returned Run holds the summaries and ``paths`` only (read a table
-        with :func:`read_output`), for data larger than this process.
+        with :func:`read_output`), for data larger than this process.  With
+        an ``output_dir`` the rules table (no output shows it) stays there
+        and is not read back; ``renewal["rules"]`` is then missing.
     demo : bool
         The inputs are the synthetic demo data (said so in the outputs).
 
@@ -301,6 +307,7 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
             tempfile.TemporaryDirectory(prefix="gis_dask_"))
+        kept_on_disk = bool(output_dir or cfg.get("output_dir"))
         output_dir = Path(output_dir or cfg.get("output_dir") or Path(folder) / "results")
         t = time.perf_counter()
         pddf = _partitioned_parcels(landuse, result.parcels, folder, settings, echo)
@@ -324,7 +331,8 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         result.summary = {"benchmarks": kept["efficiency"]["benchmarks"]}
         if results:
             t = time.perf_counter()
-            results_from_partitions(result, output_dir, pddf)
+            # written partitions that outlive the run keep the rules; a temporary folder does not
+            results_from_partitions(result, output_dir, pddf, rules=not kept_on_disk)
             timings["read_back"] = time.perf_counter() - t
     result.paths = {k: str(output_dir / k) for k in
                     ("firms", "facts", "rules", "renewal_parcels", "renewal_blocks", "density")}
