@@ -971,8 +971,8 @@ def external_references(html_text, anchors=True):
 
     Examples
     --------
-    >>> external_references('<img src="data:image/png;base64,AA"><script src="https://cdn.x/y.js"></script>')
-    [('script', 'src', 'https://cdn.x/y.js')]
+    >>> external_references('<img src="data:image/png;base64,AA"><script src="https://example.invalid/y.js"></script>')
+    [('script', 'src', 'https://example.invalid/y.js')]
     """
     p = _RefParser()
     p.feed(html_text)
