@@ -661,8 +661,9 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     DataFrame
         ``value`` (float in ``unit``; NaN where missing or refused),
         ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
-        ``"percent"``, ``"excel_error"``) and ``detail`` (the unit or the
-        error), index as ``values``.
+        ``"percent"``, ``"excel_error"``), ``detail`` (the unit or the
+        error) and ``converted`` (True where a unit or 万/亿 written in the
+        cell changed the number: worth a note), index as ``values``.
 
     Notes
     -----
@@ -679,6 +680,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     >>> t = number_cells(["300元", "3千万", "2公顷", "5%", "#REF!", "12.5万"], unit="万元")
     >>> t["value"].round(4).tolist()[:2], t["reason"].tolist()[2:5]
     ([0.03, 3000.0], ['wrong_unit', 'percent', 'excel_error'])
+    >>> t["converted"].tolist()
+    [True, True, False, False, False, False]
     >>> number_cells(["10000平方米", "2公顷", "1.5万平方米"], unit="亩")["value"].round(6).tolist()
     [15.0, 30.0, 22.5]
     """
@@ -688,6 +691,7 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     value = pd.to_numeric(s.where(~istext), errors="coerce").astype("float64")
     reason = pd.Series([None] * len(s), index=s.index, dtype=object)
     detail = pd.Series([""] * len(s), index=s.index, dtype=object)
+    converted = pd.Series(False, index=s.index)
     reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
     text = s[istext].astype(str)
     # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
@@ -703,7 +707,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     text = text[errors.isna()]
     if text.empty:  # every cell a number (or blank, or an Excel error): nothing left to parse
         value[errors.dropna().index] = np.nan
-        return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
+        return pd.DataFrame({"value": value, "reason": reason, "detail": detail,
+                             "converted": converted})
     # full-width digits, signs and separators -> ASCII (vectorised str.translate)
     text = text.str.translate(FULLWIDTH_TO_ASCII).str.strip().str.lower()
     missing_tokens = {str(t).lower() for t in settings["io"]["missing_tokens"]}
@@ -737,7 +742,11 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     detail[text.index[wrong.to_numpy()]] = written[wrong]
     if not percent:
         reason[text.index[pct.to_numpy()]] = "percent"
-    return pd.DataFrame({"value": value, "reason": reason, "detail": detail})
+    # a unit or multiplier of the cell's own changed the number (12.5万 under 万元 does not)
+    own = (has_unit & (factor != header_factor)) | (parts[1].notna() & (mult != 1.0))
+    converted[text.index] = (own & val.notna()).to_numpy()
+    return pd.DataFrame({"value": value, "reason": reason, "detail": detail,
+                         "converted": converted})
 
 
 def parse_numbers(values, unit=None, source_unit=None, settings=None, percent=False):
@@ -1001,6 +1010,12 @@ class _TableChecks:
                         values=values, detail=detail)
         self.bad |= mask
 
+    def note(self, mask, reason, internal, values=None, detail=""):
+        """Ledger a note (a repair or conversion, ``reason``) on the rows in ``mask``; rows stay loaded."""
+        col = self.mapping.get(internal, internal)
+        self.ledger.add(np.asarray(mask, dtype=bool), reason, file=self.file, layer=self.layer,
+                        rows=self.rows, column=col, values=values, detail=detail)
+
     def col(self, internal):
         """The column of ``internal`` (error cells blank), or blanks when the table has none."""
         if internal in self.mapping:
@@ -1132,6 +1147,8 @@ def _checked_values(chk, settings):
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
         for why in ("not_a_number", "wrong_unit", "percent"):
             chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
+        chk.note(cells["converted"], "unit_converted", internal, chk.col(internal),
+                 cells["value"].map(lambda v: f"{v:,.6g} {_schema_unit(internal)}"))
         out[internal] = cells["value"]
         out[f"_bad_{internal}"] = cells["reason"].notna()
     # a lessee (no own land, leased area above 0) may leave 用地面积 blank: 0

@@ -143,6 +143,11 @@ REASONS = {
         "与第{detail}行的属性和图形完全相同，保留第{detail}行",
         "identical to row {detail} (attributes and geometry); row {detail} kept",
     ),
+    "unit_converted": (
+        "note", "单位已换算",
+        "「{column}」的值「{value}」按所写单位换算为 {detail}",
+        "'{column}' value '{value}' converted by the unit written in it to {detail}",
+    ),
     "code_as_number": (
         "note", "编码以数字存储",
         "「{column}」以数字存储（如「{value}」），已按编码读作文本：{detail}",

@@ -198,6 +198,13 @@ def test_units_written_in_cells_are_converted_or_refused(tmp_path, write_xlsx, r
     assert _entries(led) == [(4, "wrong_unit", "税收(万元)"), (5, "percent", "用地面积(亩)")]
     assert led.rejects.set_index("reason").loc["wrong_unit", "message_zh"] == \
         "「税收(万元)」的值「2公顷」的单位「公顷」不能换算为该列的单位"
+    # every conversion is said, one note per cell, with the number it became
+    notes = led.notes
+    conv = notes[notes["reason"] == "unit_converted"]
+    assert sorted(zip(conv["row"], conv["column"], conv["value"])) == sorted([
+        (2, "用地面积(亩)", "10000平方米"), (2, "税收(万元)", "300元"), (3, "用地面积(亩)", "2公顷"),
+        (3, "税收(万元)", "3千万"), (3, "用电量(万千瓦时)", "5000千瓦时")])
+    assert "「税收(万元)」的值「300元」按所写单位换算为 0.03 万元" in conv["message_zh"].tolist()
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
