@@ -682,6 +682,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     ([0.03, 3000.0], ['wrong_unit', 'percent', 'excel_error'])
     >>> t["converted"].tolist()
     [True, True, False, False, False, False]
+    >>> number_cells(["12万元", "1,200"], unit="万元")["converted"].tolist()
+    [False, False]
     >>> number_cells(["10000平方米", "2公顷", "1.5万平方米"], unit="亩")["value"].round(6).tolist()
     [15.0, 30.0, 22.5]
     """
@@ -742,8 +744,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     detail[text.index[wrong.to_numpy()]] = written[wrong]
     if not percent:
         reason[text.index[pct.to_numpy()]] = "percent"
-    # a unit or multiplier of the cell's own changed the number (12.5万 under 万元 does not)
-    own = (has_unit & (factor != header_factor)) | (parts[1].notna() & (mult != 1.0))
+    # a unit or multiplier of the cell's own changed the number (12.5万, 12万元 under 万元 do not)
+    own = (has_unit | parts[1].notna()) & ~np.isclose(mult * factor, header_factor, rtol=1e-12)
     converted[text.index] = (own & val.notna()).to_numpy()
     return pd.DataFrame({"value": value, "reason": reason, "detail": detail,
                          "converted": converted})
