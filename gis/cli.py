@@ -212,8 +212,9 @@ def _stage_arguments(p):
                    help="also write the stage times and peak memory as JSON / 各步骤用时")
     g = p.add_argument_group("report / 报告")
     g.add_argument("--public", action="store_true",
-                   help="public edition of the report (公开版): no firm tax, output, energy or "
-                        "emission figures")
+                   help="public edition (公开版) of every output: report, workbook and maps without "
+                        "firm tax, output, energy or emission figures; the internal-only "
+                        "results.gpkg and rejects.csv are not written")
     g.add_argument("--pdf", action="store_true",
                    help="also print the HTML report to an A4 PDF (headless Chromium, offline)")
 
@@ -227,6 +228,11 @@ def _timings(args, result):
 
 def _report_options(args):
     return {"public": bool(getattr(args, "public", False)), "pdf": bool(getattr(args, "pdf", False))}
+
+
+def _map_options(args):
+    """The maps follow the run's --public: one switch makes every output of the folder public."""
+    return {"public": True} if getattr(args, "public", False) else None
 
 
 def _demo_arguments(p):
@@ -246,7 +252,7 @@ def _demo(args):
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
-                 progress=not args.no_progress, echo=print, report_options=_report_options(args))
+                 progress=not args.no_progress, echo=print, report_options=_report_options(args), map_options=_map_options(args))
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -283,7 +289,8 @@ def _report(args):
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
-                 report_options=_report_options(args), layer=args.layer)
+                 report_options=_report_options(args), map_options=_map_options(args),
+                 layer=args.layer)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -339,7 +346,7 @@ def _run(args):
         result.summary["source"] = str(args.enterprises)
         result = publish(result, args.out,
                          stages=tuple(s for s in ("density", "maps", "report") if s in stages),
-                         report_options=_report_options(args))
+                         report_options=_report_options(args), map_options=_map_options(args))
         if args.db:
             from . import postgis
 
@@ -352,7 +359,8 @@ def _run(args):
     result = run(args.enterprises, args.out, args.year, landuse=args.landuse, plan=args.plan,
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print,
-                 sheet=args.sheet, report_options=_report_options(args), layer=args.layer)
+                 sheet=args.sheet, report_options=_report_options(args),
+                 map_options=_map_options(args), layer=args.layer)
     if args.db:
         from . import postgis
 

@@ -970,8 +970,7 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         result.summary = _run_summary_of(result, inputs, demo)
         _stage_report(result, out_dir, **(report_options or {}))
     elif step == "gpkg":
-        result.paths["results"] = write_results(result, out_dir / "results.gpkg")
-        result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        _write_internal_files(result, out_dir, _public(map_options, report_options))
 
 
 @staged("publish", check=lambda arguments: _check_options(arguments, "publish"))
@@ -1013,9 +1012,23 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
         with timed(result, "report"):
             _stage_report(result, out_dir, **(report_options or {}))
     with timed(result, "gpkg"):
-        result.paths["results"] = write_results(result, out_dir / "results.gpkg")
-        result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
+        _write_internal_files(result, out_dir, _public(map_options, report_options))
     return result
+
+
+def _public(map_options, report_options):
+    """Whether a run writes the public edition (公开版): asked for the maps or the report."""
+    return bool((map_options or {}).get("public") or (report_options or {}).get("public"))
+
+
+def _write_internal_files(result, out_dir, public):
+    """``results.gpkg`` and ``rejects.csv``: internal only (they hold every firm's figures and the
+    rejected cells' values), so a public run does not write them into its folder."""
+    if public:
+        result.summary["withheld"] = ["results.gpkg", "rejects.csv"]
+        return
+    result.paths["results"] = write_results(result, out_dir / "results.gpkg")
+    result.paths["rejects"] = result.ledger.write_csv(out_dir / "rejects.csv")
 
 
 @contextmanager
@@ -1608,4 +1621,7 @@ def summary_lines(result):
     extra = dict(s.get("extra_lines") or {})
     if result.renewal and "renewal" not in extra:
         extra["renewal"] = renewal_line(result.renewal)
+    if s.get("withheld"):
+        extra["withheld"] = (f"公开版 public edition: 未写出内部资料 {'、'.join(s['withheld'])} "
+                             "(internal only; run without --public for them)")
     return lines + list(extra.values())

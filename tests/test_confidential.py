@@ -214,3 +214,29 @@ def test_leak_search_would_find_a_leak_in_the_demo(public_demo):
     text = cands[cands["status"] == "候选"][["tax", "evidence"]].to_json(force_ascii=False)
     hits = _leaks(text, needles, public)
     assert "税收" in hits and len(hits) > 100
+
+
+def test_cli_public_run_writes_a_folder_that_is_public_throughout(tmp_path, capsys):
+    """`gis run --public`: one switch for the whole folder. The maps follow the report
+    (公开版, not 内部资料), the internal-only results.gpkg and rejects.csv are not
+    written (said in one line), and no file left holds a confidential word."""
+    from gis import cli
+    from gis.demo import sample
+
+    smp = sample()
+    p = smp.paths
+    out = tmp_path / "public"
+    assert cli.main(["run", "--public", "--enterprises", p["enterprises"], "--previous",
+                     p["enterprises_previous"], "--landuse", p["landuse"], "--plan", p["plan"],
+                     "--year", str(smp.year), "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "未写出内部资料 results.gpkg、rejects.csv" in printed
+    assert not (out / "results.gpkg").exists() and not (out / "rejects.csv").exists()
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 5  # the report and the four maps
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "公开版" in text and "内部资料" not in text, page.name
+    for path in (f for f in out.rglob("*") if f.is_file() and f.suffix in (".html", ".xlsx", ".json")):
+        for part, data in _contents(path):
+            assert conf.find_leaks(data, set()) == [], part
