@@ -42,6 +42,8 @@ import pandas as pd
 
 from ._errors import GisError, ValidationError
 from .config import load_settings
+from .declared import honour_declared_crs
+from .declared import settings_problems as _declared_problems
 from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
@@ -121,6 +123,7 @@ def settings_problems(settings):
     except (GisError, ValueError, TypeError, AttributeError):
         problems.append(f"io.enterprises.coords: must be wgs84, cgcs2000, gcj02, bd09 or auto, got {coords!r}")
     problems += _regex_problems(cfg.get("enterprises") or {}, "io.enterprises", ["industry_code_pattern"])
+    problems += _declared_problems(cfg)
     land = cfg.get("landuse") or {}
     problems += _regex_problems(land, "io.landuse", ["dlbm_pattern", "ydyhfldm_pattern"])
     for field, width in (land.get("code_fields") or {}).items():
@@ -1479,6 +1482,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
                 detail=np.where(gone, " (invalid, nothing left after make_valid)", ""))
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
+    gdf = honour_declared_crs(gdf, name, settings, led, lname)  # Beijing 1954 / Xian 1980
     gdf = to_working(gdf, source=name)
     names = _list_layers(path) if layer is None else [layer]
     gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")

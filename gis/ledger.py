@@ -158,6 +158,11 @@ REASONS = {
         "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
         "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
     ),
+    "legacy_datum": (
+        "note", "旧坐标系已近似转换",
+        "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",
+        "the layer declares the legacy CRS '{value}', converted approximately to CGCS2000: {detail}",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)
