@@ -43,6 +43,7 @@ import pandas as pd
 from ._errors import GisError, ValidationError
 from .config import load_settings
 from .declared import honour_declared_crs
+from .declared_units import column_units, preamble_lines, split_unit_row, unit_lines, unit_token
 from .declared import settings_problems as _declared_problems
 from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
@@ -472,7 +473,8 @@ def read_table(path, sheet=None, aliases=None, settings=None, year=None, require
         filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
         i = int(np.argmax(filled)) if filled.any() else 0
     df = _frame_from_block(arr, i)
-    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)))
+    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)),
+                    preamble=preamble_lines(arr[:i]))  # rows above the header (unit lines)
     return df, i + 1
 
 
@@ -802,7 +804,7 @@ def _schema_unit(internal):
 
 def _header_unit(header, internal, settings):
     """Unit named in the file's header when it is a known alternative unit."""
-    unit = normalise_header(header)[1]
+    unit = unit_token(normalise_header(header)[1])  # 税收(单位：元) names 元
     target = _schema_unit(internal)
     if unit is None or target is None:
         return None
@@ -994,6 +996,7 @@ class _TableChecks:
     def __init__(self, raw, mapping, file, layer):
         self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
         self.rows = raw.index.to_numpy()
+        self.units = {}  # {internal: unit declared by the header, a unit row or a 单位 line}
         self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
         self.ledger = Ledger()
         self.bad = np.zeros(len(raw), dtype=bool)
@@ -1103,7 +1106,10 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     layer = raw.attrs.get("sheet", "") or ""
     _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
+    raw, unit_row = split_unit_row(raw, settings)  # (万元) 亩 ... under a merged header
     chk = _TableChecks(raw, mapping, file, layer)
+    chk.units = column_units(raw, mapping, _schema_unit, lambda h, i: _header_unit(h, i, settings), settings,
+                             file, unit_row, unit_lines(raw.attrs.get("preamble", []), settings))
     out = _checked_values(chk, settings)
     x, y = _checked_points(chk, out, coords, boundary, settings)
     # --- duplicates among the rows that passed every other check
@@ -1148,7 +1154,7 @@ def _checked_values(chk, settings):
             continue
         header = chk.mapping.get(internal)
         values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
-        src_unit = _header_unit(header, internal, settings) if header else None
+        src_unit = chk.units.get(internal) if header else None  # header, unit row or 单位 line
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
         for why in ("not_a_number", "wrong_unit", "percent"):
             chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
