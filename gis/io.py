@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import GisError, ValidationError
-from .config import load_settings
+from .config import load_settings, number_problems
 from .declared import honour_declared_crs
 from .declared_units import column_units, preamble_lines, split_unit_row, unit_lines, unit_token
 from .declared import settings_problems as _declared_problems
@@ -125,6 +125,8 @@ def settings_problems(settings):
         problems.append(f"io.enterprises.coords: must be wgs84, cgcs2000, gcj02, bd09 or auto, got {coords!r}")
     problems += _regex_problems(cfg.get("enterprises") or {}, "io.enterprises", ["industry_code_pattern"])
     problems += _declared_problems(cfg)
+    problems += number_problems(cfg, "io", "header_search_rows", low=1, integer=True)
+    problems += number_problems(cfg, "io", "header_min_matches", low=1, integer=True)
     land = cfg.get("landuse") or {}
     problems += _regex_problems(land, "io.landuse", ["dlbm_pattern", "ydyhfldm_pattern"])
     for field, width in (land.get("code_fields") or {}).items():

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .config import load_settings
 from .outputs import output_path, staged, unique_filenames
+from .plausibility import check_plausible
 
 __all__ = [
     "note_unmatched", "load_inputs", "parcels_with_zones",
@@ -960,6 +961,8 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         _stage_attach(result, inputs)
     elif step == "efficiency":
         _stage_efficiency(result, inputs)
+        # magnitudes checked before the long stages (renewal, density, maps, report)
+        check_plausible(result.firms, result.parcels, result.settings, source=inputs["enterprises"])
     elif step == "renewal":
         _stage_renewal(result)
     elif step == "density":
