@@ -49,6 +49,7 @@ from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, 
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
 from .ledger import Ledger
+from .sheet_structure import structure_rows
 from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
 
 __all__ = [
@@ -1005,6 +1006,11 @@ class _TableChecks:
         self.totals, totals_text = _totals_rows(raw, mapping)
         self.errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
         self.reject(self.totals, "totals_row", "name", totals_text)
+        # a repeated header, a second table below the first: ledgered, never read as firms
+        heads = _header_scores(raw.to_numpy(dtype=object), _alias_lookup(ENTERPRISE_ALIASES)) >= 2
+        for mask, reason, detail in structure_rows(raw.to_numpy(dtype=object), self.rows, heads):
+            self.reject(mask, reason, "name", self.col("name") if "name" in mapping else None, detail)
+            self.totals |= mask  # no other reason for these rows
         for internal, err in self.errors.items():  # in every column, required or optional
             self.reject(err.notna(), "excel_error", internal, err, err.fillna(""))
 

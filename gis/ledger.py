@@ -158,6 +158,16 @@ REASONS = {
         "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
         "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
     ),
+    "second_table": (
+        "reject", "表格下方的另一张表",
+        "属于表格下方的另一张表（{detail}），不是本表的企业",
+        "part of a second table below the first ({detail}), not a firm of this table",
+    ),
+    "repeated_header": (
+        "reject", "重复的表头行",
+        "重复的表头行「{value}」（如每页打印的表头），不是企业",
+        "a repeated header row ('{value}', e.g. printed on every page), not a firm",
+    ),
     "legacy_datum": (
         "note", "旧坐标系已近似转换",
         "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",
