@@ -616,6 +616,9 @@ def _unit_key(unit):
 EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
                 "#SPILL!", "#CALC!")
 
+#: characters that print as nothing (zero-width space/joiners, marks, word joiner, BOM, soft hyphen)
+INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]"
+
 #: a multiplier written after a number (in the unit that follows, or the column's)
 _MULTIPLIERS = {"十万": 1e5, "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8}
 
@@ -703,7 +706,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     detail = pd.Series([""] * len(s), index=s.index, dtype=object)
     converted = pd.Series(False, index=s.index)
     reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
-    text = s[istext].astype(str)
+    # zero-width spaces, BOM, soft hyphens, word joiners: invisible padding copied from web pages
+    text = s[istext].astype(str).str.replace(INVISIBLE, "", regex=True)
     # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
     quick = pd.to_numeric(text, errors="coerce")
     done = np.isfinite(quick.to_numpy(dtype="float64"))
@@ -855,8 +859,11 @@ def _projected_table(lon, lat, have, share):
     big = have & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
     if not have.any() or big.sum() < share * have.sum():
         return None
+    # the median point decides: one stray point far outside (rejected as outside_yiwu later)
+    # never makes the whole table unreadable
+    mx, my = float(np.median(lon[big])), float(np.median(lat[big]))
     try:
-        crs = detect_crs((lon[big].min(), lat[big].min(), lon[big].max(), lat[big].max()))
+        crs = detect_crs((mx, my, mx, my))
     except GisError:
         return None
     return crs if crs in ("EPSG:4549", "EPSG:4528") else None
@@ -891,11 +898,16 @@ def _county_outline(boundary, settings):
 _DMS = (r"^([nsew东西南北]?)(\d+(?:\.\d+)?)(?:°|º|度)(?:(\d+(?:\.\d+)?)(?:'|′|’|分))?"
         r"(?:(\d+(?:\.\d+)?)(?:\"|″|”|''|′′|’’|秒))?([nsew东西南北]?)$")
 
+_LETTERED = r"^([nsew]?)(\d+(?:\.\d+)?)([nsew]?)$"
+_HEMISPHERES = {"东经": "e", "西经": "w", "北纬": "n", "南纬": "s"}
+
 
 def dms_degrees(values):
     """Degrees-minutes-seconds text as decimal degrees; other values unchanged.
 
-    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'`` are read;
+    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'``, ``东经120°04′30″``,
+    ``北纬29.3``, ``E120.07`` are read (invisible padding such as zero-width
+    spaces and a BOM removed);
     minutes or seconds of 60 or more are left as text (then not a number).
 
     >>> dms_degrees(["120°04'30\\"", "120°4′30″", "29度18分", 120.5, "29°75'"]).tolist()
@@ -905,8 +917,14 @@ def dms_degrees(values):
     istext = _is_text(s)
     if not istext.any():
         return s
-    text = s[istext].astype(str).str.translate(FULLWIDTH_TO_ASCII).str.replace(r"\s+", "", regex=True).str.lower()
+    text = (s[istext].astype(str).str.replace(INVISIBLE, "", regex=True).str.translate(FULLWIDTH_TO_ASCII)
+            .str.replace(r"\s+", "", regex=True).str.lower())
+    for word, letter in _HEMISPHERES.items():  # 东经120°04′30″, 北纬29.3
+        text = text.str.replace(word, letter, regex=False)
     parts = text.str.extract(_DMS)
+    bare = text.str.extract(_LETTERED)  # E120.07, 29.3N: decimal degrees with a hemisphere letter
+    fill = parts[1].isna() & bare[1].notna()
+    parts.loc[fill, [0, 1, 4]] = bare.loc[fill, [0, 1, 2]].to_numpy()
     deg = pd.to_numeric(parts[1], errors="coerce")
     mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
     secs = pd.to_numeric(parts[3], errors="coerce").fillna(0.0)

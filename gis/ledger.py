@@ -168,6 +168,17 @@ REASONS = {
         "重复的表头行「{value}」（如每页打印的表头），不是企业",
         "a repeated header row ('{value}', e.g. printed on every page), not a firm",
     ),
+    "coords_other_system": (
+        "note", "坐标疑似来自其他坐标系",
+        "坐标「{value}」按本表坐标系未落在工业用地上，按另一坐标系则落在（{detail}），疑似从其他地图复制",
+        "point '{value}' is on no industrial land in the table's system but is in another ({detail}): "
+        "probably copied from another map",
+    ),
+    "coords_per_row": (
+        "note", "按其他坐标系读取",
+        "坐标「{value}」按另一坐标系读取（{detail}，--coords auto）：仅按该坐标系落在工业用地上",
+        "point '{value}' read in another system ({detail}, --coords auto): only there is it on industrial land",
+    ),
     "legacy_datum": (
         "note", "旧坐标系已近似转换",
         "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",

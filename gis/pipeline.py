@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import load_settings
+from .coords_rows import per_row_systems
 from .outputs import output_path, staged, unique_filenames
 from .plausibility import check_plausible
 
@@ -226,6 +227,9 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
     check["note"] = coordinate_note(check)
+    # row by row: firms on industrial land only under another system (copied from another map)
+    firms = per_row_systems(firms, ledger, parcels, check["best"] if check["auto"] else check["used"],
+                            check["auto"], settings)
     return firms, ledger, check
 
 
