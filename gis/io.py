@@ -50,6 +50,7 @@ from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
 from .ledger import Ledger
 from .sheet_structure import structure_rows
+from .xls_errors import xls_error_cells
 from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
 
 __all__ = [
@@ -248,6 +249,8 @@ def _xlsx_error_cells(path, sheet):
     import zipfile
     from xml.etree import ElementTree
 
+    if Path(path).suffix.lower() == ".xls":  # legacy BIFF8: read from the records
+        return xls_error_cells(path, sheet)
     if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
         return {}
     try:
