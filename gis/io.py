@@ -48,6 +48,7 @@ from .declared import settings_problems as _declared_problems
 from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
+from .landuse_codes import coverage_overlaps, require_plan_standard, sandiao_codes
 from .ledger import Ledger
 from .sheet_structure import structure_rows
 from .xls_errors import xls_error_cells
@@ -1742,6 +1743,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     layer = _layer_default(path, layer, "DLTB")
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "DLBM")
+    sandiao_codes(gdf, sub, name, lname, rows)  # 工业用地 / 06 + DLMC -> 0601, noted; else one line
     _code_notes(gdf, settings["io"]["landuse"]["code_fields"], sub, name, lname, rows)
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
@@ -1766,6 +1768,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
     drop |= _duplicates(gdf, ~drop, settings["io"]["landuse"]["id_field"], sub, name, lname, rows)
+    drop |= coverage_overlaps(gdf, ~drop, "TBDLMJ", sub, name, lname, rows)  # never counted twice
     sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
@@ -1791,6 +1794,7 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     _code_notes(gdf, {"YDYHFLDM": "even"}, sub, name, lname, rows)
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
+    require_plan_standard(gdf, name)  # GB/T 21010-2017 codes are not 用地用海 codes
     miss = code.isna().to_numpy()
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()

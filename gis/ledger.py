@@ -179,6 +179,20 @@ REASONS = {
         "坐标「{value}」按另一坐标系读取（{detail}，--coords auto）：仅按该坐标系落在工业用地上",
         "point '{value}' read in another system ({detail}, --coords auto): only there is it on industrial land",
     ),
+    "code_from_name": (
+        "note", "地类编码按名称确定",
+        "「{column}」的值「{value}」不是二级类编码，按地类名称读作 {detail}",
+        "'{column}' value '{value}' is not a level-two code; read from the class name as {detail}",
+    ),
+    "overlap": (
+        "reject", "图斑重叠",
+        "图斑与前面的图斑重叠（{detail}），不重复计算", "the patch overlaps earlier patches ({detail}); not counted twice",
+    ),
+    "overlap_clipped": (
+        "note", "重叠部分已扣除",
+        "图斑与前面的图斑部分重叠，重叠部分已从本图斑扣除（{detail}）",
+        "the patch partly overlaps earlier patches; the overlap was cut from it ({detail})",
+    ),
     "legacy_datum": (
         "note", "旧坐标系已近似转换",
         "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",
