@@ -34,6 +34,7 @@ import errno
 import re
 import unicodedata
 import warnings
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -675,7 +676,7 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     -------
     DataFrame
         ``value`` (float in ``unit``; NaN where missing or refused),
-        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
+        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``, ``"doubled_unit"`` (``1.2亿万元``),
         ``"percent"``, ``"excel_error"``), ``detail`` (the unit or the
         error) and ``converted`` (True where a unit or 万/亿 written in the
         cell changed the number: worth a note), index as ``values``.
@@ -752,12 +753,17 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     pct = parts[3].eq("%") & num.notna()
     factor[pct] = factor[pct] / 100.0
     failed = num.isna() & ~missing
+    # 1.2亿万元, 3万万元: a multiplier before a unit that is itself a multiple -- 1.2 亿元 or 1.2×10⁸ 万元?
+    doubled = parts[1].notna() & written.fillna("").str.match("^[万亿]") & num.notna() & ~wrong
+    wrong = wrong | doubled
     val = (num * mult * factor).where(~(failed | wrong | (pct & ~percent)))
     value[text.index] = val.to_numpy()
     value[errors.dropna().index] = np.nan
     reason[text.index[failed.to_numpy()]] = "not_a_number"
     reason[text.index[wrong.to_numpy()]] = "wrong_unit"
     detail[text.index[wrong.to_numpy()]] = written[wrong]
+    reason[text.index[doubled.to_numpy()]] = "doubled_unit"
+    detail[text.index[doubled.to_numpy()]] = (parts[1] + written)[doubled]
     if not percent:
         reason[text.index[pct.to_numpy()]] = "percent"
     # a unit or multiplier of the cell's own changed the number (12.5万, 12万元 under 万元 do not)
@@ -1186,7 +1192,7 @@ def _checked_values(chk, settings):
         values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
         src_unit = chk.units.get(internal) if header else None  # header, unit row or 单位 line
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
-        for why in ("not_a_number", "wrong_unit", "percent"):
+        for why in ("not_a_number", "wrong_unit", "percent", "doubled_unit"):
             chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
         chk.note(cells["converted"], "unit_converted", internal, chk.col(internal),
                  cells["value"].map(lambda v: f"{v:,.6g} {_schema_unit(internal)}"))
@@ -1402,9 +1408,40 @@ def _list_layers(path):
     import pyogrio
 
     try:
-        return [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        with no_sidecar_files():
+            return [str(x) for x in pyogrio.list_layers(path)[:, 0]]
     except Exception:
         return []
+
+
+@contextmanager
+def no_sidecar_files():
+    """GDAL's PAM off while reading: nothing (``.aux.xml``) is written beside the user's input."""
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED")
+    pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": before})
+
+
+def _zipped_shapefile(path, layer=None):
+    """The path inside a .zip of its one shapefile (or the one named ``layer``) when it sits in a
+    folder of the zip (GDAL reads only the zip's top level directly), else None."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if layer is not None:
+        shps = [n for n in shps if Path(n).stem.lower() == str(layer).lower()]
+    if len(shps) != 1 or "/" not in shps[0].strip("/"):
+        return None
+    return shps[0]
 
 
 def _read_vector(path, layer, engine, encoding):
@@ -1412,6 +1449,9 @@ def _read_vector(path, layer, engine, encoding):
 
     name = path.name
     suffix = path.suffix.lower()
+    inner = _zipped_shapefile(path, layer) if suffix == ".zip" else None
+    if inner is not None:  # a shapefile inside a folder of the zip: open it by its path in the zip
+        path, layer, suffix = f"/vsizip/{path}/{inner}", None, ".shp"
     try:
         if suffix in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
@@ -1481,7 +1521,8 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     if engine not in ("pyogrio", "fiona"):
         raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
     encoding, cpg_note = _shapefile_encoding(path, encoding, settings, layer)
-    gdf = _read_vector(path, layer, engine, encoding)
+    with no_sidecar_files():
+        gdf = _read_vector(path, layer, engine, encoding)
     name = path.name
     lname = layer or ""
     if upper_fields:
@@ -1817,7 +1858,7 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+        with warnings.catch_warnings(), no_sidecar_files():  # "more than one layer": read_landuse says so
             warnings.simplefilter("ignore")
             fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:

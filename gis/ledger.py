@@ -193,6 +193,11 @@ REASONS = {
         "图斑与前面的图斑部分重叠，重叠部分已从本图斑扣除（{detail}）",
         "the patch partly overlaps earlier patches; the overlap was cut from it ({detail})",
     ),
+    "doubled_unit": (
+        "reject", "单位重复",
+        "「{column}」的值「{value}」写了两个数量级（{detail}），无法确定数值",
+        "'{column}' value '{value}' carries two multipliers ({detail}); its amount is ambiguous",
+    ),
     "legacy_datum": (
         "note", "旧坐标系已近似转换",
         "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",

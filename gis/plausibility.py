@@ -107,6 +107,9 @@ def findings(firms, parcels=None, settings=None):
         return []
     tol, least = float(cfg["unit_tolerance"]), int(cfg["min_firms"])
     out = []
+    if "class" in firms and not firms["class"].notna().any():
+        out.append(f"none of the {len(firms)} firms could be graded (no 评价类别 A–D: values blank, e.g. "
+                   "formulas saved without their results) / 没有企业得到评价类别")
     table = pd.to_numeric(firms["table_mu"] if "table_mu" in firms else firms["land_mu"], errors="coerce")
     # firm land against its parcel
     if {"parcel_mu", "firms_on_parcel"} <= set(firms.columns):
