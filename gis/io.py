@@ -49,7 +49,8 @@ from .declared import settings_problems as _declared_problems
 from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
-from .landuse_codes import coverage_overlaps, require_plan_standard, sandiao_codes
+from .coverage import coverage_overlaps
+from .landuse_codes import require_plan_standard, sandiao_codes
 from .ledger import Ledger
 from .sheet_structure import structure_rows
 from .xls_errors import xls_error_cells

@@ -12,10 +12,8 @@
   name field is present).  A plan coded in GB/T 21010 is refused with one
   line: read as 用地用海 it would put every industrial parcel "against the
   plan".
-* **Overlapping 三调 patches**: 三调 is a coverage.  A patch mostly covered by
-  an earlier one is rejected (``overlap``); a smaller overlap is cut from the
-  later patch and its area reduced (``overlap_clipped``), so no ground is
-  counted twice.
+
+Overlapping patches (三调 is a coverage) are handled by :mod:`gis.coverage`.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ import pandas as pd
 
 from ._errors import ValidationError
 
-__all__ = ["NAME_FIELDS", "sandiao_codes", "plan_standard", "require_plan_standard", "coverage_overlaps"]
+__all__ = ["NAME_FIELDS", "sandiao_codes", "plan_standard", "require_plan_standard"]
 
 #: fields that may hold a class name beside the code
 NAME_FIELDS = ("DLMC", "YDYHFLMC", "YDYHMC", "FLMC")
@@ -157,82 +155,3 @@ def require_plan_standard(gdf, file):
             "规划、用途管制用地用海分类 (2023) codes (1001 工业用地): read as 用地用海 they would put industrial "
             "land under village roads; supply the plan in 用地用海 codes / 规划图层编码为旧标准，请提供用地用海分类代码",
             source=file)
-
-
-def coverage_overlaps(gdf, keep, area_field, ledger, file, layer, rows, reject_share=0.5, min_m2=1.0):
-    """Overlapping patches of a coverage: reject mostly-covered ones, clip the rest (in place).
-
-    Parameters
-    ----------
-    gdf : GeoDataFrame
-        In a metric CRS; ``area_field`` the attribute area (m²).
-    keep : array of bool
-        Rows still loaded (others are ignored).
-    reject_share : float
-        A later patch covered at least this share by earlier ones is rejected.
-    min_m2 : float
-        Overlaps below this area are ignored, as are overlaps thinner than
-        1 m (digitising slivers along shared edges).
-
-    Returns
-    -------
-    numpy.ndarray of bool
-        Rows rejected (``overlap``); clipped rows stay, noted ``overlap_clipped``.
-    """
-    import shapely
-
-    n = len(gdf)
-    out = np.zeros(n, dtype=bool)
-    idx = np.flatnonzero(keep)
-    if len(idx) < 2:
-        return out
-    geoms = np.asarray(gdf.geometry.values)
-    # candidates: patches that still meet when each is shrunk by half a metre (shared edges and
-    # digitising slivers thinner than 1 m do not); 0.5 s for 11 000 patches
-    shrunk = shapely.buffer(geoms[idx], -0.5, quad_segs=1, join_style="mitre")
-    tree = shapely.STRtree(shrunk)
-    a, b = tree.query(shrunk, predicate="intersects")
-    later = a > b  # pair (later, earlier), each once
-    a, b = idx[a[later]], idx[b[later]]
-    if not len(a):
-        return out
-    area = shapely.area(shapely.intersection(geoms[a], geoms[b]))
-    big = area >= min_m2
-    a, b, area = a[big], b[big], area[big]
-    if not len(a):
-        return out
-    by_later = pd.DataFrame({"a": a, "b": b, "area": area}).groupby("a")
-    clipped = np.zeros(n, dtype=bool)
-    det = np.full(n, "", dtype=object)
-    rej_det = np.full(n, "", dtype=object)
-    new_geoms = geoms.copy()
-    attr = pd.to_numeric(gdf[area_field], errors="coerce").to_numpy(dtype=float).copy()
-    for j, grp in by_later:
-        if out[j]:
-            continue
-        earlier = [int(i) for i in grp["b"] if not out[i]]
-        if not earlier:
-            continue
-        cover = shapely.union_all(geoms[earlier])
-        own = shapely.area(geoms[j])
-        shared = shapely.area(shapely.intersection(geoms[j], cover))
-        if own <= 0 or shared < min_m2:
-            continue
-        firsts = ",".join(str(int(rows[i])) for i in earlier[:3])
-        if shared >= reject_share * own:
-            out[j] = True
-            rej_det[j] = f"{shared / own:.0%} / 第{firsts}行"
-            continue
-        new_geoms[j] = shapely.difference(geoms[j], cover)
-        attr[j] = attr[j] * (1 - shared / own)
-        clipped[j] = True
-        det[j] = f"-{shared:,.1f} m² / 第{firsts}行"
-    ledger.add(out, "overlap", file=file, layer=layer, rows=rows, column="geometry", detail=rej_det)
-    if clipped.any():
-        import geopandas as gpd
-
-        gdf[gdf.geometry.name] = gpd.GeoSeries(new_geoms, index=gdf.index, crs=gdf.crs)
-        gdf[area_field] = attr
-        ledger.add(clipped, "overlap_clipped", file=file, layer=layer, rows=rows, column=area_field,
-                   detail=det)
-    return out
