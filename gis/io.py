@@ -79,6 +79,8 @@ __all__ = [
     "layer_kind",
     "validate_file",
     "coordinate_report",
+    "no_sidecar_files",
+    "INVISIBLE",
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
