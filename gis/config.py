@@ -156,6 +156,7 @@ CHECKERS = {
     "efficiency": "gis.efficiency:settings_problems",
     "engine": "gis.scale.cluster:settings_problems",
     "io": "gis.io:settings_problems",
+    "plausibility": "gis.plausibility:settings_problems",
     "renewal": "gis.renewal:settings_problems",
 }
 

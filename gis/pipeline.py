@@ -26,8 +26,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._errors import GisError
 from .config import load_settings
+from .coords_rows import per_row_systems
 from .outputs import output_path, staged, unique_filenames
+from .plausibility import check_plausible
 
 __all__ = [
     "note_unmatched", "load_inputs", "parcels_with_zones",
@@ -225,11 +228,17 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
     check["note"] = coordinate_note(check)
+    # row by row: firms on industrial land only under another system (copied from another map)
+    firms = per_row_systems(firms, ledger, parcels, check["best"] if check["auto"] else check["used"],
+                            check["auto"], settings)
     return firms, ledger, check
 
 
-def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
+def stop_if_nothing_loaded(firms, ledger, path, out_dir=None, kind="enterprises"):
     """Write the ledger and raise a one-line ValidationError when no row of the table was loaded.
+
+    ``kind`` is the ledger kind of the input (``"landuse"``, ``"plan"`` for
+    a land layer whose every feature was rejected).
 
     Returns
     -------
@@ -242,15 +251,20 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
         return None
     name = Path(str(path)).name
     rejects = ledger.write_csv(Path(out_dir) / "rejects.csv") if out_dir is not None else None
-    counts = ledger.counts("enterprises")
+    counts = ledger.counts(kind)
     top = ledger.summary()
     top = top[top["severity"] == "reject"]
+    if kind != "enterprises":  # the reasons of this layer's rows
+        mine = ledger.rejects
+        mine = mine[mine["file"] == name]["reason"].value_counts()
+        top = top[top["reason"].isin(mine.index[:1])]
     reason = (f"; most rows: {top['label_zh'].iloc[0]} ({top['reason'].iloc[0]}, {top['rows'].iloc[0]} 行)"
               if len(top) else "")
     where = f"; see {rejects}" if rejects is not None else ""
+    what = "所有企业行均被拒绝" if kind == "enterprises" else "图层所有要素均被拒绝"
     raise ValidationError(
         f"no row could be loaded: all {counts['rows_read']} rows rejected{reason}{where} / "
-        "所有企业行均被拒绝，请查看拒绝清单",
+        f"{what}，请查看拒绝清单",
         source=name,
     )
 
@@ -756,6 +770,9 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
     land_ledger = Ledger()
     parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
                                   layer=inputs.get("layer"))
+    for gdf, source, kind in ((parcels, landuse, "landuse"), (plan_gdf, plan, "plan")):
+        if gdf is not None:  # a land layer with every feature rejected stops here, rejects.csv written
+            stop_if_nothing_loaded(gdf, ledger + land_ledger, source, out_dir, kind=kind)
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
@@ -893,11 +910,18 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
                "report_options": report_options}
     from .background import Background, worth_it
 
-    if "maps" in steps and worth_it(settings):
-        with Background(("gis.maps",)) as bg:  # starts now: its imports overlap the loading
-            _run_steps(result, steps, inputs, out_dir, progress, options, bg)
-    else:
-        _run_steps(result, steps, inputs, out_dir, progress, options)
+    try:
+        if "maps" in steps and worth_it(settings):
+            with Background(("gis.maps",)) as bg:  # starts now: its imports overlap the loading
+                _run_steps(result, steps, inputs, out_dir, progress, options, bg)
+        else:
+            _run_steps(result, steps, inputs, out_dir, progress, options)
+    except GisError:
+        # a stage stopped by a user error: the ledger is published (with run.json "failed"), nothing else
+        if getattr(result, "ledger", None) is not None and not _public(map_options, report_options) \
+                and not (out_dir / "rejects.csv").exists():
+            result.ledger.write_csv(out_dir / "rejects.csv")
+        raise
     if not result.summary:
         result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
@@ -960,6 +984,8 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         _stage_attach(result, inputs)
     elif step == "efficiency":
         _stage_efficiency(result, inputs)
+        # magnitudes checked before the long stages (renewal, density, maps, report)
+        check_plausible(result.firms, result.parcels, result.settings, source=inputs["enterprises"])
     elif step == "renewal":
         _stage_renewal(result)
     elif step == "density":
