@@ -331,7 +331,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
                 dist[rows] = d2[first]
     left = has_pt & (match == "unmatched")
     if left.any():
-        note[left] = f"{snap_m:g}m内无{'工业' if industrial_only else ''}宗地"
+        note[left] = f"{snap_m:g}m内无{'工业' if industrial_only else ''}图斑"
         if industrial_only and (~cand_mask).any():
             other = np.asarray(parcels.geometry.values)[~cand_mask]
             codes = parcels[cfg["parcel_code_col"]].astype(str).to_numpy()[~cand_mask]
@@ -341,7 +341,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
                 keep = np.r_[True, s3[1:] != s3[:-1]]
                 rows = li[s3[keep]]
                 note[rows] = [
-                    f"位于非工业图斑(DLBM={c}), {snap_m:g}m内无工业宗地" for c in codes[t3[keep]]
+                    f"位于非工业图斑(DLBM={c}), {snap_m:g}m内无工业图斑" for c in codes[t3[keep]]
                 ]
     return pd.DataFrame(
         {"parcel_id": pid, "match": match, "snap_m": dist, "match_note": note},
@@ -761,16 +761,16 @@ def zone_rule(settings=None):
     --------
     >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
     ...                       "township_min_share": 0.0}})
-    '平台/园区归属: 按宗地面积最大重叠, 且重叠不少于宗地面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主宗地, 无宗地的企业按坐标点所在'
+    '平台/园区归属: 按图斑面积最大重叠, 且重叠不少于图斑面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主图斑, 无图斑的企业按坐标点所在'
     """
     cfg = _cfg(settings)
     share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
 
     def cond(v):
-        return f"且重叠不少于宗地面积的{v:.0%}" if v > 0 else "任意重叠即可"
+        return f"且重叠不少于图斑面积的{v:.0%}" if v > 0 else "任意重叠即可"
 
-    return (f"平台/园区归属: 按宗地面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
-            "企业随其主宗地, 无宗地的企业按坐标点所在")
+    return (f"平台/园区归属: 按图斑面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
+            "企业随其主图斑, 无图斑的企业按坐标点所在")
 
 
 def zone_of_points(points, zones, name_col="name_zh"):

@@ -555,7 +555,7 @@ def _match(args):
         return 0
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
-        print(table.drop(columns=["成员宗地"], errors="ignore").head(args.top).to_string(index=False))
+        print(table.drop(columns=["成员图斑"], errors="ignore").head(args.top).to_string(index=False))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -125,8 +125,8 @@ REASONS = {
         "无效几何图形已用 make_valid 修复：{detail}", "invalid geometry repaired with make_valid: {detail}",
     ),
     "no_parcel": (
-        "note", "未匹配到工业宗地",
-        "企业坐标未落在工业宗地内（{detail}），用地面积按企业名录计",
+        "note", "未匹配到工业图斑",
+        "企业坐标未落在工业图斑内（{detail}），用地面积按企业名录计",
         "the firm's point is not on an industrial parcel ({detail}); its land comes from the table",
     ),
     "area_from_geometry": (
@@ -157,6 +157,12 @@ REASONS = {
         "note", "编码声明有误",
         "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
         "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
+    ),
+    "declared_land_differs": (
+        "note", "填报用地面积与地块面积不符",
+        "填报用地面积 {value} 亩与所用地块自身面积 {detail} 亩不符（超过容差）",
+        "declared land {value} mu differs from the own area {detail} mu of the land units it uses "
+        "(beyond the tolerance)",
     ),
 }
 

@@ -311,6 +311,9 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
             layers.get("townships"), settings=settings,
         )
         note_unmatched(firms, units, ledger, source)
+        from .land_figures import note_declared_land
+
+        note_declared_land(firms, units, parcels, ledger, source, settings)
     else:
         units = firms.copy()
         units["table_mu"] = units["land_mu"]
@@ -325,9 +328,11 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
 def evaluate_units(units, settings=None, year=None):
     """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
-    from . import efficiency
+    from . import efficiency, land_figures
 
-    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    settings = settings or load_settings()
+    units = land_figures.actual_land(units, settings)  # efficiency.tenants: actual_land
+    ev = efficiency.evaluate(units, settings=settings, year=year)
     return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
 
 
@@ -370,16 +375,17 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, land_figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
-    land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
+    land = land_figures.unit_area(parcels, settings) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
     if "parcel_id" in ev and land is not None:
-        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
-        # same figures feed the parcel layer, the maps and the renewal rules
-        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
+        # one measure per piece of land (gis.land_figures): its own area, the
+        # firms using it (tenant rule); the same figures feed the land layer,
+        # the maps and the renewal rules
+        tables["parcels"] = land_figures.land_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -449,6 +455,11 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
 
         out["zone_rule"] = zone_rule(settings)
         out["zero_use_rule"] = zero_use_rule(settings)
+        from .land_figures import land_unit_text, tenant_rule_text
+
+        if parcels is not None:
+            out["land_unit"] = land_unit_text()
+        out["tenant_rule"] = tenant_rule_text(settings)
     return out
 
 
@@ -1082,11 +1093,14 @@ def _joined_codes(keys, codes):
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
-    A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them as on the 宗地 sheet
+    The land unit's tax, value added and 地块亩均 (``tax_per_mu``,
+    ``va_per_mu``) are those of the land-unit sheet
+    (:func:`gis.land_figures.land_figures`: the firms counted under
+    ``efficiency.tenants``, NaN when none is); its floor area and ``firms``
+    count every firm on it, tenants included.  A firm on several parcels
+    (``parcel_ids``) has its figures shared among them
     (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
-    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
-    the parcel they sit on (their tax is produced there) but add no land.
+    under ``attach.multi_parcel: per_parcel``).
 
     Parameters
     ----------
@@ -1108,19 +1122,23 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     GeoDataFrame
         ``parcels`` with the columns of the :mod:`gis.renewal` input
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
-        ``value_added``, ``floor_area`` (NaN where no firm),
+        ``value_added``, ``tax_per_mu``, ``va_per_mu``, ``floor_area``
+        (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
         holding the land, tenants excluded), ``grade``, ``grade_previous``
         (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, figures, land_figures
 
     settings = settings or load_settings()
-    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade", "area_mu"] if c in parcels.columns]
     out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
-    land = attach.parcel_land(parcels)
+    land = land_figures.unit_area(parcels, settings)
     out["area_mu"] = out["BSM"].map(land).astype(float)
+    # the land unit's money and 地块亩均: the one function every output reads
+    lf = land_figures.land_figures(ev, land, settings)
+    lf = lf.drop(index=lf.index[-1])[["tax", "value_added", "tax_per_mu", "va_per_mu"]]
     if previous is not None:
         ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
     f = figures.parcel_units(ev, land, settings)
@@ -1129,7 +1147,8 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
                           for c in ("tax", "value_added", "floor_area")})
     money["pid"] = f["pid"]
-    sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
+    sums = money.groupby("pid")[["floor_area"]].sum()
+    sums = sums.join(lf, how="left")
     sums["firms"] = firm.groupby(f["pid"]).nunique()
     f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
@@ -1316,7 +1335,7 @@ def map_layers(result):
     facts = result.renewal.get("facts") if result.renewal else None
     names = _firm_names(result.firms) if result.firms is not None else None
     if result.parcels is not None and "firms" in result.parcels:
-        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        # the land-unit sheet's figures (gis.land_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
         eff = eff.assign(parcel_id=eff["BSM"])
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
@@ -1485,10 +1504,10 @@ def report_extras(result):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
-            "认定结果": status.index, "宗地数": status.to_numpy(),
+            "认定结果": status.index, "图斑数": status.to_numpy(),
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
-        html["低效工业用地认定（宗地）"] = counts
+        html["低效工业用地认定（图斑）"] = counts
         lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
@@ -1583,10 +1602,10 @@ def renewal_line(renewal_result):
     Returns
     -------
     str
-        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+        e.g. ``低效工业用地: 候选 509 个图斑, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
     fig = renewal_figures(renewal_result)
-    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+    return (f"低效工业用地: 候选 {fig['candidates']} 个图斑, 区块 {fig['blocks']} 个, "
             f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
             f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 
