@@ -1141,6 +1141,11 @@ def _append(acc, mask, piece, sep):
     return np.where(mask, joined, acc)
 
 
+def _tax_per_mu(P, area):
+    """The land unit's 地块亩均税收 when given (:mod:`gis.land_figures`), else tax ÷ area."""
+    return _num(P, "tax_per_mu") if "tax_per_mu" in P.columns else _num(P, "tax") / area
+
+
 def candidates(parcels, rule_results):
     """One row per parcel in scope with its status, reasons and evidence.
 
@@ -1180,7 +1185,7 @@ def candidates(parcels, rule_results):
     >>> flagged[["parcel_id", "reasons"]].values.tolist()
     [['330782200000000014', '容积率偏低；亩均税收偏低'], ['330782200000000016', '亩均税收偏低']]
     >>> flagged["tax_per_mu"].round(2).tolist(), flagged["far"].round(2).tolist()
-    ([4.34, 2.81], [0.83, 1.77])
+    ([4.04, 2.81], [0.83, 1.77])
     """
     _check_parcels(parcels, "candidates")
     rr = rule_results
@@ -1205,9 +1210,7 @@ def candidates(parcels, rule_results):
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = (area > 0) & ~no_data
         out["far"] = np.where(ok, _num(P, "floor_area") / (area * M2_PER_MU), np.nan)
-        out["tax_per_mu"] = np.where(ok, _num(P, "tax") / area, np.nan)
-    if "tax_per_mu" in P.columns:  # the land unit's 地块亩均税收 (gis.land_figures)
-        out["tax_per_mu"] = np.where(no_data, np.nan, _num(P, "tax_per_mu"))
+        out["tax_per_mu"] = np.where(ok, _tax_per_mu(P, area), np.nan)
 
     # wide tables (parcel × rule), then one vectorised pass per rule: no row loop
     present = set(rr["rule"].unique())
