@@ -381,7 +381,7 @@ CODES = {
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
     # what an input file holds (gis.ledger balance lines)
     "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
-                   "plan": "规划用地用海", "layer": "图层"},
+                   "plan": "规划用地用海", "layer": "图层", "cadastre": "地籍宗地"},
     # coordinate systems of 经度/纬度 (gis.crs)
     "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
                "bd09": "BD-09(百度)", "auto": "自动识别"},

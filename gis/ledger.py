@@ -164,6 +164,21 @@ REASONS = {
         "declared land {value} mu differs from the own area {detail} mu of the land units it uses "
         "(beyond the tolerance)",
     ),
+    "bad_zddm": (
+        "reject", "宗地代码无效",
+        "宗地代码「{value}」不是 {detail} 位", "宗地代码 '{value}' does not have {detail} characters",
+    ),
+    "zongdi_overlap": (
+        "note", "宗地相互重叠",
+        "宗地「{value}」与宗地 {detail} 重叠，两宗均保留，请核实权属界线",
+        "宗地 '{value}' overlaps 宗地 {detail}; both kept, check the boundaries",
+    ),
+    "bad_holder_code": (
+        "note", "权利人证件号无效",
+        "权利人证件号「{value}」既不是有效的统一社会信用代码也不是身份证号，该宗地只按位置关联企业",
+        "holder code '{value}' is neither a valid credit code nor an ID card number; "
+        "the 宗地 is joined to firms by location only",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)
