@@ -349,7 +349,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
     )
 
 
-def parcel_links(firms, matches, register=None):
+def parcel_links(firms, matches, register=None, register_first=False):
     """Firm–parcel links: the location match plus any land-register rows.
 
     Parameters
@@ -362,6 +362,10 @@ def parcel_links(firms, matches, register=None):
         Extra links for 一企多地, columns ``uscc`` and ``parcel_id`` (e.g. the
         land-use-right register).  Rows whose USCC is not in ``firms`` are
         ignored.
+    register_first : bool
+        A firm with register rows takes its parcels from the register only
+        (its point's parcel is not added: 宗地 by the holder's credit code,
+        else by location; ``attach.register_first``).
 
     Returns
     -------
@@ -382,6 +386,8 @@ def parcel_links(firms, matches, register=None):
         extra = pd.DataFrame(
             {"firm": key.loc[u[ok]].to_numpy(), "parcel_id": reg["parcel_id"].to_numpy()[ok]}
         )
+        if register_first:
+            links = links[~links["firm"].isin(extra["firm"])]
         links = pd.concat([links, extra], ignore_index=True)
     links = links.astype({"parcel_id": object})
     return links.drop_duplicates(ignore_index=True)
@@ -850,7 +856,7 @@ def _attach(firms, parcels, platforms, parks, townships, register, settings, nam
     cfg = _cfg(settings)
     ind = industrial_parcels(parcels, settings)
     m = firm_parcels(firms, parcels, settings=settings, industrial=ind)
-    links = parcel_links(firms, m, register)
+    links = parcel_links(firms, m, register, register_first=bool(cfg.get("register_first")))
     inferred = inferred_links(firms, parcels, links, settings, industrial=ind)
     links = pd.concat([links, inferred[["firm", "parcel_id"]]], ignore_index=True)
     pmu = parcel_land(parcels, settings)

@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 
 from ._errors import ValidationError
-from .config import load_settings, number_problems
+from .config import choice_problems, load_settings, number_problems
 from .crs import M2_PER_MU
 from .identifiers import is_valid_uscc, normalise_uscc
 from .ledger import Ledger
@@ -69,6 +69,7 @@ def settings_problems(settings):
     problems = number_problems(cfg, w, "zddm_length", low=1, integer=True)
     problems += number_problems(cfg, w, "unit_check_factor", above=1)
     problems += number_problems(cfg, w, "overlap_share", low=0, high=1)
+    problems += choice_problems(cfg, w, "land_unit", ("图斑", "宗地"))
     aliases = cfg.get("aliases") or {}
     for key in FIELDS:
         names = aliases.get(key)
@@ -341,8 +342,9 @@ def land_units(zd, landuse=None, settings=None):
         toolkit joins on), ``DLBM`` (现状地类), ``current_share`` (share of
         the 宗地 under that class), ``n_tuban`` (三调 图斑 it crosses),
         ``nonindustrial_share`` (share on non-industrial 三调 classes: evidence
-        of 非工业使用), ``TBDLMJ`` (= ``ZDMJ``, ㎡, the land unit's own area)
-        and ``supply_date`` (= ``GYRQ``, for the renewal rules).
+        of 非工业使用) and ``TBDLMJ`` (= ``ZDMJ``, ㎡, the land unit's own area).
+        ``GYRQ`` is kept as it is: it is not the renewal rules'
+        ``supply_date``, whose rule also needs the start of construction.
 
     Examples
     --------
@@ -369,8 +371,6 @@ def land_units(zd, landuse=None, settings=None):
     else:
         out["DLBM"] = yt_code
     out["TBDLMJ"] = pd.to_numeric(out["ZDMJ"], errors="coerce").astype(float)
-    if "GYRQ" in out:
-        out["supply_date"] = out["GYRQ"]
     return out
 
 

@@ -80,6 +80,7 @@ FILES = {
     "landuse": "三调_DLTB.gpkg",
     "plan": "规划用地用海.gpkg",
     "manifest": "demo_manifest.json",
+    "parcels": "地籍宗地_ZD.gpkg",
 }
 #: the sentence every generated file carries
 SYNTHETIC_NOTE = "合成演示数据 synthetic demo data — not real enterprises"
@@ -1232,6 +1233,12 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
                           frame, cfg, rng, year)
     _gpkg(paths["plan"], plan, "YDYH",
           f"国土空间规划 用地用海 (YDYH) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
+    from .demo_cadastre import ZONGDI_LAYER, make_cadastre
+
+    # its own random stream: the other files are the same with or without the 宗地 layer
+    zd = make_cadastre(dltb, link, firms, idle, year, np.random.default_rng([seed, int(round(scale * 1000)), 24]))
+    _gpkg(paths["parcels"], zd, ZONGDI_LAYER,
+          f"地籍宗地 (ZD) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
 
     # manifest
     counts = _manifest_counts(firms, current, prev, entrants, lv, link, dltb, idle, plan, changed, cfg)
@@ -1250,6 +1257,7 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
         "planted": planted,
         "expected_rejects": sum(p["expect"] == "reject" for p in planted),
         "idle_parcel_bsm": [str(b) for b in bsm[idle][:50]],
+        "zongdi": int(len(zd)),
     }
     with open(paths["manifest"], "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1, sort_keys=True, default=_json_default)

@@ -109,6 +109,7 @@ COLUMNS = {
     "table_mu": "填报用地面积(亩)",
     "parcel_mu": "图斑分摊用地面积(亩)",
     "land_from": "用地来源",
+    "land_join": "宗地关联方式",
     "share": "图斑分摊比例",
     "firm": "企业行号",
     # --- the evaluation (gis.efficiency)
@@ -338,6 +339,7 @@ SUMMARY = {
     "inputs": "输入文件（读取 = 载入 + 拒绝）",
     "land_unit": "用地单元",
     "tenant_rule": "租赁企业处理",
+    "land_join": "企业与宗地关联方式",
     "coords": "经纬度坐标系",
     "coords_check": "坐标系检查",
     "config": "配置文件",
@@ -365,6 +367,7 @@ CODES = {
     # gis.attach
     "match": {"inside": "落在图斑内", "snapped": "就近吸附", "unmatched": "未匹配"},
     "land_from": {"parcel": "图斑", "table": "企业填报", "none": "无"},
+    "land_join": {"credit_code": "按权利人证件号", "location": "按位置", "none": "未关联"},
     # gis.ledger
     "severity": {"reject": "剔除", "note": "修正", "source": "读取"},
     # plan targets (gis.layers.targets keys)

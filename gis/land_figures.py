@@ -59,6 +59,13 @@ __all__ = [
     "land_figures",
     "declared_land_check",
     "note_declared_land",
+    "land_unit_kind",
+    "zongdi_settings",
+    "holder_links",
+    "land_join",
+    "ZONGDI_LABELS",
+    "ZONGDI_SUMMARY",
+    "report_labels",
 ]
 
 #: the values of ``efficiency.tenants``
@@ -99,6 +106,88 @@ def tenant_rule_text(settings=None):
     return _TENANT_TEXT[tenant_rule(settings)]
 
 
+def land_unit_kind(settings=None):
+    """The land unit of the run: ``"图斑"`` or ``"宗地"`` (``cadastre.land_unit``)."""
+    settings = settings or load_settings()
+    return (settings.get("cadastre") or {}).get("land_unit") or "图斑"
+
+
+def zongdi_settings(settings):
+    """The settings of a run whose land unit is the 宗地 (a 宗地 layer given).
+
+    A copy with ``cadastre.land_unit: 宗地``, each firm's land from its 宗地
+    (``attach.land_source: parcel``), no 一企多地 links guessed from declared
+    land (``attach.infer_multi_parcel: false``: the holder's credit code says
+    which 宗地 a firm holds, ``attach.register_first: true``: and only it,
+    the point's 宗地 for the firms not found) and the land-unit sheet named 宗地.
+    """
+    import copy
+
+    s = copy.deepcopy(settings)
+    s["cadastre"]["land_unit"] = "宗地"
+    s["attach"]["land_source"] = "parcel"
+    s["attach"]["infer_multi_parcel"] = False
+    s["attach"]["register_first"] = True
+    if "parcels" in (s.get("report") or {}).get("sheets", {}):
+        s["report"]["sheets"]["parcels"] = "宗地"
+    return s
+
+
+def holder_links(firms, parcels):
+    """(``uscc``, ``parcel_id``) links of the 宗地 held by the firms, or None without 宗地.
+
+    The 宗地 whose holder's credit code (``QLRZJH``, valid) is a firm's
+    ``uscc`` belong to that firm (一企多地: all of them); other firms are
+    joined by location (:func:`gis.attach.firm_parcels`).
+    """
+    if parcels is None or "ZDDM" not in parcels or "uscc" not in parcels or "uscc" not in firms:
+        return None
+    reg = pd.DataFrame({"uscc": parcels["uscc"].to_numpy(), "parcel_id": parcels["ZDDM"].to_numpy()})
+    return reg.dropna().reset_index(drop=True)
+
+
+def land_join(firms, units, register):
+    """How each firm was joined to its land: ``credit_code``, ``location`` or ``none``.
+
+    ``credit_code``: the firm holds a 宗地 under its credit code (权利人证件号);
+    ``location``: its point lies on (or near) a land unit; ``none``: neither.
+    """
+    by_code = firms["uscc"].isin(register["uscc"]).to_numpy() if register is not None and "uscc" in firms \
+        else np.zeros(len(firms), dtype=bool)
+    has = units["parcel_id"].notna().to_numpy() if "parcel_id" in units else np.zeros(len(firms), bool)
+    return pd.Series(np.where(by_code, "credit_code", np.where(has, "location", "none")),
+                     index=firms.index, name="land_join")
+
+
+#: the labels that change when the 宗地 is the land unit: table key -> column -> label
+#: (the workbook and the HTML report; every other label is the same for both units)
+ZONGDI_LABELS = {
+    "firms": {"parcel_id": "宗地代码", "parcel_ids": "全部宗地", "n_parcels": "宗地数(宗)",
+              "n_inferred": "推断宗地数(宗)", "firms_on_parcel": "同宗地企业数(家)",
+              "parcel_mu": "宗地分摊用地面积(亩)", "share": "宗地分摊比例"},
+    "parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_assessed": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_blocks": {"parcel_ids": "成员宗地", "n_parcels": "宗地数(宗)"},
+}
+#: the 汇总 keys that change when the 宗地 is the land unit
+ZONGDI_SUMMARY = {"parcels": "宗地数(宗)", "candidates": "更新候选宗地(宗)"}
+
+
+def report_labels(settings, sheet_labels=None):
+    """``(labels, sheet_labels)`` for :func:`gis.report.write_report` under the run's land unit.
+
+    Unchanged for a 图斑 run; for a 宗地 run the 宗地 words of
+    :data:`ZONGDI_LABELS` / :data:`ZONGDI_SUMMARY` over ``sheet_labels``.
+    """
+    sheet_labels = dict(sheet_labels or {})
+    if land_unit_kind(settings) != "宗地":
+        return None, sheet_labels
+    for key, lab in ZONGDI_LABELS.items():
+        sheet_labels[key] = {**(sheet_labels.get(key) or {}), **lab}
+    return dict(ZONGDI_SUMMARY), sheet_labels
+
+
 def land_unit_text(kind="图斑"):
     """What the land unit of the run is, for 汇总, 评价办法, the report and the maps.
 
@@ -106,7 +195,7 @@ def land_unit_text(kind="图斑"):
     '以三调图斑代替宗地（未提供宗地图层）'
     """
     if kind == "宗地":
-        return "宗地（地籍宗地图层）"
+        return "宗地（地籍宗地图层；现状地类取自三调图斑，按面积占比）"
     return SUBSTITUTE_NOTE
 
 

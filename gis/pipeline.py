@@ -125,7 +125,7 @@ def demo_dir(path=None):
     return Path(path or os.environ.get("GIS_DEMO_DIR") or Path.cwd() / "data" / "demo")
 
 
-def demo_inputs(path=None, scale=None, settings=None):
+def demo_inputs(path=None, scale=None, settings=None, parcels=False):
     """Generate (or reuse) the synthetic demo data and return :func:`run` inputs.
 
     Parameters
@@ -134,6 +134,9 @@ def demo_inputs(path=None, scale=None, settings=None):
         Folder for the demo files (see :func:`demo_dir`).
     scale : float, optional
         Size multiplier; default ``$GIS_DEMO_SCALE`` or 1.
+    parcels : bool
+        Also give the demo's 宗地 layer (``cadastre``): the 宗地 is then the
+        land unit (``gis demo`` does so unless ``--no-parcels``).
 
     Returns
     -------
@@ -154,6 +157,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "previous": paths["enterprises_previous"],
         "landuse": paths["landuse"],
         "plan": paths["plan"],
+        "cadastre": paths.get("parcels") if parcels else None,
         "year": year,
         "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,
@@ -255,15 +259,23 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
-    """Read the 三调 parcels and the plan zoning (either may be None).
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None, cadastre=None):
+    """Read the land units (三调 parcels, or 宗地) and the plan zoning (any may be None).
 
     ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    With ``cadastre`` (a 宗地 layer, :func:`gis.cadastre.read_cadastre`) the
+    宗地 are the land units (:func:`gis.cadastre.land_units`: current use
+    from the 三调 layer by area share).
     """
     from .io import read_landuse, read_plan
 
     parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
+    if cadastre:
+        from . import cadastre as cad
+
+        zd = cad.read_cadastre(cadastre, ledger=ledger, settings=settings)
+        parcels = cad.land_units(zd, parcels, settings)
     return parcels, plan_gdf
 
 
@@ -306,10 +318,17 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
     settings = settings or load_settings()
     if parcels is not None and len(parcels):
+        from .land_figures import holder_links
+
+        register = holder_links(firms, parcels)
         units = attach.evaluation_units(
             firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
+            layers.get("townships"), settings=settings, register=register,
         )
+        if register is not None and "firm" not in units:  # 宗地: say how each firm got its land
+            from .land_figures import land_join
+
+            units["land_join"] = land_join(firms, units, register).to_numpy()
         note_unmatched(firms, units, ledger, source)
         from .land_figures import note_declared_land
 
@@ -458,7 +477,12 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
         from .land_figures import land_unit_text, tenant_rule_text
 
         if parcels is not None:
-            out["land_unit"] = land_unit_text()
+            out["land_unit"] = land_unit_text("宗地" if "ZDDM" in parcels else "图斑")
+            if "ZDDM" in parcels and "land_join" in ev:
+                n = ev["land_join"].value_counts()
+                out["land_join"] = (f"按权利人证件号 {int(n.get('credit_code', 0))} 家，"
+                                    f"按位置 {int(n.get('location', 0))} 家，"
+                                    f"未关联 {int(n.get('none', 0))} 家")
         out["tenant_rule"] = tenant_rule_text(settings)
     return out
 
@@ -743,10 +767,10 @@ def _stage_efficiency(result, inputs):
         result.parcels = parcels_with_zones(result)
 
 
-def input_roles(enterprises, previous=None, landuse=None, plan=None):
+def input_roles(enterprises, previous=None, landuse=None, plan=None, cadastre=None):
     """The input files by their role in the report's data sources (None left out)."""
     roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
-             "国土空间规划用地用海": plan}
+             "国土空间规划用地用海": plan, "地籍宗地": cadastre}
     return {k: v for k, v in roles.items() if v is not None}
 
 
@@ -766,7 +790,7 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
     parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
-                                  layer=inputs.get("layer"))
+                                  layer=inputs.get("layer"), cadastre=inputs.get("cadastre"))
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
@@ -815,7 +839,7 @@ def _run_checks(arguments):
 @staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None, layer=None):
+        map_options=None, sheet=None, report_options=None, layer=None, cadastre=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -885,17 +909,21 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
         settings = load_settings(settings)
+    if cadastre:
+        from .land_figures import zongdi_settings
+
+        settings = zongdi_settings(settings)
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer, "year": year}
+              "layer": layer, "year": year, "cadastre": cadastre}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = input_roles(enterprises, previous, landuse, plan)
+    result.inputs = input_roles(enterprises, previous, landuse, plan, cadastre)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
@@ -1567,8 +1595,11 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
     firms = tables.get("firms")
     if firms is not None:  # codes as the planners read them
+        from .labels import code_labels
+
         zh = {c: firms[c].map(m).fillna(firms[c]) for c, m in
-              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH)) if c in firms}
+              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH),
+               ("land_join", code_labels("land_join"))) if c in firms}
         tables["firms"] = firms.assign(**zh)
     sheets, labels, html, figs, lines = report_extras(result)
     tables.update(sheets)
@@ -1579,10 +1610,13 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
                                   result.inputs)
     bench = firms.attrs.get("benchmarks") if firms is not None else None
+    from .land_figures import report_labels
+
+    unit_labels, labels = report_labels(result.settings, labels)  # 宗地 or 图斑
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
-        areas=result.layers.get("platforms"), settings=result.settings,
+        areas=result.layers.get("platforms"), settings=result.settings, labels=unit_labels,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
         previous_summary=_previous_summary(result),
@@ -1605,7 +1639,9 @@ def renewal_line(renewal_result):
         e.g. ``低效工业用地: 候选 509 个图斑, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
     fig = renewal_figures(renewal_result)
-    return (f"低效工业用地: 候选 {fig['candidates']} 个图斑, 区块 {fig['blocks']} 个, "
+    facts = renewal_result.get("facts")
+    unit = "宗宗地" if facts is not None and "ZDDM" in facts else "个图斑"
+    return (f"低效工业用地: 候选 {fig['candidates']} {unit}, 区块 {fig['blocks']} 个, "
             f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
             f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 
