@@ -281,3 +281,80 @@ def test_no_output_calls_a_tu_ban_a_zong_di(written, demo_full_published):
     assert "以三调图斑代替宗地" in eff
     rejects = (out / "rejects.csv").read_text(encoding="utf-8-sig")
     assert "宗地" not in strip(rejects)
+
+
+# --------------------------------------------------------------------------
+# the same demo with its cadastral 宗地 layer: the 宗地 is the land unit
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def written_zongdi(demo_full_inputs, tmp_path_factory):
+    from pathlib import Path
+
+    from gis import pipeline
+
+    zd_path = Path(demo_full_inputs["enterprises"]).parent / "地籍宗地_ZD.gpkg"
+    out = tmp_path_factory.mktemp("demo_zongdi")
+    inputs = {**demo_full_inputs, "cadastre": str(zd_path)}
+    pipeline.run(**inputs, out_dir=out, progress=False, stages=("efficiency", "renewal", "report"))
+    wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
+    sheets = {n: _sheet(wb, n) for n in ("企业评价", "宗地", "更新评估")}
+    summary = _sheet(wb, "汇总")
+    sheets["汇总"] = dict(zip(summary.iloc[:, 0], summary.iloc[:, 1]))
+    sheets["names"] = wb.sheetnames
+    gpkg = out / "results.gpkg"
+    layers = {n: pyogrio.read_dataframe(gpkg, layer=n, read_geometry=False)
+              for n in ("parcels", "renewal_parcels")}
+    layers["ZD"] = pyogrio.read_dataframe(zd_path, layer="ZD", read_geometry=False)
+    return sheets, layers, out
+
+
+def test_zongdi_sheet_adds_up_to_the_evaluated_land(written_zongdi):
+    sheets, layers, _ = written_zongdi
+    s, zd = sheets["汇总"], sheets["宗地"]
+    assert "宗地" in sheets["names"] and "图斑" not in sheets["names"]
+    assert s["用地单元"].startswith("宗地") and "按权利人证件号" in s["企业与宗地关联方式"]
+    body, total = zd[zd["宗地代码"] != TOTAL], zd[zd["宗地代码"] == TOTAL]
+    # Σ land of the 宗地 sheet = the evaluated firms' land in 汇总
+    assert _close(body["宗地面积(亩)"].sum(), s["参评用地(亩)"])
+    assert _close(total["宗地面积(亩)"].iloc[0], s["参评用地(亩)"])
+    # each 宗地's area is its registered ZDMJ (㎡ → 亩), never the firms' declared land
+    own = layers["ZD"].set_index("ZDDM")["ZDMJ"].astype(float) / M2_PER_MU
+    np.testing.assert_allclose(body["宗地面积(亩)"].astype(float),
+                               own.loc[body["宗地代码"]].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(body["地块亩均税收(万元/亩)"].astype(float),
+                               (body["税收(万元)"] / body["宗地面积(亩)"]).astype(float), rtol=1e-9)
+
+
+def test_zongdi_land_figures_agree_in_every_output(written_zongdi):
+    sheets, layers, _ = written_zongdi
+    sheet = sheets["宗地"].set_index("宗地代码").drop(index=[TOTAL])
+    lay = layers["parcels"].set_index("BSM")
+    ren = layers["renewal_parcels"].set_index("parcel_id")
+    np.testing.assert_allclose(lay.loc[sheet.index, "area_mu"].astype(float),
+                               sheet["宗地面积(亩)"].astype(float), rtol=1e-9)
+    np.testing.assert_allclose(lay.loc[sheet.index, "tax_per_mu"].astype(float),
+                               sheet["地块亩均税收(万元/亩)"].astype(float), rtol=1e-9)
+    both = ren.index.intersection(sheet.index)
+    assert len(both) > 1000
+    np.testing.assert_allclose(ren.loc[both, "tax_per_mu"].astype(float),
+                               sheet.loc[both, "地块亩均税收(万元/亩)"].astype(float), rtol=1e-9)
+    assessed = sheets["更新评估"].set_index("宗地代码")
+    shared = assessed.index.intersection(sheet.index)
+    np.testing.assert_allclose(assessed.loc[shared, "地块亩均税收(万元/亩)"].astype(float),
+                               sheet.loc[shared, "地块亩均税收(万元/亩)"].astype(float),
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_a_firm_on_several_zongdi_is_one_firm_with_their_land_summed(written_zongdi):
+    sheets, layers, _ = written_zongdi
+    firms = sheets["企业评价"]
+    assert firms["统一社会信用代码"].dropna().is_unique
+    own = layers["ZD"].set_index("ZDDM")["ZDMJ"].astype(float) / M2_PER_MU
+    ev = firms[firms["评价范围"].isin(EVALUATED) & (firms["宗地关联方式"] == "按权利人证件号")
+               & (firms["同宗地企业数(家)"] == 1)]
+    multi = ev[ev["全部宗地"].str.contains(";")]
+    assert len(multi) > 20, "the demo must have firms on several 宗地"
+    for _, f in multi.iterrows():  # by hand: Σ ZDMJ of the firm's 宗地
+        assert _close(f["用地面积(亩)"], sum(own[z] for z in f["全部宗地"].split(";"))), f["企业名称"]
+    # the demo's 宗地 cut the 三调 图斑: some 宗地 cross two 图斑
+    assert (layers["parcels"]["n_tuban"] >= 2).sum() > 0
