@@ -154,3 +154,64 @@ def test_attach_notes_a_firm_declaring_more_than_its_land():
     assert notes["row"].tolist() == [2]
     assert notes["value"].tolist() == ["45.0"]
     assert "30.0" in notes["message_zh"].iloc[0] and "用地面积" in notes["column"].iloc[0]
+
+
+# --------------------------------------------------------------------------
+# the same rules with the 宗地 as the land unit (gis run --parcels)
+# --------------------------------------------------------------------------
+def _zongdi_case():
+    """三调: T1 (0-300 m) holds 宗地 a, b, c (one 图斑 over three 宗地); 宗地 d spans T2 and T3
+    (one 宗地 over two 图斑).  a, b, c: 10 000 ㎡ = 15 亩 each; d: 20 000 ㎡ = 30 亩.
+    甲 holds a and lets to 乙 (5 亩) and 丙 (4 亩); 丁 holds b and c (一企多地); 戊 holds d."""
+    from gis import cadastre
+    from gis.identifiers import uscc_check_char
+
+    def code(body):
+        return body + uscc_check_char(body)
+
+    u = {k: code(f"91330782MA2B0000{i}") for i, k in enumerate("甲乙丙丁戊", start=1)}
+    sd = gpd.GeoDataFrame({"BSM": ["T1", "T2", "T3"], "DLBM": ["0601"] * 3, "TBDLMJ": [30000.0, 1e4, 1e4]},
+                          geometry=[box(X0, Y0, X0 + 300, Y0 + 100), box(X0 + 300, Y0, X0 + 400, Y0 + 100),
+                                    box(X0 + 400, Y0, X0 + 500, Y0 + 100)], crs=CRS)
+    zd = gpd.GeoDataFrame(
+        {"ZDDM": [f"330782001001GB0000{i}" for i in range(1, 5)], "YT": ["0601"] * 4,
+         "ZDMJ": [1e4, 1e4, 1e4, 2e4], "uscc": [u["甲"], u["丁"], u["丁"], u["戊"]]},
+        geometry=[box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(3)]
+        + [box(X0 + 300, Y0, X0 + 500, Y0 + 100)], crs=CRS)
+    units = cadastre.land_units(zd, sd)
+    firms = gpd.GeoDataFrame(
+        {"name": list("甲乙丙丁戊"), "uscc": [u[k] for k in "甲乙丙丁戊"],
+         "land_mu": [15.0, 0.0, 0.0, 30.0, 30.0], "leased_mu": [None, 5.0, 4.0, None, None],
+         "tax": [300.0, 100.0, 80.0, 600.0, 150.0], "value_added": [900.0, 200.0, 160.0, 1200.0, 600.0],
+         "start_year": 2010, "source_row": [2, 3, 4, 5, 6]},
+        geometry=gpd.points_from_xy([X0 + 50, X0 + 40, X0 + 60, X0 + 150, X0 + 450], [Y0 + 50] * 5),
+        crs=CRS)
+    return firms, units
+
+
+def _zongdi_figures(rule):
+    firms, units = _zongdi_case()
+    s = land_figures.zongdi_settings(settings(rule))
+    at = land_figures.actual_land(pipeline.attach_firms(firms, units, {}, settings=s), s)
+    ev = at.assign(scope=efficiency.evaluation_scope(at, s, year=2025), **{"class": "B"})
+    return ev, land_figures.land_figures(ev, land_figures.unit_area(units, s), s)
+
+
+def test_zongdi_units_under_each_tenant_rule():
+    a, b, c, d = (f"330782001001GB0000{i}" for i in range(1, 5))
+    ev, t = _zongdi_figures("separate")
+    # 丁 is one firm on b and c with their land summed (15 + 15); its tax shared by area
+    assert ev.set_index("name").loc["丁", "land_mu"] == pytest.approx(30.0)
+    assert ev.set_index("name").loc["丁", "n_parcels"] == 2
+    assert t.loc[a, ["area_mu", "tax", "tax_per_mu"]].tolist() == pytest.approx([15.0, 300.0, 20.0])
+    assert t.loc[b, "tax"] == pytest.approx(300.0) and t.loc[c, "tax_per_mu"] == pytest.approx(20.0)
+    # d crosses two 图斑 and is one land unit of 30 亩
+    assert t.loc[d, ["area_mu", "tax_per_mu"]].tolist() == pytest.approx([30.0, 5.0])
+    assert t.loc["全市合计", "area_mu"] == pytest.approx(75.0)
+    _, t = _zongdi_figures("merged")
+    assert t.loc[a, ["tax", "tax_per_mu"]].tolist() == pytest.approx([480.0, 32.0])
+    assert t.loc[d, "tax_per_mu"] == pytest.approx(5.0)
+    ev, t = _zongdi_figures("actual_land")
+    land = ev.set_index("name")["land_mu"]
+    assert land[list("甲乙丙丁戊")].tolist() == pytest.approx([15.0 - 9.0, 5.0, 4.0, 30.0, 30.0])
+    assert t.loc[a, ["area_mu", "tax", "tax_per_mu"]].tolist() == pytest.approx([15.0, 480.0, 32.0])
