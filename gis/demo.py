@@ -1349,6 +1349,11 @@ class Sample:
         planning layers clipped to :data:`SAMPLE_BOX` (EPSG:4549).
     parcels : GeoDataFrame
         The 三调 parcels (DLTB) as :func:`gis.io.read_landuse` returns them.
+    zongdi : GeoDataFrame
+        The sample's cadastral 宗地 (``paths["parcels"]``, layer ZD) as land
+        units (:func:`gis.cadastre.land_units`); give
+        ``cadastre=s.paths["parcels"]`` to :func:`gis.pipeline.run` to make
+        the 宗地 the land unit.
     plan : GeoDataFrame
         The plan zoning (YDYH) as :func:`gis.io.read_plan` returns them.
     firms : GeoDataFrame
@@ -1400,6 +1405,10 @@ class Sample:
             return io.read_landuse(p["landuse"])
         if key == "plan":
             return io.read_plan(p["plan"])
+        if key == "zongdi":  # the 宗地 as land units (current use from the 三调 layer)
+            from . import cadastre
+
+            return cadastre.land_units(cadastre.read_cadastre(p["parcels"]), self.parcels)
         if key == "firms":
             return io.load_enterprises(p["enterprises"], coords=COORDS, year=self.year)[0]
         if key == "evaluated":
@@ -1425,6 +1434,11 @@ class Sample:
     @property
     def facts(self):
         return self._frame("facts")
+
+    @property
+    def zongdi(self):
+        """The sample's 宗地 layer as land units (:func:`gis.cadastre.land_units`)."""
+        return self._frame("zongdi")
 
 
 def sample_layers(layers=None):
