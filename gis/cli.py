@@ -339,9 +339,6 @@ def _run(args):
 
         if not args.landuse:
             raise ValidationError("--engine dask needs --landuse (the parcels are what it partitions)")
-        if args.parcels:
-            raise ValidationError("--parcels is not read by --engine dask yet: run the 宗地 job in "
-                                  "memory (--engine memory) / dask 引擎暂不支持宗地图层")
         if args.layer:
             raise ValidationError("--layer is not read by --engine dask: give the DLTB layer alone "
                                   "or its partitions (gis partition)")
@@ -353,7 +350,7 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=parts, sheet=args.sheet,
+                          output_dir=parts, sheet=args.sheet, cadastre=args.parcels,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
