@@ -107,8 +107,9 @@ def _sheet_argument(p):
 
 # ---------------------------------------------------------------- validate
 def _validate_arguments(p):
-    p.add_argument("files", nargs="+", metavar="FILE",
+    p.add_argument("files", nargs="*", metavar="FILE",
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
+    _parcels_argument(p)
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
@@ -142,7 +143,20 @@ def _validate(args):
             continue
         ledger.extend(led)
         loaded.append((Path(f).name, data, kind))
-    if failed == len(args.files):
+    if args.parcels:  # the cadastral 宗地 layer: its own loader and checks
+        from .cadastre import read_cadastre
+
+        try:
+            led = Ledger()
+            data = read_cadastre(args.parcels, ledger=led, settings=settings)
+            ledger.extend(led)
+            loaded.append((Path(args.parcels).name, data, "cadastre"))
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
+    if not args.files and not args.parcels:
+        raise ValidationError("gis validate: give files to check (or --parcels FILE) / 请给出要检查的文件")
+    if failed == len(args.files) + bool(args.parcels):
         return 2
     for name, data, kind in loaded:
         if kind != "enterprises":

@@ -123,3 +123,16 @@ def test_land_units_take_the_current_use_by_area_share():
     assert u.loc[list("bcd"), "DLBM"].tolist() == ["0601"] * 3
     # the land unit's own area is the registered ZDMJ (b: 9 000 ㎡ although the polygon is 10 000)
     assert u.loc["b", "TBDLMJ"] == 9000.0
+
+
+def test_cli_validate_parcels(tmp_path, capsys):
+    from gis.cli import main
+
+    good = _layer(_good_rows(), tmp_path / "zd.gpkg")
+    assert main(["validate", "--parcels", str(good), "--out", str(tmp_path / "ok")]) == 0
+    assert "读取 3 行 = 载入 3 + 拒绝 0" in capsys.readouterr().out
+    rows = [(c, q, z, y, 15.0, x, yy, w, h) for c, q, z, y, _, x, yy, w, h in _good_rows()]
+    bad = _layer(rows, tmp_path / "mu.gpkg")
+    assert main(["validate", "--parcels", str(bad), "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "ZDMJ" in err and "亩" in err and "Traceback" not in err
