@@ -1663,7 +1663,9 @@ def _identified(gdf, what, lang):
         pid = next((c for c in ("parcel_id", "BSM") if c in gdf.columns), None)
         if pid is None:
             return gdf
-        title = _t("parcel", lang) + " " + _text(gdf[pid])
+        word = ("宗地" if lang != "en" else "Land-rights parcel") if "ZDDM" in gdf.columns \
+            else _t("parcel", lang)
+        title = word + " " + _text(gdf[pid])
         parts = []
     for col in ("township", "platform", "park"):
         if col in gdf.columns:
@@ -1982,6 +1984,10 @@ def _frame(given):
     return YIWU_LONLAT_BOUNDS
 
 
+#: layer names when the land unit is the 宗地 (a ``ZDDM`` column; gis run --parcels)
+_ZONGDI_NAMES = {"efficiency": "宗地亩均效益", "renewal_parcels": "低效用地宗地"}
+
+
 def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targets):
     """Draw layer ``k`` of the standard map ``map_name``."""
     s = _state(m)["settings"]
@@ -2004,9 +2010,11 @@ def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targe
         add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
     elif k == "efficiency":
         add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu",
-                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None)
+                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None,
+                       name=_ZONGDI_NAMES["efficiency"] if "ZDDM" in v.columns else None)
     elif k == "renewal_parcels":
-        add_renewal(m, v, kind="parcels")
+        add_renewal(m, v, kind="parcels",
+                    name=_ZONGDI_NAMES["renewal_parcels"] if "ZDDM" in v.columns else None)
     elif k == "renewal_blocks":
         add_renewal(m, v, kind="blocks")
     elif k == "density":

@@ -1366,6 +1366,8 @@ def map_layers(result):
         # the land-unit sheet's figures (gis.land_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
         eff = eff.assign(parcel_id=eff["BSM"])
+        if "ZDDM" in eff:  # 宗地: its area is ZDMJ (the popup's 图斑面积 line is for 图斑)
+            eff = eff.drop(columns=["area_mu"], errors="ignore")
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1374,6 +1376,8 @@ def map_layers(result):
             cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
         if names is not None:
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        if result.parcels is not None and "ZDDM" in result.parcels:  # the land unit is the 宗地
+            cands = cands.assign(ZDDM=cands["parcel_id"])
         lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
     if result.density:
