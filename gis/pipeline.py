@@ -1644,7 +1644,7 @@ def renewal_line(renewal_result):
     """
     fig = renewal_figures(renewal_result)
     facts = renewal_result.get("facts")
-    unit = "宗宗地" if facts is not None and "ZDDM" in facts else "个图斑"
+    unit = "宗" if facts is not None and "ZDDM" in facts else "个图斑"  # 宗地 count in 宗
     return (f"低效工业用地: 候选 {fig['candidates']} {unit}, 区块 {fig['blocks']} 个, "
             f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
             f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
