@@ -107,8 +107,9 @@ def _sheet_argument(p):
 
 # ---------------------------------------------------------------- validate
 def _validate_arguments(p):
-    p.add_argument("files", nargs="+", metavar="FILE",
+    p.add_argument("files", nargs="*", metavar="FILE",
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
+    _parcels_argument(p)
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
@@ -142,7 +143,20 @@ def _validate(args):
             continue
         ledger.extend(led)
         loaded.append((Path(f).name, data, kind))
-    if failed == len(args.files):
+    if args.parcels:  # the cadastral 宗地 layer: its own loader and checks
+        from .cadastre import read_cadastre
+
+        try:
+            led = Ledger()
+            data = read_cadastre(args.parcels, ledger=led, settings=settings)
+            ledger.extend(led)
+            loaded.append((Path(args.parcels).name, data, "cadastre"))
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
+    if not args.files and not args.parcels:
+        raise ValidationError("gis validate: give files to check (or --parcels FILE) / 请给出要检查的文件")
+    if failed == len(args.files) + bool(args.parcels):
         return 2
     for name, data, kind in loaded:
         if kind != "enterprises":
@@ -237,6 +251,9 @@ def _map_options(args):
 
 def _demo_arguments(p):
     p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--no-parcels", action="store_true",
+                   help="leave out the demo's 宗地 layer: the 三调 图斑 stands in for the 宗地 / "
+                        "不用示例宗地图层（以三调图斑代替宗地）")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="folder of the generated demo inputs (default: $GIS_DEMO_DIR or ./data/demo)")
     p.add_argument("--scale", type=float, default=None,
@@ -249,7 +266,7 @@ def _demo(args):
     from .pipeline import demo_inputs, run
 
     settings = load_settings(args.settings)
-    inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
+    inputs = demo_inputs(args.data, scale=args.scale, settings=settings, parcels=not args.no_parcels)
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print, report_options=_report_options(args), map_options=_map_options(args))
@@ -274,11 +291,18 @@ def _report_arguments(p):
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
+    _parcels_argument(p)
     _coords_argument(p)
     _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="YAML file overriding default settings / 参数设置文件")
     _stage_arguments(p)
+
+
+def _parcels_argument(p):
+    p.add_argument("--parcels", default=None, metavar="FILE",
+                   help="cadastral 宗地 layer (ZDDM, QLR, QLRZJH, YT, ZDMJ...): the 宗地 becomes the land "
+                        "unit (without it: the 三调 图斑) / 地籍宗地图层")
 
 
 def _report(args):
@@ -290,7 +314,7 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
                  report_options=_report_options(args), map_options=_map_options(args),
-                 layer=args.layer)
+                 layer=args.layer, cadastre=args.parcels)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -340,7 +364,7 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=parts, sheet=args.sheet,
+                          output_dir=parts, sheet=args.sheet, cadastre=args.parcels,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
@@ -360,7 +384,7 @@ def _run(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print,
                  sheet=args.sheet, report_options=_report_options(args),
-                 map_options=_map_options(args), layer=args.layer)
+                 map_options=_map_options(args), layer=args.layer, cadastre=args.parcels)
     if args.db:
         from . import postgis
 
@@ -413,6 +437,7 @@ def _input_arguments(p):
     g.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer)")
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
+    _parcels_argument(g)
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
     _coords_argument(g)
@@ -430,7 +455,8 @@ def _inputs(args, settings):
     if args.year is None:
         raise ValidationError("--year is required with --enterprises / 请用 --year 指定评价年度")
     return {"enterprises": args.enterprises, "landuse": args.landuse, "plan": args.plan,
-            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer}
+            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer,
+            "cadastre": args.parcels}
 
 
 def _basemap(value):
@@ -555,7 +581,7 @@ def _match(args):
         return 0
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
-        print(table.drop(columns=["成员宗地"], errors="ignore").head(args.top).to_string(index=False))
+        print(table.drop(columns=["成员图斑"], errors="ignore").head(args.top).to_string(index=False))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -151,6 +151,7 @@ OPEN_KEYS = (
 #: returns a list of problems, each ``"section.key: reason"``.
 CHECKERS = {
     "attach": "gis.attach:settings_problems",
+    "cadastre": "gis.cadastre:settings_problems",
     "chains": "gis.chains:settings_problems",
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",

@@ -51,7 +51,7 @@ GPKG_VERSION = "1.3"
 
 #: layer -> label context of :func:`gis.labels.column_labels`
 LABEL_CONTEXTS = {
-    "enterprises": "firms", "parcels": "aggregate", "platforms": "aggregate",
+    "enterprises": "firms", "parcels": "land", "platforms": "aggregate",
     "parks": "aggregate", "townships": "aggregate", "renewal_parcels": "renewal",
     "renewal_blocks": "renewal", "hotspots": "clusters", "clusters": "clusters",
 }
@@ -234,7 +234,7 @@ def _renewal_renderer(root, frame, maps):
     cand = frame[frame["status"] == flagged] if "status" in frame else frame.iloc[:0]
     counts = _main_reason(cand["reasons"]).value_counts() if "reasons" in cand else pd.Series(dtype=int)
     palette = list(maps["cluster_colours"])
-    cats = [(r, f"{r} ({n} 宗)", palette[i % len(palette)], True)
+    cats = [(r, f"{r} ({n} 个)", palette[i % len(palette)], True)
             for i, (r, n) in enumerate(counts.items())]
     greys = {"exempt": "#bdbdbd", "passing": "#f0f0f0"}
     for code, grey in greys.items():

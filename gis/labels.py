@@ -90,7 +90,7 @@ COLUMNS = {
     "tech_sme": "科技型中小企业",
     "source_row": "名录行号",
     # --- places
-    "parcel_id": "宗地标识码",
+    "parcel_id": "图斑标识码",
     "platform": "平台",
     "park": "园区",
     "township": "镇街",
@@ -101,15 +101,16 @@ COLUMNS = {
     "match": "匹配方式",
     "snap_m": "吸附距离(m)",
     "match_note": "匹配说明",
-    "parcel_ids": "成员宗地",
-    "n_parcels": "宗地数(宗)",
-    "n_inferred": "推断宗地数(宗)",
-    "firms_on_parcel": "同宗地企业数(家)",
+    "parcel_ids": "成员图斑",
+    "n_parcels": "图斑数(个)",
+    "n_inferred": "推断图斑数(个)",
+    "firms_on_parcel": "同图斑企业数(家)",
     "lessee": "租赁企业",
     "table_mu": "填报用地面积(亩)",
-    "parcel_mu": "宗地用地面积(亩)",
+    "parcel_mu": "图斑分摊用地面积(亩)",
     "land_from": "用地来源",
-    "share": "宗地分摊比例",
+    "land_join": "宗地关联方式",
+    "share": "图斑分摊比例",
     "firm": "企业行号",
     # --- the evaluation (gis.efficiency)
     "notes": "指标说明",
@@ -127,7 +128,7 @@ COLUMNS = {
     # --- aggregates (gis.efficiency.aggregate)
     "firms": "企业数(家)",
     "graded": "定级企业数(家)",
-    "parcels": "宗地数(宗)",
+    "parcels": "图斑数(个)",
     **{f"n_{c}": f"{c}类企业数(家)" for c in "ABCD"},
     **{f"share_{c}": f"{c}类占比" for c in "ABCD"},
     # --- plan-target monitoring (gis.efficiency.chain_targets / platform_targets)
@@ -264,15 +265,18 @@ COLUMNS.update({
 #: context -> the labels that differ from :data:`COLUMNS` in that context
 CONTEXTS = {
     # firm rows: a firm lists every parcel it occupies
-    "firms": {"parcel_ids": "全部宗地"},
+    "firms": {"parcel_ids": "全部图斑"},
     # per-group aggregates are ranked by 亩均税收, not by the composite score
     "aggregate": {"rank": "亩均税收排名"},
-    # renewal judges the 三调 patch: its own area, and the tax of every firm
-    # producing on it (tenants included), unlike the 宗地 sheet's 亩均 on the
-    # land the firms are evaluated on (gis.figures.parcel_figures)
+    # renewal judges the land unit on the land-unit sheet's figures
+    # (gis.land_figures): its own area, the firms using it per the tenant rule
     "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值",
-                "area_mu": "图斑面积(亩)", "tax": "税收(万元,含租赁企业)",
-                "tax_per_mu": "图斑亩均税收(万元/亩)"},
+                "area_mu": "图斑面积(亩)", "tax_per_mu": "地块亩均税收(万元/亩)",
+                "va_per_mu": "地块亩均增加值(万元/亩)", "firms": "现有企业数(家,含租赁企业)"},
+    # the land-unit sheet and layer (gis.land_figures): one measure per piece of land
+    "land": {"rank": "地块亩均税收排名", "area_mu": "图斑面积(亩)",
+             "tax_per_mu": "地块亩均税收(万元/亩)", "va_per_mu": "地块亩均增加值(万元/亩)",
+             "revenue_per_mu": "地块亩均营业收入(万元/亩)"},
     "clusters": {"platform": "所在平台", "park": "所在园区", "value": "企业数(家)",
                  "count": "企业数(家)"},
     # this year's values beside last year's
@@ -312,7 +316,7 @@ SUMMARY = {
     "firms_lessee": "租赁企业数(家,单列)",
     "firms_out_of_scope": "不参评企业数(家,用地不足)",
     "seconds": "用时(秒)",
-    "parcels": "宗地数(宗)",
+    "parcels": "图斑数(个)",
     "land_mu": "参评用地(亩)",
     "tax": "税收合计(万元)",
     "value_added": "工业增加值合计(万元)",
@@ -322,7 +326,7 @@ SUMMARY = {
     "class_counts": "类别企业数",
     **{f"n_{c}": f"{c}类({n})企业数(家)" for c, n in {"A": "优先发展", "B": "鼓励提升",
                                                     "C": "帮扶转型", "D": "倒逼整治"}.items()},
-    "candidates": "更新候选宗地(宗)",
+    "candidates": "更新候选图斑(个)",
     "candidates_mu": "更新候选面积(亩)",
     "blocks": "更新区块(个)",
     "blocks_mu": "更新区块面积(亩)",
@@ -333,6 +337,9 @@ SUMMARY = {
     "source": "数据来源",
     "sheet": "企业名录工作表",
     "inputs": "输入文件（读取 = 载入 + 拒绝）",
+    "land_unit": "用地单元",
+    "tenant_rule": "租赁企业处理",
+    "land_join": "企业与宗地关联方式",
     "coords": "经纬度坐标系",
     "coords_check": "坐标系检查",
     "config": "配置文件",
@@ -358,8 +365,9 @@ CODES = {
     "change_status": {"both": "两年均参评", "entered": "新增", "left": "退出"},
     "moved": {"up": "升级", "down": "降级", "same": "不变"},
     # gis.attach
-    "match": {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"},
-    "land_from": {"parcel": "宗地", "table": "企业填报", "none": "无"},
+    "match": {"inside": "落在图斑内", "snapped": "就近吸附", "unmatched": "未匹配"},
+    "land_from": {"parcel": "图斑", "table": "企业填报", "none": "无"},
+    "land_join": {"credit_code": "按权利人证件号", "location": "按位置", "none": "未关联"},
     # gis.ledger
     "severity": {"reject": "剔除", "note": "修正", "source": "读取"},
     # plan targets (gis.layers.targets keys)
@@ -376,7 +384,7 @@ CODES = {
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
     # what an input file holds (gis.ledger balance lines)
     "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
-                   "plan": "规划用地用海", "layer": "图层"},
+                   "plan": "规划用地用海", "layer": "图层", "cadastre": "地籍宗地"},
     # coordinate systems of 经度/纬度 (gis.crs)
     "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
                "bd09": "BD-09(百度)", "auto": "自动识别"},
@@ -392,7 +400,7 @@ def column_labels(context=None, names=None):
     ----------
     context : str, optional
         A key of :data:`CONTEXTS` (``"firms"``, ``"aggregate"``, ``"renewal"``,
-        ``"clusters"``, ``"changes"``, ``"match"``, ``"targets"``, ``"short"``).
+        ``"clusters"``, ``"changes"``, ``"match"``, ``"targets"``, ``"short"``, ``"land"``).
     names : iterable of str, optional
         Only these names (those without a label are left out).
 

@@ -125,8 +125,8 @@ REASONS = {
         "无效几何图形已用 make_valid 修复：{detail}", "invalid geometry repaired with make_valid: {detail}",
     ),
     "no_parcel": (
-        "note", "未匹配到工业宗地",
-        "企业坐标未落在工业宗地内（{detail}），用地面积按企业名录计",
+        "note", "未匹配到工业图斑",
+        "企业坐标未落在工业图斑内（{detail}），用地面积按企业名录计",
         "the firm's point is not on an industrial parcel ({detail}); its land comes from the table",
     ),
     "area_from_geometry": (
@@ -202,6 +202,27 @@ REASONS = {
         "note", "旧坐标系已近似转换",
         "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",
         "the layer declares the legacy CRS '{value}', converted approximately to CGCS2000: {detail}",
+    ),
+    "declared_land_differs": (
+        "note", "填报用地面积与地块面积不符",
+        "填报用地面积 {value} 亩与所用地块自身面积 {detail} 亩不符（超过容差）",
+        "declared land {value} mu differs from the own area {detail} mu of the land units it uses "
+        "(beyond the tolerance)",
+    ),
+    "bad_zddm": (
+        "reject", "宗地代码无效",
+        "宗地代码「{value}」不是 {detail} 位", "宗地代码 '{value}' does not have {detail} characters",
+    ),
+    "zongdi_overlap": (
+        "note", "宗地相互重叠",
+        "宗地「{value}」与宗地 {detail} 重叠，两宗均保留，请核实权属界线",
+        "宗地 '{value}' overlaps 宗地 {detail}; both kept, check the boundaries",
+    ),
+    "bad_holder_code": (
+        "note", "权利人证件号无效",
+        "权利人证件号「{value}」既不是有效的统一社会信用代码也不是身份证号，该宗地只按位置关联企业",
+        "holder code '{value}' is neither a valid credit code nor an ID card number; "
+        "the 宗地 is joined to firms by location only",
     ),
 }
 

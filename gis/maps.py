@@ -497,8 +497,10 @@ _TEXT = {
     "parks": ("产业园区", "Industrial parks"),
     "landuse": ("土地利用现状", "Land use"),
     "enterprises": ("企业", "Enterprises"),
-    "efficiency": ("亩均效益", "Output per mu"),
-    "renewal_parcels": ("低效用地图斑", "Renewal parcels"),
+    "efficiency": ("图斑亩均效益（以三调图斑代替宗地）",
+                   "Output per mu of land (三调 patches standing in for land-rights parcels)"),
+    "renewal_parcels": ("低效用地图斑（以三调图斑代替宗地）",
+                        "Renewal parcels (三调 patches standing in for land-rights parcels)"),
     "renewal_blocks": ("更新单元", "Renewal blocks"),
     "density": ("企业密度", "Enterprise density"),
     "hotspots": ("冷热点", "Hot and cold spots"),
@@ -1661,7 +1663,9 @@ def _identified(gdf, what, lang):
         pid = next((c for c in ("parcel_id", "BSM") if c in gdf.columns), None)
         if pid is None:
             return gdf
-        title = _t("parcel", lang) + " " + _text(gdf[pid])
+        word = ("宗地" if lang != "en" else "Land-rights parcel") if "ZDDM" in gdf.columns \
+            else _t("parcel", lang)
+        title = word + " " + _text(gdf[pid])
         parts = []
     for col in ("township", "platform", "park"):
         if col in gdf.columns:
@@ -1980,6 +1984,10 @@ def _frame(given):
     return YIWU_LONLAT_BOUNDS
 
 
+#: layer names when the land unit is the 宗地 (a ``ZDDM`` column; gis run --parcels)
+_ZONGDI_NAMES = {"efficiency": "宗地亩均效益", "renewal_parcels": "低效用地宗地"}
+
+
 def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targets):
     """Draw layer ``k`` of the standard map ``map_name``."""
     s = _state(m)["settings"]
@@ -2002,9 +2010,11 @@ def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targe
         add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
     elif k == "efficiency":
         add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu",
-                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None)
+                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None,
+                       name=_ZONGDI_NAMES["efficiency"] if "ZDDM" in v.columns else None)
     elif k == "renewal_parcels":
-        add_renewal(m, v, kind="parcels")
+        add_renewal(m, v, kind="parcels",
+                    name=_ZONGDI_NAMES["renewal_parcels"] if "ZDDM" in v.columns else None)
     elif k == "renewal_blocks":
         add_renewal(m, v, kind="blocks")
     elif k == "density":

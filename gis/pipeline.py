@@ -128,7 +128,7 @@ def demo_dir(path=None):
     return Path(path or os.environ.get("GIS_DEMO_DIR") or Path.cwd() / "data" / "demo")
 
 
-def demo_inputs(path=None, scale=None, settings=None):
+def demo_inputs(path=None, scale=None, settings=None, parcels=False):
     """Generate (or reuse) the synthetic demo data and return :func:`run` inputs.
 
     Parameters
@@ -137,6 +137,9 @@ def demo_inputs(path=None, scale=None, settings=None):
         Folder for the demo files (see :func:`demo_dir`).
     scale : float, optional
         Size multiplier; default ``$GIS_DEMO_SCALE`` or 1.
+    parcels : bool
+        Also give the demo's 宗地 layer (``cadastre``): the 宗地 is then the
+        land unit (``gis demo`` does so unless ``--no-parcels``).
 
     Returns
     -------
@@ -157,6 +160,7 @@ def demo_inputs(path=None, scale=None, settings=None):
         "previous": paths["enterprises_previous"],
         "landuse": paths["landuse"],
         "plan": paths["plan"],
+        "cadastre": paths.get("parcels") if parcels else None,
         "year": year,
         "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,
@@ -269,15 +273,23 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None, kind="enterprises"
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
-    """Read the 三调 parcels and the plan zoning (either may be None).
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None, cadastre=None):
+    """Read the land units (三调 parcels, or 宗地) and the plan zoning (any may be None).
 
     ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    With ``cadastre`` (a 宗地 layer, :func:`gis.cadastre.read_cadastre`) the
+    宗地 are the land units (:func:`gis.cadastre.land_units`: current use
+    from the 三调 layer by area share).
     """
     from .io import read_landuse, read_plan
 
     parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
+    if cadastre:
+        from . import cadastre as cad
+
+        zd = cad.read_cadastre(cadastre, ledger=ledger, settings=settings)
+        parcels = cad.land_units(zd, parcels, settings)
     return parcels, plan_gdf
 
 
@@ -320,11 +332,21 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
     settings = settings or load_settings()
     if parcels is not None and len(parcels):
+        from .land_figures import holder_links
+
+        register = holder_links(firms, parcels)
         units = attach.evaluation_units(
             firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
+            layers.get("townships"), settings=settings, register=register,
         )
+        if register is not None and "firm" not in units:  # 宗地: say how each firm got its land
+            from .land_figures import land_join
+
+            units["land_join"] = land_join(firms, units, register).to_numpy()
         note_unmatched(firms, units, ledger, source)
+        from .land_figures import note_declared_land
+
+        note_declared_land(firms, units, parcels, ledger, source, settings)
     else:
         units = firms.copy()
         units["table_mu"] = units["land_mu"]
@@ -339,9 +361,11 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
 def evaluate_units(units, settings=None, year=None):
     """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
-    from . import efficiency
+    from . import efficiency, land_figures
 
-    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    settings = settings or load_settings()
+    units = land_figures.actual_land(units, settings)  # efficiency.tenants: actual_land
+    ev = efficiency.evaluate(units, settings=settings, year=year)
     return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
 
 
@@ -384,16 +408,17 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, land_figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
-    land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
+    land = land_figures.unit_area(parcels, settings) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
     if "parcel_id" in ev and land is not None:
-        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
-        # same figures feed the parcel layer, the maps and the renewal rules
-        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
+        # one measure per piece of land (gis.land_figures): its own area, the
+        # firms using it (tenant rule); the same figures feed the land layer,
+        # the maps and the renewal rules
+        tables["parcels"] = land_figures.land_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -463,6 +488,16 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
 
         out["zone_rule"] = zone_rule(settings)
         out["zero_use_rule"] = zero_use_rule(settings)
+        from .land_figures import land_unit_text, tenant_rule_text
+
+        if parcels is not None:
+            out["land_unit"] = land_unit_text("宗地" if "ZDDM" in parcels else "图斑")
+            if "ZDDM" in parcels and "land_join" in ev:
+                n = ev["land_join"].value_counts()
+                out["land_join"] = (f"按权利人证件号 {int(n.get('credit_code', 0))} 家，"
+                                    f"按位置 {int(n.get('location', 0))} 家，"
+                                    f"未关联 {int(n.get('none', 0))} 家")
+        out["tenant_rule"] = tenant_rule_text(settings)
     return out
 
 
@@ -746,10 +781,10 @@ def _stage_efficiency(result, inputs):
         result.parcels = parcels_with_zones(result)
 
 
-def input_roles(enterprises, previous=None, landuse=None, plan=None):
+def input_roles(enterprises, previous=None, landuse=None, plan=None, cadastre=None):
     """The input files by their role in the report's data sources (None left out)."""
     roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
-             "国土空间规划用地用海": plan}
+             "国土空间规划用地用海": plan, "地籍宗地": cadastre}
     return {k: v for k, v in roles.items() if v is not None}
 
 
@@ -769,7 +804,7 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
     parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
-                                  layer=inputs.get("layer"))
+                                  layer=inputs.get("layer"), cadastre=inputs.get("cadastre"))
     for gdf, source, kind in ((parcels, landuse, "landuse"), (plan_gdf, plan, "plan")):
         if gdf is not None:  # a land layer with every feature rejected stops here, rejects.csv written
             stop_if_nothing_loaded(gdf, ledger + land_ledger, source, out_dir, kind=kind)
@@ -821,7 +856,7 @@ def _run_checks(arguments):
 @staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None, layer=None):
+        map_options=None, sheet=None, report_options=None, layer=None, cadastre=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -891,17 +926,21 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
         settings = load_settings(settings)
+    if cadastre:
+        from .land_figures import zongdi_settings
+
+        settings = zongdi_settings(settings)
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer, "year": year}
+              "layer": layer, "year": year, "cadastre": cadastre}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = input_roles(enterprises, previous, landuse, plan)
+    result.inputs = input_roles(enterprises, previous, landuse, plan, cadastre)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
@@ -1108,11 +1147,14 @@ def _joined_codes(keys, codes):
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
-    A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them as on the 宗地 sheet
+    The land unit's tax, value added and 地块亩均 (``tax_per_mu``,
+    ``va_per_mu``) are those of the land-unit sheet
+    (:func:`gis.land_figures.land_figures`: the firms counted under
+    ``efficiency.tenants``, NaN when none is); its floor area and ``firms``
+    count every firm on it, tenants included.  A firm on several parcels
+    (``parcel_ids``) has its figures shared among them
     (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
-    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
-    the parcel they sit on (their tax is produced there) but add no land.
+    under ``attach.multi_parcel: per_parcel``).
 
     Parameters
     ----------
@@ -1134,19 +1176,23 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     GeoDataFrame
         ``parcels`` with the columns of the :mod:`gis.renewal` input
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
-        ``value_added``, ``floor_area`` (NaN where no firm),
+        ``value_added``, ``tax_per_mu``, ``va_per_mu``, ``floor_area``
+        (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
         holding the land, tenants excluded), ``grade``, ``grade_previous``
         (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, figures, land_figures
 
     settings = settings or load_settings()
-    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade", "area_mu"] if c in parcels.columns]
     out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
-    land = attach.parcel_land(parcels)
+    land = land_figures.unit_area(parcels, settings)
     out["area_mu"] = out["BSM"].map(land).astype(float)
+    # the land unit's money and 地块亩均: the one function every output reads
+    lf = land_figures.land_figures(ev, land, settings)
+    lf = lf.drop(index=lf.index[-1])[["tax", "value_added", "tax_per_mu", "va_per_mu"]]
     if previous is not None:
         ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
     f = figures.parcel_units(ev, land, settings)
@@ -1155,7 +1201,8 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
                           for c in ("tax", "value_added", "floor_area")})
     money["pid"] = f["pid"]
-    sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
+    sums = money.groupby("pid")[["floor_area"]].sum()
+    sums = sums.join(lf, how="left")
     sums["firms"] = firm.groupby(f["pid"]).nunique()
     f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
@@ -1342,9 +1389,11 @@ def map_layers(result):
     facts = result.renewal.get("facts") if result.renewal else None
     names = _firm_names(result.firms) if result.firms is not None else None
     if result.parcels is not None and "firms" in result.parcels:
-        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        # the land-unit sheet's figures (gis.land_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
         eff = eff.assign(parcel_id=eff["BSM"])
+        if "ZDDM" in eff:  # 宗地: its area is ZDMJ (the popup's 图斑面积 line is for 图斑)
+            eff = eff.drop(columns=["area_mu"], errors="ignore")
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1353,6 +1402,8 @@ def map_layers(result):
             cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
         if names is not None:
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        if result.parcels is not None and "ZDDM" in result.parcels:  # the land unit is the 宗地
+            cands = cands.assign(ZDDM=cands["parcel_id"])
         lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
     if result.density:
@@ -1511,10 +1562,10 @@ def report_extras(result):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
-            "认定结果": status.index, "宗地数": status.to_numpy(),
+            "认定结果": status.index, "图斑数": status.to_numpy(),
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
-        html["低效工业用地认定（宗地）"] = counts
+        html["低效工业用地认定（图斑）"] = counts
         lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
@@ -1574,8 +1625,11 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
     firms = tables.get("firms")
     if firms is not None:  # codes as the planners read them
+        from .labels import code_labels
+
         zh = {c: firms[c].map(m).fillna(firms[c]) for c, m in
-              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH)) if c in firms}
+              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH),
+               ("land_join", code_labels("land_join"))) if c in firms}
         tables["firms"] = firms.assign(**zh)
     sheets, labels, html, figs, lines = report_extras(result)
     tables.update(sheets)
@@ -1586,10 +1640,13 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
                                   result.inputs)
     bench = firms.attrs.get("benchmarks") if firms is not None else None
+    from .land_figures import report_labels
+
+    unit_labels, labels = report_labels(result.settings, labels)  # 宗地 or 图斑
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
-        areas=result.layers.get("platforms"), settings=result.settings,
+        areas=result.layers.get("platforms"), settings=result.settings, labels=unit_labels,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
         previous_summary=_previous_summary(result),
@@ -1609,10 +1666,12 @@ def renewal_line(renewal_result):
     Returns
     -------
     str
-        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+        e.g. ``低效工业用地: 候选 509 个图斑, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
     fig = renewal_figures(renewal_result)
-    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+    facts = renewal_result.get("facts")
+    unit = "宗" if facts is not None and "ZDDM" in facts else "个图斑"  # 宗地 count in 宗
+    return (f"低效工业用地: 候选 {fig['candidates']} {unit}, 区块 {fig['blocks']} 个, "
             f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
             f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 

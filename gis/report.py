@@ -126,7 +126,7 @@ _TABLE_CONTEXT = {
     "renewal_assessed": "renewal",
     "clusters": "clusters",
     "location_quotients": "clusters",
-    "parcels": "aggregate",
+    "parcels": "land",
     "platforms": "aggregate",
     "parks": "aggregate",
     "townships": "aggregate",
@@ -1322,7 +1322,8 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
-    rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
+    rules = [summary[k] for k in ("zone_rule", "zero_use_rule", "land_unit", "tenant_rule")
+             if summary.get(k)]
     if rules:  # how the figures were made (gis.pipeline.run_summary)
         sections["计算口径"] = rules
     if method:

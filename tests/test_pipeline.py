@@ -85,15 +85,17 @@ def test_parcel_facts_share_a_multi_parcel_firm(demo_run):
     result, _, _, _ = demo_run
     facts = result.renewal["facts"]
     ev = result.firms
-    on_parcels = ev["parcel_ids"].notna() if "parcel_ids" in ev else ev["parcel_id"].notna()
-    # tax is conserved: every firm's tax lands on its parcels, shared by area
-    assert facts["tax"].sum() == pytest.approx(ev.loc[on_parcels, "tax"].fillna(0).sum())
+    on_parcels = ev["parcel_id"].notna()
+    # tax is conserved: every counted firm's tax lands on its parcels, shared by area
+    # (efficiency.tenants: separate — the evaluated firms, tenants listed apart)
+    counted = on_parcels & ev["scope"].isin(["graded", "scored_not_graded"])
+    assert facts["tax"].sum() == pytest.approx(ev.loc[counted, "tax"].fillna(0).sum())
 
 
 def test_report_workbook_and_html(demo_run):
     result, out, _, inputs = demo_run
     wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
-    for sheet in ["汇总", "企业评价", "宗地", "平台", "园区", "镇街", "产业链", "规划目标",
+    for sheet in ["汇总", "企业评价", "图斑", "平台", "园区", "镇街", "产业链", "规划目标",
                   "年度变化", "更新候选", "更新区块", "数据质量"]:
         assert sheet in wb.sheetnames
     assert _data_rows(wb["企业评价"]) == len(result.firms)

@@ -23,7 +23,8 @@ __all__ = ["renewal_results"]
 
 _FACT_COLS = ("parcel_id", "parcel_ids", "tax", "value_added", "floor_area", "chain",
               "size_class", "start_year", "class", "industry_code", "lessee", "land_mu",
-              "table_mu", "leased_mu", "class_previous")
+              "table_mu", "leased_mu", "class_previous",
+              "scope")  # the land figures count the firms in efficiency scope (gis.land_figures)
 
 
 def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=None):

@@ -233,7 +233,7 @@ def _summary(result, info, rows_read, source, output_dir, t0):
 def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
-             output_dir=None, results=True, demo=False, sheet=None):
+             output_dir=None, results=True, demo=False, sheet=None, cadastre=None):
     """The pipeline's efficiency, renewal and density stages on dask: the one distributed path.
 
     Loading and validation are those of the in-memory path
@@ -295,9 +295,18 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     t0 = time.perf_counter()
     timings = {}
     layers = pipeline.planning_layers(catalogue)
+    if cadastre:  # the 宗地 are the land units, partitioned like 三调 parcels
+        from ..land_figures import zongdi_settings
+
+        if _is_partitioned(landuse):
+            raise ValidationError("run_dask: with a 宗地 layer give the 三调 layer itself, not its "
+                                  "partitions: the 宗地 are what is partitioned")
+
+        settings = zongdi_settings(settings)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan, cadastre)
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "cadastre": cadastre}
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
     pipeline.load_inputs(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
                          output_dir)
