@@ -1,0 +1,231 @@
+"""标准地 履约: known answers for every status and every 53号令 boundary (esda style).
+
+Every expected number is worked out by hand in the comments.  The check date
+is 2025-12-31 unless a case says otherwise.  "One full year" after a date d is
+the same calendar date a year later (29 Feb -> 28 Feb), full at the end of
+that day (民法典 第二百零一条, 第二百零三条).
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gis import ConfigError
+from gis.config import default_settings, load_settings
+from gis.contracts import anniversary, check_contracts, indicator_table
+
+ON = "2025-12-31"
+NAN = np.nan
+
+
+def one(row, on=ON, settings=None, drop=()):
+    """Check one contract given as a dict; ``start_actual``/``finish_actual`` columns present."""
+    base = {"contract_id": "C1", "start_actual": None, "finish_actual": None}
+    frame = pd.DataFrame([{**base, **row}]).drop(columns=list(drop))
+    return check_contracts(frame, settings=settings, on=on).iloc[0]
+
+
+# ------------------------------------------------------------------ statuses
+def test_not_due():
+    r = one({"start_due": "2026-03-01"})
+    assert r["status_zh"] == "未到期"
+    assert r["evidence"] == "约定 2026-03-01 开工，检查日 2025-12-31 未到期"
+
+
+def test_on_time():
+    r = one({"start_due": "2024-03-01", "start_actual": "2024-02-20", "finish_due": "2026-03-01"})
+    assert r["status_zh"] == "按期"
+    assert r["evidence"] == "约定 2024-03-01 开工，实际 2024-02-20 开工"
+
+
+def test_started_late_by_days():
+    # 2024-03-01 -> 2024-03-31: 30 days
+    r = one({"start_due": "2024-03-01", "start_actual": "2024-03-31"})
+    assert (r["status_zh"], r["start_late_days"]) == ("开工逾期", 30)
+    assert "逾期 30 天" in r["evidence"]
+
+
+def test_not_started_late_not_yet_idle():
+    # 2025-03-01 -> 2025-12-31: 30 (Mar) + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 31 = 305 days
+    r = one({"start_due": "2025-03-01"})
+    assert (r["status_zh"], r["start_late_days"]) == ("开工逾期", 305)
+    assert r["evidence"] == "约定 2025-03-01 开工，至 2025-12-31 未开工，逾期 305 天"
+
+
+def test_finish_late():
+    # 2025-06-30 -> 2025-12-31: 31 + 31 + 30 + 31 + 30 + 31 = 184 days
+    r = one({"start_due": "2024-03-01", "start_actual": "2024-03-01", "finish_due": "2025-06-30"})
+    assert (r["status_zh"], r["finish_late_days"]) == ("竣工逾期", 184)
+    assert pd.isna(r["start_late_days"])
+
+
+def test_acceptance_short_in_unit_and_share():
+    # 投资强度 = 5 000 万元 / 20 亩 = 250 < 300: short 50 万元/亩 = 50/300 = 16.7 %;
+    # FAR = 20 000 m² / (20 亩 × 666.667 m²) = 1.50 ≥ 1.2
+    row = {"start_due": "2024-03-01", "start_actual": "2024-03-01", "finish_due": "2025-06-30",
+           "finish_actual": "2025-05-01", "land_mu": 20.0, "t_investment_intensity": 300.0,
+           "t_far": 1.2, "a_investment": 5000.0, "a_floor_area": 20000.0}
+    r = one(row)
+    assert r["status_zh"] == "对标验收未达标"
+    assert r["short_indicators"] == "固定资产投资强度"
+    assert r["evidence"] == "对标验收：固定资产投资强度 250.00 < 300.00万元/亩(差 50.00万元/亩，16.7%)"
+    t = indicator_table(pd.DataFrame([{"contract_id": "C1", **row}]), on=ON).set_index("indicator")
+    assert t.loc["investment_intensity", "shortfall"] == pytest.approx(50.0)
+    assert t.loc["investment_intensity", "shortfall_share"] == pytest.approx(1 / 6)
+    assert t.loc["far", "actual"] == pytest.approx(1.5)
+    assert bool(t.loc["far", "met"]) and t.loc["far", "shortfall"] == 0.0
+
+
+def test_review_short_and_other_indicators():
+    # 亩均税收 = 400 / 20 = 20 < 25: short 5 万元/亩 = 20 %;
+    # 单位能耗增加值 = 3 000 / 500 = 6 ≥ 5; R&D 占比 = 90 / 3 000 × 100 = 3.0 % ≥ 3 (met exactly)
+    row = {"start_due": "2021-03-01", "start_actual": "2021-03-01", "finish_due": "2022-06-30",
+           "finish_actual": "2022-06-30", "review_due": "2025-06-30", "land_mu": 20.0,
+           "t_tax_per_mu": 25.0, "t_energy_va": 5.0, "t_rd_share": 3.0, "a_tax": 400.0,
+           "a_value_added": 3000.0, "a_energy": 500.0, "a_rd": 90.0, "a_revenue": 3000.0}
+    r = one(row)
+    assert r["status_zh"] == "达产复核未达标"
+    assert r["evidence"].startswith("达产复核：亩均税收 20.00 < 25.00万元/亩(差 5.00万元/亩，20.0%)")
+    t = indicator_table(pd.DataFrame([{"contract_id": "C1", **row}]), on=ON).set_index("indicator")
+    assert t.loc["energy_va", "actual"] == pytest.approx(6.0)
+    assert t.loc["rd_share", "actual"] == pytest.approx(3.0) and bool(t.loc["rd_share", "met"])
+    assert list(t["checkpoint_zh"]) == ["达产复核"] * 3
+
+
+def test_review_date_from_production_plus_review_years():
+    # no 达产复核 date: 投产 2022-06-30 + 3 years = 2025-06-30 ≤ 2025-12-31, due
+    row = {"start_due": "2021-03-01", "start_actual": "2021-03-01", "production_due": "2022-06-30",
+           "land_mu": 10.0, "t_tax_per_mu": 25.0, "a_tax": 100.0}
+    assert one(row)["status_zh"] == "达产复核未达标"  # 10 < 25
+    assert one(row, on="2025-06-29")["status_zh"] == "按期"  # one day before the review
+
+
+def test_missing_data_says_what():
+    row = {"start_due": "2021-03-01", "start_actual": "2021-03-01", "review_due": "2025-06-30",
+           "land_mu": 20.0, "t_tax_per_mu": 25.0}
+    r = one(row)
+    assert (r["status_zh"], r["missing"]) == ("缺数据", "达产复核缺亩均税收数据")
+    r = one({"start_due": None})
+    assert (r["status_zh"], r["evidence"]) == ("缺数据", "缺约定开工日期")
+    # no column of actual start dates at all: unknown, not "not started"
+    r = one({"start_due": "2024-03-01"}, drop=("start_actual",))
+    assert (r["status_zh"], r["evidence"]) == ("缺数据", "缺实际开工日期")
+
+
+# ------------------------------------------------------------------ 53号令 boundaries
+def test_idle_exactly_one_full_year():
+    # start due 2024-12-31, not started: the year is full at the end of 2025-12-31
+    r = one({"start_due": "2024-12-31", "price": 500.0})
+    assert r["status_zh"] == "闲置"
+    assert r["idle_since"] == pd.Timestamp("2025-12-31") and r["idle_years"] == 1
+    assert r["idle_fee_base"] == pytest.approx(100.0)  # 20 % × 500 万元
+    assert r["recovery_date"] == pd.Timestamp("2026-12-31") and not r["recoverable"]
+    assert "闲置费基数 20%×出让价款 500.00 万元 = 100.00 万元" in r["evidence"]
+
+
+def test_one_day_short_of_a_year_is_late_not_idle():
+    # start due 2025-01-01: one full year only at the end of 2026-01-01; 364 days late
+    r = one({"start_due": "2025-01-01", "price": 500.0})
+    assert (r["status_zh"], r["start_late_days"]) == ("开工逾期", 364)
+    assert pd.isna(r["idle_fee_base"])
+
+
+def test_leap_day():
+    assert anniversary(pd.to_datetime(["2024-02-29"]), 1)[0] == pd.Timestamp("2025-02-28")
+    row = {"start_due": "2024-02-29"}
+    assert one(row, on="2025-02-28")["status_zh"] == "闲置"
+    r = one(row, on="2025-02-27")  # 2024-02-29 -> 2025-02-27: 364 days
+    assert (r["status_zh"], r["start_late_days"]) == ("开工逾期", 364)
+
+
+def test_two_years_recoverable():
+    # due 2023-06-30: idle from 2024-06-30, two full years on 2025-06-30
+    r = one({"start_due": "2023-06-30", "price": 1200.0})
+    assert (r["status_zh"], r["idle_years"], bool(r["recoverable"])) == ("闲置", 2, True)
+    assert r["recovery_date"] == pd.Timestamp("2025-06-30")
+    assert "2025-06-30 已满 2 年，可无偿收回" in r["evidence"]
+    assert r["idle_fee_base"] == pytest.approx(240.0)
+
+
+STOPPED = {"start_due": "2023-06-01", "start_actual": "2023-03-01", "finish_due": "2026-12-31",
+           "stop_date": "2024-12-31", "land_mu": 30.0, "floor_to_build": 30000.0,
+           "total_investment": 10000.0}
+
+
+@pytest.mark.parametrize("built, invested, stop, idle", [
+    (9999.0, 5000.0, "2024-12-31", True),    # built 33.33 % < 1/3, stopped a full year
+    (10000.0, 5000.0, "2024-12-31", False),  # exactly 1/3 built: not "不足三分之一"
+    (20000.0, 2499.0, "2024-12-31", True),   # invested 24.99 % < 25 %
+    (20000.0, 2500.0, "2024-12-31", False),  # exactly 25 %: not "不足百分之二十五"
+    (9999.0, 2000.0, "2025-01-01", False),   # stopped one day less than a full year
+])
+def test_idle_stopped_boundaries(built, invested, stop, idle):
+    r = one({**STOPPED, "built_area": built, "invested": invested, "stop_date": stop})
+    assert (r["status_zh"] == "闲置") is idle
+    if idle:
+        assert r["idle_since"] == pd.Timestamp("2025-12-31")
+    else:
+        assert r["status_zh"] == "按期"
+
+
+def test_area_to_build_from_contracted_far():
+    # no floor_to_build: 1.5 × 30 亩 × 666.667 m² = 30 000 m²; 9 000 m² = 30 % < 1/3
+    row = {**STOPPED, "floor_to_build": None, "t_far": 1.5, "built_area": 9000.0,
+           "invested": 5000.0}
+    assert one(row)["status_zh"] == "闲置"
+
+
+def test_stopped_without_shares_is_missing():
+    row = {**STOPPED, "total_investment": None, "floor_to_build": None}
+    r = one(row)
+    assert r["status_zh"] == "缺数据" and "缺已建面积与已投资额" in r["missing"]
+
+
+# ------------------------------------------------------------------ one status, priority
+def test_priority_idle_over_everything_and_other_findings_said():
+    # not started (idle) and its review short: idle first, no 开工逾期 repeated
+    row = {"start_due": "2023-06-30", "review_due": "2025-06-30", "land_mu": 10.0,
+           "t_tax_per_mu": 25.0, "a_tax": 100.0}
+    r = one(row)
+    assert r["status_zh"] == "闲置"
+    assert "另达产复核：亩均税收 10.00 < 25.00" in r["evidence"] and "另开工逾期" not in r["evidence"]
+    assert "缺出让价款，闲置费基数未计" in r["evidence"]
+
+
+def test_public_evidence_has_no_actual_figures():
+    row = {"start_due": "2021-03-01", "start_actual": "2021-03-01", "review_due": "2025-06-30",
+           "land_mu": 20.0, "t_tax_per_mu": 25.0, "a_tax": 400.0}
+    r = one(row)
+    assert "20.00" in r["evidence"]  # 亩均税收 400/20 = 20.00: internal
+    assert r["evidence_public"] == "达产复核：亩均税收 未达约定值 25.00万元/亩"
+
+
+def test_every_status_in_one_table():
+    rows = [{"start_due": "2026-03-01"},
+            {"start_due": "2024-03-01", "start_actual": "2024-02-20"},
+            {"start_due": "2025-03-01"},
+            {"start_due": "2024-03-01", "start_actual": "2024-03-01", "finish_due": "2025-06-30"},
+            {"start_due": "2024-12-31"},
+            {"start_due": None}]
+    frame = pd.DataFrame([{"contract_id": f"C{i}", "start_actual": None, "finish_actual": None, **r}
+                          for i, r in enumerate(rows)])
+    got = check_contracts(frame, on=ON)["status_zh"].tolist()
+    assert got == ["未到期", "按期", "开工逾期", "竣工逾期", "闲置", "缺数据"]
+
+
+# ------------------------------------------------------------------ settings
+def test_settings_checked_at_load(tmp_path):
+    assert load_settings()["contracts"]["idle_years"] == 1
+    bad = tmp_path / "s.yaml"
+    bad.write_text("contracts:\n  fee_share: 1.5\n  review_indicators: [tax, far]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(bad)
+    assert "contracts.fee_share" in str(e.value) and "unknown indicators ['tax']" in str(e.value)
+
+
+def test_settings_change_thresholds():
+    s = copy.deepcopy(default_settings())
+    s["contracts"]["idle_years"] = 2  # a county counting two years (the old 147号 practice)
+    assert one({"start_due": "2024-12-31"}, settings=s)["status_zh"] == "开工逾期"
