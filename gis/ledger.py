@@ -158,6 +158,18 @@ REASONS = {
         "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
         "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
     ),
+    "bad_date": (
+        "reject", "日期无法识别",
+        "「{column}」的值「{value}」不是可识别的日期", "'{column}' value '{value}' is not a date",
+    ),
+    "start_before_supply": (
+        "reject", "开工日期早于供地日期",
+        "「{column}」{value} 早于供地日期 {detail}", "'{column}' {value} is before the supply date {detail}",
+    ),
+    "unknown_land": (
+        "reject", "合同地块不存在",
+        "合同地块在用地图层中找不到：{detail}", "the contract's land is not in the land layer: {detail}",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)

@@ -106,7 +106,7 @@ def test_missing_data_says_what():
     row = {"start_due": "2021-03-01", "start_actual": "2021-03-01", "review_due": "2025-06-30",
            "land_mu": 20.0, "t_tax_per_mu": 25.0}
     r = one(row)
-    assert (r["status_zh"], r["missing"]) == ("缺数据", "达产复核缺亩均税收数据")
+    assert (r["status_zh"], r["missing_data"]) == ("缺数据", "达产复核缺亩均税收数据")
     r = one({"start_due": None})
     assert (r["status_zh"], r["evidence"]) == ("缺数据", "缺约定开工日期")
     # no column of actual start dates at all: unknown, not "not started"
@@ -180,7 +180,7 @@ def test_area_to_build_from_contracted_far():
 def test_stopped_without_shares_is_missing():
     row = {**STOPPED, "total_investment": None, "floor_to_build": None}
     r = one(row)
-    assert r["status_zh"] == "缺数据" and "缺已建面积与已投资额" in r["missing"]
+    assert r["status_zh"] == "缺数据" and "缺已建面积与已投资额" in r["missing_data"]
 
 
 # ------------------------------------------------------------------ one status, priority
@@ -229,3 +229,90 @@ def test_settings_change_thresholds():
     s = copy.deepcopy(default_settings())
     s["contracts"]["idle_years"] = 2  # a county counting two years (the old 147号 practice)
     assert one({"start_due": "2024-12-31"}, settings=s)["status_zh"] == "开工逾期"
+
+
+# ------------------------------------------------------------------ the input file
+import geopandas as gpd  # noqa: E402
+from shapely import box  # noqa: E402
+
+from gis.contracts.land import attach_contracts, holder_figures  # noqa: E402
+from gis.contracts.load import date_cells, load_contracts  # noqa: E402
+from gis.demo import make_uscc  # noqa: E402
+
+CSV_HEAD = ("出让合同编号,宗地代码,受让人,统一社会信用代码,出让面积(亩),出让价款(万元),供地日期,"
+            "约定动工开发日期,约定竣工日期,达产复核日期,投资强度(万元/亩),容积率,亩均税收(万元/亩),"
+            "实际开工日期,X坐标,Y坐标\n")
+
+
+def _land():
+    """Two 100 m × 100 m land units (15 亩 each) with 宗地代码."""
+    return gpd.GeoDataFrame({"BSM": ["P1", "P2"], "ZDDM": ["330782001001GB00001", "330782001001GB00002"]},
+                            geometry=[box(500000, 3240000, 500100, 3240100),
+                                      box(500200, 3240000, 500300, 3240100)], crs="EPSG:4549")
+
+
+def test_load_csv_gbk_units_and_rejects(tmp_path):
+    code = make_uscc(np.random.default_rng(1), 2)
+    rows = [
+        # row 2: fine; price "1.2亿元" = 12 000 万元; date written 2021年3月1日
+        f"A1,330782001001GB00001,甲公司,{code[0]},15,1.2亿元,2020-12-01,2021年3月1日,2022/6/30,2025-06-30,300,1.2,25,2021-03-05,,\n",
+        # row 3: unreadable date
+        "A2,330782001001GB00002,乙公司,,15,800,2020-12-01,明年春天,2022-06-30,,300,1.2,25,,,\n",
+        # row 4: start before supply
+        "A3,330782001001GB00002,丙公司,,15,800,2021-12-01,2021-03-01,2022-06-30,,300,1.2,25,,,\n",
+        # row 5: a 宗地代码 the land layer does not hold
+        "A4,330782001001GB00099,丁公司,,15,800,2020-12-01,2021-03-01,2022-06-30,,300,1.2,25,,,\n",
+        # row 6: no code, located by X/Y inside P2; price in the wrong unit
+        "A5,,戊公司,,,50公顷,2020-12-01,2021-03-01,2022-06-30,,300,1.2,25,,500250,3240050\n",
+        # row 7: no code, X/Y, fine (land area from P2: 15 亩)
+        "A6,,己公司,,,900,2020-12-01,2021-03-01,2022-06-30,,300,1.2,25,,500250,3240050\n",
+        # row 8: duplicate id of row 2
+        "A1,330782001001GB00001,甲公司,,15,900,2020-12-01,2021-03-01,2022-06-30,,300,1.2,25,,,\n",
+    ]
+    path = tmp_path / "标准地合同.csv"
+    path.write_bytes(("标准地出让合同台账\n" + CSV_HEAD + "".join(rows)).encode("gbk"))
+    c, led = load_contracts(path)
+    reasons = led.to_frame().set_index("row")["reason"].to_dict()
+    assert reasons == {4: "bad_date", 5: "start_before_supply", 7: "not_a_number", 9: "duplicate_id"}
+    assert c["contract_id"].tolist() == ["A1", "A4", "A6"]
+    assert c.loc[0, "price"] == 12000.0 and c.loc[0, "start_due"] == pd.Timestamp("2021-03-01")
+    assert c.loc[0, "uscc"] == code[0]
+    got = attach_contracts(c, _land(), "BSM", ledger=led, code_col="ZDDM")
+    assert got["contract_id"].tolist() == ["A1", "A6"]
+    assert got["land_id"].tolist() == ["P1", "P2"] and got["land_by"].tolist() == ["宗地代码", "坐标"]
+    assert got["land_mu"].tolist() == pytest.approx([15.0, 15.0])  # given; from the polygon (10 000 m²)
+    e = led.to_frame()
+    assert e.loc[e["reason"] == "unknown_land", "row"].tolist() == [6]
+    assert "330782001001GB00099 不在宗地图层中" in e.loc[e["reason"] == "unknown_land", "message_zh"].iloc[0]
+    b = led.balance().iloc[0]
+    assert (b["rows_read"], b["loaded"], b["rejected"]) == (7, 2, 5)
+    assert "读取 7 行 = 载入 2 + 拒绝 5" in led.balance_lines()[0]
+
+
+def test_attach_by_holder_through_the_firm_table():
+    c = pd.DataFrame({"contract_id": ["B1", "B2"], "uscc": ["U1", "U9"], "source_row": [2, 3]})
+    firms = pd.DataFrame({"uscc": ["U1"], "parcel_id": ["P2"]})
+    got = attach_contracts(c, _land(), "BSM", firms=firms)
+    assert got["land_id"].tolist() == ["P2"] and got["land_by"].tolist() == ["受让人信用代码"]
+
+
+def test_holder_share_of_figures():
+    # firm holds 40 亩, the contract 10 亩: a quarter of its tax (400 -> 100)
+    c = pd.DataFrame({"uscc": ["A"], "land_mu": [10.0]})
+    f = pd.DataFrame({"uscc": ["A"], "land_mu": [40.0], "tax": [400.0], "value_added": [800.0],
+                      "energy": [80.0]})
+    h = holder_figures(c, f)
+    assert h.loc[0, "a_tax"] == 100.0 and h.loc[0, "a_value_added"] / h.loc[0, "a_energy"] == 10.0
+
+
+def test_header_unit_refused(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("地块编号,宗地代码,出让价款(美元)\nA1,Z1,100\n", encoding="utf-8")
+    with pytest.raises(Exception, match="出让价款"):
+        load_contracts(path)
+
+
+def test_dates_excel_serial_and_text():
+    d, bad = date_cells([44256, "2021.3.1", "2021-03-01 00:00:00", pd.Timestamp("2021-03-01"), "无"])
+    assert d.dt.strftime("%Y-%m-%d").tolist()[:4] == ["2021-03-01"] * 4  # 44256 = 2021-03-01 in Excel
+    assert not bad.any() and pd.isna(d.iloc[4])

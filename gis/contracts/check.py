@@ -45,6 +45,7 @@ import pandas as pd
 from .._errors import ConfigError
 from ..config import choice_problems, number_problems, section
 from ..crs import M2_PER_MU
+from ..labels import code_labels
 
 __all__ = [
     "STATUS_ZH", "PRIORITY", "INDICATORS", "CHECKPOINT_ZH", "FIGURES",
@@ -53,31 +54,28 @@ __all__ = [
 ]
 
 #: status code -> Chinese status (one per contract)
-STATUS_ZH = {
-    "idle": "闲置", "start_late": "开工逾期", "finish_late": "竣工逾期",
-    "review_short": "达产复核未达标", "accept_short": "对标验收未达标", "missing": "缺数据",
-    "on_time": "按期", "not_due": "未到期",
-}
+STATUS_ZH = code_labels("contract_status")
 #: the status of a contract is its first finding in this order (worst first)
-PRIORITY = tuple(STATUS_ZH)
+PRIORITY = ("idle", "start_late", "finish_late", "review_short", "accept_short", "missing", "on_time",
+            "not_due")
 
+_NAME = code_labels("contract_indicator")
 #: indicator id -> (Chinese name, unit, numerator figure, denominator: "mu", "m2" or a figure,
 #: factor).  Figures are the holder's, for the contract's land (:data:`FIGURES`).
-INDICATORS = {
-    "investment_intensity": ("固定资产投资强度", "万元/亩", "investment", "mu", 1.0),
-    "far": ("容积率", "", "floor_area", "m2", 1.0),
-    "tax_per_mu": ("亩均税收", "万元/亩", "tax", "mu", 1.0),
-    "energy_va": ("单位能耗增加值", "万元/吨标煤", "value_added", "energy", 1.0),
-    "emission_va": ("单位排放增加值", "万元/吨", "value_added", "emission", 1.0),
-    "rd_share": ("研发经费占比", "%", "rd", "revenue", 100.0),
-    "output_per_mu": ("亩均产值", "万元/亩", "revenue", "mu", 1.0),
-}
+_UNIT = code_labels("contract_unit")
+INDICATORS = {k: (_NAME[k], _UNIT[k], *v) for k, v in {
+    "investment_intensity": ("investment", "mu", 1.0),
+    "far": ("floor_area", "m2", 1.0),
+    "tax_per_mu": ("tax", "mu", 1.0),
+    "energy_va": ("value_added", "energy", 1.0),
+    "emission_va": ("value_added", "emission", 1.0),
+    "rd_share": ("rd", "revenue", 100.0),
+    "output_per_mu": ("revenue", "mu", 1.0),
+}.items()}
 #: the holder's figures an indicator may read (columns ``a_<figure>`` of the contracts)
-FIGURES = ("investment", "floor_area", "tax", "value_added", "energy", "emission", "rd", "revenue")
-FIGURE_ZH = {"investment": "工业性投资", "floor_area": "总建筑面积", "tax": "税收",
-             "value_added": "工业增加值", "energy": "综合能耗", "emission": "排放量",
-             "rd": "研发经费", "revenue": "营业收入"}
-CHECKPOINT_ZH = {"acceptance": "对标验收", "review": "达产复核"}
+FIGURE_ZH = code_labels("contract_figure")
+FIGURES = tuple(FIGURE_ZH)
+CHECKPOINT_ZH = code_labels("contract_checkpoint")
 
 _NAT = np.datetime64("NaT", "ns")
 
@@ -237,7 +235,7 @@ def indicator_table(contracts, settings=None, on=None, year=None):
     -------
     DataFrame
         ``contract_id``, ``row`` (position in ``contracts``), ``checkpoint`` (acceptance/review), ``checkpoint_zh``,
-        ``indicator``, ``indicator_zh``, ``unit``, ``target``, ``actual``
+        ``indicator``, ``indicator_zh``, ``indicator_unit``, ``target``, ``actual``
         (NaN: no data), ``met`` (boolean, NA when no data), ``shortfall``
         (target − actual where short, else 0), ``shortfall_share``
         (shortfall / target).
@@ -269,9 +267,9 @@ def indicator_table(contracts, settings=None, on=None, year=None):
             name, unit = INDICATORS[ind][:2]
             parts.append(pd.DataFrame({
                 "contract_id": ids[rows], "row": np.flatnonzero(rows), "checkpoint": cp, "checkpoint_zh": CHECKPOINT_ZH[cp],
-                "indicator": ind, "indicator_zh": name, "unit": unit, "target": t, "actual": a,
+                "indicator": ind, "indicator_zh": name, "indicator_unit": unit, "target": t, "actual": a,
                 "met": met, "shortfall": short, "shortfall_share": share}))
-    cols = ["contract_id", "row", "checkpoint", "checkpoint_zh", "indicator", "indicator_zh", "unit",
+    cols = ["contract_id", "row", "checkpoint", "checkpoint_zh", "indicator", "indicator_zh", "indicator_unit",
             "target", "actual", "met", "shortfall", "shortfall_share"]
     if not parts:
         return pd.DataFrame(columns=cols)
@@ -333,7 +331,7 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
         ``short_indicators`` (Chinese names, ``、``-joined), ``idle_since``
         (the date idle land became idle), ``idle_years`` (full years idle at
         the check date), ``idle_fee_base`` (万元: fee_share × price),
-        ``recovery_date``, ``recoverable`` (bool), ``missing`` (what is
+        ``recovery_date``, ``recoverable`` (bool), ``missing_data`` (what is
         missing), ``check_date``.
 
     Examples
@@ -455,7 +453,7 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
             continue
         where = t["row"].to_numpy()
         met = t["met"]
-        unit = t["unit"].where(t["unit"] != "", "")
+        unit = t["indicator_unit"]
         text_short = (t["indicator_zh"] + " " + _f(t["actual"]) + " < " + _f(t["target"]) + unit
                       + "(差 " + _f(t["shortfall"]) + unit + "，" + _f(t["shortfall_share"] * 100, 1) + "%)")
         text_met = t["indicator_zh"] + " " + _f(t["actual"]) + " ≥ " + _f(t["target"]) + unit
@@ -511,6 +509,6 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
         "idle_fee_base": fee,
         "recovery_date": pd.to_datetime(np.where(idle, recovery, _NAT)),
         "recoverable": recoverable,
-        "missing": missing,
+        "missing_data": missing,
         "check_date": on_ts,
     }, index=contracts.index)
