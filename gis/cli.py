@@ -274,6 +274,8 @@ def _report_arguments(p):
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
+    p.add_argument("--contracts", default=None, metavar="FILE",
+                   help="标准地 contract ledger (.xlsx/.csv): 履约 check, needs --landuse / 标准地合同台账")
     _coords_argument(p)
     _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
@@ -290,7 +292,7 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
                  report_options=_report_options(args), map_options=_map_options(args),
-                 layer=args.layer)
+                 layer=args.layer, contracts=args.contracts)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -340,7 +342,7 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=parts, sheet=args.sheet,
+                          output_dir=parts, sheet=args.sheet, contracts=args.contracts,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
@@ -360,7 +362,7 @@ def _run(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print,
                  sheet=args.sheet, report_options=_report_options(args),
-                 map_options=_map_options(args), layer=args.layer)
+                 map_options=_map_options(args), layer=args.layer, contracts=args.contracts)
     if args.db:
         from . import postgis
 

@@ -183,7 +183,9 @@ def indicator_values(contracts):
 
     ``contracts`` holds ``land_mu`` (亩) and ``a_<figure>`` columns
     (:data:`FIGURES`, already the holder's share for this land); a missing
-    figure or a zero denominator gives NaN.
+    figure or a zero denominator gives NaN.  投资强度 reads the ledger's
+    cumulative ``invested`` (已投资额) where given, else the holder's
+    工业性投资 of the year.
 
     Returns
     -------
@@ -202,6 +204,9 @@ def indicator_values(contracts):
     with np.errstate(divide="ignore", invalid="ignore"):
         for key, (_, _, num, den, factor) in INDICATORS.items():
             top = _num(contracts, f"a_{num}")
+            if num == "investment":  # 已投资额 of the ledger (cumulative) before the year's 工业性投资
+                given = _num(contracts, "invested")
+                top = np.where(np.isfinite(given), given, top)
             if den == "mu":
                 bottom = mu
             elif den == "m2":
@@ -329,8 +334,9 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
         ``evidence_public`` (statuses, dates and contracted values only),
         ``start_late_days``, ``finish_late_days`` (Int64, NA when not late),
         ``short_indicators`` (Chinese names, ``、``-joined), ``idle_since``
-        (the date idle land became idle), ``idle_years`` (full years idle at
-        the check date), ``idle_fee_base`` (万元: fee_share × price),
+        (the date idle land became idle: one full year after the contracted
+        start or the stop), ``idle_years`` (full years not started, or
+        stopped, at the check date: 1 draws the 闲置费, 2 allows recovery), ``idle_fee_base`` (万元: fee_share × price),
         ``recovery_date``, ``recoverable`` (bool), ``missing_data`` (what is
         missing), ``check_date``.
 
@@ -423,13 +429,14 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
     rec_txt = np.where(recoverable, "；" + _day(recovery) + " 已满 " + str(s["recovery_years"])
                        + " 年，可无偿收回", "；" + _day(recovery) + " 满 " + str(s["recovery_years"])
                        + " 年可无偿收回")
-    why1 = "约定 " + _day(start_due) + " 开工，满一年(" + _day(idle_from_start) + ")未动工"
-    why2 = ("已开工，停工(" + _day(stop) + ")满一年，已建面积占应建 " + _f(b_share * 100, 1)
+    n_years = years_idle.astype(str)
+    why1 = "约定 " + _day(start_due) + " 开工，未动工满 " + n_years + " 年(满一年于 " + _day(idle_from_start) + ")"
+    why2 = ("已开工，" + _day(stop) + " 停工满 " + n_years + " 年，已建面积占应建 " + _f(b_share * 100, 1)
             + "%、已投资额占总投资 " + _f(i_share * 100, 1) + "%")
-    why2_pub = "已开工，停工(" + _day(stop) + ")满一年，已建面积或投资未达53号令比例"
+    why2_pub = "已开工，" + _day(stop) + " 停工满 " + n_years + " 年，已建面积或投资额未达53号令比例"
     findings["idle"] = idle
-    ev["idle"] = np.where(idle1, why1, why2) + "，闲置 " + years_idle.astype(str) + " 年；" + fee_txt + rec_txt
-    pub["idle"] = np.where(idle1, why1, why2_pub) + "，闲置 " + years_idle.astype(str) + " 年" + rec_txt
+    ev["idle"] = np.where(idle1, why1, why2) + "；" + fee_txt + rec_txt
+    pub["idle"] = np.where(idle1, why1, why2_pub) + "；" + fee_txt + rec_txt
     # ---- finish (竣工)
     f_due_now = ~np.isnat(finish_due) & (finish_due <= on)
     if not has_finish_col:

@@ -25,7 +25,7 @@ from ..crs import M2_PER_MU, WORKING_CRS, convert_lonlat
 from ..labels import code_labels
 from .check import FIGURES
 
-__all__ = ["LAND_BY_ZH", "contract_points", "attach_contracts", "holder_figures"]
+__all__ = ["LAND_BY_ZH", "contract_points", "firm_land", "attach_contracts", "holder_figures"]
 
 #: how a contract found its land
 LAND_BY_ZH = code_labels("land_by")
@@ -59,6 +59,20 @@ def contract_points(contracts, coords="gcj02"):
                     dtype=object)
 
 
+def firm_land(firms, land, id_col):
+    """credit code -> id of the land unit holding the firm: its ``parcel_id`` when the firms
+    carry one, else the unit its point lies in (the firm table's own point, so that every
+    engine finds the same)."""
+    f = firms.dropna(subset=["uscc"]).drop_duplicates("uscc")
+    if "parcel_id" in f.columns:
+        return f.dropna(subset=["parcel_id"]).set_index("uscc")["parcel_id"].astype(str)
+    if not isinstance(f, gpd.GeoDataFrame) or not len(f):
+        return pd.Series(dtype=object)
+    pts = gpd.GeoDataFrame({"uscc": f["uscc"].to_numpy()}, geometry=f.geometry.to_numpy(), crs=f.crs)
+    j = gpd.sjoin(pts, land[[id_col, land.geometry.name]], predicate="within", how="inner")
+    return j.drop_duplicates("uscc").set_index("uscc")[id_col].astype(str)
+
+
 def attach_contracts(contracts, land, id_col, ledger=None, firms=None, code_col=None, area_col=None,
                      coords="gcj02"):
     """Attach contracts to land units; reject those whose land does not exist.
@@ -74,7 +88,8 @@ def attach_contracts(contracts, land, id_col, ledger=None, firms=None, code_col=
     ledger : gis.ledger.Ledger, optional
         The contract file's ledger: rejects are added and its balance recorded again.
     firms : DataFrame, optional
-        Firms with ``uscc`` and ``parcel_id`` (the land unit they were attached to).
+        Firms with ``uscc`` and ``parcel_id`` (the land unit they were attached to) or their
+        points (:func:`firm_land`).
     code_col : str, optional
         Column of ``land`` holding 宗地代码 (matched to ``land_code``).
     area_col : str, optional
@@ -116,11 +131,11 @@ def attach_contracts(contracts, land, id_col, ledger=None, firms=None, code_col=
         missed = todo.copy()
         missed[j["i"].to_numpy()] = False
         detail[missed] = "坐标不在任何地块内"
-    if firms is not None and "uscc" in contracts.columns and "parcel_id" in firms.columns:
-        fp = firms.dropna(subset=["parcel_id"]).drop_duplicates("uscc").set_index("uscc")["parcel_id"]
+    if firms is not None and "uscc" in contracts.columns:
+        home = firm_land(firms, land, id_col)
         todo = (where < 0) & ~unknown & contracts["uscc"].notna().to_numpy()
-        pid = contracts["uscc"].map(fp).astype(object).where(lambda s: s.notna(), None)
-        hit = pid.map(lambda v: pos.get(str(v), -1) if v is not None else -1).to_numpy(int)
+        pid = contracts["uscc"].map(home)
+        hit = pid.map(lambda v: pos.get(str(v), -1) if isinstance(v, str) else -1).to_numpy(int)
         ok = todo & (hit >= 0)
         where[ok], by[ok] = hit[ok], LAND_BY_ZH["holder"]
         detail[todo & ~ok] = np.where(detail[todo & ~ok] != "", detail[todo & ~ok] + "，", "") + \
