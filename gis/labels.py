@@ -300,7 +300,7 @@ CONTEXTS = {
         "idle_fee_base": "闲置费基数(万元)", "recovery_date": "可无偿收回日期",
         "recoverable": "已满无偿收回年限", "missing_data": "缺少数据", "check_date": "检查日期",
         "source_row": "源表行号", "checkpoint": "检查节点代码", "checkpoint_zh": "检查节点",
-        "indicator": "指标代码", "indicator_zh": "指标", "indicator_unit": "单位", "target": "约定值",
+        "indicator": "指标代码", "indicator_zh": "指标", "indicator_unit": "单位", "contract_target": "约定值",
         "actual": "实际值", "met": "是否达标", "shortfall": "差额", "shortfall_share": "差额占约定值",
         "row": "序号", "n_contracts": "合同数", "status_previous": "上年履约状态",
     },
@@ -417,6 +417,13 @@ CODES = {
         "investment_intensity": "固定资产投资强度", "far": "容积率", "tax_per_mu": "亩均税收",
         "energy_va": "单位能耗增加值", "emission_va": "单位排放增加值", "rd_share": "研发经费占比",
         "output_per_mu": "亩均产值",
+    },
+    # public names (公开版 names no confidential quantity; the contracted values are public on
+    # the provincial platform, but a public output never names 税收, 能耗, 排放, 产值 ...)
+    "contract_indicator_public": {
+        "investment_intensity": "固定资产投资强度", "far": "容积率", "tax_per_mu": "亩均效益指标",
+        "energy_va": "能效指标", "emission_va": "环境指标", "rd_share": "研发投入指标",
+        "output_per_mu": "亩均产出指标",
     },
     "contract_unit": {
         "investment_intensity": "万元/亩", "far": "", "tax_per_mu": "万元/亩", "energy_va": "万元/吨标煤",

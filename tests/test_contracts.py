@@ -199,7 +199,8 @@ def test_public_evidence_has_no_actual_figures():
            "land_mu": 20.0, "t_tax_per_mu": 25.0, "a_tax": 400.0}
     r = one(row)
     assert "20.00" in r["evidence"]  # 亩均税收 400/20 = 20.00: internal
-    assert r["evidence_public"] == "达产复核：亩均税收 未达约定值 25.00万元/亩"
+    # 公开版 names no confidential quantity: 亩均税收 is 亩均效益指标, without its value
+    assert r["evidence_public"] == "达产复核：亩均效益指标 未达约定值"
 
 
 def test_every_status_in_one_table():
@@ -316,3 +317,23 @@ def test_dates_excel_serial_and_text():
     d, bad = date_cells([44256, "2021.3.1", "2021-03-01 00:00:00", pd.Timestamp("2021-03-01"), "无"])
     assert d.dt.strftime("%Y-%m-%d").tolist()[:4] == ["2021-03-01"] * 4  # 44256 = 2021-03-01 in Excel
     assert not bad.any() and pd.isna(d.iloc[4])
+
+
+def test_public_parts_hold_no_actual_figure_nor_confidential_word():
+    from gis import confidential as conf
+    from gis.contracts.outputs import report_parts
+
+    rows = [{"contract_id": "P1", "holder": "甲", "land_id": "L1", "status": "", "start_due": "2021-03-01",
+             "start_actual": "2021-03-01", "finish_actual": "2022-05-01", "review_due": "2025-06-30",
+             "land_mu": 20.0, "t_tax_per_mu": 25.0, "t_far": 1.2, "a_tax": 412.3456,
+             "a_floor_area": 18123.45, "t_energy_va": 5.0, "a_value_added": 3456.789, "a_energy": 987.6543}]
+    c = pd.DataFrame(rows).drop(columns="status")
+    ind = indicator_table(c, on=ON)
+    res = {"contracts": c.join(check_contracts(c, on=ON, indicators=ind)), "indicators": ind}
+    sheets, _, html = report_parts(res, public=True)
+    text = "".join(f.to_csv() for f in sheets.values()) + "".join(t[0].to_csv() for t in html.values())
+    assert conf.find_leaks(text, conf.confidential_needles([412.3456, 20.617, 3456.789, 987.6543]
+                                                           + [18123.45 / (20 * 10000 / 15)])) == []
+    assert "contract_indicators" not in sheets and "亩均效益指标" in text and "能效指标" in text
+    internal, _, _ = report_parts(res, public=False)
+    assert "税收" in internal["contract_indicators"].to_csv()  # negative control

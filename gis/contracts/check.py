@@ -48,7 +48,7 @@ from ..crs import M2_PER_MU
 from ..labels import code_labels
 
 __all__ = [
-    "STATUS_ZH", "PRIORITY", "INDICATORS", "CHECKPOINT_ZH", "FIGURES",
+    "STATUS_ZH", "PRIORITY", "INDICATORS", "CHECKPOINT_ZH", "FIGURES", "PUBLIC_NAME",
     "anniversary", "check_date", "indicator_values", "indicator_table", "check_contracts",
     "settings_problems",
 ]
@@ -76,6 +76,8 @@ INDICATORS = {k: (_NAME[k], _UNIT[k], *v) for k, v in {
 FIGURE_ZH = code_labels("contract_figure")
 FIGURES = tuple(FIGURE_ZH)
 CHECKPOINT_ZH = code_labels("contract_checkpoint")
+#: indicator id -> its name in public outputs (公开版 names no confidential quantity)
+PUBLIC_NAME = code_labels("contract_indicator_public")
 
 _NAT = np.datetime64("NaT", "ns")
 
@@ -240,7 +242,7 @@ def indicator_table(contracts, settings=None, on=None, year=None):
     -------
     DataFrame
         ``contract_id``, ``row`` (position in ``contracts``), ``checkpoint`` (acceptance/review), ``checkpoint_zh``,
-        ``indicator``, ``indicator_zh``, ``indicator_unit``, ``target``, ``actual``
+        ``indicator``, ``indicator_zh``, ``indicator_unit``, ``contract_target``, ``actual``
         (NaN: no data), ``met`` (boolean, NA when no data), ``shortfall``
         (target − actual where short, else 0), ``shortfall_share``
         (shortfall / target).
@@ -272,10 +274,10 @@ def indicator_table(contracts, settings=None, on=None, year=None):
             name, unit = INDICATORS[ind][:2]
             parts.append(pd.DataFrame({
                 "contract_id": ids[rows], "row": np.flatnonzero(rows), "checkpoint": cp, "checkpoint_zh": CHECKPOINT_ZH[cp],
-                "indicator": ind, "indicator_zh": name, "indicator_unit": unit, "target": t, "actual": a,
+                "indicator": ind, "indicator_zh": name, "indicator_unit": unit, "contract_target": t, "actual": a,
                 "met": met, "shortfall": short, "shortfall_share": share}))
     cols = ["contract_id", "row", "checkpoint", "checkpoint_zh", "indicator", "indicator_zh", "indicator_unit",
-            "target", "actual", "met", "shortfall", "shortfall_share"]
+            "contract_target", "actual", "met", "shortfall", "shortfall_share"]
     if not parts:
         return pd.DataFrame(columns=cols)
     return pd.concat(parts, ignore_index=True)[cols]
@@ -461,10 +463,13 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
         where = t["row"].to_numpy()
         met = t["met"]
         unit = t["indicator_unit"]
-        text_short = (t["indicator_zh"] + " " + _f(t["actual"]) + " < " + _f(t["target"]) + unit
+        text_short = (t["indicator_zh"] + " " + _f(t["actual"]) + " < " + _f(t["contract_target"]) + unit
                       + "(差 " + _f(t["shortfall"]) + unit + "，" + _f(t["shortfall_share"] * 100, 1) + "%)")
-        text_met = t["indicator_zh"] + " " + _f(t["actual"]) + " ≥ " + _f(t["target"]) + unit
-        pub_short = t["indicator_zh"] + " 未达约定值 " + _f(t["target"]) + unit
+        text_met = t["indicator_zh"] + " " + _f(t["actual"]) + " ≥ " + _f(t["contract_target"]) + unit
+        public_name = t["indicator"].map(PUBLIC_NAME)
+        pub_short = np.where(public_name == t["indicator_zh"],
+                             public_name + " 未达约定值 " + _f(t["contract_target"]) + unit,
+                             public_name + " 未达约定值")
         for i, m, ts, tm, ps, name in zip(where, met, text_short, text_met, pub_short, t["indicator_zh"]):
             if pd.isna(m):
                 add_missing(np.arange(n) == i, f"{CHECKPOINT_ZH[cp]}缺{name}数据")

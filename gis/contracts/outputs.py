@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..config import section
 from ..labels import column_labels
-from .check import PRIORITY, STATUS_ZH, check_contracts, check_date, indicator_table
+from .check import INDICATORS, PRIORITY, PUBLIC_NAME, STATUS_ZH, check_contracts, check_date, indicator_table
 from .land import attach_contracts, holder_figures
 
 __all__ = ["LABELS_ZH", "PUBLIC_COLUMNS", "contract_results", "contract_table", "status_counts",
@@ -26,11 +26,11 @@ __all__ = ["LABELS_ZH", "PUBLIC_COLUMNS", "contract_results", "contract_table", 
 #: column labels of the contract outputs
 LABELS_ZH = column_labels("contracts")
 
-#: the columns of the public edition (statuses, dates, contracted values)
+#: the columns of the public edition (statuses, dates, contracted values whose names are public)
 PUBLIC_COLUMNS = (
     "contract_id", "land_code", "holder", "uscc", "land_id", "land_mu", "price", "supply_date",
     "start_due", "finish_due", "production_due", "review_due", "t_investment_intensity", "t_far",
-    "t_tax_per_mu", "t_energy_va", "t_emission_va", "t_rd_share", "t_output_per_mu", "start_actual",
+    "start_actual",
     "finish_actual", "stop_date", "status_zh", "evidence_public", "start_late_days", "finish_late_days",
     "short_indicators", "idle_since", "idle_years", "idle_fee_base", "recovery_date", "recoverable",
     "check_date", "status_previous",
@@ -96,11 +96,19 @@ def contract_table(res, public=False):
     c = pd.DataFrame(res["contracts"]).drop(columns="geometry", errors="ignore")
     if public:
         cols = [k for k in PUBLIC_COLUMNS if k in c.columns]
-        return c[cols].rename(columns={"evidence_public": "evidence"}).reset_index(drop=True)
+        return c[cols].assign(short_indicators=_public_names(c["short_indicators"])).reset_index(drop=True)
     cols = [k for k in _INTERNAL_ORDER if k in c.columns]
     cols += [k for k in c.columns if k.startswith("t_") or k in ("total_investment", "floor_to_build",
                                                                  "built_area", "invested")]
     return c[cols].reset_index(drop=True)
+
+
+_ZH_PUBLIC = {INDICATORS[k][0]: v for k, v in PUBLIC_NAME.items()}
+
+
+def _public_names(values):
+    """``、``-joined indicator names in their public form (:data:`gis.contracts.check.PUBLIC_NAME`)."""
+    return values.fillna("").map(lambda v: "、".join(_ZH_PUBLIC.get(x, x) for x in v.split("、")) if v else "")
 
 
 def status_counts(res):
@@ -129,9 +137,14 @@ def shortfall_list(res, public=False):
     c = pd.DataFrame(res["contracts"]).set_index("contract_id")
     short["holder"] = short["contract_id"].map(c["holder"]) if "holder" in c else ""
     short = short.sort_values(["shortfall_share", "contract_id"], ascending=[False, True])
-    cols = ["contract_id", "holder", "checkpoint_zh", "indicator_zh", "indicator_unit", "target"]
+    cols = ["contract_id", "holder", "checkpoint_zh", "indicator_zh", "indicator_unit", "contract_target"]
     if not public:
         cols += ["actual", "shortfall", "shortfall_share"]
+        return short[cols].reset_index(drop=True)
+    named = short["indicator"].map(PUBLIC_NAME).eq(short["indicator_zh"])  # a public name: its value too
+    short = short.assign(indicator_zh=short["indicator"].map(PUBLIC_NAME),
+                         contract_target=short["contract_target"].where(named),
+                         indicator_unit=short["indicator_unit"].where(named, ""))
     return short[cols].reset_index(drop=True)
 
 
@@ -141,8 +154,7 @@ def idle_list(res):
     idle = c[c["status"] == "idle"].sort_values(["idle_since", "contract_id"])
     cols = ["contract_id", "holder", "land_id", "land_mu", "start_due", "stop_date", "idle_since",
             "idle_years", "price", "idle_fee_base", "recovery_date", "recoverable", "evidence_public"]
-    return idle[[k for k in cols if k in idle.columns]].rename(
-        columns={"evidence_public": "evidence"}).reset_index(drop=True)
+    return idle[[k for k in cols if k in idle.columns]].reset_index(drop=True)
 
 
 def contracts_line(res):
