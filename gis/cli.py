@@ -354,6 +354,9 @@ def _run(args):
 
             with timed(result, "postgis"):
                 written = postgis.write_partitions(args.db, parts, args.year)  # file by file
+                if result.contracts:  # few rows, held by the client
+                    written.update(postgis.write_results(
+                        args.db, {"contracts": postgis.result_layers(result)["contracts"]}, args.year))
             print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
         _print_summary(result)
         _timings(args, result)

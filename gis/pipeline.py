@@ -1382,6 +1382,10 @@ def map_layers(result):
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
         lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+    if result.contracts:  # public columns only (statuses, dates, contracted values)
+        from .contracts.outputs import map_frame
+
+        lay["contracts"] = map_frame(result.contracts)
     if result.density:
         grid = result.density["grids"].get("全部")
         if grid is not None:

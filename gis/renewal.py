@@ -1086,13 +1086,13 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     Examples
     --------
     The 16 industrial parcels of :func:`gis.demo.sample` with their firms'
-    sums, 11 rules each: 3 failed tests flagged, 11 lifted by an exemption.
+    sums, 12 rules each: 3 failed tests flagged, 11 lifted by an exemption.
 
     >>> from gis.demo import sample
     >>> s = sample()
     >>> rr = rule_results(s.facts, plan=s.plan, year=s.year)
     >>> rr.shape, rr["parcel_id"].nunique(), int(rr["flagged"].sum()), int(rr["failed"].sum())
-    ((176, 11), 16, 3, 14)
+    ((192, 11), 16, 3, 14)
     >>> rr.loc[rr["flagged"], ["parcel_id", "rule"]].values.tolist()
     [['330782200000000014', 'low_far'], ['330782200000000014', 'low_tax'], ['330782200000000016', 'low_tax']]
     """

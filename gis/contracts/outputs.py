@@ -21,7 +21,8 @@ from .check import INDICATORS, PRIORITY, PUBLIC_NAME, STATUS_ZH, check_contracts
 from .land import attach_contracts, holder_figures
 
 __all__ = ["LABELS_ZH", "PUBLIC_COLUMNS", "contract_results", "contract_table", "status_counts",
-           "shortfall_list", "idle_list", "contracts_line", "report_parts", "land_verdicts", "land_facts"]
+           "shortfall_list", "idle_list", "contracts_line", "report_parts", "map_frame", "land_verdicts",
+           "land_facts"]
 
 #: column labels of the contract outputs
 LABELS_ZH = column_labels("contracts")
@@ -190,6 +191,18 @@ def report_parts(res, public=False):
     idle = idle_list(res)
     html[f"闲置土地清单（53号令，{len(idle)} 宗）"] = (idle, labels)
     return sheets, out, html
+
+
+def map_frame(res):
+    """The contracts' land for the renewal map: public columns, dates as text (EPSG:4549)."""
+    c = res["contracts"]
+    cols = ["contract_id", "holder", "status_zh", "land_mu", "start_due", "finish_due", "idle_since",
+            "idle_fee_base", "recovery_date", "evidence_public"]
+    out = c[[k for k in cols if k in c.columns] + [c.geometry.name]].copy()
+    for k in ("start_due", "finish_due", "idle_since", "recovery_date"):
+        if k in out:
+            out[k] = pd.to_datetime(out[k]).dt.strftime("%Y-%m-%d").where(out[k].notna(), None)
+    return out
 
 
 def land_verdicts(res, settings=None):
