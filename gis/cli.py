@@ -241,6 +241,8 @@ def _demo_arguments(p):
                    help="folder of the generated demo inputs (default: $GIS_DEMO_DIR or ./data/demo)")
     p.add_argument("--scale", type=float, default=None,
                    help="demo size multiplier (default 1: about 2 000 evaluated firms)")
+    p.add_argument("--no-contracts", action="store_true",
+                   help="leave out the synthetic 标准地 contracts (the 履约 check) / 不检查标准地履约")
     _stage_arguments(p)
 
 
@@ -250,6 +252,8 @@ def _demo(args):
 
     settings = load_settings(args.settings)
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
+    if args.no_contracts:
+        inputs.pop("contracts")
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print, report_options=_report_options(args), map_options=_map_options(args))

@@ -729,20 +729,22 @@ def _stage_attach(result, inputs):
                                                 result.layers, settings=s)
 
 
-def contracts_stage(result, inputs):
+def contracts_stage(result, inputs, parcels=None):
     """标准地 履约: the contracts read by :func:`load_inputs` attached to the parcels and checked.
 
     Fills ``result.contracts`` (:func:`gis.contracts.outputs.contract_results`);
     the holders' figures and points are the firm table's own, so that the
-    in-memory and dask engines find the same.
+    in-memory and dask engines find the same.  ``parcels``: the land units
+    when ``result.parcels`` is not loaded (the dask engine's partitions).
     """
     from .contracts.outputs import contract_results
 
-    if inputs.get("contract_rows") is None or result.parcels is None:
+    parcels = result.parcels if parcels is None else parcels
+    if inputs.get("contract_rows") is None or parcels is None:
         return
     from . import attach
 
-    land = result.parcels.assign(area_mu=result.parcels["BSM"].map(attach.parcel_land(result.parcels)))
+    land = parcels.assign(area_mu=parcels["BSM"].map(attach.parcel_land(parcels)))
     firms = inputs.pop("contract_firms")
     result.contracts = contract_results(
         inputs.pop("contract_rows"), land, result.year, id_col="BSM", firms=firms,

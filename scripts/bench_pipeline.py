@@ -19,6 +19,7 @@ takes the exponents from CPU seconds (user + system) instead.
     .venv/bin/python scripts/bench_pipeline.py                 # N = 1 2 4 10
     .venv/bin/python scripts/bench_pipeline.py --large         # and 40, 100
     .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --basis cpu
+    .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --contracts-cost   # with / without
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def generate(scale, folder):
     return time.perf_counter() - t
 
 
-def run_job(scale, data, out, timings):
+def run_job(scale, data, out, timings, contracts=True):
     """Run ``gis demo`` once as a subprocess; return its measurements.
 
     Returns
@@ -79,6 +80,8 @@ def run_job(scale, data, out, timings):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [_python(), "-m", "gis", "demo", "--data", str(data), "--scale", str(scale),
            "--out", str(out), "--no-progress", "--timings", str(timings)]
+    if not contracts:
+        cmd.append("--no-contracts")
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -170,6 +173,9 @@ def main(argv=None):
                     help="exponents from wall-clock (default) or CPU seconds")
     ap.add_argument("--work", default=None, help="folder for data and outputs (default: a temp dir)")
     ap.add_argument("--json", default=None, help="also write the measurements to this file")
+    ap.add_argument("--contracts-cost", action="store_true",
+                    help="run each size also without the 标准地 contracts (--no-contracts) and print "
+                         "the ratio with / without (issue 26: at most 1.1)")
     args = ap.parse_args(argv)
     scales = sorted(set(args.scales + ([40, 100] if args.large else [])))
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_pipeline_"))
@@ -183,6 +189,11 @@ def main(argv=None):
             stopped.append((n, r))
             continue
         results.append((n, r))
+        if args.contracts_cost:
+            w = run_job(n, data, work / f"out_{n:g}_nc", work / f"timings_{n:g}_nc.json", contracts=False)
+            print(f"N={n:g}: with / without 标准地 contracts: job {r['job_s']:.1f} / {w['job_s']:.1f} s "
+                  f"= {r['job_s'] / w['job_s']:.3f}, CPU {r['cpu_s']:.1f} / {w['cpu_s']:.1f} s "
+                  f"= {r['cpu_s'] / w['cpu_s']:.3f}", flush=True)
         stages = " · ".join(f"{STAGES[s]} {r['stages'].get(s, 0):.2f}" for s in STAGES)
         print(f"N={n:g}: {r['firms']:,} firms, {r['parcels']:,} parcels; data generated in {gen:.1f} s "
               f"(not counted)\n  job: {r['job_s']:.1f} s (its 合计); process {r['wall_s']:.1f} s "

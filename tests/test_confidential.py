@@ -125,6 +125,10 @@ def _frames(res):
     frames += [v for v in res.tables.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.layers.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.density.values() if isinstance(v, pd.DataFrame)]
+    if res.contracts:  # 标准地 contracts: what the public map shows of them (prices, areas, dates)
+        from gis.contracts.outputs import map_frame
+
+        frames.append(map_frame(res.contracts))
     return [f for f in frames if f is not None]
 
 
@@ -200,6 +204,10 @@ def test_public_outputs_of_the_demo_hold_no_confidential_figure_or_word(public_d
     summary = openpyxl.load_workbook(report["report_workbook"], read_only=True)["汇总"]
     first = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
     assert first["密级"] == "公开版"
+    # 标准地 履约: statuses and contracted values only (no per-indicator sheet of actuals)
+    sheets = openpyxl.load_workbook(report["report_workbook"], read_only=True).sheetnames
+    assert "标准地履约" in sheets and "标准地履约指标" not in sheets
+    assert "标准地履约（按状态）" in report["report_html"].read_text(encoding="utf-8")
     # the renewal popups keep the rule and the verdict of every flagged candidate
     cands = res.renewal["renewal_parcels"]
     low_tax = int(((cands["status"] == "候选") & cands["r_low_tax"]).sum())

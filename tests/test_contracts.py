@@ -337,3 +337,29 @@ def test_public_parts_hold_no_actual_figure_nor_confidential_word():
     assert "contract_indicators" not in sheets and "亩均效益指标" in text and "能效指标" in text
     internal, _, _ = report_parts(res, public=False)
     assert "税收" in internal["contract_indicators"].to_csv()  # negative control
+
+
+# ------------------------------------------------------------------ the demo, end to end
+def test_demo_has_every_status_and_ledgers_its_bad_rows(demo_full_run):
+    from gis.contracts import STATUS_ZH
+    from gis.pipeline import summary_lines
+
+    res = demo_full_run.contracts
+    c = res["contracts"]
+    assert len(c) == 150 and set(c["status_zh"]) == set(STATUS_ZH.values())
+    # every idle contract: fee base 20 % of the price, recovery two full years after its base date
+    idle = c[c["status"] == "idle"]
+    assert np.allclose(idle["idle_fee_base"], 0.2 * idle["price"])
+    assert (idle["recovery_date"] > idle["idle_since"]).all()
+    led = demo_full_run.ledger
+    b = led.balance("contracts").iloc[0]
+    assert (b["rows_read"], b["loaded"], b["rejected"]) == (153, 150, 3)
+    e = led.to_frame()
+    assert set(e.loc[e["file"] == b["file"], "reason"]) == {"bad_date", "start_before_supply", "unknown_land"}
+    lines = summary_lines(demo_full_run)
+    assert any(x.startswith("标准地履约: 合同 150 宗, 闲置 ") for x in lines)
+    # idle land is a renewal candidate with the contract as its evidence
+    rp = demo_full_run.renewal["renewal_parcels"]
+    flagged = rp[rp["r_contract_breach"].fillna(False).astype(bool)]
+    assert len(flagged) and flagged["evidence"].str.contains("闲置|逾期").all()
+    assert set(idle["land_id"]) <= set(flagged["parcel_id"])

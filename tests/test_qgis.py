@@ -27,7 +27,7 @@ QGIS_PYTHON = os.environ.get("GIS_QGIS_PYTHON", "/usr/bin/python3")
 HOW = "apt-get install python3-qgis qgis-providers (or set GIS_QGIS_PYTHON)"
 CLASS_LABELS = {"A": "A 优先发展", "B": "B 鼓励提升", "C": "C 帮扶转型", "D": "D 倒逼整治"}
 STYLED = ["enterprises", "parcels", "platforms", "parks", "townships", "renewal_parcels",
-          "renewal_blocks", "hotspots", "clusters"]
+          "renewal_blocks", "hotspots", "clusters", "contracts"]
 
 pytestmark = pytest.mark.slow
 

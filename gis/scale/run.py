@@ -231,6 +231,15 @@ def _summary(result, info, rows_read, source, output_dir, t0):
     return s
 
 
+def _land_of_partitions(folder):
+    """The parcels of a partitions folder as one frame (for the few 标准地 contracts to find their land)."""
+    files = sorted(Path(folder).glob("part.*.parquet"))
+    whole = pd.concat([gpd.read_parquet(f) for f in files])
+    if ORD in whole.columns:
+        whole = whole.sort_values(ORD, kind="stable")
+    return _restore(whole).reset_index(drop=True)
+
+
 def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
@@ -254,8 +263,9 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         never loaded whole by the run itself.
     contracts : str or Path, optional
         The 标准地 contract ledger: checked on the client (few rows) as by
-        :func:`gis.pipeline.contracts_stage`; the land's verdict goes to the
-        workers' renewal rules.  Needs ``landuse`` as a file.
+        :func:`gis.pipeline.contracts_stage` (from a partitions folder the
+        parcels are read for it); the land's verdict goes to the workers'
+        renewal rules.
     workers, scheduler, processes, memory_limit
         The cluster (:func:`dask_client`); a running ``scheduler`` address
         instead of a LocalCluster.
@@ -302,9 +312,6 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     layers = pipeline.planning_layers(catalogue)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
     result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan, contracts)
-    if contracts and _is_partitioned(landuse):
-        raise ValidationError("run_dask: --contracts needs the 三调 layer as a file, not partitions "
-                              "(the contracts are attached to its parcels)")
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "contracts": contracts}
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
@@ -315,7 +322,8 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     timings["load"] = time.perf_counter() - t0
     if contracts:
         t = time.perf_counter()
-        pipeline.contracts_stage(result, inputs)
+        pipeline.contracts_stage(result, inputs, None if result.parcels is not None
+                                 else _land_of_partitions(landuse))
         timings["contracts"] = time.perf_counter() - t
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
