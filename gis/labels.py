@@ -301,7 +301,7 @@ CONTEXTS = {
         "recoverable": "已满无偿收回年限", "missing_data": "缺少数据", "check_date": "检查日期",
         "source_row": "源表行号", "checkpoint": "检查节点代码", "checkpoint_zh": "检查节点",
         "indicator": "指标代码", "indicator_zh": "指标", "indicator_unit": "单位", "contract_target": "约定值",
-        "actual": "实际值", "met": "是否达标", "shortfall": "差额", "shortfall_share": "差额占约定值",
+        "actual": "实际值", "met": "是否达标", "shortfall": "差额", "shortfall_share": "差额占比",
         "row": "序号", "n_contracts": "合同数", "status_previous": "上年履约状态",
     },
     # legends, axis titles and popups: the name without unit

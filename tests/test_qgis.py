@@ -131,6 +131,12 @@ def test_qgis_opens_every_layer_with_its_default_style(qgis_view, gpkg):
     for zone in ("platforms", "parks", "townships"):
         assert layers[zone]["renderer"] == "singleSymbol" and layers[zone]["labels"]
         assert layers[zone]["label_field"] == "name_zh"
+    # 标准地 contracts by 履约 status in the maps' colours (every status is in the demo)
+    from gis.config import load_settings
+
+    status = _categories(view, "contracts")
+    assert layers["contracts"]["attr"] == "status_zh"
+    assert {k: c[2] for k, c in status.items()} == load_settings()["maps"]["contract_colours"]
     # renewal candidates by main reason (first reason), read back independently
     r = pyogrio.read_dataframe(gpkg, layer="renewal_parcels", read_geometry=False)
     main = set(r.loc[r["status"] == "候选", "reasons"].str.split("；").str[0])

@@ -194,10 +194,15 @@ def report_parts(res, public=False):
 
 
 def map_frame(res):
-    """The contracts' land for the renewal map: public columns, dates as text (EPSG:4549)."""
+    """The contracts' land for the renewal map: public columns, dates as text (EPSG:4549).
+
+    Statuses, dates, 出让价款, 闲置费 base, the contracted 投资强度 and 容积率 and
+    the public evidence: what the public evidence quotes is all here.
+    """
     c = res["contracts"]
-    cols = ["contract_id", "holder", "status_zh", "land_mu", "start_due", "finish_due", "idle_since",
-            "idle_fee_base", "recovery_date", "evidence_public"]
+    cols = ["contract_id", "holder", "status_zh", "land_mu", "price", "start_due", "finish_due",
+            "idle_since", "idle_fee_base", "recovery_date", "evidence_public", "t_investment_intensity",
+            "t_far"]
     out = c[[k for k in cols if k in c.columns] + [c.geometry.name]].copy()
     for k in ("start_due", "finish_due", "idle_since", "recovery_date"):
         if k in out:
