@@ -40,6 +40,11 @@ def test_on_time():
     assert r["evidence"] == "约定 2024-03-01 开工，实际 2024-02-20 开工"
 
 
+def test_started_before_the_start_is_due():
+    r = one({"start_due": "2026-03-01", "start_actual": "2025-10-01"})
+    assert r["status_zh"] == "按期" and r["evidence"] == "约定 2026-03-01 开工，实际 2025-10-01 开工"
+
+
 def test_started_late_by_days():
     # 2024-03-01 -> 2024-03-31: 30 days
     r = one({"start_due": "2024-03-01", "start_actual": "2024-03-31"})

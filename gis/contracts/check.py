@@ -488,7 +488,7 @@ def check_contracts(contracts, settings=None, on=None, year=None, indicators=Non
     ev["missing"] = missing
     pub["missing"] = missing
     # ---- on time: something due, nothing found
-    findings["on_time"] = due_now & ~np.isnat(started)
+    findings["on_time"] = ~no_due & ~np.isnat(started)  # started (early starts too)
     on_time_txt = "约定 " + _day(start_due) + " 开工，实际 " + _day(started) + " 开工"
     on_time_txt = np.where(~np.isnat(finished), on_time_txt + "；实际 " + _day(finished) + " 竣工", on_time_txt)
     pub["on_time"] = on_time_txt
