@@ -125,10 +125,12 @@ def _frames(res):
     frames += [v for v in res.tables.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.layers.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.density.values() if isinstance(v, pd.DataFrame)]
-    if res.contracts:  # 标准地 contracts: what the public map shows of them (prices, areas, dates)
-        from gis.contracts.outputs import map_frame
+    if res.contracts:  # 标准地 contracts: their public map frame and report tables (prices,
+        # areas and their sums by status, dates, contracted values; built without any actual)
+        from gis.contracts.outputs import map_frame, report_parts
 
-        frames.append(map_frame(res.contracts))
+        sheets, _, html = report_parts(res.contracts, public=True)
+        frames += [map_frame(res.contracts), *sheets.values(), *(t[0] for t in html.values())]
     return [f for f in frames if f is not None]
 
 
