@@ -258,6 +258,8 @@ def _demo_arguments(p):
                    help="folder of the generated demo inputs (default: $GIS_DEMO_DIR or ./data/demo)")
     p.add_argument("--scale", type=float, default=None,
                    help="demo size multiplier (default 1: about 2 000 evaluated firms)")
+    p.add_argument("--no-contracts", action="store_true",
+                   help="leave out the synthetic 标准地 contracts (the 履约 check) / 不检查标准地履约")
     _stage_arguments(p)
 
 
@@ -267,6 +269,8 @@ def _demo(args):
 
     settings = load_settings(args.settings)
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings, parcels=not args.no_parcels)
+    if args.no_contracts:
+        inputs.pop("contracts")
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print, report_options=_report_options(args), map_options=_map_options(args))
@@ -292,6 +296,8 @@ def _report_arguments(p):
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
     _parcels_argument(p)
+    p.add_argument("--contracts", default=None, metavar="FILE",
+                   help="标准地 contract ledger (.xlsx/.csv): 履约 check, needs --landuse / 标准地合同台账")
     _coords_argument(p)
     _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
@@ -314,7 +320,8 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
                  report_options=_report_options(args), map_options=_map_options(args),
-                 layer=args.layer, cadastre=args.parcels)
+                 layer=args.layer, cadastre=args.parcels,
+                 contracts=args.contracts)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -365,6 +372,7 @@ def _run(args):
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
                           output_dir=parts, sheet=args.sheet, cadastre=args.parcels,
+                          contracts=args.contracts,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
@@ -376,6 +384,9 @@ def _run(args):
 
             with timed(result, "postgis"):
                 written = postgis.write_partitions(args.db, parts, args.year)  # file by file
+                if result.contracts:  # few rows, held by the client
+                    written.update(postgis.write_results(
+                        args.db, {"contracts": postgis.result_layers(result)["contracts"]}, args.year))
             print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
         _print_summary(result)
         _timings(args, result)
@@ -384,7 +395,8 @@ def _run(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print,
                  sheet=args.sheet, report_options=_report_options(args),
-                 map_options=_map_options(args), layer=args.layer, cadastre=args.parcels)
+                 map_options=_map_options(args), layer=args.layer, cadastre=args.parcels,
+                 contracts=args.contracts)
     if args.db:
         from . import postgis
 

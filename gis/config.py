@@ -153,6 +153,7 @@ CHECKERS = {
     "attach": "gis.attach:settings_problems",
     "cadastre": "gis.cadastre:settings_problems",
     "chains": "gis.chains:settings_problems",
+    "contracts": "gis.contracts.check:settings_problems",
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",
     "engine": "gis.scale.cluster:settings_problems",

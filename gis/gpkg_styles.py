@@ -54,6 +54,7 @@ LABEL_CONTEXTS = {
     "enterprises": "firms", "parcels": "land", "platforms": "aggregate",
     "parks": "aggregate", "townships": "aggregate", "renewal_parcels": "renewal",
     "renewal_blocks": "renewal", "hotspots": "clusters", "clusters": "clusters",
+    "contracts": "contracts",
 }
 
 #: columns that count things (written as INTEGER when every value is whole);
@@ -317,6 +318,11 @@ def layer_qml(layer, frame, settings=None):
         _blocks_renderer(root, frame, maps)
     elif layer == "hotspots":
         _hotspot_renderer(root, frame, maps)
+    elif layer == "contracts":  # 标准地 履约 status, worst first (maps.contract_colours)
+        present = set(frame["status_zh"].dropna()) if "status_zh" in frame else set()
+        _categorized(root, "status_zh", "polygon",
+                     [(k, k, c, True) for k, c in maps["contract_colours"].items() if k in present],
+                     outline="#333333", width=0.3)
     else:
         _single(root, "polygon", None, maps["cluster_colours"][0], 0.5)
     _aliases(root, field_aliases(layer, cols))

@@ -224,6 +224,18 @@ REASONS = {
         "holder code '{value}' is neither a valid credit code nor an ID card number; "
         "the 宗地 is joined to firms by location only",
     ),
+    "bad_date": (
+        "reject", "日期无法识别",
+        "「{column}」的值「{value}」不是可识别的日期", "'{column}' value '{value}' is not a date",
+    ),
+    "start_before_supply": (
+        "reject", "开工日期早于供地日期",
+        "「{column}」{value} 早于供地日期 {detail}", "'{column}' {value} is before the supply date {detail}",
+    ),
+    "unknown_land": (
+        "reject", "合同地块不存在",
+        "合同地块在用地图层中找不到：{detail}", "the contract's land is not in the land layer: {detail}",
+    ),
 }
 
 #: columns of :meth:`Ledger.to_frame` (and of rejects.csv)

@@ -92,7 +92,7 @@ __all__ = [
     "add_landuse",
     "add_enterprises",
     "add_efficiency",
-    "add_renewal",
+    "add_renewal", "add_contracts",
     "add_density",
     "add_hotspots",
     "add_clusters",
@@ -502,6 +502,7 @@ _TEXT = {
     "renewal_parcels": ("低效用地图斑（以三调图斑代替宗地）",
                         "Renewal parcels (三调 patches standing in for land-rights parcels)"),
     "renewal_blocks": ("更新单元", "Renewal blocks"),
+    "contracts": ("标准地履约", "Standard-land contracts"),
     "density": ("企业密度", "Enterprise density"),
     "hotspots": ("冷热点", "Hot and cold spots"),
     "clusters": ("产业集群", "Industrial clusters"),
@@ -1639,6 +1640,21 @@ def add_renewal(m, gdf, kind="parcels", name=None, show=True):
                       style={"weight": 2.5, "color": c, "fillOpacity": 0, "dashArray": "6 3"})
 
 
+def add_contracts(m, gdf, name=None, show=True):
+    """Draw the 标准地 contracts' land coloured by 履约 status (``maps.contract_colours``).
+
+    ``gdf``: polygons with ``status_zh`` (:mod:`gis.contracts`); the popup
+    shows the contract, its dates, the 闲置费 base and the public evidence
+    (``maps.popup_fields.contracts``).
+    """
+    st = _state(m)
+    colours = dict(st["settings"]["contract_colours"])
+    title = "contract_id" if "contract_id" in gdf.columns else None
+    return _add_layer(m, gdf, "contracts", "contracts", name=name, category="status_zh", colours=colours,
+                      title=title, tooltip="status_zh", show=show,
+                      style={"weight": 1.5, "color": "#333", "fillOpacity": 0.6})
+
+
 def _text(series):
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
@@ -1960,7 +1976,7 @@ _STANDARD = {
                    ["background", "townships", "platforms", "parks", "efficiency", "enterprises"],
                    ["efficiency", "enterprises"]),
     "renewal": ("低效用地再开发候选", "Renewal candidates",
-                ["background", "townships", "platforms", "renewal_blocks", "renewal_parcels"],
+                ["background", "townships", "platforms", "renewal_blocks", "renewal_parcels", "contracts"],
                 ["renewal_parcels", "renewal_blocks"]),
     "density": ("产业集聚密度", "Industrial density",
                 ["background", "townships", "density", "hotspots", "clusters"],
@@ -1969,7 +1985,8 @@ _STANDARD = {
 #: names of the standard maps
 STANDARD_MAPS = tuple(_STANDARD)
 _LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse", "enterprises",
-               "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters"}
+               "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters",
+               "contracts"}
 
 
 def _frame(given):
@@ -2017,6 +2034,8 @@ def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targe
                     name=_ZONGDI_NAMES["renewal_parcels"] if "ZDDM" in v.columns else None)
     elif k == "renewal_blocks":
         add_renewal(m, v, kind="blocks")
+    elif k == "contracts":
+        add_contracts(m, v, show=False)
     elif k == "density":
         if isinstance(v, dict):
             add_density(m, v["grid"], v["transform"], crs=v.get("crs", WORKING_CRS), unit=v.get("unit"))

@@ -64,6 +64,7 @@ __all__ = [
     "run_summary",
     "renewal_figures",
     "input_roles",
+    "contracts_stage",
     "renewal_line",
     "summary_lines",
     "timing_line",
@@ -79,6 +80,7 @@ STAGES = ("efficiency", "renewal", "density", "maps", "report")
 STAGE_NAMES_ZH = {
     "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
     "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+    "contracts": "标准地履约",
 }
 
 #: every timed step's Chinese name: :func:`run`'s and the dask engine's own (gis.scale.run_dask)
@@ -105,6 +107,8 @@ class Run:
     tables: dict = field(default_factory=dict)
     changes: pd.DataFrame | None = None
     renewal: dict = field(default_factory=dict)
+    #: 标准地 履约 (gis.contracts.outputs.contract_results), when contracts were given
+    contracts: dict = field(default_factory=dict)
     density: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
@@ -144,7 +148,8 @@ def demo_inputs(path=None, scale=None, settings=None, parcels=False):
     Returns
     -------
     dict
-        ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
+        ``enterprises``, ``previous``, ``landuse``, ``plan``, ``contracts``
+        (the synthetic 标准地 contracts, :mod:`gis.contracts.demo`) (paths),
         ``year``, ``coords`` (gcj02: the system the generator writes)
         and ``demo=True``: keyword arguments of :func:`run`.
     """
@@ -155,9 +160,14 @@ def demo_inputs(path=None, scale=None, settings=None, parcels=False):
     year = int(load_settings()["demo"].get("year", 2025)) if settings is None else int(
         settings["demo"].get("year", 2025)
     )
+    from .contracts.demo import ensure_contracts
+
+    contracts = ensure_contracts(Path(paths["enterprises"]).parent, year, paths["enterprises"],
+                                 paths["landuse"], scale=scale)
     return {
         "enterprises": paths["enterprises"],
         "previous": paths["enterprises_previous"],
+        "contracts": str(contracts),
         "landuse": paths["landuse"],
         "plan": paths["plan"],
         "cadastre": paths.get("parcels") if parcels else None,
@@ -740,6 +750,9 @@ def write_results(result, path):
     for key in ("renewal_parcels", "renewal_blocks"):
         if result.renewal.get(key) is not None:
             layers[key] = result.renewal[key]
+    if result.contracts:
+        layers["contracts"] = result.contracts["contracts"].drop(
+            columns=[c for c in result.contracts["contracts"] if c.startswith("a_")])
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
@@ -765,6 +778,30 @@ def _stage_attach(result, inputs):
                                                 result.layers, settings=s)
 
 
+def contracts_stage(result, inputs, parcels=None):
+    """标准地 履约: the contracts read by :func:`load_inputs` attached to the parcels and checked.
+
+    Fills ``result.contracts`` (:func:`gis.contracts.outputs.contract_results`);
+    the holders' figures and points are the firm table's own, so that the
+    in-memory and dask engines find the same.  ``parcels``: the land units
+    when ``result.parcels`` is not loaded (the dask engine's partitions).
+    """
+    from .contracts.outputs import contract_results
+
+    parcels = result.parcels if parcels is None else parcels
+    if inputs.get("contract_rows") is None or parcels is None:
+        return
+    from . import attach
+
+    land = parcels.assign(area_mu=parcels["BSM"].map(attach.parcel_land(parcels)))
+    firms = inputs.pop("contract_firms")
+    result.contracts = contract_results(
+        inputs.pop("contract_rows"), land, result.year, id_col="BSM", firms=firms,
+        ledger=result.ledger, settings=result.settings, area_col="area_mu",
+        code_col="ZDDM" if "ZDDM" in land.columns else None,
+        coords=firms.attrs.get("coords") or "gcj02", previous_firms=inputs.pop("previous_firms_raw", None))
+
+
 def _stage_efficiency(result, inputs):
     """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
@@ -781,10 +818,11 @@ def _stage_efficiency(result, inputs):
         result.parcels = parcels_with_zones(result)
 
 
-def input_roles(enterprises, previous=None, landuse=None, plan=None, cadastre=None):
+def input_roles(enterprises, previous=None, landuse=None, plan=None, cadastre=None, contracts=None):
     """The input files by their role in the report's data sources (None left out)."""
     roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
-             "国土空间规划用地用海": plan, "地籍宗地": cadastre}
+             "国土空间规划用地用海": plan, "地籍宗地": cadastre,
+             "标准地合同台账": contracts}
     return {k: v for k, v in roles.items() if v is not None}
 
 
@@ -819,6 +857,14 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
                                                            year=year - 1)
         ledger.extend(prev_ledger.mark("previous"))
+        if inputs.get("contracts"):  # last year's check (同比) reads last year's table
+            inputs["previous_firms_raw"] = inputs["previous_firms"]
+    if inputs.get("contracts"):  # read and checked now, before the long stages
+        from .contracts.load import load_contracts
+
+        inputs["contract_rows"], contract_ledger = load_contracts(inputs["contracts"], s)
+        ledger.extend(contract_ledger)
+        inputs["contract_firms"] = firms  # the table's own figures and points (every engine alike)
 
 
 def _check_options(arguments, command):
@@ -856,7 +902,8 @@ def _run_checks(arguments):
 @staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None, layer=None, cadastre=None):
+        map_options=None, sheet=None, report_options=None, layer=None, cadastre=None,
+        contracts=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -882,6 +929,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     layer : str, optional
         Layer of the ``landuse`` file (default: the one called DLTB, or its
         only layer).
+    contracts : str or Path, optional
+        The 标准地 contract ledger (.xlsx/.csv, :mod:`gis.contracts`): checked
+        against the land and the firms' figures (needs ``landuse``).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -936,15 +986,17 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer, "year": year, "cadastre": cadastre}
+              "layer": layer, "year": year, "cadastre": cadastre,
+              "contracts": contracts}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = input_roles(enterprises, previous, landuse, plan, cadastre)
+    result.inputs = input_roles(enterprises, previous, landuse, plan, cadastre, contracts)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    steps = ["load", "attach", "efficiency"] + (["contracts"] if contracts else []) \
+        + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
     options = {"landuse": landuse, "plan": plan, "demo": demo, "map_options": map_options,
                "report_options": report_options}
     from .background import Background, worth_it
@@ -1025,6 +1077,8 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         _stage_efficiency(result, inputs)
         # magnitudes checked before the long stages (renewal, density, maps, report)
         check_plausible(result.firms, result.parcels, result.settings, source=inputs["enterprises"])
+    elif step == "contracts":
+        contracts_stage(result, inputs)
     elif step == "renewal":
         _stage_renewal(result)
     elif step == "density":
@@ -1282,6 +1336,10 @@ def _stage_renewal(result):
     # last year's class joined by credit code (C two years running), not by parcel
     facts = parcel_facts(result.firms, result.parcels, result.year, previous=prev_ev,
                          settings=result.settings)
+    if result.contracts:  # 标准地 idle or long overdue: the renewal rule contract_breach
+        from .contracts.outputs import land_facts
+
+        facts = land_facts(facts, result.contracts["verdicts"])
     prev_facts = None
     if prev_ev is not None:
         prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1,
@@ -1406,6 +1464,10 @@ def map_layers(result):
             cands = cands.assign(ZDDM=cands["parcel_id"])
         lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+    if result.contracts:  # public columns only (statuses, dates, contracted values)
+        from .contracts.outputs import map_frame
+
+        lay["contracts"] = map_frame(result.contracts)
     if result.density:
         grid = result.density["grids"].get("全部")
         if grid is not None:
@@ -1537,8 +1599,8 @@ _BLOCK_COLUMNS = ["rank", "block_id", "n_parcels", "area_mu", "firms", "far", "t
                   "platform", "park", "reasons", "priority"]
 
 
-def report_extras(result):
-    """Renewal and density tables, sections and charts for the yearly report.
+def report_extras(result, public=False):
+    """Renewal, 标准地 履约 and density tables, sections and charts for the yearly report.
 
     Returns
     -------
@@ -1575,6 +1637,14 @@ def report_extras(result):
         top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
         top = top[[c for c in _BLOCK_COLUMNS if c in top.columns]]
         html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
+    if result.contracts:
+        from .contracts.outputs import contracts_line, report_parts
+
+        c_sheets, c_labels, c_html = report_parts(result.contracts, public=public)
+        sheets.update(c_sheets)
+        labels.update(c_labels)
+        html.update(c_html)
+        lines["contracts"] = contracts_line(result.contracts)
     D = result.density
     if D:
         if D.get("clusters") is not None:
@@ -1631,7 +1701,7 @@ def _stage_report(result, out_dir, public=False, pdf=False):
               (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH),
                ("land_join", code_labels("land_join"))) if c in firms}
         tables["firms"] = firms.assign(**zh)
-    sheets, labels, html, figs, lines = report_extras(result)
+    sheets, labels, html, figs, lines = report_extras(result, public=public)
     tables.update(sheets)
     result.summary["extra_lines"] = lines
     summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
@@ -1706,6 +1776,10 @@ def summary_lines(result):
     extra = dict(s.get("extra_lines") or {})
     if result.renewal and "renewal" not in extra:
         extra["renewal"] = renewal_line(result.renewal)
+    if result.contracts and "contracts" not in extra:
+        from .contracts.outputs import contracts_line
+
+        extra["contracts"] = contracts_line(result.contracts)
     if s.get("withheld"):
         extra["withheld"] = (f"公开版 public edition: 未写出内部资料 {'、'.join(s['withheld'])} "
                              "(internal only; run without --public for them)")

@@ -857,6 +857,21 @@ def idle_stopped(p):
     return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无停工日期，未检验"))
 
 
+@rule("contract_breach", "标准地闲置或长期逾期", exemptible=False, other_use=True)
+def contract_breach(p):
+    """标准地 contract on the land idle (53号令) or 开工/竣工 late by ``contracts.long_overdue_days``.
+
+    Reads ``contract_breach`` (bool, NA where no contract) and
+    ``contract_evidence`` (:func:`gis.contracts.outputs.land_facts`).
+    """
+    if "contract_breach" not in p.P.columns:
+        return p.nothing("未提供标准地合同，未检验")
+    known, yes, _ = _yes_no(p.P, "contract_breach")
+    evid = p.text("contract_evidence")
+    return Outcome(known, known & yes, np.full(p.n, np.nan), np.full(p.n, np.nan),
+                   np.where(known, evid, "无标准地合同，未检验"))
+
+
 @rule("against_plan", "用地不符合规划", exemptible=False, other_use=True, settings=("sliver_mu",))
 def against_plan(p):
     """≥ ``sliver_mu`` 亩 of the parcel planned otherwise (industrial vs not)."""
@@ -1073,13 +1088,13 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     Examples
     --------
     The 16 industrial parcels of :func:`gis.demo.sample` with their firms'
-    sums, 11 rules each: 3 failed tests flagged, 11 lifted by an exemption.
+    sums, 12 rules each: 3 failed tests flagged, 11 lifted by an exemption.
 
     >>> from gis.demo import sample
     >>> s = sample()
     >>> rr = rule_results(s.facts, plan=s.plan, year=s.year)
     >>> rr.shape, rr["parcel_id"].nunique(), int(rr["flagged"].sum()), int(rr["failed"].sum())
-    ((176, 11), 16, 3, 14)
+    ((192, 11), 16, 3, 14)
     >>> rr.loc[rr["flagged"], ["parcel_id", "rule"]].values.tolist()
     [['330782200000000014', 'low_far'], ['330782200000000014', 'low_tax'], ['330782200000000016', 'low_tax']]
     """

@@ -134,6 +134,8 @@ _TABLE_CONTEXT = {
     "changes": "changes",
     "targets": "targets",
     "platform_targets": "targets",
+    "contracts": "contracts",
+    "contract_indicators": "contracts",
 }
 
 

@@ -20,11 +20,14 @@ takes the exponents from CPU seconds (user + system) instead.
     .venv/bin/python scripts/bench_pipeline.py --large         # and 40, 100
     .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --basis cpu
     .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --parcels-ratio
+    .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --contracts-cost   # with / without
 
 ``gis demo`` runs with the demo's 宗地 layer (the 宗地 is the land unit);
 ``--parcels-ratio`` also runs each size with ``--no-parcels`` (the 三调 图斑
 standing in) and adds the column 宗地/图斑: the job's time with the 宗地
-layer over its time without (the target is at most 1.2).
+layer over its time without (the target is at most 1.2). ``--contracts-cost``
+runs each size also with ``--no-contracts`` and prints the job's time with the
+标准地 contracts over its time without (the target is at most 1.1).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def generate(scale, folder):
     return time.perf_counter() - t
 
 
-def run_job(scale, data, out, timings, parcels=True):
+def run_job(scale, data, out, timings, parcels=True, contracts=True):
     """Run ``gis demo`` once as a subprocess; return its measurements.
 
     Returns
@@ -87,6 +90,8 @@ def run_job(scale, data, out, timings, parcels=True):
            "--out", str(out), "--no-progress", "--timings", str(timings)]
     if not parcels:
         cmd.append("--no-parcels")
+    if not contracts:
+        cmd.append("--no-contracts")
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -189,6 +194,9 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="also write the measurements to this file")
     ap.add_argument("--parcels-ratio", action="store_true",
                     help="also run each size without the 宗地 layer (--no-parcels): column 宗地/图斑")
+    ap.add_argument("--contracts-cost", action="store_true",
+                    help="run each size also without the 标准地 contracts (--no-contracts) and print "
+                         "the ratio with / without (issue 26: at most 1.1)")
     args = ap.parse_args(argv)
     scales = sorted(set(args.scales + ([40, 100] if args.large else [])))
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_pipeline_"))
@@ -210,6 +218,11 @@ def main(argv=None):
                       f"without: ratio {r['job_s'] / r0['job_s']:.2f} (CPU {r['cpu_s']:.1f} s / "
                       f"{r0['cpu_s']:.1f} s: {r['cpu_s'] / r0['cpu_s']:.2f})", flush=True)
         results.append((n, r))
+        if args.contracts_cost:
+            w = run_job(n, data, work / f"out_{n:g}_nc", work / f"timings_{n:g}_nc.json", contracts=False)
+            print(f"N={n:g}: with / without 标准地 contracts: job {r['job_s']:.1f} / {w['job_s']:.1f} s "
+                  f"= {r['job_s'] / w['job_s']:.3f}, CPU {r['cpu_s']:.1f} / {w['cpu_s']:.1f} s "
+                  f"= {r['cpu_s'] / w['cpu_s']:.3f}", flush=True)
         stages = " · ".join(f"{STAGES[s]} {r['stages'].get(s, 0):.2f}" for s in STAGES)
         print(f"N={n:g}: {r['firms']:,} firms, {r['parcels']:,} parcels; data generated in {gen:.1f} s "
               f"(not counted)\n  job: {r['job_s']:.1f} s (its 合计); process {r['wall_s']:.1f} s "

@@ -33,7 +33,8 @@ def test_every_row_is_loaded_or_rejected(demo_run):
     result, out, manifest, inputs = demo_run
     rows_read = _data_rows(openpyxl.load_workbook(inputs["enterprises"], read_only=True)["企业名录"])
     rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
-    rejected_rows = rejects.loc[rejects["severity"] == "reject", "row"].nunique()
+    firm_rows = rejects["file"] == Path(inputs["enterprises"]).name  # the contracts have their own
+    rejected_rows = rejects.loc[(rejects["severity"] == "reject") & firm_rows, "row"].nunique()
     assert rejected_rows == manifest["expected_rejects"]
     assert len(result.firms) + rejected_rows == rows_read
     enterprises = pyogrio.read_dataframe(out / "results.gpkg", layer="enterprises")
@@ -48,7 +49,7 @@ def test_results_geopackage_layers(demo_run):
     _, out, _, _ = demo_run
     names = set(pyogrio.list_layers(out / "results.gpkg")[:, 0])
     assert {"enterprises", "parcels", "platforms", "parks", "townships",
-            "renewal_parcels", "renewal_blocks", "hotspots", "clusters"} <= names
+            "renewal_parcels", "renewal_blocks", "hotspots", "clusters", "contracts"} <= names
     info = pyogrio.read_info(out / "results.gpkg", layer="parcels")
     assert "4549" in info["crs"]
 
@@ -166,7 +167,7 @@ def test_summary_counts_reconcile(demo_run):
 
 def test_run_times_every_stage(demo_run, tmp_path):
     result, _, _, _ = demo_run
-    steps = ["load", "attach", "efficiency", "renewal", "density", "maps", "report", "gpkg"]
+    steps = ["load", "attach", "efficiency", "contracts", "renewal", "density", "maps", "report", "gpkg"]
     assert list(result.timings) == steps and list(result.cpu_timings) == steps
     assert all(v >= 0 for v in result.timings.values())
     line = pipeline.timing_line(result.timings)
