@@ -66,6 +66,7 @@ __all__ = [
     "timing_line",
     "write_timings",
     "write_results",
+    "write_front_door",
     "run",
 ]
 
@@ -869,7 +870,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     >>> len(result.renewal["renewal_parcels"]), len(result.renewal["renewal_blocks"])
     (16, 1)
     >>> sorted(result.paths)
-    ['rejects', 'results']
+    ['index', 'rejects', 'results']
     """
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
@@ -901,6 +902,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     if not result.summary:
         result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
 
 
@@ -1013,7 +1015,19 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
             _stage_report(result, out_dir, **(report_options or {}))
     with timed(result, "gpkg"):
         _write_internal_files(result, out_dir, _public(map_options, report_options))
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
+
+
+def write_front_door(result, out_dir, public=False):
+    """``index.html`` of a run's folder (:func:`gis.site.write_index`): what this run wrote,
+    with a thumbnail of each map drawn from the maps' layers."""
+    from . import site
+
+    layers = map_layers(result) if "maps" in result.paths else None
+    result.paths["index"] = site.write_index(
+        out_dir, result.paths, result.year, public=public, layers=layers, settings=result.settings,
+        withheld=result.summary.get("withheld", ()))
 
 
 def _public(map_options, report_options):
