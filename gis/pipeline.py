@@ -1022,9 +1022,12 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
 def write_front_door(result, out_dir, public=False):
     """``index.html`` of a run's folder (:func:`gis.site.write_index`): what this run wrote,
     with a thumbnail of each map drawn from the maps' layers."""
-    from . import site
+    from . import maplinks, site
 
     layers = map_layers(result) if "maps" in result.paths else None
+    if layers is not None and result.paths.get("report_html"):
+        # the report's platform, township, firm and block names open them on the maps
+        maplinks.link_report(result.paths["report_html"], result.paths["maps"], layers)
     result.paths["index"] = site.write_index(
         out_dir, result.paths, result.year, public=public, layers=layers, settings=result.settings,
         withheld=result.summary.get("withheld", ()))
@@ -1275,7 +1278,8 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
             folder.mkdir(parents=True, exist_ok=True)
             files = unique_filenames(out["grids"])  # chain names come from the data
             tifs = {name: writer.submit(density.write_geotiff, grid,
-                                        output_path(folder, files[name], ".tif"), settings=settings)
+                                        output_path(folder, files[name], ".tif"), cog=True,
+                                        settings=settings)
                     for name, grid in out["grids"].items()}
         tables = _density_tables(pts, layers, outline, area, settings)
         if out_dir is not None:
@@ -1341,8 +1345,16 @@ def map_layers(result):
             cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
         if names is not None:
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        blocks = result.renewal["renewal_blocks"]
+        if "block_id" in blocks and "parcel_ids" in blocks and "block_id" not in cands:
+            # a parcel's popup names its block (the block's popup lists its parcels)
+            ids = blocks[["block_id"]].assign(parcel_id=[
+                list(v) if isinstance(v, (list, tuple, np.ndarray)) else str(v).split("、")
+                for v in blocks["parcel_ids"]]).explode("parcel_id")
+            cands = cands.assign(block_id=cands["parcel_id"].astype(str).map(
+                ids.drop_duplicates("parcel_id").set_index("parcel_id")["block_id"]))
         lay["renewal_parcels"] = cands
-        lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+        lay["renewal_blocks"] = blocks
     if result.density:
         grid = result.density["grids"].get("全部")
         if grid is not None:

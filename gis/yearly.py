@@ -611,7 +611,10 @@ def write_pdf(html_path, pdf_path=None, executable=None, timeout_s=120):
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(_LOCAL)
                        else route.abort())
             page.goto(html_path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True)
+            # tagged (structure for a screen reader, language from <html lang>) and with an
+            # outline (bookmarks from the headings) for the PDF's navigation pane
+            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True,
+                     tagged=True, outline=True)
         finally:
             browser.close()
     return pdf_path
