@@ -83,6 +83,7 @@ from .crs import WEB_CRS, WORKING_CRS, require_frame, wgs84_to_gcj02
 __all__ = [
     "STANDARD_MAPS",
     "BLOCK_CLICK_ZOOM",
+    "natural_breaks_spread",
     "BASEMAPS",
     "STATIC_DIR",
     "base_map",
@@ -1084,6 +1085,32 @@ def _natural_breaks(values, k):
     return x[ends[::-1]]
 
 
+def natural_breaks_spread(values, k):
+    """Exact Jenks breaks (:func:`_natural_breaks`) with no empty or one-value class.
+
+    ``k`` classes when each holds at least two distinct values, else the
+    most classes (down to 2) that do; 2 classes are kept as they are (a lone
+    far outlier then stays a class of its own).
+
+    Examples
+    --------
+    >>> natural_breaks_spread([1, 1.1, 1.2, 5, 5.1, 5.2, 9, 9.1, 12], 4).tolist()  # {12} alone at 4
+    [1.2, 5.2, 12.0]
+    >>> natural_breaks_spread([1, 1.1, 1.2, 5, 5.1, 5.2, 100], 3).tolist()
+    [5.2, 100.0]
+    >>> natural_breaks_spread([1, 2, 3, 10, 11, 12, 30, 31], 3).tolist()
+    [3.0, 12.0, 31.0]
+    """
+    v = np.asarray(values, dtype=float)
+    for kk in range(int(k), 1, -1):
+        bins = _natural_breaks(v, kk)
+        cls = np.searchsorted(bins, v, side="left")
+        distinct = [len(np.unique(v[cls == c])) for c in range(len(bins))]
+        if min(distinct) >= 2:
+            return bins
+    return _natural_breaks(v, 2)
+
+
 def _classified(values, s, lang, cmap=None, unit=""):
     """(codes, palette, legend entries) for a continuous column (mapclassify; NaturalBreaks exact)."""
     from matplotlib import colormaps
@@ -1098,8 +1125,9 @@ def _classified(values, s, lang, cmap=None, unit=""):
         if k >= 2:
             scheme = s["classify_scheme"]
             if str(scheme).lower().replace("_", "") == "naturalbreaks":
-                # deterministic, and no scikit-learn (half a second to import) to run
-                bins = _natural_breaks(v[ok], k)
+                # deterministic, and no scikit-learn (half a second to import) to run; fewer
+                # classes while one would hold a single value (a legend "17.67 – 17.67")
+                bins = natural_breaks_spread(v[ok], k)
                 codes[ok] = np.searchsorted(bins, v[ok], side="left")  # (bins[c-1], bins[c]] -> c
             else:
                 bins, codes[ok] = _mapclassify(v[ok], scheme, k)
@@ -1310,6 +1338,10 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     if min_zoom is not None:
         spec["minZoom"] = int(min_zoom)
     props = {c: _column_values(g[c]) for c in keep if c in g.columns}
+    if "grade" in props and "grade" in g.columns:  # "B 鼓励提升", not a bare "B"
+        from .popups import grade_names
+
+        props["grade"] = _column_values(grade_names(g["grade"].astype(object)))
     legend = None
     if category is not None:
         codes, palette, entries = _categorical(g[category], colours, s["missing_colour"], category_labels)

@@ -1353,6 +1353,10 @@ def map_layers(result):
                 for v in blocks["parcel_ids"]]).explode("parcel_id")
             cands = cands.assign(block_id=cands["parcel_id"].astype(str).map(
                 ids.drop_duplicates("parcel_id").set_index("parcel_id")["block_id"]))
+        if "evidence" in cands:  # plan codes with their names (规划为非工业用地(1401 公园绿地))
+            from .popups import named_plan_codes
+
+            cands = cands.assign(evidence=named_plan_codes(cands["evidence"]).to_numpy(dtype=object))
         lay["renewal_parcels"] = cands
         lay["renewal_blocks"] = blocks
     if result.density:

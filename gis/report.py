@@ -865,6 +865,23 @@ def _fmt_number(v, kind, cfg):
     return f"{v:,.2f}"
 
 
+#: columns of a gap to a target (target − current): a negative gap is a target exceeded
+_GAP_COLUMNS = ("gap", "gap_yi")
+
+
+def _gap_text(v, kind, cfg):
+    """A gap as a planner reads it: the number, or 已超额 and by how much.
+
+    >>> _gap_text(-181.29, "number", {"number_formats": {}}), _gap_text(215.7, "number", {"number_formats": {}})
+    ('已超额 181.29', '215.70')
+    """
+    try:
+        neg = v is not None and np.isfinite(float(v)) and float(v) < 0
+    except (TypeError, ValueError):
+        neg = False
+    return f"已超额 {_fmt_number(-float(v), kind, cfg)}" if neg else _fmt_number(v, kind, cfg)
+
+
 def html_table(df, labels=None, number_formats=None, max_rows=None, settings=None):
     """Return ``df`` as an HTML ``<table>`` with Chinese headers, every value escaped.
 
@@ -907,6 +924,8 @@ def html_table(df, labels=None, number_formats=None, max_rows=None, settings=Non
         arr = _cell_values(shown[c], kinds[c])
         if kinds[c] == "text":
             cells = ["<td></td>" if v is None else f"<td>{html.escape(str(v))}</td>" for v in arr]
+        elif str(c) in _GAP_COLUMNS:  # a target exceeded: 已超额, not a negative 差距
+            cells = [f'<td class="num">{html.escape(_gap_text(v, kinds[c], cfg))}</td>' for v in arr]
         else:
             cells = [f'<td class="num">{html.escape(_fmt_number(v, kinds[c], cfg))}</td>' for v in arr]
         cols.append(cells)
@@ -914,7 +933,7 @@ def html_table(df, labels=None, number_formats=None, max_rows=None, settings=Non
     more = ""
     if n > len(shown):
         more = f'<p class="more">仅显示前 {len(shown)} 行，共 {n} 行；完整数据见 Excel 工作簿。</p>'
-    return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+    return (f'<div class="tablewrap" tabindex="0"><table><thead><tr>{head}</tr></thead>'
             f"<tbody>\n{body}\n</tbody></table></div>{more}")
 
 

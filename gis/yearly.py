@@ -174,7 +174,7 @@ def key_figures_html(table, year, previous_year=None):
             f'<td class="num">{_fmt(r.previous, r.kind)}</td>'
             f'<td class="num">{_fmt(r.change, r.kind, signed=True)}</td>'
             f'<td class="num">{pct}</td></tr>')
-    return Html(f'<div class="tablewrap"><table class="key"><thead>{head}</thead>'
+    return Html(f'<div class="tablewrap" tabindex="0"><table class="key"><thead>{head}</thead>'
                 f'<tbody>{"".join(body)}</tbody></table></div>')
 
 

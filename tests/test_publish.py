@@ -380,3 +380,62 @@ def test_policy_block_exempts_words_not_numbers():
     assert find_leaks(inside, {"484.30"}) == ["484.30"]
     assert find_leaks(inside + "<p>税收</p>", set()) == ["税收"]
     assert find_leaks(POLICY_OPEN + "税收", set()) == ["税收"]  # an unclosed block exempts nothing
+
+
+def test_popup_names_codes_and_grades(run):
+    result, _, layers = run
+    ev = layers["renewal_parcels"]["evidence"].dropna().astype(str)
+    planned = ev[ev.str.contains("规划为非工业用地")]
+    assert len(planned) and not planned.str.contains(r"\(\d{4}[0-9A-Z]{0,2}\)").any()
+    assert planned.str.contains(r"\(\d{4}[0-9A-Z]{0,2} [^)]+\)").all()
+    page = Path(result.paths["maps"]["efficiency"]).read_text(encoding="utf-8")
+    assert '"B 鼓励提升"' in page or "B \\u9f13" in page
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_popup_has_no_empty_rows_and_says_small_p_values_sensibly(page, run):
+    goto, pg, errors, _ = page
+    result, _, _ = run
+    goto(result.paths["maps"]["density"])
+    rows = pg.evaluate("""() => { const d = gis.popupContent(
+        {name: "甲", why: "", note: null, p: 0.00002, p2: 0.0123, n: null, z: 0},
+        {fields: [["name", "名称", "", null], ["why", "未定级原因", "", null], ["note", "说明", "", null],
+                  ["p", "p 值", "", 3], ["p2", "p 值2", "", 3], ["n", "亩均税收", "万元/亩", 2],
+                  ["z", "零", "", 3]], lang: "zh"});
+        return Array.from(d.querySelectorAll("tr")).map(
+          r => Array.from(r.cells).map(c => c.textContent).join("|")); }""")
+    assert rows == ["名称|甲", "p 值|< 0.001", "p 值2|0.012", "亩均税收|—", "零|0.000"]
+    assert errors == []
+
+
+def test_exceeded_targets_say_so_in_the_report(run):
+    from gis.recompute import report_tables
+
+    result, _, _ = run
+    t = report_tables(Path(result.paths["report_html"]).read_text(encoding="utf-8"))["规划目标"]
+    j = t[0].index("差距(亿元)")
+    gaps = [r[j] for r in t[1:] if len(r) > j and r[j]]
+    assert gaps and not any(g.startswith("-") for g in gaps)
+    k = t[0].index("完成进度(%)")
+    for r in t[1:]:
+        if len(r) > k and r[k]:  # 已超额 exactly where the progress is over 100 %
+            assert r[j].startswith("已超额 ") == (float(r[k].replace(",", "")) > 100), r
+
+
+# ---------------------------------------------------------------- QGIS default style
+def test_every_renewal_block_has_a_legend_key_in_its_default_style():
+    import xml.etree.ElementTree as ET
+
+    import pandas as pd
+
+    from gis.gpkg_styles import layer_qml
+
+    # the lowest priority has more decimals than the style writes: rounded up it was never drawn
+    prio = [45.61234567, 50.0, 61.5, 70.25, 89.54240049]
+    qml = layer_qml("renewal_blocks", pd.DataFrame({"block_id": [f"RB{i}" for i in range(5)],
+                                                     "priority": prio}))
+    ranges = [(float(r.get("lower")), float(r.get("upper"))) for r in ET.fromstring(qml).iter("range")]
+    assert len(ranges) == 4
+    for v in prio:  # QGIS: lower <= v <= upper (first class inclusive), the ranges in order
+        assert any(lo <= v <= hi for lo, hi in ranges), (v, ranges)

@@ -34,6 +34,8 @@
     if (v === null || v === undefined || (typeof v === "number" && isNaN(v))) return "—";
     if (typeof v === "number") {
       if (dec === null || dec === undefined) return String(v);
+      // a small positive number that would print as 0.000 (a p value): "< 0.001"
+      if (v > 0 && v < Math.pow(10, -dec) / 2) return "< " + Math.pow(10, -dec).toFixed(dec);
       return v.toLocaleString(lang === "en" ? "en-US" : "zh-CN", {
         minimumFractionDigits: dec, maximumFractionDigits: dec });
     }
@@ -62,6 +64,8 @@
       if (f[0] === spec.title) return;
       var v = props[f[0]];
       if (v === undefined) return;
+      // no empty rows: a text field with nothing to say is left out (a missing number says —)
+      if ((f[3] === null || f[3] === undefined) && (v === null || (typeof v === "string" && !v.trim()))) return;
       var tr = t.insertRow();
       tr.appendChild(el("th", null, f[1]));
       var missing = v === null || (typeof v === "number" && isNaN(v));
