@@ -767,7 +767,7 @@ def zone_rule(settings=None):
     --------
     >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
     ...                       "township_min_share": 0.0}})
-    '平台/园区归属: 按图斑面积最大重叠, 且重叠不少于图斑面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主图斑, 无图斑的企业按坐标点所在'
+    '平台/园区归属: 按图斑面积最大重叠, 且重叠不少于图斑面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主图斑, 无图斑的企业按坐标点所在的平台、园区、镇街归属。'
     """
     cfg = _cfg(settings)
     share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
@@ -776,7 +776,7 @@ def zone_rule(settings=None):
         return f"且重叠不少于图斑面积的{v:.0%}" if v > 0 else "任意重叠即可"
 
     return (f"平台/园区归属: 按图斑面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
-            "企业随其主图斑, 无图斑的企业按坐标点所在")
+            "企业随其主图斑, 无图斑的企业按坐标点所在的平台、园区、镇街归属。")
 
 
 def zone_of_points(points, zones, name_col="name_zh"):

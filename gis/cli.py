@@ -200,7 +200,8 @@ def _print_summary(result):
         print(timing_line(result.timings, getattr(result, "timings_background", None)))
     else:
         print(f"用时 {result.summary.get('seconds', 0)} s")
-    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+    hint = {"index": "成果目录, 用浏览器打开 / the outputs' front door, open in a browser",
+            "report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
             "results": "用 QGIS 打开 / open in QGIS"}
     first = next((k for k in hint if k in result.paths), None)
     if first is not None:
@@ -604,6 +605,25 @@ def _match(args):
 
 register("match", "sites for an incoming project's land need / 项目落户用地匹配",
          _match_arguments, _match)
+
+
+# ---------------------------------------------------------------- site
+def _site_arguments(p):
+    p.add_argument("root", metavar="ROOT",
+                   help="folder of year folders (2024/, 2025/ ...), each written by a run / 历年成果根目录")
+
+
+def _site(args):
+    from .site import write_site, year_folders
+
+    path = write_site(args.root)
+    years = [p.name for p in year_folders(args.root)]
+    print(f"历年成果目录 site index: {path} ({len(years)} 个年度 years: {', '.join(years)})")
+    return 0
+
+
+register("site", "a top page over year folders of outputs / 历年成果目录页",
+         _site_arguments, _site)
 
 
 # ---------------------------------------------------------------- main

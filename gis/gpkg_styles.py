@@ -179,6 +179,9 @@ def _graduated(root, attr, geom, ranges, outline="#ffffff"):
     rng = ET.SubElement(r, "ranges")
     syms = ET.SubElement(r, "symbols")
     for i, (lo, hi, label, colour) in enumerate(ranges):
+        # the outer bounds rounded outwards: the lowest and highest value stay drawn
+        lo = np.floor(lo * 1e6) / 1e6 if i == 0 else lo
+        hi = np.ceil(hi * 1e6) / 1e6 if i == len(ranges) - 1 else hi
         ET.SubElement(rng, "range", lower=f"{lo:.6f}", upper=f"{hi:.6f}", label=label,
                       symbol=str(i), render="true")
         _symbol(syms, i, geom, colour, outline=outline, width=0.2, alpha=230)

@@ -70,6 +70,7 @@ __all__ = [
     "timing_line",
     "write_timings",
     "write_results",
+    "write_front_door",
     "run",
 ]
 
@@ -971,7 +972,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     >>> len(result.renewal["renewal_parcels"]), len(result.renewal["renewal_blocks"])
     (16, 1)
     >>> sorted(result.paths)
-    ['rejects', 'results']
+    ['index', 'rejects', 'results']
     """
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
@@ -1016,6 +1017,7 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     if not result.summary:
         result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
 
 
@@ -1132,7 +1134,22 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
             _stage_report(result, out_dir, **(report_options or {}))
     with timed(result, "gpkg"):
         _write_internal_files(result, out_dir, _public(map_options, report_options))
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
+
+
+def write_front_door(result, out_dir, public=False):
+    """``index.html`` of a run's folder (:func:`gis.site.write_index`): what this run wrote,
+    with a thumbnail of each map drawn from the maps' layers."""
+    from . import maplinks, site
+
+    layers = map_layers(result) if "maps" in result.paths else None
+    if layers is not None and result.paths.get("report_html"):
+        # the report's platform, township, firm and block names open them on the maps
+        maplinks.link_report(result.paths["report_html"], result.paths["maps"], layers)
+    result.paths["index"] = site.write_index(
+        out_dir, result.paths, result.year, public=public, layers=layers, settings=result.settings,
+        withheld=result.summary.get("withheld", ()))
 
 
 def _public(map_options, report_options):
@@ -1392,7 +1409,8 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
             folder.mkdir(parents=True, exist_ok=True)
             files = unique_filenames(out["grids"])  # chain names come from the data
             tifs = {name: writer.submit(density.write_geotiff, grid,
-                                        output_path(folder, files[name], ".tif"), settings=settings)
+                                        output_path(folder, files[name], ".tif"), cog=True,
+                                        settings=settings)
                     for name, grid in out["grids"].items()}
         tables = _density_tables(pts, layers, outline, area, settings)
         if out_dir is not None:
@@ -1460,10 +1478,22 @@ def map_layers(result):
             cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
         if names is not None:
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        blocks = result.renewal["renewal_blocks"]
+        if "block_id" in blocks and "parcel_ids" in blocks and "block_id" not in cands:
+            # a parcel's popup names its block (the block's popup lists its parcels)
+            ids = blocks[["block_id"]].assign(parcel_id=[
+                list(v) if isinstance(v, (list, tuple, np.ndarray)) else str(v).split("、")
+                for v in blocks["parcel_ids"]]).explode("parcel_id")
+            cands = cands.assign(block_id=cands["parcel_id"].astype(str).map(
+                ids.drop_duplicates("parcel_id").set_index("parcel_id")["block_id"]))
+        if "evidence" in cands:  # plan codes with their names (规划为非工业用地(1401 公园绿地))
+            from .popups import named_plan_codes
+
+            cands = cands.assign(evidence=named_plan_codes(cands["evidence"]).to_numpy(dtype=object))
         if result.parcels is not None and "ZDDM" in result.parcels:  # the land unit is the 宗地
             cands = cands.assign(ZDDM=cands["parcel_id"])
         lay["renewal_parcels"] = cands
-        lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+        lay["renewal_blocks"] = blocks
     if result.contracts:  # public columns only (statuses, dates, contracted values)
         from .contracts.outputs import map_frame
 

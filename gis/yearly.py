@@ -174,7 +174,7 @@ def key_figures_html(table, year, previous_year=None):
             f'<td class="num">{_fmt(r.previous, r.kind)}</td>'
             f'<td class="num">{_fmt(r.change, r.kind, signed=True)}</td>'
             f'<td class="num">{pct}</td></tr>')
-    return Html(f'<div class="tablewrap"><table class="key"><thead>{head}</thead>'
+    return Html(f'<div class="tablewrap" tabindex="0"><table class="key"><thead>{head}</thead>'
                 f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
@@ -629,7 +629,10 @@ def write_pdf(html_path, pdf_path=None, executable=None, timeout_s=120):
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(_LOCAL)
                        else route.abort())
             page.goto(html_path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True)
+            # tagged (structure for a screen reader, language from <html lang>) and with an
+            # outline (bookmarks from the headings) for the PDF's navigation pane
+            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True,
+                     tagged=True, outline=True)
         finally:
             browser.close()
     return pdf_path

@@ -249,7 +249,7 @@ def test_cli_public_run_writes_a_folder_that_is_public_throughout(tmp_path, caps
     assert "未写出内部资料 results.gpkg、rejects.csv" in printed
     assert not (out / "results.gpkg").exists() and not (out / "rejects.csv").exists()
     pages = sorted(out.rglob("*.html"))
-    assert len(pages) == 5  # the report and the four maps
+    assert len(pages) == 6  # the report, the four maps and the front door (index.html)
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert "公开版" in text and "内部资料" not in text, page.name
