@@ -761,22 +761,29 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
 
 
 def zone_rule(settings=None):
-    """The rule placing parcels and firms in platforms, parks and townships, as a sentence.
+    """The rule placing land units and firms in platforms, parks and townships, as a sentence.
+
+    The land unit is named as the run has it (``cadastre.land_unit``: 图斑,
+    or 宗地 when a 宗地 layer is given).
 
     Examples
     --------
     >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
     ...                       "township_min_share": 0.0}})
     '平台/园区归属: 按图斑面积最大重叠, 且重叠不少于图斑面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主图斑, 无图斑的企业按坐标点所在的平台、园区、镇街归属。'
+    >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.0,
+    ...                       "township_min_share": 0.0}, "cadastre": {"land_unit": "宗地"}})[:26]
+    '平台/园区归属: 按宗地面积最大重叠, 任意重叠即可'
     """
     cfg = _cfg(settings)
     share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
+    unit = ((settings or load_settings()).get("cadastre") or {}).get("land_unit") or "图斑"
 
     def cond(v):
-        return f"且重叠不少于图斑面积的{v:.0%}" if v > 0 else "任意重叠即可"
+        return f"且重叠不少于{unit}面积的{v:.0%}" if v > 0 else "任意重叠即可"
 
-    return (f"平台/园区归属: 按图斑面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
-            "企业随其主图斑, 无图斑的企业按坐标点所在的平台、园区、镇街归属。")
+    return (f"平台/园区归属: 按{unit}面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
+            f"企业随其主{unit}, 无{unit}的企业按坐标点所在的平台、园区、镇街归属。")
 
 
 def zone_of_points(points, zones, name_col="name_zh"):
