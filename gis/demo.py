@@ -80,7 +80,7 @@ FILES = {
     "landuse": "三调_DLTB.gpkg",
     "plan": "规划用地用海.gpkg",
     "manifest": "demo_manifest.json",
-    "parcels": "地籍宗地_ZD.gpkg",
+    "cadastre": "地籍宗地_ZD.gpkg",
 }
 #: the sentence every generated file carries
 SYNTHETIC_NOTE = "合成演示数据 synthetic demo data — not real enterprises"
@@ -1237,7 +1237,7 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
 
     # its own random stream: the other files are the same with or without the 宗地 layer
     zd = make_cadastre(dltb, link, firms, idle, year, np.random.default_rng([seed, int(round(scale * 1000)), 24]))
-    _gpkg(paths["parcels"], zd, ZONGDI_LAYER,
+    _gpkg(paths["cadastre"], zd, ZONGDI_LAYER,
           f"地籍宗地 (ZD) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
 
     # manifest
@@ -1350,9 +1350,9 @@ class Sample:
     parcels : GeoDataFrame
         The 三调 parcels (DLTB) as :func:`gis.io.read_landuse` returns them.
     zongdi : GeoDataFrame
-        The sample's cadastral 宗地 (``paths["parcels"]``, layer ZD) as land
+        The sample's cadastral 宗地 (``paths["cadastre"]``, layer ZD) as land
         units (:func:`gis.cadastre.land_units`); give
-        ``cadastre=s.paths["parcels"]`` to :func:`gis.pipeline.run` to make
+        ``cadastre=s.paths["cadastre"]`` to :func:`gis.pipeline.run` to make
         the 宗地 the land unit.
     plan : GeoDataFrame
         The plan zoning (YDYH) as :func:`gis.io.read_plan` returns them.
@@ -1408,7 +1408,7 @@ class Sample:
         if key == "zongdi":  # the 宗地 as land units (current use from the 三调 layer)
             from . import cadastre
 
-            return cadastre.land_units(cadastre.read_cadastre(p["parcels"]), self.parcels)
+            return cadastre.land_units(cadastre.read_cadastre(p["cadastre"]), self.parcels)
         if key == "firms":
             return io.load_enterprises(p["enterprises"], coords=COORDS, year=self.year)[0]
         if key == "evaluated":

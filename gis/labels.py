@@ -47,6 +47,8 @@ __all__ = [
     "code_labels",
     "code_label",
     "translate",
+    "ZONGDI_LABELS",
+    "ZONGDI_SUMMARY",
 ]
 
 #: indicator -> (Chinese name, unit).  Column label: ``名称(单位)``; score
@@ -531,3 +533,18 @@ def translate(values, kind):
     out = values.astype(object)
     known = out.isin(list(names))
     return out.where(~known, out.map(names))
+
+
+#: the labels that change when the 宗地 is the land unit: table key -> column -> label
+#: (the workbook and the HTML report; every other label is the same for both units)
+ZONGDI_LABELS = {
+    "firms": {"parcel_id": "宗地代码", "parcel_ids": "全部宗地", "n_parcels": "宗地数(宗)",
+              "n_inferred": "推断宗地数(宗)", "firms_on_parcel": "同宗地企业数(家)",
+              "parcel_mu": "宗地分摊用地面积(亩)", "share": "宗地分摊比例"},
+    "parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_assessed": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
+    "renewal_blocks": {"parcel_ids": "成员宗地", "n_parcels": "宗地数(宗)"},
+}
+#: the 汇总 keys that change when the 宗地 is the land unit
+ZONGDI_SUMMARY = {"parcels": "宗地数(宗)", "candidates": "更新候选宗地(宗)"}

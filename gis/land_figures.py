@@ -43,7 +43,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import labels as _labels
 from .config import load_settings
+from .crs import M2_PER_MU
 
 __all__ = [
     "TENANT_RULES",
@@ -59,6 +61,7 @@ __all__ = [
     "land_figures",
     "declared_land_check",
     "note_declared_land",
+    "note_declared_land_rows",
     "land_unit_kind",
     "zongdi_settings",
     "holder_links",
@@ -159,19 +162,10 @@ def land_join(firms, units, register):
                      index=firms.index, name="land_join")
 
 
-#: the labels that change when the 宗地 is the land unit: table key -> column -> label
-#: (the workbook and the HTML report; every other label is the same for both units)
-ZONGDI_LABELS = {
-    "firms": {"parcel_id": "宗地代码", "parcel_ids": "全部宗地", "n_parcels": "宗地数(宗)",
-              "n_inferred": "推断宗地数(宗)", "firms_on_parcel": "同宗地企业数(家)",
-              "parcel_mu": "宗地分摊用地面积(亩)", "share": "宗地分摊比例"},
-    "parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
-    "renewal_parcels": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
-    "renewal_assessed": {"parcel_id": "宗地代码", "area_mu": "宗地面积(亩)"},
-    "renewal_blocks": {"parcel_ids": "成员宗地", "n_parcels": "宗地数(宗)"},
-}
+#: the labels that change when the 宗地 is the land unit (:data:`gis.labels.ZONGDI_LABELS`)
+ZONGDI_LABELS = _labels.ZONGDI_LABELS
 #: the 汇总 keys that change when the 宗地 is the land unit
-ZONGDI_SUMMARY = {"parcels": "宗地数(宗)", "candidates": "更新候选宗地(宗)"}
+ZONGDI_SUMMARY = _labels.ZONGDI_SUMMARY
 
 
 def report_labels(settings, sheet_labels=None):
@@ -409,19 +403,30 @@ def note_declared_land(firms, units, parcels, ledger, source, settings=None):
     tolerance ``attach.disagreement_tolerance``): the firm keeps the land the
     ``attach.land_source`` setting gives it; the note says the two disagree.
     """
-    from pathlib import Path
 
     if ledger is None or parcels is None or not len(parcels) or "parcel_id" not in units:
         return
     if "firm" in units.columns:  # attach.multi_parcel: per_parcel (one row per firm and parcel)
         units = units.drop_duplicates("firm").set_index("firm")
     area = unit_area(parcels, settings)
+    if "source_row" in firms:
+        units = units.assign(source_row=firms["source_row"].reindex(units.index).to_numpy())
+    note_declared_land_rows(units, area * M2_PER_MU, ledger, source, settings)
+
+
+def note_declared_land_rows(units, area_m2, ledger, source, settings=None):
+    """:func:`note_declared_land` from the attach columns (``table_mu``, ``parcel_id``,
+    ``parcel_ids``, ``firms_on_parcel``, ``lessee``, ``source_row``) and the land units'
+    area in ㎡ by id (the dask engine gathers these from its partitions)."""
+    from pathlib import Path
+
+    area = pd.Series(area_m2, dtype=float) / M2_PER_MU
     bad = declared_land_check(units, area, settings=settings)
     if not len(bad):
         return
-    mask = firms.index.isin(bad.index)
-    rows = firms["source_row"].to_numpy() if "source_row" in firms else np.arange(len(firms))
-    b = bad.reindex(firms.index)
+    mask = units.index.isin(bad.index)
+    rows = units["source_row"].to_numpy() if "source_row" in units else np.arange(len(units))
+    b = bad.reindex(units.index)
     ledger.add(mask, "declared_land_differs", file=Path(str(source)).name, rows=rows,
                column="用地面积", values=b["declared_mu"].round(2).to_numpy(),
                detail=b["unit_mu"].round(2).to_numpy())

@@ -171,7 +171,7 @@ def demo_inputs(path=None, scale=None, settings=None, parcels=False):
         "contracts": str(contracts),
         "landuse": paths["landuse"],
         "plan": paths["plan"],
-        "cadastre": paths.get("parcels") if parcels else None,
+        "cadastre": paths.get("cadastre") if parcels else None,
         "year": year,
         "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,

@@ -408,6 +408,15 @@ def _unmatched_rows(ev):
     return pd.DataFrame(ev.loc[mask, cols])
 
 
+def _declared_rows(ev):
+    """The columns :func:`gis.land_figures.declared_land_check` reads, of one partition."""
+    if ev is None or "table_mu" not in ev:
+        return None
+    cols = [c for c in (ORD, "table_mu", "parcel_id", "parcel_ids", "firms_on_parcel", "lessee",
+                        "source_row") if c in ev]
+    return pd.DataFrame(ev[cols])
+
+
 def _assign_task(ev, ranks, k):
     """Partition ``k``'s evaluation with its global ranks and classes (:func:`_ranks_task`)."""
     if ev is None:
@@ -473,4 +482,13 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
         um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
         if um is not None and len(um):
             pipeline.note_unmatched(um, um, ledger, source)
+        # declared 用地面积 against the land units' own area, as the in-memory attach notes it
+        from ..land_figures import note_declared_land_rows
+
+        dr = [d for d in client.gather(_each(client, _declared_rows, evf)) if d is not None]
+        if dr:
+            idc = settings["attach"]["parcel_id_col"]
+            area = parcels_ddf[[idc, "TBDLMJ"]].compute()
+            note_declared_land_rows(pd.concat(dr).sort_values(ORD, kind="stable"),
+                                    area.set_index(idc)["TBDLMJ"], ledger, source, settings)
     return evf, {"parts": parts, "hulls": hulls, "neighbours": nb}, info
