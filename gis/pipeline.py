@@ -1806,7 +1806,7 @@ def summary_lines(result):
     extra = dict(s.get("extra_lines") or {})
     if result.renewal and "renewal" not in extra:
         extra["renewal"] = renewal_line(result.renewal)
-    if result.contracts and "contracts" not in extra:
+    if getattr(result, "contracts", None) and "contracts" not in extra:
         from .contracts.outputs import contracts_line
 
         extra["contracts"] = contracts_line(result.contracts)

@@ -157,6 +157,7 @@ from .overlap import largest_overlap
 
 __all__ = [
     "settings_problems",
+    "contract_breach",
     "RULES",
     "REGISTRY",
     "Rule",

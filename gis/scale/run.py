@@ -263,10 +263,7 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         :func:`partition_landuse` (``gis partition``): the parcels are then
         never loaded whole by the run itself.
     contracts : str or Path, optional
-        The 标准地 contract ledger: checked on the client (few rows) as by
-        :func:`gis.pipeline.contracts_stage` (from a partitions folder the
-        parcels are read for it); the land's verdict goes to the workers'
-        renewal rules.
+        标准地 contracts, checked on the client (:func:`gis.pipeline.contracts_stage`).
     workers, scheduler, processes, memory_limit
         The cluster (:func:`dask_client`); a running ``scheduler`` address
         instead of a LocalCluster.
@@ -329,10 +326,9 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     ledger = result.ledger
     rows_read = ledger.counts("enterprises")["rows_read"]
     timings["load"] = time.perf_counter() - t0
-    if contracts:
+    if contracts:  # the land's verdict goes to the workers' renewal rules
         t = time.perf_counter()
-        pipeline.contracts_stage(result, inputs, None if result.parcels is not None
-                                 else _land_of_partitions(landuse))
+        pipeline.contracts_stage(result, inputs, _land_of_partitions(landuse) if result.parcels is None else None)
         timings["contracts"] = time.perf_counter() - t
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
