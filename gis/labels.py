@@ -469,3 +469,7 @@ def translate(values, kind):
     out = values.astype(object)
     known = out.isin(list(names))
     return out.where(~known, out.map(names))
+
+
+# gis.site: a run's status (run.json "status") on the page over the years
+CODES["run_status"] = {"complete": "完整", "incomplete": "未完成", "failed": "失败"}
