@@ -548,3 +548,5 @@ ZONGDI_LABELS = {
 }
 #: the 汇总 keys that change when the 宗地 is the land unit
 ZONGDI_SUMMARY = {"parcels": "宗地数(宗)", "candidates": "更新候选宗地(宗)"}
+# gis.site: a run's status (run.json "status") on the page over the years
+CODES["run_status"] = {"complete": "完整", "incomplete": "未完成", "failed": "失败"}

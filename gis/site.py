@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 
 from ._errors import ValidationError
+from .labels import CODES
 
 __all__ = [
     "INDEX_NAME",
@@ -405,7 +406,7 @@ def write_site(root, title="义乌市工业企业亩均效益评价 · 历年成
                 when = _local_time(_dt.datetime.fromisoformat(finished).timestamp())
             except ValueError:
                 when = str(finished)
-        state = {"complete": "完整", "incomplete": "未完成", "failed": "失败"}.get(status, "—")
+        state = CODES["run_status"].get(status, "—")
         rows.append(f'<tr><th scope="row"><a href="{_e(_href(y / INDEX_NAME, root))}">{_e(y.name)} 年度</a></th>'
                     f"<td>{_e(mark)}</td><td>{_e(state)}</td><td class=\"when\">{_e(when)}</td></tr>")
     page = "\n".join([

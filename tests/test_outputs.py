@@ -125,7 +125,7 @@ def test_run_writes_run_json_last_and_leaves_no_temporary_folder(small_inputs, t
     res = pipeline.run(**small_inputs, out_dir=out, stages=("efficiency",), progress=False)
     rec = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert rec["status"] == "complete" and rec["command"] == "run"
-    assert set(rec["files"]) == {"results.gpkg", "rejects.csv"}
+    assert set(rec["files"]) == {"results.gpkg", "rejects.csv", "index.html"}  # and the front door
     assert rec["inputs"]["enterprises"]["sha256"] and len(rec["settings_sha256"]) == 64
     assert rec["versions"]["gis"] and rec["versions"]["pandas"]
     assert res.paths["results"] == out / "results.gpkg" and res.paths["results"].exists()
