@@ -240,6 +240,33 @@ def _land_of_partitions(folder):
     return _restore(whole).reset_index(drop=True)
 
 
+def _checked_arguments(settings, stages, landuse, results, output_dir, cadastre):
+    """The settings of a :func:`run_dask` call, after checking its arguments (before any work).
+
+    With a 宗地 layer (``cadastre``) the 宗地 are the land units, partitioned
+    like 三调 parcels (:func:`gis.land_figures.zongdi_settings`).
+    """
+    if settings is None or isinstance(settings, (str, Path)):
+        settings = load_settings(settings)
+    cfg = _cfg(settings)
+    unknown = set(stages) - set(_STAGES)
+    if unknown:
+        raise ValueError(f"run_dask: unknown stages {sorted(unknown)}; known: {', '.join(_STAGES)}")
+    if landuse is None:
+        raise ValidationError("run_dask: the dask engine partitions the 三调 parcels: give landuse")
+    if not results and not (output_dir or cfg.get("output_dir")):
+        raise ConfigError("run_dask: results=False needs output_dir (or engine.output_dir): "
+                          "the results stay there")
+    if not cadastre:
+        return settings
+    if _is_partitioned(landuse):
+        raise ValidationError("run_dask: with a 宗地 layer give the 三调 layer itself, not its "
+                              "partitions: the 宗地 are what is partitioned")
+    from ..land_figures import zongdi_settings
+
+    return zongdi_settings(settings)
+
+
 def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
@@ -294,28 +321,11 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
 
     _need_dask()
     echo = echo or (lambda *_: None)
-    if settings is None or isinstance(settings, (str, Path)):
-        settings = load_settings(settings)
+    settings = _checked_arguments(settings, stages, landuse, results, output_dir, cadastre)
     cfg = _cfg(settings)
-    unknown = set(stages) - set(_STAGES)
-    if unknown:
-        raise ValueError(f"run_dask: unknown stages {sorted(unknown)}; known: {', '.join(_STAGES)}")
-    if landuse is None:
-        raise ValidationError("run_dask: the dask engine partitions the 三调 parcels: give landuse")
-    if not results and not (output_dir or cfg.get("output_dir")):
-        raise ConfigError("run_dask: results=False needs output_dir (or engine.output_dir): "
-                          "the results stay there")
     t0 = time.perf_counter()
     timings = {}
     layers = pipeline.planning_layers(catalogue)
-    if cadastre:  # the 宗地 are the land units, partitioned like 三调 parcels
-        from ..land_figures import zongdi_settings
-
-        if _is_partitioned(landuse):
-            raise ValidationError("run_dask: with a 宗地 layer give the 三调 layer itself, not its "
-                                  "partitions: the 宗地 are what is partitioned")
-
-        settings = zongdi_settings(settings)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
     result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan, cadastre, contracts)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
