@@ -210,6 +210,13 @@ def _same(a, b, places):
     return abs(float(a) - round(float(b), places)) <= 0.51 * 10 ** -places
 
 
+def _named_class(letter):
+    """A class as the popups show it: the sheet's letter with its meaning (domain.md §3)."""
+    names = {"A": "优先发展", "B": "鼓励提升", "C": "帮扶转型", "D": "倒逼整治"}
+    text = _text(letter)
+    return f"{text} {names[text]}" if text in names else text
+
+
 def test_map_popups_show_the_sheet_values(written):
     sheets, _, out = written
     html = (out / "maps" / "efficiency.html").read_text(encoding="utf-8")
@@ -221,7 +228,7 @@ def test_map_popups_show_the_sheet_values(written):
         row = sheet.loc[bsm]
         assert _same(eff.loc[bsm, "tax_per_mu"], row["地块亩均税收(万元/亩)"], 2), bsm
         assert _same(eff.loc[bsm, "area_mu"], row["图斑面积(亩)"], 1), bsm
-        assert _text(eff.loc[bsm, "grade"]) == _text(row["评价类别"]), bsm
+        assert _text(eff.loc[bsm, "grade"]) == _named_class(row["评价类别"]), bsm
     pts = map_layer_data(html, "enterprises")
     fs = sheets["企业评价"].drop_duplicates("企业名称").set_index("企业名称")
     pts = pts[pts["name"].isin(fs.index)]
@@ -229,7 +236,7 @@ def test_map_popups_show_the_sheet_values(written):
         row = fs.loc[p["name"]]
         assert _same(p["tax_per_mu"], row["亩均税收(万元/亩)"], 2), p["name"]
         assert _same(p["land_mu"], row["用地面积(亩)"], 1), p["name"]
-        assert _text(p["grade"]) == _text(row["class"]), p["name"]
+        assert _text(p["grade"]) == _named_class(row["class"]), p["name"]
     plat = map_layer_data(html, "platforms").set_index("name_zh")
     body, _ = _zone_rows(sheets["平台"], "平台")
     for name in plat.index:
