@@ -404,10 +404,21 @@ class Ledger:
 
     # -- reading --------------------------------------------------------
     def to_frame(self):
-        """All entries as a DataFrame with :data:`LEDGER_COLUMNS`, in the order added."""
+        """All entries as a DataFrame with :data:`LEDGER_COLUMNS`, file by file.
+
+        Files come in the order they were recorded (:meth:`record`: the order
+        the run read them), files never recorded last; within a file, entries
+        keep the order they were added.  So the ledger reads the same whichever
+        stage (or engine) noted a row first.
+        """
         if not self._parts:
             return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in LEDGER_COLUMNS})
-        return pd.concat(self._parts, ignore_index=True)[LEDGER_COLUMNS]
+        order = {}
+        for src in self._sources:
+            order.setdefault(src["file"], len(order))
+        rank = [order.get(str(part["file"].iat[0]), len(order)) for part in self._parts]
+        parts = [self._parts[i] for i in sorted(range(len(rank)), key=rank.__getitem__)]
+        return pd.concat(parts, ignore_index=True)[LEDGER_COLUMNS]
 
     def sources(self):
         """Recorded sources: file, layer, kind, rows_read, loaded, rejected (DataFrame).
