@@ -331,7 +331,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
                 dist[rows] = d2[first]
     left = has_pt & (match == "unmatched")
     if left.any():
-        note[left] = f"{snap_m:g}m内无{'工业' if industrial_only else ''}宗地"
+        note[left] = f"{snap_m:g}m内无{'工业' if industrial_only else ''}图斑"
         if industrial_only and (~cand_mask).any():
             other = np.asarray(parcels.geometry.values)[~cand_mask]
             codes = parcels[cfg["parcel_code_col"]].astype(str).to_numpy()[~cand_mask]
@@ -341,7 +341,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
                 keep = np.r_[True, s3[1:] != s3[:-1]]
                 rows = li[s3[keep]]
                 note[rows] = [
-                    f"位于非工业图斑(DLBM={c}), {snap_m:g}m内无工业宗地" for c in codes[t3[keep]]
+                    f"位于非工业图斑(DLBM={c}), {snap_m:g}m内无工业图斑" for c in codes[t3[keep]]
                 ]
     return pd.DataFrame(
         {"parcel_id": pid, "match": match, "snap_m": dist, "match_note": note},
@@ -349,7 +349,7 @@ def firm_parcels(firms, parcels, snap_m=None, industrial_only=None, settings=Non
     )
 
 
-def parcel_links(firms, matches, register=None):
+def parcel_links(firms, matches, register=None, register_first=False):
     """Firm–parcel links: the location match plus any land-register rows.
 
     Parameters
@@ -362,6 +362,10 @@ def parcel_links(firms, matches, register=None):
         Extra links for 一企多地, columns ``uscc`` and ``parcel_id`` (e.g. the
         land-use-right register).  Rows whose USCC is not in ``firms`` are
         ignored.
+    register_first : bool
+        A firm with register rows takes its parcels from the register only
+        (its point's parcel is not added: 宗地 by the holder's credit code,
+        else by location; ``attach.register_first``).
 
     Returns
     -------
@@ -382,6 +386,8 @@ def parcel_links(firms, matches, register=None):
         extra = pd.DataFrame(
             {"firm": key.loc[u[ok]].to_numpy(), "parcel_id": reg["parcel_id"].to_numpy()[ok]}
         )
+        if register_first:
+            links = links[~links["firm"].isin(extra["firm"])]
         links = pd.concat([links, extra], ignore_index=True)
     links = links.astype({"parcel_id": object})
     return links.drop_duplicates(ignore_index=True)
@@ -755,22 +761,29 @@ def area_of_largest_overlap(parcels, zones, name_col="name_zh", min_share=None, 
 
 
 def zone_rule(settings=None):
-    """The rule placing parcels and firms in platforms, parks and townships, as a sentence.
+    """The rule placing land units and firms in platforms, parks and townships, as a sentence.
+
+    The land unit is named as the run has it (``cadastre.land_unit``: 图斑,
+    or 宗地 when a 宗地 layer is given).
 
     Examples
     --------
     >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.5,
     ...                       "township_min_share": 0.0}})
-    '平台/园区归属: 按宗地面积最大重叠, 且重叠不少于宗地面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主宗地, 无宗地的企业按坐标点所在'
+    '平台/园区归属: 按图斑面积最大重叠, 且重叠不少于图斑面积的50%; 镇街: 最大重叠, 任意重叠即可; 企业随其主图斑, 无图斑的企业按坐标点所在的平台、园区、镇街归属。'
+    >>> zone_rule({"attach": {**load_settings()["attach"], "zone_min_share": 0.0,
+    ...                       "township_min_share": 0.0}, "cadastre": {"land_unit": "宗地"}})[:26]
+    '平台/园区归属: 按宗地面积最大重叠, 任意重叠即可'
     """
     cfg = _cfg(settings)
     share, town = float(cfg["zone_min_share"]), float(cfg.get("township_min_share", 0.0))
+    unit = ((settings or load_settings()).get("cadastre") or {}).get("land_unit") or "图斑"
 
     def cond(v):
-        return f"且重叠不少于宗地面积的{v:.0%}" if v > 0 else "任意重叠即可"
+        return f"且重叠不少于{unit}面积的{v:.0%}" if v > 0 else "任意重叠即可"
 
-    return (f"平台/园区归属: 按宗地面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
-            "企业随其主宗地, 无宗地的企业按坐标点所在")
+    return (f"平台/园区归属: 按{unit}面积最大重叠, {cond(share)}; 镇街: 最大重叠, {cond(town)}; "
+            f"企业随其主{unit}, 无{unit}的企业按坐标点所在的平台、园区、镇街归属。")
 
 
 def zone_of_points(points, zones, name_col="name_zh"):
@@ -850,7 +863,7 @@ def _attach(firms, parcels, platforms, parks, townships, register, settings, nam
     cfg = _cfg(settings)
     ind = industrial_parcels(parcels, settings)
     m = firm_parcels(firms, parcels, settings=settings, industrial=ind)
-    links = parcel_links(firms, m, register)
+    links = parcel_links(firms, m, register, register_first=bool(cfg.get("register_first")))
     inferred = inferred_links(firms, parcels, links, settings, industrial=ind)
     links = pd.concat([links, inferred[["firm", "parcel_id"]]], ignore_index=True)
     pmu = parcel_land(parcels, settings)

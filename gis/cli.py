@@ -107,8 +107,9 @@ def _sheet_argument(p):
 
 # ---------------------------------------------------------------- validate
 def _validate_arguments(p):
-    p.add_argument("files", nargs="+", metavar="FILE",
+    p.add_argument("files", nargs="*", metavar="FILE",
                    help="enterprise tables (.xlsx/.csv) or vector layers (.gpkg/.shp/.gdb/.geojson/.parquet)")
+    _parcels_argument(p)
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder for rejects.csv (default: the current folder) / 拒绝清单输出目录")
     _coords_argument(p)
@@ -142,7 +143,20 @@ def _validate(args):
             continue
         ledger.extend(led)
         loaded.append((Path(f).name, data, kind))
-    if failed == len(args.files):
+    if args.parcels:  # the cadastral 宗地 layer: its own loader and checks
+        from .cadastre import read_cadastre
+
+        try:
+            led = Ledger()
+            data = read_cadastre(args.parcels, ledger=led, settings=settings)
+            ledger.extend(led)
+            loaded.append((Path(args.parcels).name, data, "cadastre"))
+        except EXPECTED_ERRORS as exc:
+            _error("validate", exc)
+            failed += 1
+    if not args.files and not args.parcels:
+        raise ValidationError("gis validate: give files to check (or --parcels FILE) / 请给出要检查的文件")
+    if failed == len(args.files) + bool(args.parcels):
         return 2
     for name, data, kind in loaded:
         if kind != "enterprises":
@@ -186,7 +200,8 @@ def _print_summary(result):
         print(timing_line(result.timings, getattr(result, "timings_background", None)))
     else:
         print(f"用时 {result.summary.get('seconds', 0)} s")
-    hint = {"report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
+    hint = {"index": "成果目录, 用浏览器打开 / the outputs' front door, open in a browser",
+            "report_html": "年度报告, 用浏览器打开 / the yearly report, open in a browser",
             "results": "用 QGIS 打开 / open in QGIS"}
     first = next((k for k in hint if k in result.paths), None)
     if first is not None:
@@ -237,10 +252,15 @@ def _map_options(args):
 
 def _demo_arguments(p):
     p.add_argument("--out", default="demo_out", metavar="DIR", help="output folder / 输出目录")
+    p.add_argument("--no-parcels", action="store_true",
+                   help="leave out the demo's 宗地 layer: the 三调 图斑 stands in for the 宗地 / "
+                        "不用示例宗地图层（以三调图斑代替宗地）")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="folder of the generated demo inputs (default: $GIS_DEMO_DIR or ./data/demo)")
     p.add_argument("--scale", type=float, default=None,
                    help="demo size multiplier (default 1: about 2 000 evaluated firms)")
+    p.add_argument("--no-contracts", action="store_true",
+                   help="leave out the synthetic 标准地 contracts (the 履约 check) / 不检查标准地履约")
     _stage_arguments(p)
 
 
@@ -249,7 +269,9 @@ def _demo(args):
     from .pipeline import demo_inputs, run
 
     settings = load_settings(args.settings)
-    inputs = demo_inputs(args.data, scale=args.scale, settings=settings)
+    inputs = demo_inputs(args.data, scale=args.scale, settings=settings, parcels=not args.no_parcels)
+    if args.no_contracts:
+        inputs.pop("contracts")
     print("示例数据 demo data (合成, synthetic):", Path(inputs["enterprises"]).parent)
     result = run(**inputs, out_dir=args.out, settings=settings, stages=_stages(args),
                  progress=not args.no_progress, echo=print, report_options=_report_options(args), map_options=_map_options(args))
@@ -274,11 +296,20 @@ def _report_arguments(p):
     p.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
     p.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer) / 三调图层名")
+    _parcels_argument(p)
+    p.add_argument("--contracts", default=None, metavar="FILE",
+                   help="标准地 contract ledger (.xlsx/.csv): 履约 check, needs --landuse / 标准地合同台账")
     _coords_argument(p)
     _sheet_argument(p)
     p.add_argument("--config", default=None, metavar="FILE",
                    help="YAML file overriding default settings / 参数设置文件")
     _stage_arguments(p)
+
+
+def _parcels_argument(p):
+    p.add_argument("--parcels", default=None, metavar="FILE",
+                   help="cadastral 宗地 layer (ZDDM, QLR, QLRZJH, YT, ZDMJ...): the 宗地 becomes the land "
+                        "unit (without it: the 三调 图斑) / 地籍宗地图层")
 
 
 def _report(args):
@@ -290,7 +321,8 @@ def _report(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print, sheet=args.sheet,
                  report_options=_report_options(args), map_options=_map_options(args),
-                 layer=args.layer)
+                 layer=args.layer, cadastre=args.parcels,
+                 contracts=args.contracts)
     _print_summary(result)
     _timings(args, result)
     return 0
@@ -340,7 +372,8 @@ def _run(args):
         result = run_dask(args.enterprises, args.year, landuse=args.landuse, plan=args.plan,
                           previous=args.previous, coords=args.coords, settings=settings,
                           workers=args.workers, scheduler=args.scheduler, echo=print,
-                          output_dir=parts, sheet=args.sheet,
+                          output_dir=parts, sheet=args.sheet, cadastre=args.parcels,
+                          contracts=args.contracts,
                           stages=("efficiency",) + tuple(s for s in ("renewal", "density")
                                                          if s in stages))
         result.summary["source"] = str(args.enterprises)
@@ -352,6 +385,9 @@ def _run(args):
 
             with timed(result, "postgis"):
                 written = postgis.write_partitions(args.db, parts, args.year)  # file by file
+                if result.contracts:  # few rows, held by the client
+                    written.update(postgis.write_results(
+                        args.db, {"contracts": postgis.result_layers(result)["contracts"]}, args.year))
             print("PostGIS:", ", ".join(f"{t} {n}" for t, n in written.items()))
         _print_summary(result)
         _timings(args, result)
@@ -360,7 +396,8 @@ def _run(args):
                  previous=args.previous, coords=args.coords, settings=settings,
                  stages=_stages(args), progress=not args.no_progress, echo=print,
                  sheet=args.sheet, report_options=_report_options(args),
-                 map_options=_map_options(args), layer=args.layer)
+                 map_options=_map_options(args), layer=args.layer, cadastre=args.parcels,
+                 contracts=args.contracts)
     if args.db:
         from . import postgis
 
@@ -413,6 +450,7 @@ def _input_arguments(p):
     g.add_argument("--layer", default=None, metavar="NAME",
                    help="layer of the --landuse file (default: DLTB, or its only layer)")
     g.add_argument("--plan", default=None, metavar="FILE", help="plan zoning layer (用地用海)")
+    _parcels_argument(g)
     g.add_argument("--previous", default=None, metavar="FILE", help="last year's enterprise table")
     g.add_argument("--year", type=int, default=None, help="evaluation year / 评价年度")
     _coords_argument(g)
@@ -430,7 +468,8 @@ def _inputs(args, settings):
     if args.year is None:
         raise ValidationError("--year is required with --enterprises / 请用 --year 指定评价年度")
     return {"enterprises": args.enterprises, "landuse": args.landuse, "plan": args.plan,
-            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer}
+            "previous": args.previous, "year": args.year, "coords": args.coords, "layer": args.layer,
+            "cadastre": args.parcels}
 
 
 def _basemap(value):
@@ -555,7 +594,7 @@ def _match(args):
         return 0
     with pd.option_context("display.max_columns", 20, "display.width", 200,
                            "display.max_colwidth", 40):
-        print(table.drop(columns=["成员宗地"], errors="ignore").head(args.top).to_string(index=False))
+        print(table.drop(columns=["成员图斑"], errors="ignore").head(args.top).to_string(index=False))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -566,6 +605,25 @@ def _match(args):
 
 register("match", "sites for an incoming project's land need / 项目落户用地匹配",
          _match_arguments, _match)
+
+
+# ---------------------------------------------------------------- site
+def _site_arguments(p):
+    p.add_argument("root", metavar="ROOT",
+                   help="folder of year folders (2024/, 2025/ ...), each written by a run / 历年成果根目录")
+
+
+def _site(args):
+    from .site import write_site, year_folders
+
+    path = write_site(args.root)
+    years = [p.name for p in year_folders(args.root)]
+    print(f"历年成果目录 site index: {path} ({len(years)} 个年度 years: {', '.join(years)})")
+    return 0
+
+
+register("site", "a top page over year folders of outputs / 历年成果目录页",
+         _site_arguments, _site)
 
 
 # ---------------------------------------------------------------- main

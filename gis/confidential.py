@@ -54,7 +54,15 @@ __all__ = [
     "public_frame",
     "confidential_needles",
     "find_leaks",
+    "POLICY_OPEN",
+    "POLICY_CLOSE",
 ]
+
+#: markers around the method's indicator table in a public report: the method is
+#: policy (indicator names and weights), so its words are not a leak; numbers are
+#: still searched there (:func:`find_leaks`)
+POLICY_OPEN, POLICY_CLOSE = "<!--gis:policy-->", "<!--/gis:policy-->"
+_POLICY = re.compile(re.escape(POLICY_OPEN) + r".*?" + re.escape(POLICY_CLOSE), re.S)
 
 #: confidential quantity (internal column) -> Chinese name
 CONFIDENTIAL_QUANTITIES = column_labels(
@@ -384,6 +392,9 @@ def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
         "120.12345", and "220.60" not inside "3,220.60" (digits grouped by
         thousands are read as one number first).  Signs are ignored.
     words : iterable of str
+        Searched outside the method's indicator table (between
+        :data:`POLICY_OPEN` and :data:`POLICY_CLOSE`: the indicators and
+        weights are policy, published); the needles everywhere.
 
     Returns
     -------
@@ -393,7 +404,8 @@ def find_leaks(data, needles, words=CONFIDENTIAL_WORDS):
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else str(data)
     if "\\u" in text:
         text = text + "\n" + re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
-    found = [w for w in words if w in text]
+    policy_free = _POLICY.sub(" ", text)  # indicator names of the published method
+    found = [w for w in words if w in policy_free]
     grouped = set(_GROUPED.findall(text))  # 3,220.60 is one number, not 3 and 220.60
     numbers = grouped | set(_NUMBER.findall(_GROUPED.sub(" ", text)))
     return found + sorted(numbers & set(needles))

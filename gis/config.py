@@ -151,11 +151,14 @@ OPEN_KEYS = (
 #: returns a list of problems, each ``"section.key: reason"``.
 CHECKERS = {
     "attach": "gis.attach:settings_problems",
+    "cadastre": "gis.cadastre:settings_problems",
     "chains": "gis.chains:settings_problems",
+    "contracts": "gis.contracts.check:settings_problems",
     "density": "gis.density:settings_problems",
     "efficiency": "gis.efficiency:settings_problems",
     "engine": "gis.scale.cluster:settings_problems",
     "io": "gis.io:settings_problems",
+    "plausibility": "gis.plausibility:settings_problems",
     "renewal": "gis.renewal:settings_problems",
 }
 

@@ -357,8 +357,11 @@ def detect_crs(bounds, declared=None):
                     f"(bounds {minx:.4f}, {miny:.4f}, {maxx:.4f}, {maxy:.4f})"
                 )
             return f"EPSG:{epsg}" if epsg in (4326, 4490) else crs.to_string()
-        if gk_zone:
+        datum = "".join(ch for ch in str(crs.datum.name if crs.datum else "").lower() if ch.isalnum())
+        cgcs = epsg in (4549, 4528) or "china2000" in datum or "cgcs2000" in datum
+        if gk_zone and cgcs:
             # eastings above 40 000 000 carry the zone prefix: that is 4528
+            # (a CGCS2000 declaration; any other datum is checked below)
             return "EPSG:4528"
         if gk and epsg in (4549, 4528):
             # a file labelled 4528 whose eastings have no zone prefix is 4549

@@ -80,6 +80,7 @@ FILES = {
     "landuse": "三调_DLTB.gpkg",
     "plan": "规划用地用海.gpkg",
     "manifest": "demo_manifest.json",
+    "parcels": "地籍宗地_ZD.gpkg",
 }
 #: the sentence every generated file carries
 SYNTHETIC_NOTE = "合成演示数据 synthetic demo data — not real enterprises"
@@ -1232,6 +1233,12 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
                           frame, cfg, rng, year)
     _gpkg(paths["plan"], plan, "YDYH",
           f"国土空间规划 用地用海 (YDYH) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
+    from .demo_cadastre import ZONGDI_LAYER, make_cadastre
+
+    # its own random stream: the other files are the same with or without the 宗地 layer
+    zd = make_cadastre(dltb, link, firms, idle, year, np.random.default_rng([seed, int(round(scale * 1000)), 24]))
+    _gpkg(paths["parcels"], zd, ZONGDI_LAYER,
+          f"地籍宗地 (ZD) — {SYNTHETIC_NOTE}; seed={seed} scale={scale}", cfg["timestamp"])
 
     # manifest
     counts = _manifest_counts(firms, current, prev, entrants, lv, link, dltb, idle, plan, changed, cfg)
@@ -1250,6 +1257,7 @@ def generate(out_dir, scale=1.0, seed=None, layers=None, settings=None):
         "planted": planted,
         "expected_rejects": sum(p["expect"] == "reject" for p in planted),
         "idle_parcel_bsm": [str(b) for b in bsm[idle][:50]],
+        "zongdi": int(len(zd)),
     }
     with open(paths["manifest"], "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, ensure_ascii=False, indent=1, sort_keys=True, default=_json_default)
@@ -1341,6 +1349,11 @@ class Sample:
         planning layers clipped to :data:`SAMPLE_BOX` (EPSG:4549).
     parcels : GeoDataFrame
         The 三调 parcels (DLTB) as :func:`gis.io.read_landuse` returns them.
+    zongdi : GeoDataFrame
+        The sample's cadastral 宗地 (``paths["parcels"]``, layer ZD) as land
+        units (:func:`gis.cadastre.land_units`); give
+        ``cadastre=s.paths["parcels"]`` to :func:`gis.pipeline.run` to make
+        the 宗地 the land unit.
     plan : GeoDataFrame
         The plan zoning (YDYH) as :func:`gis.io.read_plan` returns them.
     firms : GeoDataFrame
@@ -1392,6 +1405,10 @@ class Sample:
             return io.read_landuse(p["landuse"])
         if key == "plan":
             return io.read_plan(p["plan"])
+        if key == "zongdi":  # the 宗地 as land units (current use from the 三调 layer)
+            from . import cadastre
+
+            return cadastre.land_units(cadastre.read_cadastre(p["parcels"]), self.parcels)
         if key == "firms":
             return io.load_enterprises(p["enterprises"], coords=COORDS, year=self.year)[0]
         if key == "evaluated":
@@ -1417,6 +1434,11 @@ class Sample:
     @property
     def facts(self):
         return self._frame("facts")
+
+    @property
+    def zongdi(self):
+        """The sample's 宗地 layer as land units (:func:`gis.cadastre.land_units`)."""
+        return self._frame("zongdi")
 
 
 def sample_layers(layers=None):

@@ -656,6 +656,7 @@ def _describe(dst, metadata):
     dst.update_tags(**tags)
     dst.set_band_description(1, f"核密度 {metadata.get('chain', '')} ({units})".replace("  ", " "))
     dst.update_tags(1, units=units)
+    dst.units = (units,)  # the band's unit (GDAL unit type): QGIS and servers show it
 
 
 #: GDAL block cache (MB) while a GeoTIFF is written band by band

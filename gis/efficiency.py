@@ -163,6 +163,7 @@ def settings_problems(settings):
     problems = choice_problems(cfg, w, "class_mode", ("rank", "threshold"))
     problems += choice_problems(cfg, w, "benchmark_method", ("average", "mean", "median", "fixed"))
     problems += choice_problems(cfg, w, "benchmark_population", ("graded", "scored"))
+    problems += choice_problems(cfg, w, "tenants", ("separate", "merged", "actual_land"))
     problems += choice_problems(cfg.get("zero_use") or {}, "efficiency.zero_use", "treat_as",
                                 ("not_reported", "cap"))
     problems += number_problems(cfg, w, "cap_multiple", above=0)

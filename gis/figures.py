@@ -1,6 +1,6 @@
 """Derived figures that several outputs show, each computed in one place.
 
-One fact, one function: the 宗地 sheet, the ``parcels`` layer of
+One fact, one function: the land-unit (图斑) sheet, the ``parcels`` layer of
 ``results.gpkg``, the maps and the renewal rules read a parcel's figures from
 here, so they cannot disagree.
 
@@ -8,9 +8,9 @@ here, so they cannot disagree.
   parcels (一企多地): in proportion to the parcels' land (三调 area), or, with
   ``attach.multi_parcel: per_parcel``, as already apportioned per parcel by
   :func:`gis.attach.parcel_units`.
-* :func:`parcel_figures` — per parcel: firms, land, tax, value added,
-  revenue, 亩均 (ratio of sums), firms per class; the 全市合计 row equals the
-  county totals of the evaluation (汇总).
+* :func:`parcel_figures` — the land-unit table, now
+  :func:`gis.land_figures.land_figures` (own area, Σ of the firms using the
+  land, 地块亩均).
 * :func:`worst_class` — the worst 亩均 class of the firms on each parcel.
 * :func:`previous_class` — last year's class of each firm, joined by its
   credit code (统一社会信用代码), never by parcel.
@@ -164,52 +164,12 @@ def previous_class(ev, previous, key="uscc"):
 
 
 def parcel_figures(ev, land, settings=None):
-    """The 宗地 table: each parcel's firms, land, money and 亩均, and the county total.
+    """The land-unit table: :func:`gis.land_figures.land_figures` (kept for callers of this name).
 
-    A firm on several parcels (一企多地) has its land and figures shared
-    among them (:func:`parcel_units`); the firms on one parcel (一地多企) are
-    summed.  Firms counted: ``efficiency.aggregate_scopes`` (the evaluated
-    firms), so the 全市合计 row equals the county totals of the evaluation;
-    firms without a parcel are the ``efficiency.unassigned_label`` row.
-    The parcel's land is the land its firms are evaluated on (the
-    ``attach.land_source`` setting), shared like the tax, so a parcel with
-    one firm shows that firm's 亩均; with ``attach.shared_parcel:
-    sum_to_parcel`` it is the parcel's own land (``land``).
-
-    Parameters
-    ----------
-    ev : DataFrame
-        Evaluated firms.
-    land : Series
-        Land (亩) by parcel id (:func:`gis.attach.parcel_land`).
-
-    Returns
-    -------
-    DataFrame
-        :func:`gis.efficiency.aggregate` columns by ``parcel_id`` plus
-        ``grade`` (worst class of its firms).  In the 全市合计 row the firm
-        counts count each firm once, however many parcels it holds.
+    Each land unit's own area (``area_mu``), the Σ of the firms using it
+    (tenants per ``efficiency.tenants``) and its 地块亩均; one function, so
+    the sheet, the layer, the maps and the renewal rules agree.
     """
-    from . import efficiency
+    from .land_figures import land_figures
 
-    settings = settings or load_settings()
-    units = parcel_units(ev, land, settings)
-    own = land if settings["attach"]["shared_parcel"] == "sum_to_parcel" else None
-    table = efficiency.aggregate(units, "parcel_id", land=own, settings=settings)
-    total = table.index[-1]
-    firms = ev[ev["scope"].isin(settings["efficiency"]["aggregate_scopes"])] \
-        if "scope" in ev else ev
-    if "firm" in firms.columns:  # per_parcel units: count firms, not units
-        firms = firms.drop_duplicates("firm")
-    cls = firms["class"] if "class" in firms else pd.Series(None, index=firms.index)
-    table.loc[total, "firms"] = len(firms)
-    graded = int(firms["scope"].eq("graded").sum()) if "scope" in firms else len(firms)
-    table.loc[total, "graded"] = graded
-    for c in "ABCD":
-        table.loc[total, f"n_{c}"] = int((cls == c).sum())
-        table.loc[total, f"share_{c}"] = (cls == c).sum() / graded if graded else np.nan
-    counted = units[units["scope"].isin(settings["efficiency"]["aggregate_scopes"])] \
-        if "scope" in units else units
-    if "class" in counted:
-        table["grade"] = worst_class(counted["class"], counted["parcel_id"]).reindex(table.index)
-    return table
+    return land_figures(ev, land, settings)

@@ -51,9 +51,10 @@ GPKG_VERSION = "1.3"
 
 #: layer -> label context of :func:`gis.labels.column_labels`
 LABEL_CONTEXTS = {
-    "enterprises": "firms", "parcels": "aggregate", "platforms": "aggregate",
+    "enterprises": "firms", "parcels": "land", "platforms": "aggregate",
     "parks": "aggregate", "townships": "aggregate", "renewal_parcels": "renewal",
     "renewal_blocks": "renewal", "hotspots": "clusters", "clusters": "clusters",
+    "contracts": "contracts",
 }
 
 #: columns that count things (written as INTEGER when every value is whole);
@@ -178,6 +179,9 @@ def _graduated(root, attr, geom, ranges, outline="#ffffff"):
     rng = ET.SubElement(r, "ranges")
     syms = ET.SubElement(r, "symbols")
     for i, (lo, hi, label, colour) in enumerate(ranges):
+        # the outer bounds rounded outwards: the lowest and highest value stay drawn
+        lo = np.floor(lo * 1e6) / 1e6 if i == 0 else lo
+        hi = np.ceil(hi * 1e6) / 1e6 if i == len(ranges) - 1 else hi
         ET.SubElement(rng, "range", lower=f"{lo:.6f}", upper=f"{hi:.6f}", label=label,
                       symbol=str(i), render="true")
         _symbol(syms, i, geom, colour, outline=outline, width=0.2, alpha=230)
@@ -234,7 +238,7 @@ def _renewal_renderer(root, frame, maps):
     cand = frame[frame["status"] == flagged] if "status" in frame else frame.iloc[:0]
     counts = _main_reason(cand["reasons"]).value_counts() if "reasons" in cand else pd.Series(dtype=int)
     palette = list(maps["cluster_colours"])
-    cats = [(r, f"{r} ({n} 宗)", palette[i % len(palette)], True)
+    cats = [(r, f"{r} ({n} 个)", palette[i % len(palette)], True)
             for i, (r, n) in enumerate(counts.items())]
     greys = {"exempt": "#bdbdbd", "passing": "#f0f0f0"}
     for code, grey in greys.items():
@@ -317,6 +321,11 @@ def layer_qml(layer, frame, settings=None):
         _blocks_renderer(root, frame, maps)
     elif layer == "hotspots":
         _hotspot_renderer(root, frame, maps)
+    elif layer == "contracts":  # 标准地 履约 status, worst first (maps.contract_colours)
+        present = set(frame["status_zh"].dropna()) if "status_zh" in frame else set()
+        _categorized(root, "status_zh", "polygon",
+                     [(k, k, c, True) for k, c in maps["contract_colours"].items() if k in present],
+                     outline="#333333", width=0.3)
     else:
         _single(root, "polygon", None, maps["cluster_colours"][0], 0.5)
     _aliases(root, field_aliases(layer, cols))

@@ -34,6 +34,7 @@ import errno
 import re
 import unicodedata
 import warnings
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,11 +42,18 @@ import numpy as np
 import pandas as pd
 
 from ._errors import GisError, ValidationError
-from .config import load_settings
+from .config import load_settings, number_problems
+from .declared import honour_declared_crs
+from .declared_units import column_units, preamble_lines, split_unit_row, unit_lines, unit_token
+from .declared import settings_problems as _declared_problems
 from .crs import WORKING_CRS, YIWU_LONLAT_BOUNDS, convert_lonlat, coord_system, to_working
 from .identifiers import PROBLEMS as USCC_PROBLEMS
 from .identifiers import FULLWIDTH_TO_ASCII, normalise_uscc, uscc_problem
+from .coverage import coverage_overlaps
+from .landuse_codes import require_plan_standard, sandiao_codes
 from .ledger import Ledger
+from .sheet_structure import structure_rows
+from .xls_errors import xls_error_cells
 from .schema import ENTERPRISE_ALIASES, ENTERPRISE_COLUMNS
 
 __all__ = [
@@ -71,6 +79,8 @@ __all__ = [
     "layer_kind",
     "validate_file",
     "coordinate_report",
+    "no_sidecar_files",
+    "INVISIBLE",
 ]
 
 TABLE_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv")
@@ -121,6 +131,9 @@ def settings_problems(settings):
     except (GisError, ValueError, TypeError, AttributeError):
         problems.append(f"io.enterprises.coords: must be wgs84, cgcs2000, gcj02, bd09 or auto, got {coords!r}")
     problems += _regex_problems(cfg.get("enterprises") or {}, "io.enterprises", ["industry_code_pattern"])
+    problems += _declared_problems(cfg)
+    problems += number_problems(cfg, "io", "header_search_rows", low=1, integer=True)
+    problems += number_problems(cfg, "io", "header_min_matches", low=1, integer=True)
     land = cfg.get("landuse") or {}
     problems += _regex_problems(land, "io.landuse", ["dlbm_pattern", "ydyhfldm_pattern"])
     for field, width in (land.get("code_fields") or {}).items():
@@ -241,6 +254,8 @@ def _xlsx_error_cells(path, sheet):
     import zipfile
     from xml.etree import ElementTree
 
+    if Path(path).suffix.lower() == ".xls":  # legacy BIFF8: read from the records
+        return xls_error_cells(path, sheet)
     if Path(path).suffix.lower() not in (".xlsx", ".xlsm"):
         return {}
     try:
@@ -469,7 +484,8 @@ def read_table(path, sheet=None, aliases=None, settings=None, year=None, require
         filled = (pd.DataFrame(arr[:nsearch]).notna()).any(axis=1).to_numpy()
         i = int(np.argmax(filled)) if filled.any() else 0
     df = _frame_from_block(arr, i)
-    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)))
+    df.attrs.update(sheet=name, header_found=header_found, rows_searched=min(nsearch, len(arr)),
+                    preamble=preamble_lines(arr[:i]))  # rows above the header (unit lines)
     return df, i + 1
 
 
@@ -608,6 +624,9 @@ def _unit_key(unit):
 EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA",
                 "#SPILL!", "#CALC!")
 
+#: characters that print as nothing (zero-width space/joiners, marks, word joiner, BOM, soft hyphen)
+INVISIBLE = "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]"
+
 #: a multiplier written after a number (in the unit that follows, or the column's)
 _MULTIPLIERS = {"十万": 1e5, "百万": 1e6, "千万": 1e7, "万": 1e4, "亿": 1e8}
 
@@ -660,7 +679,7 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     -------
     DataFrame
         ``value`` (float in ``unit``; NaN where missing or refused),
-        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``,
+        ``reason`` (None, ``"not_a_number"``, ``"wrong_unit"``, ``"doubled_unit"`` (``1.2亿万元``),
         ``"percent"``, ``"excel_error"``), ``detail`` (the unit or the
         error) and ``converted`` (True where a unit or 万/亿 written in the
         cell changed the number: worth a note), index as ``values``.
@@ -695,7 +714,8 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     detail = pd.Series([""] * len(s), index=s.index, dtype=object)
     converted = pd.Series(False, index=s.index)
     reason[s.notna() & ~istext & value.isna()] = "not_a_number"  # e.g. a date in a number column
-    text = s[istext].astype(str)
+    # zero-width spaces, BOM, soft hyphens, word joiners: invisible padding copied from web pages
+    text = s[istext].astype(str).str.replace(INVISIBLE, "", regex=True)
     # fast path: plain numbers written as text ("1234.5", "1e3") parse in C
     quick = pd.to_numeric(text, errors="coerce")
     done = np.isfinite(quick.to_numpy(dtype="float64"))
@@ -736,12 +756,17 @@ def number_cells(values, unit=None, source_unit=None, settings=None, percent=Fal
     pct = parts[3].eq("%") & num.notna()
     factor[pct] = factor[pct] / 100.0
     failed = num.isna() & ~missing
+    # 1.2亿万元, 3万万元: a multiplier before a unit that is itself a multiple -- 1.2 亿元 or 1.2×10⁸ 万元?
+    doubled = parts[1].notna() & written.fillna("").str.match("^[万亿]") & num.notna() & ~wrong
+    wrong = wrong | doubled
     val = (num * mult * factor).where(~(failed | wrong | (pct & ~percent)))
     value[text.index] = val.to_numpy()
     value[errors.dropna().index] = np.nan
     reason[text.index[failed.to_numpy()]] = "not_a_number"
     reason[text.index[wrong.to_numpy()]] = "wrong_unit"
     detail[text.index[wrong.to_numpy()]] = written[wrong]
+    reason[text.index[doubled.to_numpy()]] = "doubled_unit"
+    detail[text.index[doubled.to_numpy()]] = (parts[1] + written)[doubled]
     if not percent:
         reason[text.index[pct.to_numpy()]] = "percent"
     # a unit or multiplier of the cell's own changed the number (12.5万, 12万元 under 万元 do not)
@@ -799,7 +824,7 @@ def _schema_unit(internal):
 
 def _header_unit(header, internal, settings):
     """Unit named in the file's header when it is a known alternative unit."""
-    unit = normalise_header(header)[1]
+    unit = unit_token(normalise_header(header)[1])  # 税收(单位：元) names 元
     target = _schema_unit(internal)
     if unit is None or target is None:
         return None
@@ -847,8 +872,11 @@ def _projected_table(lon, lat, have, share):
     big = have & ((np.abs(lon) > 180) | (np.abs(lat) > 90))
     if not have.any() or big.sum() < share * have.sum():
         return None
+    # the median point decides: one stray point far outside (rejected as outside_yiwu later)
+    # never makes the whole table unreadable
+    mx, my = float(np.median(lon[big])), float(np.median(lat[big]))
     try:
-        crs = detect_crs((lon[big].min(), lat[big].min(), lon[big].max(), lat[big].max()))
+        crs = detect_crs((mx, my, mx, my))
     except GisError:
         return None
     return crs if crs in ("EPSG:4549", "EPSG:4528") else None
@@ -883,11 +911,16 @@ def _county_outline(boundary, settings):
 _DMS = (r"^([nsew东西南北]?)(\d+(?:\.\d+)?)(?:°|º|度)(?:(\d+(?:\.\d+)?)(?:'|′|’|分))?"
         r"(?:(\d+(?:\.\d+)?)(?:\"|″|”|''|′′|’’|秒))?([nsew东西南北]?)$")
 
+_LETTERED = r"^([nsew]?)(\d+(?:\.\d+)?)([nsew]?)$"
+_HEMISPHERES = {"东经": "e", "西经": "w", "北纬": "n", "南纬": "s"}
+
 
 def dms_degrees(values):
     """Degrees-minutes-seconds text as decimal degrees; other values unchanged.
 
-    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'`` are read;
+    ``120°04'30"``, ``120°4′30″``, ``29度18分``, ``N29°18'``, ``东经120°04′30″``,
+    ``北纬29.3``, ``E120.07`` are read (invisible padding such as zero-width
+    spaces and a BOM removed);
     minutes or seconds of 60 or more are left as text (then not a number).
 
     >>> dms_degrees(["120°04'30\\"", "120°4′30″", "29度18分", 120.5, "29°75'"]).tolist()
@@ -897,8 +930,14 @@ def dms_degrees(values):
     istext = _is_text(s)
     if not istext.any():
         return s
-    text = s[istext].astype(str).str.translate(FULLWIDTH_TO_ASCII).str.replace(r"\s+", "", regex=True).str.lower()
+    text = (s[istext].astype(str).str.replace(INVISIBLE, "", regex=True).str.translate(FULLWIDTH_TO_ASCII)
+            .str.replace(r"\s+", "", regex=True).str.lower())
+    for word, letter in _HEMISPHERES.items():  # 东经120°04′30″, 北纬29.3
+        text = text.str.replace(word, letter, regex=False)
     parts = text.str.extract(_DMS)
+    bare = text.str.extract(_LETTERED)  # E120.07, 29.3N: decimal degrees with a hemisphere letter
+    fill = parts[1].isna() & bare[1].notna()
+    parts.loc[fill, [0, 1, 4]] = bare.loc[fill, [0, 1, 2]].to_numpy()
     deg = pd.to_numeric(parts[1], errors="coerce")
     mins = pd.to_numeric(parts[2], errors="coerce").fillna(0.0)
     secs = pd.to_numeric(parts[3], errors="coerce").fillna(0.0)
@@ -991,12 +1030,18 @@ class _TableChecks:
     def __init__(self, raw, mapping, file, layer):
         self.raw, self.mapping, self.file, self.layer = raw, mapping, file, layer
         self.rows = raw.index.to_numpy()
+        self.units = {}  # {internal: unit declared by the header, a unit row or a 单位 line}
         self.projected = None  # set by _checked_points: "EPSG:4549"/"EPSG:4528" for X/Y in metres
         self.ledger = Ledger()
         self.bad = np.zeros(len(raw), dtype=bool)
         self.totals, totals_text = _totals_rows(raw, mapping)
         self.errors = {k: excel_errors(raw[h].reset_index(drop=True)) for k, h in mapping.items()}
         self.reject(self.totals, "totals_row", "name", totals_text)
+        # a repeated header, a second table below the first: ledgered, never read as firms
+        heads = _header_scores(raw.to_numpy(dtype=object), _alias_lookup(ENTERPRISE_ALIASES)) >= 2
+        for mask, reason, detail in structure_rows(raw.to_numpy(dtype=object), self.rows, heads):
+            self.reject(mask, reason, "name", self.col("name") if "name" in mapping else None, detail)
+            self.totals |= mask  # no other reason for these rows
         for internal, err in self.errors.items():  # in every column, required or optional
             self.reject(err.notna(), "excel_error", internal, err, err.fillna(""))
 
@@ -1100,7 +1145,10 @@ def load_enterprises(path, coords=None, boundary=None, settings=None, sheet=None
     layer = raw.attrs.get("sheet", "") or ""
     _require_header(raw, file, layer, settings)
     mapping = column_mapping(list(raw.columns), source=file, header_row=header_row)
+    raw, unit_row = split_unit_row(raw, settings)  # (万元) 亩 ... under a merged header
     chk = _TableChecks(raw, mapping, file, layer)
+    chk.units = column_units(raw, mapping, _schema_unit, lambda h, i: _header_unit(h, i, settings), settings,
+                             file, unit_row, unit_lines(raw.attrs.get("preamble", []), settings))
     out = _checked_values(chk, settings)
     x, y = _checked_points(chk, out, coords, boundary, settings)
     # --- duplicates among the rows that passed every other check
@@ -1145,9 +1193,9 @@ def _checked_values(chk, settings):
             continue
         header = chk.mapping.get(internal)
         values = dms_degrees(chk.col(internal)) if internal in ("lon", "lat") else chk.col(internal)
-        src_unit = _header_unit(header, internal, settings) if header else None
+        src_unit = chk.units.get(internal) if header else None  # header, unit row or 单位 line
         cells = number_cells(values, unit=_schema_unit(internal), source_unit=src_unit, settings=settings)
-        for why in ("not_a_number", "wrong_unit", "percent"):
+        for why in ("not_a_number", "wrong_unit", "percent", "doubled_unit"):
             chk.reject(cells["reason"].eq(why), why, internal, chk.col(internal), cells["detail"])
         chk.note(cells["converted"], "unit_converted", internal, chk.col(internal),
                  cells["value"].map(lambda v: f"{v:,.6g} {_schema_unit(internal)}"))
@@ -1363,9 +1411,40 @@ def _list_layers(path):
     import pyogrio
 
     try:
-        return [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        with no_sidecar_files():
+            return [str(x) for x in pyogrio.list_layers(path)[:, 0]]
     except Exception:
         return []
+
+
+@contextmanager
+def no_sidecar_files():
+    """GDAL's PAM off while reading: nothing (``.aux.xml``) is written beside the user's input."""
+    import pyogrio
+
+    before = pyogrio.get_gdal_config_option("GDAL_PAM_ENABLED")
+    pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": "NO"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_PAM_ENABLED": before})
+
+
+def _zipped_shapefile(path, layer=None):
+    """The path inside a .zip of its one shapefile (or the one named ``layer``) when it sits in a
+    folder of the zip (GDAL reads only the zip's top level directly), else None."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            shps = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if layer is not None:
+        shps = [n for n in shps if Path(n).stem.lower() == str(layer).lower()]
+    if len(shps) != 1 or "/" not in shps[0].strip("/"):
+        return None
+    return shps[0]
 
 
 def _read_vector(path, layer, engine, encoding):
@@ -1373,6 +1452,9 @@ def _read_vector(path, layer, engine, encoding):
 
     name = path.name
     suffix = path.suffix.lower()
+    inner = _zipped_shapefile(path, layer) if suffix == ".zip" else None
+    if inner is not None:  # a shapefile inside a folder of the zip: open it by its path in the zip
+        path, layer, suffix = f"/vsizip/{path}/{inner}", None, ".shp"
     try:
         if suffix in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
@@ -1442,7 +1524,8 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
     if engine not in ("pyogrio", "fiona"):
         raise GisError(f"engine must be 'pyogrio' or 'fiona', got {engine!r}")
     encoding, cpg_note = _shapefile_encoding(path, encoding, settings, layer)
-    gdf = _read_vector(path, layer, engine, encoding)
+    with no_sidecar_files():
+        gdf = _read_vector(path, layer, engine, encoding)
     name = path.name
     lname = layer or ""
     if upper_fields:
@@ -1479,6 +1562,7 @@ def read_layer(path, layer=None, engine="pyogrio", encoding=None, ledger=None, s
                 detail=np.where(gone, " (invalid, nothing left after make_valid)", ""))
         missing |= gone
     gdf = gdf.loc[~missing].reset_index(drop=True)
+    gdf = honour_declared_crs(gdf, name, settings, led, lname)  # Beijing 1954 / Xian 1980
     gdf = to_working(gdf, source=name)
     names = _list_layers(path) if layer is None else [layer]
     gdf.attrs["layer"] = layer or (names[0] if len(names) == 1 else "")
@@ -1703,6 +1787,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     layer = _layer_default(path, layer, "DLTB")
     gdf, sub, rows_read, name, lname, rows = _read_coded(path, layer, engine, encoding,
                                                          settings, "DLBM")
+    sandiao_codes(gdf, sub, name, lname, rows)  # 工业用地 / 06 + DLMC -> 0601, noted; else one line
     _code_notes(gdf, settings["io"]["landuse"]["code_fields"], sub, name, lname, rows)
     drop = np.zeros(len(gdf), dtype=bool)
     code = _text_values(gdf["DLBM"].astype(object)).str.upper()
@@ -1727,6 +1812,7 @@ def read_landuse(path, layer=None, engine="pyogrio", encoding=None, ledger=None,
     sub.add(zero, "zero_area", file=name, layer=lname, rows=rows, column="TBDLMJ", values=area)
     drop |= zero
     drop |= _duplicates(gdf, ~drop, settings["io"]["landuse"]["id_field"], sub, name, lname, rows)
+    drop |= coverage_overlaps(gdf, ~drop, "TBDLMJ", sub, name, lname, rows)  # never counted twice
     sub.mark("landuse")
     return _finish(gdf, drop, sub, name, lname, rows_read, ledger)
 
@@ -1752,6 +1838,7 @@ def read_plan(path, layer=None, engine="pyogrio", encoding=None, ledger=None, se
     _code_notes(gdf, {"YDYHFLDM": "even"}, sub, name, lname, rows)
     code = _text_values(gdf["YDYHFLDM"].astype(object))
     gdf["YDYHFLDM"] = code
+    require_plan_standard(gdf, name)  # GB/T 21010-2017 codes are not 用地用海 codes
     miss = code.isna().to_numpy()
     sub.add(miss, "missing_value", file=name, layer=lname, rows=rows, column="YDYHFLDM")
     badc = (~miss) & ~code.fillna("").str.match(settings["io"]["landuse"]["ydyhfldm_pattern"]).to_numpy()
@@ -1774,7 +1861,7 @@ def layer_kind(path, layer=None):
     import pyogrio
 
     try:
-        with warnings.catch_warnings():  # "more than one layer": read_landuse says so, once
+        with warnings.catch_warnings(), no_sidecar_files():  # "more than one layer": read_landuse says so
             warnings.simplefilter("ignore")
             fields = pyogrio.read_info(path, layer=_layer_default(path, layer, "DLTB"))["fields"]
     except Exception:

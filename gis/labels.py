@@ -90,7 +90,7 @@ COLUMNS = {
     "tech_sme": "科技型中小企业",
     "source_row": "名录行号",
     # --- places
-    "parcel_id": "宗地标识码",
+    "parcel_id": "图斑标识码",
     "platform": "平台",
     "park": "园区",
     "township": "镇街",
@@ -101,15 +101,16 @@ COLUMNS = {
     "match": "匹配方式",
     "snap_m": "吸附距离(m)",
     "match_note": "匹配说明",
-    "parcel_ids": "成员宗地",
-    "n_parcels": "宗地数(宗)",
-    "n_inferred": "推断宗地数(宗)",
-    "firms_on_parcel": "同宗地企业数(家)",
+    "parcel_ids": "成员图斑",
+    "n_parcels": "图斑数(个)",
+    "n_inferred": "推断图斑数(个)",
+    "firms_on_parcel": "同图斑企业数(家)",
     "lessee": "租赁企业",
     "table_mu": "填报用地面积(亩)",
-    "parcel_mu": "宗地用地面积(亩)",
+    "parcel_mu": "图斑分摊用地面积(亩)",
     "land_from": "用地来源",
-    "share": "宗地分摊比例",
+    "land_join": "宗地关联方式",
+    "share": "图斑分摊比例",
     "firm": "企业行号",
     # --- the evaluation (gis.efficiency)
     "notes": "指标说明",
@@ -127,7 +128,7 @@ COLUMNS = {
     # --- aggregates (gis.efficiency.aggregate)
     "firms": "企业数(家)",
     "graded": "定级企业数(家)",
-    "parcels": "宗地数(宗)",
+    "parcels": "图斑数(个)",
     **{f"n_{c}": f"{c}类企业数(家)" for c in "ABCD"},
     **{f"share_{c}": f"{c}类占比" for c in "ABCD"},
     # --- plan-target monitoring (gis.efficiency.chain_targets / platform_targets)
@@ -264,15 +265,18 @@ COLUMNS.update({
 #: context -> the labels that differ from :data:`COLUMNS` in that context
 CONTEXTS = {
     # firm rows: a firm lists every parcel it occupies
-    "firms": {"parcel_ids": "全部宗地"},
+    "firms": {"parcel_ids": "全部图斑"},
     # per-group aggregates are ranked by 亩均税收, not by the composite score
     "aggregate": {"rank": "亩均税收排名"},
-    # renewal judges the 三调 patch: its own area, and the tax of every firm
-    # producing on it (tenants included), unlike the 宗地 sheet's 亩均 on the
-    # land the firms are evaluated on (gis.figures.parcel_figures)
+    # renewal judges the land unit on the land-unit sheet's figures
+    # (gis.land_figures): its own area, the firms using it per the tenant rule
     "renewal": {"scope": "认定范围", "status": "认定结果", "value": "实测值",
-                "area_mu": "图斑面积(亩)", "tax": "税收(万元,含租赁企业)",
-                "tax_per_mu": "图斑亩均税收(万元/亩)"},
+                "area_mu": "图斑面积(亩)", "tax_per_mu": "地块亩均税收(万元/亩)",
+                "va_per_mu": "地块亩均增加值(万元/亩)", "firms": "现有企业数(家,含租赁企业)"},
+    # the land-unit sheet and layer (gis.land_figures): one measure per piece of land
+    "land": {"rank": "地块亩均税收排名", "area_mu": "图斑面积(亩)",
+             "tax_per_mu": "地块亩均税收(万元/亩)", "va_per_mu": "地块亩均增加值(万元/亩)",
+             "revenue_per_mu": "地块亩均营业收入(万元/亩)"},
     "clusters": {"platform": "所在平台", "park": "所在园区", "value": "企业数(家)",
                  "count": "企业数(家)"},
     # this year's values beside last year's
@@ -280,6 +284,30 @@ CONTEXTS = {
     "match": {"chain": "现状产业链", "firms": "现有企业数(家)", "far": "现状容积率",
               "score": "匹配得分"},
     "targets": {"status": "评价状态"},
+    # 标准地 履约 (gis.contracts): the contract ledger's columns and the check's results
+    "contracts": {
+        "contract_id": "地块编号", "land_code": "宗地代码", "holder": "受让人",
+        "uscc": "统一社会信用代码", "lon": "经度", "lat": "纬度", "x": "X坐标", "y": "Y坐标",
+        "land_mu": "出让面积(亩)", "price": "出让价款(万元)", "supply_date": "供地日期",
+        "start_due": "约定开工日期", "finish_due": "约定竣工日期", "production_due": "约定投产日期",
+        "review_due": "达产复核日期", "t_investment_intensity": "约定投资强度(万元/亩)",
+        "t_far": "约定容积率", "t_tax_per_mu": "约定亩均税收(万元/亩)",
+        "t_energy_va": "约定单位能耗增加值(万元/吨标煤)", "t_emission_va": "约定单位排放增加值(万元/吨)",
+        "t_rd_share": "约定研发经费占比(%)", "t_output_per_mu": "约定亩均产值(万元/亩)",
+        "total_investment": "约定总投资(万元)", "floor_to_build": "应建建筑面积(m²)",
+        "start_actual": "实际开工日期", "finish_actual": "实际竣工日期", "stop_date": "停工日期",
+        "built_area": "已建建筑面积(m²)", "invested": "已投资额(万元)",
+        "land_id": "所在地块", "land_by": "地块匹配方式", "status": "履约状态代码",
+        "status_zh": "履约状态", "evidence": "依据", "evidence_public": "依据(公开)",
+        "start_late_days": "开工逾期(天)", "finish_late_days": "竣工逾期(天)",
+        "short_indicators": "未达标指标", "idle_since": "闲置起算日", "idle_years": "闲置(满年)",
+        "idle_fee_base": "闲置费基数(万元)", "recovery_date": "可无偿收回日期",
+        "recoverable": "已满无偿收回年限", "missing_data": "缺少数据", "check_date": "检查日期",
+        "source_row": "源表行号", "checkpoint": "检查节点代码", "checkpoint_zh": "检查节点",
+        "indicator": "指标代码", "indicator_zh": "指标", "indicator_unit": "单位", "contract_target": "约定值",
+        "actual": "实际值", "met": "是否达标", "shortfall": "差额", "shortfall_share": "差额占比",
+        "row": "序号", "n_contracts": "合同数", "status_previous": "上年履约状态",
+    },
     # legends, axis titles and popups: the name without unit
     "short": {
         **{k: n for k, (n, _u) in INDICATOR_NAMES.items()},
@@ -312,7 +340,7 @@ SUMMARY = {
     "firms_lessee": "租赁企业数(家,单列)",
     "firms_out_of_scope": "不参评企业数(家,用地不足)",
     "seconds": "用时(秒)",
-    "parcels": "宗地数(宗)",
+    "parcels": "图斑数(个)",
     "land_mu": "参评用地(亩)",
     "tax": "税收合计(万元)",
     "value_added": "工业增加值合计(万元)",
@@ -322,7 +350,7 @@ SUMMARY = {
     "class_counts": "类别企业数",
     **{f"n_{c}": f"{c}类({n})企业数(家)" for c, n in {"A": "优先发展", "B": "鼓励提升",
                                                     "C": "帮扶转型", "D": "倒逼整治"}.items()},
-    "candidates": "更新候选宗地(宗)",
+    "candidates": "更新候选图斑(个)",
     "candidates_mu": "更新候选面积(亩)",
     "blocks": "更新区块(个)",
     "blocks_mu": "更新区块面积(亩)",
@@ -333,6 +361,9 @@ SUMMARY = {
     "source": "数据来源",
     "sheet": "企业名录工作表",
     "inputs": "输入文件（读取 = 载入 + 拒绝）",
+    "land_unit": "用地单元",
+    "tenant_rule": "租赁企业处理",
+    "land_join": "企业与宗地关联方式",
     "coords": "经纬度坐标系",
     "coords_check": "坐标系检查",
     "config": "配置文件",
@@ -358,8 +389,9 @@ CODES = {
     "change_status": {"both": "两年均参评", "entered": "新增", "left": "退出"},
     "moved": {"up": "升级", "down": "降级", "same": "不变"},
     # gis.attach
-    "match": {"inside": "落在宗地内", "snapped": "就近吸附", "unmatched": "未匹配"},
-    "land_from": {"parcel": "宗地", "table": "企业填报", "none": "无"},
+    "match": {"inside": "落在图斑内", "snapped": "就近吸附", "unmatched": "未匹配"},
+    "land_from": {"parcel": "图斑", "table": "企业填报", "none": "无"},
+    "land_join": {"credit_code": "按权利人证件号", "location": "按位置", "none": "未关联"},
     # gis.ledger
     "severity": {"reject": "剔除", "note": "修正", "source": "读取"},
     # plan targets (gis.layers.targets keys)
@@ -376,12 +408,42 @@ CODES = {
     "landuse_system": {"sandiao": "三调工作分类 (GB/T 21010-2017)", "ydyh": "用地用海分类 (2023)"},
     # what an input file holds (gis.ledger balance lines)
     "input_kind": {"enterprises": "企业表", "previous": "上年企业表", "landuse": "三调图斑",
-                   "plan": "规划用地用海", "layer": "图层"},
+                   "plan": "规划用地用海", "layer": "图层", "cadastre": "地籍宗地",
+                   "contracts": "标准地合同"},
     # coordinate systems of 经度/纬度 (gis.crs)
     "coords": {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS 84(GPS)", "cgcs2000": "CGCS2000",
                "bd09": "BD-09(百度)", "auto": "自动识别"},
     # gis.renewal.candidates statuses
     "renewal_status": {"flagged": "候选", "exempt": "豁免", "passing": "达标"},
+    # gis.contracts: one status per contract (worst first), its checkpoints and indicators
+    "contract_status": {
+        "idle": "闲置", "start_late": "开工逾期", "finish_late": "竣工逾期",
+        "review_short": "达产复核未达标", "accept_short": "对标验收未达标", "missing": "缺数据",
+        "on_time": "按期", "not_due": "未到期",
+    },
+    "contract_checkpoint": {"acceptance": "对标验收", "review": "达产复核"},
+    "contract_indicator": {
+        "investment_intensity": "固定资产投资强度", "far": "容积率", "tax_per_mu": "亩均税收",
+        "energy_va": "单位能耗增加值", "emission_va": "单位排放增加值", "rd_share": "研发经费占比",
+        "output_per_mu": "亩均产值",
+    },
+    # public names (公开版 names no confidential quantity; the contracted values are public on
+    # the provincial platform, but a public output never names 税收, 能耗, 排放, 产值 ...)
+    "contract_indicator_public": {
+        "investment_intensity": "固定资产投资强度", "far": "容积率", "tax_per_mu": "亩均效益指标",
+        "energy_va": "能效指标", "emission_va": "环境指标", "rd_share": "研发投入指标",
+        "output_per_mu": "亩均产出指标",
+    },
+    "contract_unit": {
+        "investment_intensity": "万元/亩", "far": "", "tax_per_mu": "万元/亩", "energy_va": "万元/吨标煤",
+        "emission_va": "万元/吨", "rd_share": "%", "output_per_mu": "万元/亩",
+    },
+    # the holder's figures an indicator reads
+    "contract_figure": {
+        "investment": "工业性投资", "floor_area": "总建筑面积", "tax": "税收", "value_added": "工业增加值",
+        "energy": "综合能耗", "emission": "排放量", "rd": "研发经费", "revenue": "营业收入",
+    },
+    "land_by": {"code": "宗地代码", "point": "坐标", "holder": "受让人信用代码"},
 }
 
 
@@ -392,7 +454,7 @@ def column_labels(context=None, names=None):
     ----------
     context : str, optional
         A key of :data:`CONTEXTS` (``"firms"``, ``"aggregate"``, ``"renewal"``,
-        ``"clusters"``, ``"changes"``, ``"match"``, ``"targets"``, ``"short"``).
+        ``"clusters"``, ``"changes"``, ``"match"``, ``"targets"``, ``"short"``, ``"land"``).
     names : iterable of str, optional
         Only these names (those without a label are left out).
 

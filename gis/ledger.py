@@ -125,8 +125,8 @@ REASONS = {
         "无效几何图形已用 make_valid 修复：{detail}", "invalid geometry repaired with make_valid: {detail}",
     ),
     "no_parcel": (
-        "note", "未匹配到工业宗地",
-        "企业坐标未落在工业宗地内（{detail}），用地面积按企业名录计",
+        "note", "未匹配到工业图斑",
+        "企业坐标未落在工业图斑内（{detail}），用地面积按企业名录计",
         "the firm's point is not on an industrial parcel ({detail}); its land comes from the table",
     ),
     "area_from_geometry": (
@@ -157,6 +157,84 @@ REASONS = {
         "note", "编码声明有误",
         "「{value}」声明的字符编码与属性表内容不符，已按 {detail} 读取",
         "'{value}' names an encoding the attribute table does not decode as; read as {detail}",
+    ),
+    "second_table": (
+        "reject", "表格下方的另一张表",
+        "属于表格下方的另一张表（{detail}），不是本表的企业",
+        "part of a second table below the first ({detail}), not a firm of this table",
+    ),
+    "repeated_header": (
+        "reject", "重复的表头行",
+        "重复的表头行「{value}」（如每页打印的表头），不是企业",
+        "a repeated header row ('{value}', e.g. printed on every page), not a firm",
+    ),
+    "coords_other_system": (
+        "note", "坐标疑似来自其他坐标系",
+        "坐标「{value}」按本表坐标系未落在工业用地上，按另一坐标系则落在（{detail}），疑似从其他地图复制",
+        "point '{value}' is on no industrial land in the table's system but is in another ({detail}): "
+        "probably copied from another map",
+    ),
+    "coords_per_row": (
+        "note", "按其他坐标系读取",
+        "坐标「{value}」按另一坐标系读取（{detail}，--coords auto）：仅按该坐标系落在工业用地上",
+        "point '{value}' read in another system ({detail}, --coords auto): only there is it on industrial land",
+    ),
+    "code_from_name": (
+        "note", "地类编码按名称确定",
+        "「{column}」的值「{value}」不是二级类编码，按地类名称读作 {detail}",
+        "'{column}' value '{value}' is not a level-two code; read from the class name as {detail}",
+    ),
+    "overlap": (
+        "reject", "图斑重叠",
+        "图斑与前面的图斑重叠（{detail}），不重复计算", "the patch overlaps earlier patches ({detail}); not counted twice",
+    ),
+    "overlap_clipped": (
+        "note", "重叠部分已扣除",
+        "图斑与前面的图斑部分重叠，重叠部分已从本图斑扣除（{detail}）",
+        "the patch partly overlaps earlier patches; the overlap was cut from it ({detail})",
+    ),
+    "doubled_unit": (
+        "reject", "单位重复",
+        "「{column}」的值「{value}」写了两个数量级（{detail}），无法确定数值",
+        "'{column}' value '{value}' carries two multipliers ({detail}); its amount is ambiguous",
+    ),
+    "legacy_datum": (
+        "note", "旧坐标系已近似转换",
+        "图层声明旧坐标系「{value}」，已近似转换为国家2000坐标系：{detail}",
+        "the layer declares the legacy CRS '{value}', converted approximately to CGCS2000: {detail}",
+    ),
+    "declared_land_differs": (
+        "note", "填报用地面积与地块面积不符",
+        "填报用地面积 {value} 亩与所用地块自身面积 {detail} 亩不符（超过容差）",
+        "declared land {value} mu differs from the own area {detail} mu of the land units it uses "
+        "(beyond the tolerance)",
+    ),
+    "bad_zddm": (
+        "reject", "宗地代码无效",
+        "宗地代码「{value}」不是 {detail} 位", "宗地代码 '{value}' does not have {detail} characters",
+    ),
+    "zongdi_overlap": (
+        "note", "宗地相互重叠",
+        "宗地「{value}」与宗地 {detail} 重叠，两宗均保留，请核实权属界线",
+        "宗地 '{value}' overlaps 宗地 {detail}; both kept, check the boundaries",
+    ),
+    "bad_holder_code": (
+        "note", "权利人证件号无效",
+        "权利人证件号「{value}」既不是有效的统一社会信用代码也不是身份证号，该宗地只按位置关联企业",
+        "holder code '{value}' is neither a valid credit code nor an ID card number; "
+        "the 宗地 is joined to firms by location only",
+    ),
+    "bad_date": (
+        "reject", "日期无法识别",
+        "「{column}」的值「{value}」不是可识别的日期", "'{column}' value '{value}' is not a date",
+    ),
+    "start_before_supply": (
+        "reject", "开工日期早于供地日期",
+        "「{column}」{value} 早于供地日期 {detail}", "'{column}' {value} is before the supply date {detail}",
+    ),
+    "unknown_land": (
+        "reject", "合同地块不存在",
+        "合同地块在用地图层中找不到：{detail}", "the contract's land is not in the land layer: {detail}",
     ),
 }
 

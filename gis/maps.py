@@ -82,6 +82,8 @@ from .crs import WEB_CRS, WORKING_CRS, require_frame, wgs84_to_gcj02
 
 __all__ = [
     "STANDARD_MAPS",
+    "BLOCK_CLICK_ZOOM",
+    "natural_breaks_spread",
     "BASEMAPS",
     "STATIC_DIR",
     "base_map",
@@ -92,7 +94,7 @@ __all__ = [
     "add_landuse",
     "add_enterprises",
     "add_efficiency",
-    "add_renewal",
+    "add_renewal", "add_contracts",
     "add_density",
     "add_hotspots",
     "add_clusters",
@@ -427,6 +429,52 @@ class _Search(JSCSSMixin, MacroElement):
         self.opts_json = _json(opts)
 
 
+class _SearchAll(JSCSSMixin, MacroElement):
+    """ONE search box over every layer of the map (gis-maps.js ``gis.searchAll``): names,
+    credit codes, parcel numbers, block ids; and the ``#q=`` link a report follows."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.markerImages({{ this.icons_json }});
+        gis.measureInSvg();
+        gis.searchAll({{ this._parent.get_name() }}, {{ this.opts_json }});
+        gis.chineseControls({{ this._parent.get_name() }}, {{ this.controls_json }});
+        gis.openHash();
+        {% endmacro %}
+        """
+    )
+    default_js = [("Leaflet.Search.js", "leaflet-search.min.js")]
+    default_css = [("Leaflet.Search.css", "leaflet-search.min.css")]
+
+    def __init__(self, opts, controls):
+        super().__init__()
+        self._name = "GisSearchAll"
+        self.opts_json = _json(opts)
+        # Leaflet's default marker (the measuring tool's point) from the vendored images,
+        # not from a path guessed next to the page
+        self.icons_json = _json({k: "data:image/png;base64," + base64.b64encode(
+            (STATIC_DIR / "leaflet" / "images" / f).read_bytes()).decode("ascii")
+            for k, f in (("iconUrl", "marker-icon.png"), ("iconRetinaUrl", "marker-icon-2x.png"),
+                         ("shadowUrl", "marker-shadow.png"))})
+        self.controls_json = _json(controls)
+
+
+class _BlockClick(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        gis.fillClick({{ this._parent.get_name() }}, "renewal_blocks", {{ this.zoom }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, zoom):
+        super().__init__()
+        self._name = "GisBlockClick"
+        self.zoom = int(zoom)
+
+
 class _Title(MacroElement):
     """The title block: title (with the year), data date and source, marking, demo notice."""
 
@@ -497,9 +545,12 @@ _TEXT = {
     "parks": ("产业园区", "Industrial parks"),
     "landuse": ("土地利用现状", "Land use"),
     "enterprises": ("企业", "Enterprises"),
-    "efficiency": ("亩均效益", "Output per mu"),
-    "renewal_parcels": ("低效用地图斑", "Renewal parcels"),
+    "efficiency": ("图斑亩均效益（以三调图斑代替宗地）",
+                   "Output per mu of land (三调 patches standing in for land-rights parcels)"),
+    "renewal_parcels": ("低效用地图斑（以三调图斑代替宗地）",
+                        "Renewal parcels (三调 patches standing in for land-rights parcels)"),
     "renewal_blocks": ("更新单元", "Renewal blocks"),
+    "contracts": ("标准地履约", "Standard-land contracts"),
     "density": ("企业密度", "Enterprise density"),
     "hotspots": ("冷热点", "Hot and cold spots"),
     "clusters": ("产业集群", "Industrial clusters"),
@@ -508,6 +559,10 @@ _TEXT = {
     "missing": ("无数据", "no data"),
     "count": ("数量", "Count"),
     "search": ("搜索企业名称", "Search enterprise name"),
+    "search_all": ("搜索：名称、信用代码、图斑号、更新单元", "Search: name, credit code, parcel, block"),
+    "zoom_in": ("放大", "Zoom in"),
+    "zoom_out": ("缩小", "Zoom out"),
+    "layers": ("图层", "Layers"),
     "not_found": ("未找到", "Not found"),
     "cancel": ("取消", "Cancel"),
     "fullscreen": ("全屏", "Full screen"),
@@ -542,6 +597,10 @@ _STATUS_TEXT = {
 #: English names of the classes (Chinese: gis.labels.class_label)
 _GRADE_TEXT = {"A": (None, "A priority"), "B": (None, "B encourage"),
                "C": (None, "C support"), "D": (None, "D rectify")}
+#: up to this zoom (street level) a click inside a renewal block opens the block; above, its parcels
+BLOCK_CLICK_ZOOM = 16
+#: columns the map's one search box looks in (gis-maps.js gis.searchKeys), kept in every layer
+_SEARCH_COLUMNS = ("name", "name_zh", "uscc", "block_id", "parcel_id", "BSM")
 _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
@@ -874,6 +933,11 @@ def base_map(bounds_or_gdf, basemap=None, lang="zh", settings=None, public=False
                             units={"mu": {"factor": 1 / M2_PER_MU, "display": "亩" if zh else "mu",
                                           "decimals": 2}},
                             localization="cn" if zh else "en").add_to(m)
+    _SearchAll({"placeholder": _t("search_all", lang), "notFound": _t("not_found", lang),
+                "cancel": _t("cancel", lang)},
+               {k: _t(k, lang) for k in ("zoom_in", "zoom_out", "layers", "fullscreen")}).add_to(m)
+    m.gis_title = ((_t("year", lang).format(int(year)) + " " if year is not None else "")
+                   + str(title)) if title else None
     fplugins.MousePosition(position="bottomleft", separator=" , ", num_digits=6,
                            prefix=("经纬度" if zh else "Lon/lat") + (" (GCJ-02)" if gcj else ""),
                            lng_first=True, empty_string="—").add_to(m)
@@ -1024,6 +1088,32 @@ def _natural_breaks(values, k):
     return x[ends[::-1]]
 
 
+def natural_breaks_spread(values, k):
+    """Exact Jenks breaks (:func:`_natural_breaks`) with no empty or one-value class.
+
+    ``k`` classes when each holds at least two distinct values, else the
+    most classes (down to 2) that do; 2 classes are kept as they are (a lone
+    far outlier then stays a class of its own).
+
+    Examples
+    --------
+    >>> natural_breaks_spread([1, 1.1, 1.2, 5, 5.1, 5.2, 9, 9.1, 12], 4).tolist()  # {12} alone at 4
+    [1.2, 5.2, 12.0]
+    >>> natural_breaks_spread([1, 1.1, 1.2, 5, 5.1, 5.2, 100], 3).tolist()
+    [5.2, 100.0]
+    >>> natural_breaks_spread([1, 2, 3, 10, 11, 12, 30, 31], 3).tolist()
+    [3.0, 12.0, 31.0]
+    """
+    v = np.asarray(values, dtype=float)
+    for kk in range(int(k), 1, -1):
+        bins = _natural_breaks(v, kk)
+        cls = np.searchsorted(bins, v, side="left")
+        distinct = [len(np.unique(v[cls == c])) for c in range(len(bins))]
+        if min(distinct) >= 2:
+            return bins
+    return _natural_breaks(v, 2)
+
+
 def _classified(values, s, lang, cmap=None, unit=""):
     """(codes, palette, legend entries) for a continuous column (mapclassify; NaturalBreaks exact)."""
     from matplotlib import colormaps
@@ -1038,8 +1128,9 @@ def _classified(values, s, lang, cmap=None, unit=""):
         if k >= 2:
             scheme = s["classify_scheme"]
             if str(scheme).lower().replace("_", "") == "naturalbreaks":
-                # deterministic, and no scikit-learn (half a second to import) to run
-                bins = _natural_breaks(v[ok], k)
+                # deterministic, and no scikit-learn (half a second to import) to run; fewer
+                # classes while one would hold a single value (a legend "17.67 – 17.67")
+                bins = natural_breaks_spread(v[ok], k)
                 codes[ok] = np.searchsorted(bins, v[ok], side="left")  # (bins[c-1], bins[c]] -> c
             else:
                 bins, codes[ok] = _mapclassify(v[ok], scheme, k)
@@ -1235,7 +1326,7 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     else:
         fields = _fields(kind, st, g.columns)
     keep = [f[0] for f in fields]
-    for col in (tooltip, title, search, "_title", "_sub"):
+    for col in (tooltip, title, search, "_title", "_sub", *_SEARCH_COLUMNS):
         if col is not None and col in g.columns and col not in keep:
             keep.append(col)
     spec = {"key": key, "kind": "points" if points else "polygons", "lang": lang,
@@ -1250,6 +1341,10 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
     if min_zoom is not None:
         spec["minZoom"] = int(min_zoom)
     props = {c: _column_values(g[c]) for c in keep if c in g.columns}
+    if "grade" in props and "grade" in g.columns:  # "B 鼓励提升", not a bare "B"
+        from .popups import grade_names
+
+        props["grade"] = _column_values(grade_names(g["grade"].astype(object)))
     legend = None
     if category is not None:
         codes, palette, entries = _categorical(g[category], colours, s["missing_colour"], category_labels)
@@ -1297,7 +1392,8 @@ def _add_layer(m, g, key, kind, *, name=None, colour=None, category=None, colour
         _Legend(layer, legend).add_to(m)
     if note:
         _Note(note).add_to(m)
-    if search is not None and search in g.columns:
+    if search is not None and search in g.columns and not any(
+            isinstance(c, _SearchAll) for c in m._children.values()):
         _Search(layer, {"property": search, "placeholder": _t("search", lang),
                         "notFound": _t("not_found", lang), "cancel": _t("cancel", lang)}).add_to(m)
     return m
@@ -1626,15 +1722,36 @@ def add_renewal(m, gdf, kind="parcels", name=None, show=True):
         raise ValidationError(f"gis.maps.add_renewal: kind must be 'parcels' or 'blocks', got {kind!r}")
     st = _state(m)
     c = _check_colour(st["settings"]["renewal_colours"][kind], f"renewal_colours.{kind}")
-    title = next((col for col in ("name", "block_id", "parcel_id", "BSM") if col in gdf.columns), None)
+    # a parcel is titled by its own id, not by the block it lies in
+    cols = ("name", "block_id", "parcel_id", "BSM") if kind == "blocks" else ("name", "parcel_id", "BSM")
+    title = next((col for col in cols if col in gdf.columns), None)
     gdf = _identified(gdf, "parcel" if kind == "parcels" else "block", st["lang"])
     if kind == "parcels":
         return _add_layer(m, gdf, "renewal_parcels", "renewal", name=name, colour=c, title=title,
                           tooltip=title, show=show, style={"weight": 1, "color": c, "fillOpacity": 0.45})
-    return _add_layer(m, gdf, "renewal_blocks", "renewal", name=name, colour=c, title=title, tooltip=title,
-                      show=show, outline=True, pane="gisZones",
-                      labels="block_id" if "block_id" in gdf.columns else title,
-                      style={"weight": 2.5, "color": c, "fillOpacity": 0, "dashArray": "6 3"})
+    _add_layer(m, gdf, "renewal_blocks", "renewal", name=name, colour=c, title=title, tooltip=title,
+               show=show, outline=True, pane="gisZones",
+               labels="block_id" if "block_id" in gdf.columns else title,
+               style={"weight": 2.5, "color": c, "fillOpacity": 0, "dashArray": "6 3",
+                      "className": "gis-fill-click"})
+    # up to block zoom a click anywhere inside a block opens it (above, the parcels answer)
+    _BlockClick(BLOCK_CLICK_ZOOM).add_to(m)
+    return m
+
+
+def add_contracts(m, gdf, name=None, show=True):
+    """Draw the 标准地 contracts' land coloured by 履约 status (``maps.contract_colours``).
+
+    ``gdf``: polygons with ``status_zh`` (:mod:`gis.contracts`); the popup
+    shows the contract, its dates, the 闲置费 base and the public evidence
+    (``maps.popup_fields.contracts``).
+    """
+    st = _state(m)
+    colours = dict(st["settings"]["contract_colours"])
+    title = "contract_id" if "contract_id" in gdf.columns else None
+    return _add_layer(m, gdf, "contracts", "contracts", name=name, category="status_zh", colours=colours,
+                      title=title, tooltip="status_zh", show=show,
+                      style={"weight": 1.5, "color": "#333", "fillOpacity": 0.6})
 
 
 def _text(series):
@@ -1661,7 +1778,9 @@ def _identified(gdf, what, lang):
         pid = next((c for c in ("parcel_id", "BSM") if c in gdf.columns), None)
         if pid is None:
             return gdf
-        title = _t("parcel", lang) + " " + _text(gdf[pid])
+        word = ("宗地" if lang != "en" else "Land-rights parcel") if "ZDDM" in gdf.columns \
+            else _t("parcel", lang)
+        title = word + " " + _text(gdf[pid])
         parts = []
     for col in ("township", "platform", "park"):
         if col in gdf.columns:
@@ -1928,11 +2047,22 @@ def to_html(m, path=None):
     GisError
         If any <script src> or <link href> still points to a host.
     """
-    page = _with_tile_dir(m.get_root().render(), m, path)
+    page = _page_head(_with_tile_dir(m.get_root().render(), m, path), m)
     hit = _REMOTE_ASSET.search(page)
     if hit:
         raise GisError(f"the page still loads a remote asset: {page[hit.start():hit.start() + 160]}")
     return page
+
+
+def _page_head(page, m):
+    """The page's language, ``<title>`` (the map's title) and a viewport that lets the reader zoom."""
+    en = (getattr(m, "gis", None) or {}).get("lang") == "en"
+    page = page.replace("<html>", f'<html lang="{"en" if en else "zh-CN"}">', 1)
+    title = getattr(m, "gis_title", None) or ("Yiwu map" if en else "义乌市地图")
+    if "<title>" not in page[:4000]:
+        page = page.replace("<head>", f"<head>\n    <title>{html.escape(str(title))}</title>", 1)
+    return re.sub(r'<meta name="viewport" content="[^"]*"',
+                  '<meta name="viewport" content="width=device-width, initial-scale=1.0"', page, count=1)
 
 
 def save_map(m, path):
@@ -1956,7 +2086,7 @@ _STANDARD = {
                    ["background", "townships", "platforms", "parks", "efficiency", "enterprises"],
                    ["efficiency", "enterprises"]),
     "renewal": ("低效用地再开发候选", "Renewal candidates",
-                ["background", "townships", "platforms", "renewal_blocks", "renewal_parcels"],
+                ["background", "townships", "platforms", "renewal_blocks", "renewal_parcels", "contracts"],
                 ["renewal_parcels", "renewal_blocks"]),
     "density": ("产业集聚密度", "Industrial density",
                 ["background", "townships", "density", "hotspots", "clusters"],
@@ -1965,7 +2095,8 @@ _STANDARD = {
 #: names of the standard maps
 STANDARD_MAPS = tuple(_STANDARD)
 _LAYER_KEYS = {"boundary", "yiwu", "townships", "platforms", "parks", "landuse", "enterprises",
-               "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters"}
+               "efficiency", "renewal_parcels", "renewal_blocks", "density", "hotspots", "clusters",
+               "contracts"}
 
 
 def _frame(given):
@@ -1978,6 +2109,10 @@ def _frame(given):
     from .crs import YIWU_LONLAT_BOUNDS
 
     return YIWU_LONLAT_BOUNDS
+
+
+#: layer names when the land unit is the 宗地 (a ``ZDDM`` column; gis run --parcels)
+_ZONGDI_NAMES = {"efficiency": "宗地亩均效益", "renewal_parcels": "低效用地宗地"}
 
 
 def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targets):
@@ -2002,11 +2137,15 @@ def _draw_standard_layer(m, map_name, k, v, given, public, landuse_system, targe
         add_enterprises(m, v, show=map_name == "overview" or "efficiency" not in given)
     elif k == "efficiency":
         add_efficiency(m, v, by="grade" if "grade" in v.columns else "tax_per_mu",
-                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None)
+                       min_zoom=int(s.get("detail_zoom", 14)) if "townships" in given else None,
+                       name=_ZONGDI_NAMES["efficiency"] if "ZDDM" in v.columns else None)
     elif k == "renewal_parcels":
-        add_renewal(m, v, kind="parcels")
+        add_renewal(m, v, kind="parcels",
+                    name=_ZONGDI_NAMES["renewal_parcels"] if "ZDDM" in v.columns else None)
     elif k == "renewal_blocks":
         add_renewal(m, v, kind="blocks")
+    elif k == "contracts":
+        add_contracts(m, v, show=False)
     elif k == "density":
         if isinstance(v, dict):
             add_density(m, v["grid"], v["transform"], crs=v.get("crs", WORKING_CRS), unit=v.get("unit"))

@@ -9,8 +9,9 @@
   ``run.json`` last (inputs, settings hash, versions, ``"status":
   "complete"``).  Interrupted before the move, ``out_dir`` keeps the previous
   complete outputs; interrupted during the move, ``run.json`` says
-  ``"incomplete"``.  A run stopped by a user error (e.g. every row rejected)
-  moves in what it wrote (``rejects.csv``) and says ``"failed"``.
+  ``"incomplete"``.  A run stopped by a user error (e.g. every row rejected,
+  or a late stage failing) moves in only the ledger (``rejects.csv``) and
+  says ``"failed"``.
 - :func:`csv_safe` and :func:`write_xlsx` keep text text in a spreadsheet:
   a name such as ``=HYPERLINK(...)`` or ``=cmd|' /C calc'!A0`` is never a
   formula (CSV: a ``'`` in front, per the OWASP CSV-injection guidance;
@@ -413,10 +414,14 @@ def write_json_atomic(path, obj):
 
 
 # ---------------------------------------------------------------- staging
-def _move_in(stage, out):
-    """Move every file of ``stage`` to the same place under ``out``; the relative paths."""
+#: what a run stopped by a user error publishes (besides run.json): the ledger only
+FAILED_RUN_FILES = ("rejects.csv",)
+
+
+def _move_in(stage, out, only=None):
+    """Move every file of ``stage`` (or those named in ``only``) under ``out``; the relative paths."""
     moved = []
-    for src in sorted(p for p in stage.rglob("*") if p.is_file()):
+    for src in sorted(p for p in stage.rglob("*") if p.is_file() and (only is None or p.name in only)):
         rel = src.relative_to(stage)
         dst = out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -468,7 +473,7 @@ def staged(command, check=None):
     ``"status": "incomplete"``, the files are moved into ``out_dir``, the
     returned paths are changed to their new place, and ``run.json`` is
     written again with ``"status": "complete"``.  When it raises a
-    :class:`~gis._errors.GisError`, what it wrote (e.g. ``rejects.csv``) is
+    :class:`~gis._errors.GisError`, only the ledger it wrote (``rejects.csv``) is
     moved in and ``run.json`` says ``"failed"``; on any other exception or
     Ctrl-C nothing is moved and ``out_dir`` is as it was.  The temporary
     folder is always removed.
@@ -541,8 +546,13 @@ def _stage_folder(out):
 
 
 def _record_failure(exc, stage, out, command, settings, inputs, started):
-    """Move in what a run stopped by a user error wrote, say "failed", raise the error again."""
-    moved = _move_in(stage, out)
+    """Move in the ledger a run stopped by a user error wrote, say "failed", raise the error again.
+
+    A late stage that fails (the report, after the workbook, maps and
+    density were written) publishes nothing of them: only ``rejects.csv``
+    and ``run.json``.
+    """
+    moved = _move_in(stage, out, only=FAILED_RUN_FILES)
     err = _relocated_error(exc, stage, out)
     if moved:  # nothing written: the folder stays as it was
         write_json_atomic(out / RUN_JSON, run_record(

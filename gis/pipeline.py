@@ -26,8 +26,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._errors import GisError
 from .config import load_settings
+from .coords_rows import per_row_systems
 from .outputs import output_path, staged, unique_filenames
+from .plausibility import check_plausible
 
 __all__ = [
     "note_unmatched", "load_inputs", "parcels_with_zones",
@@ -61,11 +64,13 @@ __all__ = [
     "run_summary",
     "renewal_figures",
     "input_roles",
+    "contracts_stage",
     "renewal_line",
     "summary_lines",
     "timing_line",
     "write_timings",
     "write_results",
+    "write_front_door",
     "run",
 ]
 
@@ -76,6 +81,7 @@ STAGES = ("efficiency", "renewal", "density", "maps", "report")
 STAGE_NAMES_ZH = {
     "load": "载入", "attach": "关联", "efficiency": "亩均", "renewal": "低效用地",
     "density": "密度", "maps": "地图", "report": "报告", "gpkg": "GeoPackage",
+    "contracts": "标准地履约",
 }
 
 #: every timed step's Chinese name: :func:`run`'s and the dask engine's own (gis.scale.run_dask)
@@ -102,6 +108,8 @@ class Run:
     tables: dict = field(default_factory=dict)
     changes: pd.DataFrame | None = None
     renewal: dict = field(default_factory=dict)
+    #: 标准地 履约 (gis.contracts.outputs.contract_results), when contracts were given
+    contracts: dict = field(default_factory=dict)
     density: dict = field(default_factory=dict)
     paths: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
@@ -125,7 +133,7 @@ def demo_dir(path=None):
     return Path(path or os.environ.get("GIS_DEMO_DIR") or Path.cwd() / "data" / "demo")
 
 
-def demo_inputs(path=None, scale=None, settings=None):
+def demo_inputs(path=None, scale=None, settings=None, parcels=False):
     """Generate (or reuse) the synthetic demo data and return :func:`run` inputs.
 
     Parameters
@@ -134,11 +142,15 @@ def demo_inputs(path=None, scale=None, settings=None):
         Folder for the demo files (see :func:`demo_dir`).
     scale : float, optional
         Size multiplier; default ``$GIS_DEMO_SCALE`` or 1.
+    parcels : bool
+        Also give the demo's 宗地 layer (``cadastre``): the 宗地 is then the
+        land unit (``gis demo`` does so unless ``--no-parcels``).
 
     Returns
     -------
     dict
-        ``enterprises``, ``previous``, ``landuse``, ``plan`` (paths),
+        ``enterprises``, ``previous``, ``landuse``, ``plan``, ``contracts``
+        (the synthetic 标准地 contracts, :mod:`gis.contracts.demo`) (paths),
         ``year``, ``coords`` (gcj02: the system the generator writes)
         and ``demo=True``: keyword arguments of :func:`run`.
     """
@@ -149,11 +161,17 @@ def demo_inputs(path=None, scale=None, settings=None):
     year = int(load_settings()["demo"].get("year", 2025)) if settings is None else int(
         settings["demo"].get("year", 2025)
     )
+    from .contracts.demo import ensure_contracts
+
+    contracts = ensure_contracts(Path(paths["enterprises"]).parent, year, paths["enterprises"],
+                                 paths["landuse"], scale=scale)
     return {
         "enterprises": paths["enterprises"],
         "previous": paths["enterprises_previous"],
+        "contracts": str(contracts),
         "landuse": paths["landuse"],
         "plan": paths["plan"],
+        "cadastre": paths.get("parcels") if parcels else None,
         "year": year,
         "coords": demo.COORDS,  # what the generator writes (GCJ-02, as from AMap), whatever the setting
         "demo": True,
@@ -225,11 +243,17 @@ def firms_in_best_system(firms, ledger, parcels, coords, path, boundary=None, se
     elif check["best"] != check["used"]:
         firms, ledger = load_firms(path, check["best"], boundary, settings, sheet=sheet, year=year)
     check["note"] = coordinate_note(check)
+    # row by row: firms on industrial land only under another system (copied from another map)
+    firms = per_row_systems(firms, ledger, parcels, check["best"] if check["auto"] else check["used"],
+                            check["auto"], settings)
     return firms, ledger, check
 
 
-def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
+def stop_if_nothing_loaded(firms, ledger, path, out_dir=None, kind="enterprises"):
     """Write the ledger and raise a one-line ValidationError when no row of the table was loaded.
+
+    ``kind`` is the ledger kind of the input (``"landuse"``, ``"plan"`` for
+    a land layer whose every feature was rejected).
 
     Returns
     -------
@@ -242,28 +266,41 @@ def stop_if_nothing_loaded(firms, ledger, path, out_dir=None):
         return None
     name = Path(str(path)).name
     rejects = ledger.write_csv(Path(out_dir) / "rejects.csv") if out_dir is not None else None
-    counts = ledger.counts("enterprises")
+    counts = ledger.counts(kind)
     top = ledger.summary()
     top = top[top["severity"] == "reject"]
+    if kind != "enterprises":  # the reasons of this layer's rows
+        mine = ledger.rejects
+        mine = mine[mine["file"] == name]["reason"].value_counts()
+        top = top[top["reason"].isin(mine.index[:1])]
     reason = (f"; most rows: {top['label_zh'].iloc[0]} ({top['reason'].iloc[0]}, {top['rows'].iloc[0]} 行)"
               if len(top) else "")
     where = f"; see {rejects}" if rejects is not None else ""
+    what = "所有企业行均被拒绝" if kind == "enterprises" else "图层所有要素均被拒绝"
     raise ValidationError(
         f"no row could be loaded: all {counts['rows_read']} rows rejected{reason}{where} / "
-        "所有企业行均被拒绝，请查看拒绝清单",
+        f"{what}，请查看拒绝清单",
         source=name,
     )
 
 
-def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None):
-    """Read the 三调 parcels and the plan zoning (either may be None).
+def load_land(landuse=None, plan=None, ledger=None, settings=None, layer=None, cadastre=None):
+    """Read the land units (三调 parcels, or 宗地) and the plan zoning (any may be None).
 
     ``layer`` names the layer of ``landuse`` (default: DLTB, or its only layer).
+    With ``cadastre`` (a 宗地 layer, :func:`gis.cadastre.read_cadastre`) the
+    宗地 are the land units (:func:`gis.cadastre.land_units`: current use
+    from the 三调 layer by area share).
     """
     from .io import read_landuse, read_plan
 
     parcels = read_landuse(landuse, layer=layer, ledger=ledger, settings=settings) if landuse else None
     plan_gdf = read_plan(plan, ledger=ledger, settings=settings) if plan else None
+    if cadastre:
+        from . import cadastre as cad
+
+        zd = cad.read_cadastre(cadastre, ledger=ledger, settings=settings)
+        parcels = cad.land_units(zd, parcels, settings)
     return parcels, plan_gdf
 
 
@@ -306,11 +343,21 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
     settings = settings or load_settings()
     if parcels is not None and len(parcels):
+        from .land_figures import holder_links
+
+        register = holder_links(firms, parcels)
         units = attach.evaluation_units(
             firms, parcels, layers.get("platforms"), layers.get("parks"),
-            layers.get("townships"), settings=settings,
+            layers.get("townships"), settings=settings, register=register,
         )
+        if register is not None and "firm" not in units:  # 宗地: say how each firm got its land
+            from .land_figures import land_join
+
+            units["land_join"] = land_join(firms, units, register).to_numpy()
         note_unmatched(firms, units, ledger, source)
+        from .land_figures import note_declared_land
+
+        note_declared_land(firms, units, parcels, ledger, source, settings)
     else:
         units = firms.copy()
         units["table_mu"] = units["land_mu"]
@@ -325,9 +372,11 @@ def attach_firms(firms, parcels, layers, settings=None, ledger=None, source=""):
 
 def evaluate_units(units, settings=None, year=None):
     """Evaluate attached firms (亩均效益): :func:`gis.efficiency.evaluate` as a GeoDataFrame."""
-    from . import efficiency
+    from . import efficiency, land_figures
 
-    ev = efficiency.evaluate(units, settings=settings or load_settings(), year=year)
+    settings = settings or load_settings()
+    units = land_figures.actual_land(units, settings)  # efficiency.tenants: actual_land
+    ev = efficiency.evaluate(units, settings=settings, year=year)
     return gpd.GeoDataFrame(ev, geometry="geometry", crs=units.crs)
 
 
@@ -370,16 +419,17 @@ def efficiency_tables(ev, parcels=None, layers=None, settings=None):
         of sums, with a 全市合计 row), ``targets`` (chains against the 2030
         targets) and ``platform_targets``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, land_figures
     from . import layers as layers_mod
 
     settings = settings or load_settings()
-    land = attach.parcel_land(parcels) if parcels is not None and len(parcels) else None
+    land = land_figures.unit_area(parcels, settings) if parcels is not None and len(parcels) else None
     tables = {"firms": ev}
     if "parcel_id" in ev and land is not None:
-        # 一地多企 summed to the parcel, 一企多地 shared among the parcels; the
-        # same figures feed the parcel layer, the maps and the renewal rules
-        tables["parcels"] = figures.parcel_figures(ev, land, settings=settings)
+        # one measure per piece of land (gis.land_figures): its own area, the
+        # firms using it (tenant rule); the same figures feed the land layer,
+        # the maps and the renewal rules
+        tables["parcels"] = land_figures.land_figures(ev, land, settings=settings)
     for key, col in (("platforms", "platform"), ("parks", "park"),
                      ("townships", "township"), ("chains", "chain")):
         if col in ev:
@@ -449,6 +499,16 @@ def run_summary(ev, ledger, rows_read=None, parcels=None, source="", demo=False,
 
         out["zone_rule"] = zone_rule(settings)
         out["zero_use_rule"] = zero_use_rule(settings)
+        from .land_figures import land_unit_text, tenant_rule_text
+
+        if parcels is not None:
+            out["land_unit"] = land_unit_text("宗地" if "ZDDM" in parcels else "图斑")
+            if "ZDDM" in parcels and "land_join" in ev:
+                n = ev["land_join"].value_counts()
+                out["land_join"] = (f"按权利人证件号 {int(n.get('credit_code', 0))} 家，"
+                                    f"按位置 {int(n.get('location', 0))} 家，"
+                                    f"未关联 {int(n.get('none', 0))} 家")
+        out["tenant_rule"] = tenant_rule_text(settings)
     return out
 
 
@@ -691,6 +751,9 @@ def write_results(result, path):
     for key in ("renewal_parcels", "renewal_blocks"):
         if result.renewal.get(key) is not None:
             layers[key] = result.renewal[key]
+    if result.contracts:
+        layers["contracts"] = result.contracts["contracts"].drop(
+            columns=[c for c in result.contracts["contracts"] if c.startswith("a_")])
     for key in ("hotspots", "clusters"):
         if result.density.get(key) is not None:
             layers[key] = result.density[key]
@@ -716,6 +779,30 @@ def _stage_attach(result, inputs):
                                                 result.layers, settings=s)
 
 
+def contracts_stage(result, inputs, parcels=None):
+    """标准地 履约: the contracts read by :func:`load_inputs` attached to the parcels and checked.
+
+    Fills ``result.contracts`` (:func:`gis.contracts.outputs.contract_results`);
+    the holders' figures and points are the firm table's own, so that the
+    in-memory and dask engines find the same.  ``parcels``: the land units
+    when ``result.parcels`` is not loaded (the dask engine's partitions).
+    """
+    from .contracts.outputs import contract_results
+
+    parcels = result.parcels if parcels is None else parcels
+    if inputs.get("contract_rows") is None or parcels is None:
+        return
+    from . import attach
+
+    land = parcels.assign(area_mu=parcels["BSM"].map(attach.parcel_land(parcels)))
+    firms = inputs.pop("contract_firms")
+    result.contracts = contract_results(
+        inputs.pop("contract_rows"), land, result.year, id_col="BSM", firms=firms,
+        ledger=result.ledger, settings=result.settings, area_col="area_mu",
+        code_col="ZDDM" if "ZDDM" in land.columns else None,
+        coords=firms.attrs.get("coords") or "gcj02", previous_firms=inputs.pop("previous_firms_raw", None))
+
+
 def _stage_efficiency(result, inputs):
     """Evaluation, aggregates, year-on-year changes and the parcels' zones and sums."""
     from . import changes as changes_mod
@@ -732,10 +819,11 @@ def _stage_efficiency(result, inputs):
         result.parcels = parcels_with_zones(result)
 
 
-def input_roles(enterprises, previous=None, landuse=None, plan=None):
+def input_roles(enterprises, previous=None, landuse=None, plan=None, cadastre=None, contracts=None):
     """The input files by their role in the report's data sources (None left out)."""
     roles = {"本年企业名录": enterprises, "上年企业名录": previous, "三调地类图斑": landuse,
-             "国土空间规划用地用海": plan}
+             "国土空间规划用地用海": plan, "地籍宗地": cadastre,
+             "标准地合同台账": contracts}
     return {k: v for k, v in roles.items() if v is not None}
 
 
@@ -755,7 +843,10 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
     stop_if_nothing_loaded(firms, ledger, path, out_dir)
     land_ledger = Ledger()
     parcels, plan_gdf = load_land(landuse, plan, ledger=land_ledger, settings=s,
-                                  layer=inputs.get("layer"))
+                                  layer=inputs.get("layer"), cadastre=inputs.get("cadastre"))
+    for gdf, source, kind in ((parcels, landuse, "landuse"), (plan_gdf, plan, "plan")):
+        if gdf is not None:  # a land layer with every feature rejected stops here, rejects.csv written
+            stop_if_nothing_loaded(gdf, ledger + land_ledger, source, out_dir, kind=kind)
     firms, ledger, check = firms_in_best_system(firms, ledger, parcels, inputs["coords"], path,
                                                 boundary, s, sheet=sheet, year=year)
     ledger.extend(land_ledger)
@@ -767,6 +858,14 @@ def load_inputs(result, inputs, landuse, plan, out_dir):
         inputs["previous_firms"], prev_ledger = load_firms(inputs["previous"], used, boundary, s,
                                                            year=year - 1)
         ledger.extend(prev_ledger.mark("previous"))
+        if inputs.get("contracts"):  # last year's check (同比) reads last year's table
+            inputs["previous_firms_raw"] = inputs["previous_firms"]
+    if inputs.get("contracts"):  # read and checked now, before the long stages
+        from .contracts.load import load_contracts
+
+        inputs["contract_rows"], contract_ledger = load_contracts(inputs["contracts"], s)
+        ledger.extend(contract_ledger)
+        inputs["contract_firms"] = firms  # the table's own figures and points (every engine alike)
 
 
 def _check_options(arguments, command):
@@ -804,7 +903,8 @@ def _run_checks(arguments):
 @staged("run", check=_run_checks)
 def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coords=None,
         settings=None, stages=STAGES, demo=False, catalogue=None, progress=True, echo=None,
-        map_options=None, sheet=None, report_options=None, layer=None):
+        map_options=None, sheet=None, report_options=None, layer=None, cadastre=None,
+        contracts=None):
     """Run the pipeline and write its outputs into ``out_dir``.
 
     Parameters
@@ -830,6 +930,9 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     layer : str, optional
         Layer of the ``landuse`` file (default: the one called DLTB, or its
         only layer).
+    contracts : str or Path, optional
+        The 标准地 contract ledger (.xlsx/.csv, :mod:`gis.contracts`): checked
+        against the land and the firms' figures (needs ``landuse``).
     settings : dict or str or Path, optional
         Settings, or a YAML file of overrides.
     stages : tuple of str
@@ -869,38 +972,52 @@ def run(enterprises, out_dir, year, landuse=None, plan=None, previous=None, coor
     >>> len(result.renewal["renewal_parcels"]), len(result.renewal["renewal_blocks"])
     (16, 1)
     >>> sorted(result.paths)
-    ['rejects', 'results']
+    ['index', 'rejects', 'results']
     """
     echo = echo or (lambda *_: None)
     if settings is None or isinstance(settings, (str, Path)):
         settings = load_settings(settings)
+    if cadastre:
+        from .land_figures import zongdi_settings
+
+        settings = zongdi_settings(settings)
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {', '.join(STAGES)}")
     out_dir = Path(out_dir)  # arguments and memory checked by _run_checks, before the lock
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
-              "layer": layer, "year": year}
+              "layer": layer, "year": year, "cadastre": cadastre,
+              "contracts": contracts}
     t0, c0 = time.perf_counter(), time.process_time()
     layers = planning_layers(catalogue)
     result = Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = input_roles(enterprises, previous, landuse, plan)
+    result.inputs = input_roles(enterprises, previous, landuse, plan, cadastre, contracts)
     result.timings["load"] = time.perf_counter() - t0  # the planning layers
     result.cpu_timings["load"] = time.process_time() - c0
 
-    steps = ["load", "attach", "efficiency"] + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
+    steps = ["load", "attach", "efficiency"] + (["contracts"] if contracts else []) \
+        + [s for s in STAGES[1:] if s in stages] + ["gpkg"]
     options = {"landuse": landuse, "plan": plan, "demo": demo, "map_options": map_options,
                "report_options": report_options}
     from .background import Background, worth_it
 
-    if "maps" in steps and worth_it(settings):
-        with Background(("gis.maps",)) as bg:  # starts now: its imports overlap the loading
-            _run_steps(result, steps, inputs, out_dir, progress, options, bg)
-    else:
-        _run_steps(result, steps, inputs, out_dir, progress, options)
+    try:
+        if "maps" in steps and worth_it(settings):
+            with Background(("gis.maps",)) as bg:  # starts now: its imports overlap the loading
+                _run_steps(result, steps, inputs, out_dir, progress, options, bg)
+        else:
+            _run_steps(result, steps, inputs, out_dir, progress, options)
+    except GisError:
+        # a stage stopped by a user error: the ledger is published (with run.json "failed"), nothing else
+        if getattr(result, "ledger", None) is not None and not _public(map_options, report_options) \
+                and not (out_dir / "rejects.csv").exists():
+            result.ledger.write_csv(out_dir / "rejects.csv")
+        raise
     if not result.summary:
         result.summary = _run_summary_of(result, inputs, demo)
     result.summary["seconds"] = round(time.perf_counter() - t0, 1)
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
 
 
@@ -960,6 +1077,10 @@ def _run_step(result, step, inputs, out_dir, *, landuse, plan, demo, map_options
         _stage_attach(result, inputs)
     elif step == "efficiency":
         _stage_efficiency(result, inputs)
+        # magnitudes checked before the long stages (renewal, density, maps, report)
+        check_plausible(result.firms, result.parcels, result.settings, source=inputs["enterprises"])
+    elif step == "contracts":
+        contracts_stage(result, inputs)
     elif step == "renewal":
         _stage_renewal(result)
     elif step == "density":
@@ -1013,7 +1134,22 @@ def publish(result, out_dir, stages=("density", "maps", "report"), map_options=N
             _stage_report(result, out_dir, **(report_options or {}))
     with timed(result, "gpkg"):
         _write_internal_files(result, out_dir, _public(map_options, report_options))
+    write_front_door(result, out_dir, _public(map_options, report_options))
     return result
+
+
+def write_front_door(result, out_dir, public=False):
+    """``index.html`` of a run's folder (:func:`gis.site.write_index`): what this run wrote,
+    with a thumbnail of each map drawn from the maps' layers."""
+    from . import maplinks, site
+
+    layers = map_layers(result) if "maps" in result.paths else None
+    if layers is not None and result.paths.get("report_html"):
+        # the report's platform, township, firm and block names open them on the maps
+        maplinks.link_report(result.paths["report_html"], result.paths["maps"], layers)
+    result.paths["index"] = site.write_index(
+        out_dir, result.paths, result.year, public=public, layers=layers, settings=result.settings,
+        withheld=result.summary.get("withheld", ()))
 
 
 def _public(map_options, report_options):
@@ -1082,11 +1218,14 @@ def _joined_codes(keys, codes):
 def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     """Per-parcel facts for the renewal rules, from the evaluated firms.
 
-    A firm on several parcels (``parcel_ids``) has its tax, value added and
-    floor area shared among them as on the 宗地 sheet
+    The land unit's tax, value added and 地块亩均 (``tax_per_mu``,
+    ``va_per_mu``) are those of the land-unit sheet
+    (:func:`gis.land_figures.land_figures`: the firms counted under
+    ``efficiency.tenants``, NaN when none is); its floor area and ``firms``
+    count every firm on it, tenants included.  A firm on several parcels
+    (``parcel_ids``) has its figures shared among them
     (:func:`gis.figures.firm_parcel_shares`: by parcel area, or per parcel
-    under ``attach.multi_parcel: per_parcel``); lessees count as firms on
-    the parcel they sit on (their tax is produced there) but add no land.
+    under ``attach.multi_parcel: per_parcel``).
 
     Parameters
     ----------
@@ -1108,19 +1247,23 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     GeoDataFrame
         ``parcels`` with the columns of the :mod:`gis.renewal` input
         contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
-        ``value_added``, ``floor_area`` (NaN where no firm),
+        ``value_added``, ``tax_per_mu``, ``va_per_mu``, ``floor_area``
+        (NaN where no firm),
         ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
         holding the land, tenants excluded), ``grade``, ``grade_previous``
         (when ``previous`` is given), ``industry_codes``.
     """
-    from . import attach, efficiency, figures
+    from . import efficiency, figures, land_figures
 
     settings = settings or load_settings()
-    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade"] if c in parcels.columns]
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade", "area_mu"] if c in parcels.columns]
     out = parcels.drop(columns=drop)
     out["parcel_id"] = out["BSM"]
-    land = attach.parcel_land(parcels)
+    land = land_figures.unit_area(parcels, settings)
     out["area_mu"] = out["BSM"].map(land).astype(float)
+    # the land unit's money and 地块亩均: the one function every output reads
+    lf = land_figures.land_figures(ev, land, settings)
+    lf = lf.drop(index=lf.index[-1])[["tax", "value_added", "tax_per_mu", "va_per_mu"]]
     if previous is not None:
         ev = ev.assign(class_previous=figures.previous_class(ev, previous).to_numpy())
     f = figures.parcel_units(ev, land, settings)
@@ -1129,7 +1272,8 @@ def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
     money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
                           for c in ("tax", "value_added", "floor_area")})
     money["pid"] = f["pid"]
-    sums = money.groupby("pid")[["tax", "value_added", "floor_area"]].sum()
+    sums = money.groupby("pid")[["floor_area"]].sum()
+    sums = sums.join(lf, how="left")
     sums["firms"] = firm.groupby(f["pid"]).nunique()
     f = f.assign(share_tax=money["tax"])
     chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
@@ -1209,6 +1353,10 @@ def _stage_renewal(result):
     # last year's class joined by credit code (C two years running), not by parcel
     facts = parcel_facts(result.firms, result.parcels, result.year, previous=prev_ev,
                          settings=result.settings)
+    if result.contracts:  # 标准地 idle or long overdue: the renewal rule contract_breach
+        from .contracts.outputs import land_facts
+
+        facts = land_facts(facts, result.contracts["verdicts"])
     prev_facts = None
     if prev_ev is not None:
         prev_facts = parcel_facts(prev_ev, result.parcels, result.year - 1,
@@ -1261,7 +1409,8 @@ def density_outputs(firms, layers, out_dir=None, settings=None, grids=None):
             folder.mkdir(parents=True, exist_ok=True)
             files = unique_filenames(out["grids"])  # chain names come from the data
             tifs = {name: writer.submit(density.write_geotiff, grid,
-                                        output_path(folder, files[name], ".tif"), settings=settings)
+                                        output_path(folder, files[name], ".tif"), cog=True,
+                                        settings=settings)
                     for name, grid in out["grids"].items()}
         tables = _density_tables(pts, layers, outline, area, settings)
         if out_dir is not None:
@@ -1316,9 +1465,11 @@ def map_layers(result):
     facts = result.renewal.get("facts") if result.renewal else None
     names = _firm_names(result.firms) if result.firms is not None else None
     if result.parcels is not None and "firms" in result.parcels:
-        # the 宗地 sheet's figures (gis.figures.parcel_figures), not recomputed
+        # the land-unit sheet's figures (gis.land_figures), not recomputed
         eff = result.parcels[result.parcels["firms"].fillna(0) > 0]
         eff = eff.assign(parcel_id=eff["BSM"])
+        if "ZDDM" in eff:  # 宗地: its area is ZDMJ (the popup's 图斑面积 line is for 图斑)
+            eff = eff.drop(columns=["area_mu"], errors="ignore")
         lay["efficiency"] = eff.assign(firm_names=eff["BSM"].map(names)) if names is not None else eff
     if result.renewal:
         cands = result.renewal["renewal_parcels"]
@@ -1327,8 +1478,26 @@ def map_layers(result):
             cands = cands.assign(township=cands["parcel_id"].map(facts.set_index("parcel_id")["township"]))
         if names is not None:
             cands = cands.assign(firm_names=cands["parcel_id"].map(names))
+        blocks = result.renewal["renewal_blocks"]
+        if "block_id" in blocks and "parcel_ids" in blocks and "block_id" not in cands:
+            # a parcel's popup names its block (the block's popup lists its parcels)
+            ids = blocks[["block_id"]].assign(parcel_id=[
+                list(v) if isinstance(v, (list, tuple, np.ndarray)) else str(v).split("、")
+                for v in blocks["parcel_ids"]]).explode("parcel_id")
+            cands = cands.assign(block_id=cands["parcel_id"].astype(str).map(
+                ids.drop_duplicates("parcel_id").set_index("parcel_id")["block_id"]))
+        if "evidence" in cands:  # plan codes with their names (规划为非工业用地(1401 公园绿地))
+            from .popups import named_plan_codes
+
+            cands = cands.assign(evidence=named_plan_codes(cands["evidence"]).to_numpy(dtype=object))
+        if result.parcels is not None and "ZDDM" in result.parcels:  # the land unit is the 宗地
+            cands = cands.assign(ZDDM=cands["parcel_id"])
         lay["renewal_parcels"] = cands
-        lay["renewal_blocks"] = result.renewal["renewal_blocks"]
+        lay["renewal_blocks"] = blocks
+    if result.contracts:  # public columns only (statuses, dates, contracted values)
+        from .contracts.outputs import map_frame
+
+        lay["contracts"] = map_frame(result.contracts)
     if result.density:
         grid = result.density["grids"].get("全部")
         if grid is not None:
@@ -1460,8 +1629,8 @@ _BLOCK_COLUMNS = ["rank", "block_id", "n_parcels", "area_mu", "firms", "far", "t
                   "platform", "park", "reasons", "priority"]
 
 
-def report_extras(result):
-    """Renewal and density tables, sections and charts for the yearly report.
+def report_extras(result, public=False):
+    """Renewal, 标准地 履约 and density tables, sections and charts for the yearly report.
 
     Returns
     -------
@@ -1485,10 +1654,10 @@ def report_extras(result):
             labels[key] = renewal.LABELS_ZH
         status = cands["status"].value_counts()
         counts = pd.DataFrame({
-            "认定结果": status.index, "宗地数": status.to_numpy(),
+            "认定结果": status.index, "图斑数": status.to_numpy(),
             "面积(亩)": cands.groupby("status")["area_mu"].sum().reindex(status.index).to_numpy(),
         })
-        html["低效工业用地认定（宗地）"] = counts
+        html["低效工业用地认定（图斑）"] = counts
         lines["renewal"] = renewal_line(R)
         html["年度盘活目标核算"] = pd.DataFrame({
             "项目": ["候选区块合计面积(亩)", "年度目标(亩)", "当年可完成", "可供年数", "首年区块数", "缺口(亩)"],
@@ -1498,6 +1667,14 @@ def report_extras(result):
         top = _plain(R["renewal_blocks"]).head(int(result.settings["report"]["charts"]["top_n"]))
         top = top[[c for c in _BLOCK_COLUMNS if c in top.columns]]
         html[f"优先更新区块前{len(top)}名"] = (top, renewal.LABELS_ZH)
+    if result.contracts:
+        from .contracts.outputs import contracts_line, report_parts
+
+        c_sheets, c_labels, c_html = report_parts(result.contracts, public=public)
+        sheets.update(c_sheets)
+        labels.update(c_labels)
+        html.update(c_html)
+        lines["contracts"] = contracts_line(result.contracts)
     D = result.density
     if D:
         if D.get("clusters") is not None:
@@ -1548,10 +1725,13 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     tables = {k: v for k, v in result.tables.items() if k != "previous_firms"}
     firms = tables.get("firms")
     if firms is not None:  # codes as the planners read them
+        from .labels import code_labels
+
         zh = {c: firms[c].map(m).fillna(firms[c]) for c, m in
-              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH)) if c in firms}
+              (("match", MATCH_ZH), ("land_from", LAND_FROM_ZH),
+               ("land_join", code_labels("land_join"))) if c in firms}
         tables["firms"] = firms.assign(**zh)
-    sheets, labels, html, figs, lines = report_extras(result)
+    sheets, labels, html, figs, lines = report_extras(result, public=public)
     tables.update(sheets)
     result.summary["extra_lines"] = lines
     summary = {k: v for k, v in result.summary.items() if k != "extra_lines"}
@@ -1560,10 +1740,13 @@ def _stage_report(result, out_dir, public=False, pdf=False):
     sources = yearly.source_table(result.ledger.sources() if result.ledger is not None else None,
                                   result.inputs)
     bench = firms.attrs.get("benchmarks") if firms is not None else None
+    from .land_figures import report_labels
+
+    unit_labels, labels = report_labels(result.settings, labels)  # 宗地 or 图斑
     paths = report.write_report(
         out_dir, result.year, tables, ledger=result.ledger, summary=summary,
         previous=result.changes, boundary=result.layers.get("boundary"),
-        areas=result.layers.get("platforms"), settings=result.settings,
+        areas=result.layers.get("platforms"), settings=result.settings, labels=unit_labels,
         map_html=result.paths.get("report_map_html"), sheet_labels=labels,
         extra_tables=html, extra_charts=figs, progress=False,
         previous_summary=_previous_summary(result),
@@ -1583,10 +1766,12 @@ def renewal_line(renewal_result):
     Returns
     -------
     str
-        e.g. ``低效工业用地: 候选 509 宗, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
+        e.g. ``低效工业用地: 候选 509 个图斑, 区块 260 个, 合计 7,626 亩; 年度目标 5,000 亩 可以完成, 可供 1.5 年``.
     """
     fig = renewal_figures(renewal_result)
-    return (f"低效工业用地: 候选 {fig['candidates']} 宗, 区块 {fig['blocks']} 个, "
+    facts = renewal_result.get("facts")
+    unit = "宗" if facts is not None and "ZDDM" in facts else "个图斑"  # 宗地 count in 宗
+    return (f"低效工业用地: 候选 {fig['candidates']} {unit}, 区块 {fig['blocks']} 个, "
             f"合计 {fig['blocks_mu']:,.0f} 亩; 年度目标 {fig['renewal_target_mu']:,.0f} 亩 "
             f"{fig['renewal_target_met']}完成, 可供 {fig['renewal_years']:.1f} 年")
 
@@ -1621,6 +1806,10 @@ def summary_lines(result):
     extra = dict(s.get("extra_lines") or {})
     if result.renewal and "renewal" not in extra:
         extra["renewal"] = renewal_line(result.renewal)
+    if result.contracts and "contracts" not in extra:
+        from .contracts.outputs import contracts_line
+
+        extra["contracts"] = contracts_line(result.contracts)
     if s.get("withheld"):
         extra["withheld"] = (f"公开版 public edition: 未写出内部资料 {'、'.join(s['withheld'])} "
                              "(internal only; run without --public for them)")

@@ -552,7 +552,7 @@ def result_layers(result):
     """The layers of a :class:`gis.pipeline.Run` worth storing, by table name.
 
     ``enterprises``, ``parcels``, ``renewal_parcels``, ``renewal_blocks``,
-    ``hotspots``, ``clusters`` (those computed).
+    ``hotspots``, ``clusters``, ``contracts`` (those computed).
     """
     out = {}
     if getattr(result, "firms", None) is not None:
@@ -565,4 +565,7 @@ def result_layers(result):
     for key in ("hotspots", "clusters"):
         if (result.density or {}).get(key) is not None:
             out[key] = result.density[key]
+    if getattr(result, "contracts", None):  # 标准地 履约 (gis.contracts)
+        c = result.contracts["contracts"]
+        out["contracts"] = c.drop(columns=[k for k in c.columns if k.startswith("a_")])
     return out

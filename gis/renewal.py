@@ -665,6 +665,8 @@ class RuleInput:
             # no land area: the ratios are unknown and their rules not evaluated
             self.far = np.where(self.area > 0, self.floor / (self.area * M2_PER_MU), np.nan)
             self.tpm = np.where(self.area > 0, self.tax / self.area, np.nan)
+        if "tax_per_mu" in P.columns:  # the land unit's 地块亩均税收 (gis.land_figures)
+            self.tpm = np.where(self.no_data, np.nan, _num(P, "tax_per_mu"))
 
     def num(self, col):
         """Column ``col`` as floats (NaN when missing)."""
@@ -853,6 +855,21 @@ def idle_stopped(p):
         resumed, _cat("停工后已于 ", day, " 复工"),
         _cat("停工满 ", _f(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "), f"{idle_years:g} 年")))
     return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无停工日期，未检验"))
+
+
+@rule("contract_breach", "标准地闲置或长期逾期", exemptible=False, other_use=True)
+def contract_breach(p):
+    """标准地 contract on the land idle (53号令) or 开工/竣工 late by ``contracts.long_overdue_days``.
+
+    Reads ``contract_breach`` (bool, NA where no contract) and
+    ``contract_evidence`` (:func:`gis.contracts.outputs.land_facts`).
+    """
+    if "contract_breach" not in p.P.columns:
+        return p.nothing("未提供标准地合同，未检验")
+    known, yes, _ = _yes_no(p.P, "contract_breach")
+    evid = p.text("contract_evidence")
+    return Outcome(known, known & yes, np.full(p.n, np.nan), np.full(p.n, np.nan),
+                   np.where(known, evid, "无标准地合同，未检验"))
 
 
 @rule("against_plan", "用地不符合规划", exemptible=False, other_use=True, settings=("sliver_mu",))
@@ -1071,13 +1088,13 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     Examples
     --------
     The 16 industrial parcels of :func:`gis.demo.sample` with their firms'
-    sums, 11 rules each: 3 failed tests flagged, 11 lifted by an exemption.
+    sums, 12 rules each: 3 failed tests flagged, 11 lifted by an exemption.
 
     >>> from gis.demo import sample
     >>> s = sample()
     >>> rr = rule_results(s.facts, plan=s.plan, year=s.year)
     >>> rr.shape, rr["parcel_id"].nunique(), int(rr["flagged"].sum()), int(rr["failed"].sum())
-    ((176, 11), 16, 3, 14)
+    ((192, 11), 16, 3, 14)
     >>> rr.loc[rr["flagged"], ["parcel_id", "rule"]].values.tolist()
     [['330782200000000014', 'low_far'], ['330782200000000014', 'low_tax'], ['330782200000000016', 'low_tax']]
     """
@@ -1127,7 +1144,7 @@ def _registry_results(p, exempt, lifted):
     return results
 
 
-LABELS_ZH.update({f"n_{k}": f"{v}(宗)" for k, v in RULES.items()})
+LABELS_ZH.update({f"n_{k}": f"{v}(个)" for k, v in RULES.items()})
 LABELS_ZH.update({f"r_{k}": v for k, v in RULES.items()})
 
 
@@ -1137,6 +1154,11 @@ def _append(acc, mask, piece, sep):
     piece = np.broadcast_to(np.asarray(piece, dtype=object), acc.shape)
     joined = np.where(acc == "", piece, _cat(acc, sep, piece))
     return np.where(mask, joined, acc)
+
+
+def _tax_per_mu(P, area):
+    """The land unit's 地块亩均税收 when given (:mod:`gis.land_figures`), else tax ÷ area."""
+    return _num(P, "tax_per_mu") if "tax_per_mu" in P.columns else _num(P, "tax") / area
 
 
 def candidates(parcels, rule_results):
@@ -1178,7 +1200,7 @@ def candidates(parcels, rule_results):
     >>> flagged[["parcel_id", "reasons"]].values.tolist()
     [['330782200000000014', '容积率偏低；亩均税收偏低'], ['330782200000000016', '亩均税收偏低']]
     >>> flagged["tax_per_mu"].round(2).tolist(), flagged["far"].round(2).tolist()
-    ([4.34, 2.81], [0.83, 1.77])
+    ([4.04, 2.81], [0.83, 1.77])
     """
     _check_parcels(parcels, "candidates")
     rr = rule_results
@@ -1203,7 +1225,7 @@ def candidates(parcels, rule_results):
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = (area > 0) & ~no_data
         out["far"] = np.where(ok, _num(P, "floor_area") / (area * M2_PER_MU), np.nan)
-        out["tax_per_mu"] = np.where(ok, _num(P, "tax") / area, np.nan)
+        out["tax_per_mu"] = np.where(ok, _tax_per_mu(P, area), np.nan)
 
     # wide tables (parcel × rule), then one vectorised pass per rule: no row loop
     present = set(rr["rule"].unique())
@@ -1564,7 +1586,7 @@ def zh_columns(frame):
     --------
     >>> zh_columns(pd.DataFrame({"block_id": ["RB0001"], "parcel_ids": [["a", "b"]],
     ...                          "n_idle": [1]})).to_dict("records")
-    [{'区块编号': 'RB0001', '成员宗地': 'a,b', '闲置(无企业或无税收)(宗)': 1}]
+    [{'区块编号': 'RB0001', '成员图斑': 'a,b', '闲置(无企业或无税收)(个)': 1}]
     """
     def zh(c):
         if c in LABELS_ZH:
@@ -1572,7 +1594,7 @@ def zh_columns(frame):
         if c[:2] == "r_" and c[2:] in RULES:
             return RULES[c[2:]]
         if c[:2] == "n_" and c[2:] in RULES:
-            return RULES[c[2:]] + "(宗)"
+            return RULES[c[2:]] + "(个)"
         return c
 
     names = {c: zh(c) for c in frame.columns}

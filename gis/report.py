@@ -39,6 +39,7 @@ import pandas as pd
 from ._errors import ConfigError, ValidationError
 from .config import load_settings, section
 from .labels import CLASSES, SUMMARY, code_labels, column_label, column_labels
+from .printsetup import print_setup
 from .yearly import KEY_FIGURES, Html, planner_sheet
 
 __all__ = [
@@ -126,7 +127,7 @@ _TABLE_CONTEXT = {
     "renewal_assessed": "renewal",
     "clusters": "clusters",
     "location_quotients": "clusters",
-    "parcels": "aggregate",
+    "parcels": "land",
     "platforms": "aggregate",
     "parks": "aggregate",
     "townships": "aggregate",
@@ -134,6 +135,8 @@ _TABLE_CONTEXT = {
     "changes": "changes",
     "targets": "targets",
     "platform_targets": "targets",
+    "contracts": "contracts",
+    "contract_indicators": "contracts",
 }
 
 
@@ -573,6 +576,7 @@ def _write_sheet(wb, parts, df, kinds, labels, cfg, formats):
     fills = []
     for title, start, stop in parts:
         ws = wb.add_worksheet(_sheet_title(title))
+        print_setup(ws, len(cols), _sheet_title(title), formats.get("_marking"))
         for j, w in enumerate(widths):
             ws.set_column(j, j, w, fmts[j])
         if cols:
@@ -700,7 +704,7 @@ def write_workbook(path, sheets, labels=None, number_formats=None, summary=None,
         "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
         "strings_to_numbers": False,
     })
-    formats = {"header": _header_format(wb)}
+    formats = {"header": _header_format(wb), "_marking": (summary or {}).get("marking")}
     n_sheets = 0
     if summary is not None:
         summary = dict(summary)
@@ -739,6 +743,7 @@ def _summary_kind(key, item, value, number_formats, cfg):
 
 def _write_summary(wb, title, sf, number_formats, cfg, formats):
     ws = wb.add_worksheet(_sheet_title(title))
+    print_setup(ws, 2, _sheet_title(title), formats.get("_marking"))
     items = sf["item"].astype(str)
     vals = []
     for key, item, v in zip(sf["key"], sf["item"], sf["value"]):
@@ -862,6 +867,23 @@ def _fmt_number(v, kind, cfg):
     return f"{v:,.2f}"
 
 
+#: columns of a gap to a target (target − current): a negative gap is a target exceeded
+_GAP_COLUMNS = ("gap", "gap_yi")
+
+
+def _gap_text(v, kind, cfg):
+    """A gap as a planner reads it: the number, or 已超额 and by how much.
+
+    >>> _gap_text(-181.29, "number", {"number_formats": {}}), _gap_text(215.7, "number", {"number_formats": {}})
+    ('已超额 181.29', '215.70')
+    """
+    try:
+        neg = v is not None and np.isfinite(float(v)) and float(v) < 0
+    except (TypeError, ValueError):
+        neg = False
+    return f"已超额 {_fmt_number(-float(v), kind, cfg)}" if neg else _fmt_number(v, kind, cfg)
+
+
 def html_table(df, labels=None, number_formats=None, max_rows=None, settings=None):
     """Return ``df`` as an HTML ``<table>`` with Chinese headers, every value escaped.
 
@@ -904,6 +926,8 @@ def html_table(df, labels=None, number_formats=None, max_rows=None, settings=Non
         arr = _cell_values(shown[c], kinds[c])
         if kinds[c] == "text":
             cells = ["<td></td>" if v is None else f"<td>{html.escape(str(v))}</td>" for v in arr]
+        elif str(c) in _GAP_COLUMNS:  # a target exceeded: 已超额, not a negative 差距
+            cells = [f'<td class="num">{html.escape(_gap_text(v, kinds[c], cfg))}</td>' for v in arr]
         else:
             cells = [f'<td class="num">{html.escape(_fmt_number(v, kinds[c], cfg))}</td>' for v in arr]
         cols.append(cells)
@@ -911,7 +935,7 @@ def html_table(df, labels=None, number_formats=None, max_rows=None, settings=Non
     more = ""
     if n > len(shown):
         more = f'<p class="more">仅显示前 {len(shown)} 行，共 {n} 行；完整数据见 Excel 工作簿。</p>'
-    return (f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+    return (f'<div class="tablewrap" tabindex="0"><table><thead><tr>{head}</tr></thead>'
             f"<tbody>\n{body}\n</tbody></table></div>{more}")
 
 
@@ -1220,9 +1244,11 @@ def _public(df, settings, labels=None):
 
     if df is None:
         return None
+    from .recompute import drop_derived
+
     out = public_frame(df, settings)
     named = [c for c in out.columns if mentions_confidential(str((labels or {}).get(c, "")))]
-    out = out.drop(columns=named)
+    out = drop_derived(out.drop(columns=named), df)  # 差距 gives a hidden 规上产值 back
     return out.drop(columns=["value"], errors="ignore") if "severity" in out.columns else out
 
 
@@ -1242,7 +1268,12 @@ def _method_html(method, settings):
     for head, content in method.items():
         parts.append(f"<h3>{html.escape(str(head))}</h3>")
         if isinstance(content, pd.DataFrame):
-            parts.append(html_table(content, labels={}, max_rows=len(content) + 1, settings=settings))
+            table = html_table(content, labels={}, max_rows=len(content) + 1, settings=settings)
+            if "权重(分)" in content.columns:  # the indicators and weights: policy, public
+                from .confidential import POLICY_CLOSE, POLICY_OPEN
+
+                table = POLICY_OPEN + table + POLICY_CLOSE
+            parts.append(table)
         else:
             parts.append('<ul class="method">' + "".join(
                 f"<li>{html.escape(str(x))}</li>" for x in content) + "</ul>")
@@ -1250,15 +1281,19 @@ def _method_html(method, settings):
 
 
 def _public_method(method):
-    """The 评价办法 of a public edition: no indicator table (its names and benchmarks
-    come from the firms' confidential figures), each sentence through
-    :func:`gis.confidential.public_text`."""
+    """The 评价办法 of a public edition: the indicators and weights (the method is
+    policy) without the benchmark values (county sums of the firms' confidential
+    figures), each sentence through :func:`gis.confidential.public_text`."""
     from .confidential import WITHHELD, public_text
 
     out = {}
     for head, content in method.items():
         if isinstance(content, pd.DataFrame):
-            out[head] = ["指标、权重与基准值含企业经营数据，公开版不列出（见内部版）。"]
+            if "权重(分)" in content.columns:
+                out[head] = content.drop(columns=["基准值"], errors="ignore")
+                out[head + "（说明）"] = ["基准值为全市参评企业经营数据的汇总，公开版不列出（见内部版）。"]
+            else:  # the data sources: files, dates and row counts, no firm's figure
+                out[head] = content
             continue
         items = [public_text(str(x)) for x in content]
         out[head] = [x for x in items if x != WITHHELD] or [WITHHELD]
@@ -1322,7 +1357,8 @@ def _html_content(summary, previous_summary, method, tables, changes, labels, sh
     sections["概况"] = _summary_cards(sf, cfg)
     if summary.get("demo"):
         sections["说明"] = cfg["demo_note"]
-    rules = [summary[k] for k in ("zone_rule", "zero_use_rule") if summary.get(k)]
+    rules = [summary[k] for k in ("zone_rule", "zero_use_rule", "land_unit", "tenant_rule")
+             if summary.get(k)]
     if rules:  # how the figures were made (gis.pipeline.run_summary)
         sections["计算口径"] = rules
     if method:

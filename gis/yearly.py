@@ -174,7 +174,7 @@ def key_figures_html(table, year, previous_year=None):
             f'<td class="num">{_fmt(r.previous, r.kind)}</td>'
             f'<td class="num">{_fmt(r.change, r.kind, signed=True)}</td>'
             f'<td class="num">{pct}</td></tr>')
-    return Html(f'<div class="tablewrap"><table class="key"><thead>{head}</thead>'
+    return Html(f'<div class="tablewrap" tabindex="0"><table class="key"><thead>{head}</thead>'
                 f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
@@ -215,8 +215,7 @@ _POP = {"graded": CODES["scope"]["graded"], "scored": "参评(含不定级)"}
 def _scope_text(eff):
     items = [
         f"参评范围：自有用地不少于 {eff['min_land_mu']:g} 亩的工业企业。",
-        f"用地不足 {eff['min_land_mu']:g} 亩的企业不参评（用地不足）；租赁用地的企业单列，"
-        "不计入出租方宗地的亩均效益。",
+        f"用地不足 {eff['min_land_mu']:g} 亩的企业不参评（用地不足）。",
         f"投产不满 {eff['new_firm_years']:g} 年的企业计算得分但不定级。",
     ]
     if eff.get("under_construction_not_graded"):
@@ -331,8 +330,27 @@ def method_sections(settings, benchmarks=None, sources=None):
         benchmarks = eff["benchmarks"]
     how = _BENCH_METHOD.get(eff["benchmark_method"], str(eff["benchmark_method"]))
     how = how.format(pop=_POP.get(eff["benchmark_population"], eff["benchmark_population"]))
+    from .land_figures import land_unit_kind, land_unit_text, tenant_rule_text
+
+    unit = land_unit_kind(settings)
+    if unit == "宗地":
+        what = [f"用地单元：{land_unit_text(unit)}。企业用地按权利人证件号（统一社会信用代码）关联其宗地，"
+                "无证件号匹配的按企业坐标所在宗地；一企多地的企业合并为一家评价，用地面积为其宗地面积之和。",
+                "宗地面积为宗地自身面积（ZDMJ），不是企业填报用地面积之和；地块亩均税收（亩均增加值）"
+                "= 使用该宗地的企业税收（增加值）之和 ÷ 宗地面积。企业自身的亩均效益仍按企业用地计算。"]
+    else:
+        what = [f"用地单元：{land_unit_text(unit)}。三调图斑是地类图斑，不是土地权属宗地："
+                "一个图斑可含多家企业的宗地，一宗地也可跨两个图斑。",
+                "图斑面积为图斑自身的地类面积（TBDLMJ，缺失时按图形量算），不是企业填报用地面积之和；"
+                "地块亩均税收（亩均增加值）= 使用该图斑的企业税收（增加值）之和 ÷ 图斑面积，"
+                "一企多地的企业按图斑面积分摊。企业自身的亩均效益仍按企业用地计算。"]
     out = {
         "评价范围": _scope_text(eff),
+        "用地单元与地块亩均": [
+            *what,
+            f"租赁企业：{tenant_rule_text(settings)}（efficiency.tenants: "
+            f"{eff.get('tenants', 'separate')}）。",
+        ],
         "评价指标、权重与基准值": _indicator_table(eff, benchmarks),
         "基准值的确定": [f"各指标基准值：{how}，规上、规下分别计算。"],
         "得分计算": _score_text(eff),
@@ -611,7 +629,10 @@ def write_pdf(html_path, pdf_path=None, executable=None, timeout_s=120):
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(_LOCAL)
                        else route.abort())
             page.goto(html_path.as_uri(), wait_until="load", timeout=timeout_s * 1000)
-            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True)
+            # tagged (structure for a screen reader, language from <html lang>) and with an
+            # outline (bookmarks from the headings) for the PDF's navigation pane
+            page.pdf(path=str(pdf_path), print_background=True, prefer_css_page_size=True,
+                     tagged=True, outline=True)
         finally:
             browser.close()
     return pdf_path

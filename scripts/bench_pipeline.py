@@ -19,6 +19,15 @@ takes the exponents from CPU seconds (user + system) instead.
     .venv/bin/python scripts/bench_pipeline.py                 # N = 1 2 4 10
     .venv/bin/python scripts/bench_pipeline.py --large         # and 40, 100
     .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --basis cpu
+    .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --parcels-ratio
+    .venv/bin/python scripts/bench_pipeline.py --scales 1 10 --contracts-cost   # with / without
+
+``gis demo`` runs with the demo's 宗地 layer (the 宗地 is the land unit);
+``--parcels-ratio`` also runs each size with ``--no-parcels`` (the 三调 图斑
+standing in) and adds the column 宗地/图斑: the job's time with the 宗地
+layer over its time without (the target is at most 1.2). ``--contracts-cost``
+runs each size also with ``--no-contracts`` and prints the job's time with the
+标准地 contracts over its time without (the target is at most 1.1).
 """
 
 from __future__ import annotations
@@ -66,7 +75,7 @@ def generate(scale, folder):
     return time.perf_counter() - t
 
 
-def run_job(scale, data, out, timings):
+def run_job(scale, data, out, timings, parcels=True, contracts=True):
     """Run ``gis demo`` once as a subprocess; return its measurements.
 
     Returns
@@ -79,6 +88,10 @@ def run_job(scale, data, out, timings):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [_python(), "-m", "gis", "demo", "--data", str(data), "--scale", str(scale),
            "--out", str(out), "--no-progress", "--timings", str(timings)]
+    if not parcels:
+        cmd.append("--no-parcels")
+    if not contracts:
+        cmd.append("--no-contracts")
     t = time.perf_counter()
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -138,8 +151,11 @@ def markdown(results, exps, basis):
     """
     key = "stages" if basis == "wall" else "stages_cpu"
     bg = {s for _, r in results for s in r.get("background", [])}
-    head = ["N", "企业 firms", "图斑 parcels", "任务 job s", "墙钟 wall s", "CPU s", "峰值内存 MB",
+    head = ["N", "企业 firms", "宗地 parcels", "任务 job s", "墙钟 wall s", "CPU s", "峰值内存 MB",
             "第二进程 MB"]
+    ratio = any("no_parcels_job_s" in r for _, r in results)
+    if ratio:
+        head += ["无宗地 job s", "宗地/图斑"]
     head += [f"{STAGES[s]}{'†' if s in bg else ''} s" + ("" if basis == "wall" else " CPU")
              for s in STAGES]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
@@ -147,16 +163,22 @@ def markdown(results, exps, basis):
         row = [f"{n:g}×", f"{r['firms']:,}", f"{r['parcels']:,}", f"{r.get('job_s', 0):.1f}",
                f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}", f"{r['peak_rss_mb']:,.0f}",
                f"{r.get('second_rss_mb', 0):,.0f}"]
+        if ratio:
+            base = r.get("no_parcels_job_s")
+            row += [f"{base:.1f}" if base else "–",
+                    f"{r.get('job_s', 0) / base:.2f}" if base else "–"]
         row += [f"{r[key].get(s, 0):.2f}" for s in STAGES]
         lines.append("| " + " | ".join(row) + " |")
     for (n1, n2), e in exps:
         row = [f"exponent {n1:g}→{n2:g} ({basis})", "", "", "", _fmt_exp(e["total"]), "", "", ""]
+        row += ["", ""] if ratio else []
         row += [_fmt_exp(e[s]) for s in STAGES]
         lines.append("| " + " | ".join(row) + " |")
     if len(results) > 2:
         (n1, r1), (n2, r2) = results[0], results[-1]
         e = exponents([(n1, r1), (n2, r2)], basis)[0][1]
         row = [f"exponent {n1:g}→{n2:g} ({basis})", "", "", "", _fmt_exp(e["total"]), "", "", ""]
+        row += ["", ""] if ratio else []
         row += [_fmt_exp(e[s]) for s in STAGES]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -170,6 +192,11 @@ def main(argv=None):
                     help="exponents from wall-clock (default) or CPU seconds")
     ap.add_argument("--work", default=None, help="folder for data and outputs (default: a temp dir)")
     ap.add_argument("--json", default=None, help="also write the measurements to this file")
+    ap.add_argument("--parcels-ratio", action="store_true",
+                    help="also run each size without the 宗地 layer (--no-parcels): column 宗地/图斑")
+    ap.add_argument("--contracts-cost", action="store_true",
+                    help="run each size also without the 标准地 contracts (--no-contracts) and print "
+                         "the ratio with / without (issue 26: at most 1.1)")
     args = ap.parse_args(argv)
     scales = sorted(set(args.scales + ([40, 100] if args.large else [])))
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_pipeline_"))
@@ -182,7 +209,20 @@ def main(argv=None):
             print(f"N={n:g}: stopped after {r['wall_s']:.1f} s, before loading: {r['stopped']}", flush=True)
             stopped.append((n, r))
             continue
+        if args.parcels_ratio:
+            r0 = run_job(n, data, work / f"out_{n:g}_tuban", work / f"timings_{n:g}_tuban.json",
+                         parcels=False)
+            if "job_s" in r0:
+                r["no_parcels_job_s"] = r0["job_s"]
+                print(f"N={n:g}: job {r['job_s']:.1f} s with the 宗地 layer, {r0['job_s']:.1f} s "
+                      f"without: ratio {r['job_s'] / r0['job_s']:.2f} (CPU {r['cpu_s']:.1f} s / "
+                      f"{r0['cpu_s']:.1f} s: {r['cpu_s'] / r0['cpu_s']:.2f})", flush=True)
         results.append((n, r))
+        if args.contracts_cost:
+            w = run_job(n, data, work / f"out_{n:g}_nc", work / f"timings_{n:g}_nc.json", contracts=False)
+            print(f"N={n:g}: with / without 标准地 contracts: job {r['job_s']:.1f} / {w['job_s']:.1f} s "
+                  f"= {r['job_s'] / w['job_s']:.3f}, CPU {r['cpu_s']:.1f} / {w['cpu_s']:.1f} s "
+                  f"= {r['cpu_s'] / w['cpu_s']:.3f}", flush=True)
         stages = " · ".join(f"{STAGES[s]} {r['stages'].get(s, 0):.2f}" for s in STAGES)
         print(f"N={n:g}: {r['firms']:,} firms, {r['parcels']:,} parcels; data generated in {gen:.1f} s "
               f"(not counted)\n  job: {r['job_s']:.1f} s (its 合计); process {r['wall_s']:.1f} s "

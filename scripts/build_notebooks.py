@@ -34,9 +34,14 @@ inputs = {
     "previous":    r"D:/亩均/企业名录_2024.xlsx",
     "landuse":     r"D:/三调/DLTB.gdb",             # 或 .shp (GBK) / .gpkg，EPSG:4549 或 4528
     "plan":        r"D:/规划/用地用海.gpkg",
+    "cadastre":    r"D:/地籍/宗地.gpkg",            # 地籍宗地 (ZDDM, QLR, QLRZJH, YT, ZDMJ)；没有时写 None
     "year": 2025, "coords": "gcj02",
 }
 ```
+
+用地单元：给出宗地图层（`cadastre`，命令行 `--parcels`）时按宗地评价，企业按权利人证件号关联其宗地；
+不给时以三调图斑代替宗地，所有输出都注明。地块亩均税收 = 使用该地块的企业税收之和 ÷ 地块自身面积；
+租赁企业的处理按 `efficiency.tenants`（默认 separate：单列，不计入出租方用地）。
 
 先在命令行检查文件：`gis validate 企业名录_2025.xlsx --out check/`，被拒绝的行及原因写在
 `check/rejects.csv`。阈值、权重、分类方法都在 `gis/defaults/*.yaml`，复制要改的几项到自己的
@@ -99,7 +104,8 @@ NOTEBOOKS["02_efficiency.ipynb"] = [
     new_markdown_cell(
         "# 02 亩均效益评价 · Land efficiency\n\n"
         "亩均税收、亩均增加值、单位能耗增加值……按规上/规下公式打分，按排名比例或分数线分 A/B/C/D 类，"
-        "再按宗地、平台、园区、镇街、产业链汇总（亩均 = 合计税收 ÷ 合计用地，不是企业亩均的平均）。"
+        "再按用地单元（图斑；给出宗地图层时为宗地）、平台、园区、镇街、产业链汇总"
+        "（亩均 = 合计税收 ÷ 合计用地，不是企业亩均的平均；地块的用地是地块自身面积）。"
     ),
     new_code_cell(SETUP),
     new_code_cell(

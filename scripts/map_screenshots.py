@@ -39,7 +39,7 @@ STREET_JS = """(zoom) => {
 def _demo_maps(tmp):
     from gis.pipeline import demo_inputs, run
 
-    result = run(**demo_inputs(), out_dir=tmp, stages=("efficiency", "renewal", "density", "maps"),
+    result = run(**demo_inputs(), out_dir=tmp, stages=("efficiency", "renewal", "density", "maps", "report"),
                  progress=False)
     return Path(result.paths["maps"]["overview"]).parent
 
@@ -80,6 +80,16 @@ def screenshots(maps_dir, out_dir, street_zoom=15, viewport=(1100, 700)):
                 _small_png(p)
                 saved.append(p)
                 print(f"  {p} ({p.stat().st_size / 1024:.0f} KB)")
+        index = Path(maps_dir).parent / "index.html"  # the folder's front door (gis.site)
+        if index.is_file():
+            with gisbrowser.open_map(b, index, ready=None, viewport=(1100, 900)) as (page, log):
+                p = out_dir / "index.png"
+                page.screenshot(path=str(p), full_page=True)
+                if log.errors or log.blocked:
+                    raise SystemExit(f"index.html: page errors {log.errors[:3]} / requests {log.blocked[:3]}")
+            _small_png(p)
+            saved.append(p)
+            print(f"  {p} ({p.stat().st_size / 1024:.0f} KB)")
     return saved
 
 

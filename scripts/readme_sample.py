@@ -93,7 +93,7 @@ def run_demo(folder):
                                          for k in ("ru_utime", "ru_stime"))
 
     t0 = cpu()
-    inputs = pipeline.demo_inputs(Path(folder) / "data", scale=1.0)
+    inputs = pipeline.demo_inputs(Path(folder) / "data", scale=1.0, parcels=True)  # as gis demo
     result = pipeline.run(**inputs, out_dir=Path(folder) / "out", progress=False)
     seconds = cpu() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

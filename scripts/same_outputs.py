@@ -127,6 +127,11 @@ def compare_gpkg(old: Path, new: Path, say) -> None:
             say(f"results.gpkg {name}: {line}")
 
 
+def _undated(tags: dict) -> dict:
+    """Return a GeoTIFF's tags without the date it was written."""
+    return {k: v for k, v in tags.items() if k.lower() not in {"date", "datetime", "tifftag_datetime"}}
+
+
 def compare_rasters(old: Path, new: Path, say) -> None:
     """Compare every density GeoTIFF bit for bit (values, transform, CRS, nodata)."""
     import rasterio
@@ -137,7 +142,8 @@ def compare_rasters(old: Path, new: Path, say) -> None:
         say(f"density: grids {sorted(set(ta) ^ set(tb))} in one folder only")
     for name in sorted(set(ta) & set(tb)):
         with rasterio.open(ta[name]) as ra, rasterio.open(tb[name]) as rb:
-            meta_a, meta_b = (ra.profile, ra.tags(), ra.crs), (rb.profile, rb.tags(), rb.crs)
+            meta_a = (ra.profile, _undated(ra.tags()), ra.crs)
+            meta_b = (rb.profile, _undated(rb.tags()), rb.crs)
             if meta_a != meta_b:
                 say(f"density {name}: profile or tags differ")
             if not np.array_equal(ra.read(), rb.read(), equal_nan=True):

@@ -129,6 +129,19 @@ def demo_full_run(demo_full_inputs, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def demo_zongdi_run(demo_full_inputs, tmp_path_factory):
+    """The default demo with its 宗地 layer, as ``gis demo`` runs it (efficiency, renewal, density)."""
+    from pathlib import Path
+
+    from gis import pipeline
+
+    out = tmp_path_factory.mktemp("demo_zongdi_out")
+    cadastre = Path(demo_full_inputs["enterprises"]).parent / "地籍宗地_ZD.gpkg"
+    return pipeline.run(**{**demo_full_inputs, "cadastre": str(cadastre)}, out_dir=out,
+                        stages=("efficiency", "renewal", "density"), progress=False)
+
+
+@pytest.fixture(scope="session")
 def demo_full_published(demo_full_inputs, tmp_path_factory):
     """The default demo run through every stage (maps, report, GeoPackage), once per session.
 

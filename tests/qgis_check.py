@@ -29,7 +29,7 @@ from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
 LAYERS = ["enterprises", "parcels", "platforms", "parks", "townships", "renewal_parcels",
-          "renewal_blocks", "hotspots", "clusters"]
+          "renewal_blocks", "hotspots", "clusters", "contracts"]
 #: the PNGs drawn: view -> (layers, top first; extent)
 VIEWS = {
     "classes": (["enterprises", "platforms", "townships", "parcels"], "zoom"),

@@ -125,6 +125,12 @@ def _frames(res):
     frames += [v for v in res.tables.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.layers.values() if isinstance(v, pd.DataFrame)]
     frames += [v for v in res.density.values() if isinstance(v, pd.DataFrame)]
+    if res.contracts:  # 标准地 contracts: their public map frame and report tables (prices,
+        # areas and their sums by status, dates, contracted values; built without any actual)
+        from gis.contracts.outputs import map_frame, report_parts
+
+        sheets, _, html = report_parts(res.contracts, public=True)
+        frames += [map_frame(res.contracts), *sheets.values(), *(t[0] for t in html.values())]
     return [f for f in frames if f is not None]
 
 
@@ -136,6 +142,12 @@ def _public_numbers(res):
     for f in _frames(res):
         cols = [c for c in f.columns if c not in conf.confidential_columns(f.columns)]
         values += _values(f, [c for c in cols if pd.api.types.is_numeric_dtype(f[c])])
+    if res.contracts:  # the dates of the public 标准地履约 sheet, as Excel stores them (day numbers)
+        from gis.contracts.outputs import contract_table
+
+        c = contract_table(res.contracts, public=True)
+        for col in c.select_dtypes("datetime").columns:
+            values += (c[col].dropna() - pd.Timestamp("1899-12-30")).dt.days.tolist()
     out = conf.confidential_needles(values, min_significant=1)
     for path in maps.STATIC_DIR.rglob("*"):
         if path.suffix in (".js", ".css"):
@@ -200,6 +212,10 @@ def test_public_outputs_of_the_demo_hold_no_confidential_figure_or_word(public_d
     summary = openpyxl.load_workbook(report["report_workbook"], read_only=True)["汇总"]
     first = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
     assert first["密级"] == "公开版"
+    # 标准地 履约: statuses and contracted values only (no per-indicator sheet of actuals)
+    sheets = openpyxl.load_workbook(report["report_workbook"], read_only=True).sheetnames
+    assert "标准地履约" in sheets and "标准地履约指标" not in sheets
+    assert "标准地履约（按状态）" in report["report_html"].read_text(encoding="utf-8")
     # the renewal popups keep the rule and the verdict of every flagged candidate
     cands = res.renewal["renewal_parcels"]
     low_tax = int(((cands["status"] == "候选") & cands["r_low_tax"]).sum())
@@ -233,7 +249,7 @@ def test_cli_public_run_writes_a_folder_that_is_public_throughout(tmp_path, caps
     assert "未写出内部资料 results.gpkg、rejects.csv" in printed
     assert not (out / "results.gpkg").exists() and not (out / "rejects.csv").exists()
     pages = sorted(out.rglob("*.html"))
-    assert len(pages) == 5  # the report and the four maps
+    assert len(pages) == 6  # the report, the four maps and the front door (index.html)
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert "公开版" in text and "内部资料" not in text, page.name

@@ -513,3 +513,35 @@ def test_a_dead_worker_is_one_clear_error(demo, monkeypatch):
     inputs, _ = demo
     with pytest.raises(GisError, match=r"engine\.memory_limit.*max_parcels_per_partition"):
         scale.run_dask(**inputs, workers=1, processes=False)
+
+
+# --------------------------------------------------------------------------
+# the 宗地 as the land unit: the dask engine gives what the in-memory run gives
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def zongdi_runs(demo, tmp_path_factory):
+    from pathlib import Path
+
+    inputs, _ = demo
+    zd = str(Path(inputs["enterprises"]).parent / "地籍宗地_ZD.gpkg")
+    root = tmp_path_factory.mktemp("demo_engine_zongdi")
+    inputs = {**inputs, "cadastre": zd}
+    mem = pipeline.run(**inputs, out_dir=root / "out", stages=("efficiency", "renewal"),
+                       progress=False)
+    dk = scale.run_dask(**inputs, workers=2, processes=False, stages=("efficiency", "renewal"))
+    return mem, dk
+
+
+@pytest.mark.slow
+def test_zongdi_run_on_dask_equals_in_memory(zongdi_runs):
+    mem, dk = zongdi_runs
+    a, b = mem.firms, dk.firms
+    assert a.index.equals(b.index)
+    cols = FIRM_COLS + ["land_join"]
+    pd.testing.assert_frame_equal(_plain(a[cols]), _plain(b[cols]))
+    assert a["parcel_id"].str.len().eq(19).sum() > 100  # the land units are 宗地 (ZDDM)
+    ca, cb = mem.renewal["renewal_parcels"], dk.renewal["renewal_parcels"]
+    assert ca["parcel_id"].tolist() == cb["parcel_id"].tolist()
+    assert ca["status"].tolist() == cb["status"].tolist()
+    np.testing.assert_allclose(ca["tax_per_mu"].astype(float), cb["tax_per_mu"].astype(float),
+                               rtol=1e-9)

@@ -63,27 +63,32 @@ def test_per_parcel_units_keep_their_parcel_whole(land):
 
 def test_parcel_figures_known_answers(ev, land):
     t = figures.parcel_figures(ev, land, settings())
-    # p: 甲 × 0.75 -> land 27, tax 300; q: 甲 × 0.25 (9, 100) + 乙 (8, 80) -> 17, 180;
-    # r: only 丙 (out of scope) -> no row; 丁 without a parcel -> 未归属 (4, 20)
-    assert set(t.index[:-1]) == {"p", "q", "未归属"} and t.index[-1] == "全市合计"
-    assert t.loc["p", ["land_mu", "tax"]].tolist() == pytest.approx([27.0, 300.0])
-    assert t.loc["q", ["land_mu", "tax"]].tolist() == pytest.approx([17.0, 180.0])
-    assert t.loc["p", "tax_per_mu"] == pytest.approx(300 / 27)
-    assert t.loc["q", "tax_per_mu"] == pytest.approx(180 / 17)
+    # one measure per piece of land: a land unit's area is its own (p 30, q 10 亩),
+    # never the firms' declared land; tax: p = 甲 × 30/40 = 300, q = 甲 × 10/40 + 乙 = 180;
+    # r: only 丙 (out of scope) -> no row; 丁 has no land unit -> on no row
+    assert set(t.index[:-1]) == {"p", "q"} and t.index[-1] == "全市合计"
+    assert t.loc["p", ["area_mu", "tax"]].tolist() == pytest.approx([30.0, 300.0])
+    assert t.loc["q", ["area_mu", "tax"]].tolist() == pytest.approx([10.0, 180.0])
+    assert t.loc["p", "tax_per_mu"] == pytest.approx(300 / 30)
+    assert t.loc["q", "tax_per_mu"] == pytest.approx(180 / 10)
+    assert t.loc["q", "va_per_mu"] == pytest.approx((800 / 4 + 160) / 10)
     assert t.loc["q", "firms"] == 2 and t.loc["q", "n_A"] == 1 and t.loc["q", "n_C"] == 1
     assert t.loc["q", "grade"] == "C" and t.loc["p", "grade"] == "C"
     total = t.loc["全市合计"]
-    # the county: 甲 + 乙 + 丁 = 48 亩, 500 万元; 甲 counts once although on two parcels
-    assert total[["land_mu", "tax"]].tolist() == pytest.approx([48.0, 500.0])
-    assert total["tax_per_mu"] == pytest.approx(500 / 48)
-    assert (total["firms"], total["graded"], total["n_A"], total["n_C"]) == (3, 2, 1, 1)
+    # the land units: p + q = 40 亩, 480 万元; 甲 counts once although on two parcels
+    assert total[["area_mu", "tax"]].tolist() == pytest.approx([40.0, 480.0])
+    assert total["tax_per_mu"] == pytest.approx(480 / 40)
+    assert (total["firms"], total["graded"], total["n_A"], total["n_C"]) == (2, 2, 1, 1)
     assert total["share_C"] == pytest.approx(0.5)
 
 
-def test_parcel_figures_sum_to_parcel_uses_the_parcel_land(ev, land):
-    t = figures.parcel_figures(ev, land, settings(shared_parcel="sum_to_parcel"))
-    assert t.loc["p", "land_mu"] == 30.0 and t.loc["q", "land_mu"] == 10.0
-    assert t.loc["q", "tax_per_mu"] == pytest.approx(18.0)
+def test_parcel_figures_do_not_depend_on_the_shared_parcel_rule(ev, land):
+    # how a firm's OWN land is found (shared_parcel) does not change the land unit's area
+    a = figures.parcel_figures(ev, land, settings(shared_parcel="sum_to_parcel"))
+    b = figures.parcel_figures(ev, land, settings(shared_parcel="equal"))
+    assert a.loc["p", "area_mu"] == 30.0 and a.loc["q", "area_mu"] == 10.0
+    assert a.loc["q", "tax_per_mu"] == pytest.approx(18.0)
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_worst_and_previous_class():
@@ -158,6 +163,6 @@ def test_parcel_figures_per_parcel_units(land):
         "scope": ["graded", "graded", "graded"], "class": ["C", "C", "A"],
     })
     t = figures.parcel_figures(units, land, settings(multi_parcel="per_parcel"))
-    assert t.loc["p", ["land_mu", "tax"]].tolist() == pytest.approx([27.0, 300.0])
-    assert t.loc["q", ["land_mu", "tax"]].tolist() == pytest.approx([17.0, 180.0])
+    assert t.loc["p", ["area_mu", "tax"]].tolist() == pytest.approx([30.0, 300.0])
+    assert t.loc["q", ["area_mu", "tax"]].tolist() == pytest.approx([10.0, 180.0])
     assert t.loc["全市合计", "firms"] == 2 and t.loc["全市合计", "n_C"] == 1

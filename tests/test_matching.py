@@ -130,7 +130,7 @@ def test_match_candidates_only_and_chinese_headers(data):
     m = match_sites((80, 150), chain="纺织服装", candidates=data["c"], settings=data["settings"])
     assert list(m.columns[:4]) == ["排名", "地块/区块编号", "类型", "面积(亩)"]
     # without blocks the 50 亩 parcels L1, L2 are too small on their own
-    assert sorted(m["成员宗地"]) == ["A1", "BIG", "H1", "I1"]
+    assert sorted(m["成员图斑"]) == ["A1", "BIG", "H1", "I1"]
     g = match_sites((80, 150), candidates=data["c"], settings=data["settings"], with_geometry=True)
     assert g.crs == CRS and g.geometry.area.min() > 0
 

@@ -33,7 +33,8 @@ def test_every_row_is_loaded_or_rejected(demo_run):
     result, out, manifest, inputs = demo_run
     rows_read = _data_rows(openpyxl.load_workbook(inputs["enterprises"], read_only=True)["企业名录"])
     rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig", dtype=str)
-    rejected_rows = rejects.loc[rejects["severity"] == "reject", "row"].nunique()
+    firm_rows = rejects["file"] == Path(inputs["enterprises"]).name  # the contracts have their own
+    rejected_rows = rejects.loc[(rejects["severity"] == "reject") & firm_rows, "row"].nunique()
     assert rejected_rows == manifest["expected_rejects"]
     assert len(result.firms) + rejected_rows == rows_read
     enterprises = pyogrio.read_dataframe(out / "results.gpkg", layer="enterprises")
@@ -48,7 +49,7 @@ def test_results_geopackage_layers(demo_run):
     _, out, _, _ = demo_run
     names = set(pyogrio.list_layers(out / "results.gpkg")[:, 0])
     assert {"enterprises", "parcels", "platforms", "parks", "townships",
-            "renewal_parcels", "renewal_blocks", "hotspots", "clusters"} <= names
+            "renewal_parcels", "renewal_blocks", "hotspots", "clusters", "contracts"} <= names
     info = pyogrio.read_info(out / "results.gpkg", layer="parcels")
     assert "4549" in info["crs"]
 
@@ -85,15 +86,17 @@ def test_parcel_facts_share_a_multi_parcel_firm(demo_run):
     result, _, _, _ = demo_run
     facts = result.renewal["facts"]
     ev = result.firms
-    on_parcels = ev["parcel_ids"].notna() if "parcel_ids" in ev else ev["parcel_id"].notna()
-    # tax is conserved: every firm's tax lands on its parcels, shared by area
-    assert facts["tax"].sum() == pytest.approx(ev.loc[on_parcels, "tax"].fillna(0).sum())
+    on_parcels = ev["parcel_id"].notna()
+    # tax is conserved: every counted firm's tax lands on its parcels, shared by area
+    # (efficiency.tenants: separate — the evaluated firms, tenants listed apart)
+    counted = on_parcels & ev["scope"].isin(["graded", "scored_not_graded"])
+    assert facts["tax"].sum() == pytest.approx(ev.loc[counted, "tax"].fillna(0).sum())
 
 
 def test_report_workbook_and_html(demo_run):
     result, out, _, inputs = demo_run
     wb = openpyxl.load_workbook(out / f"亩均效益评价_{inputs['year']}.xlsx", read_only=True)
-    for sheet in ["汇总", "企业评价", "宗地", "平台", "园区", "镇街", "产业链", "规划目标",
+    for sheet in ["汇总", "企业评价", "图斑", "平台", "园区", "镇街", "产业链", "规划目标",
                   "年度变化", "更新候选", "更新区块", "数据质量"]:
         assert sheet in wb.sheetnames
     assert _data_rows(wb["企业评价"]) == len(result.firms)
@@ -164,7 +167,7 @@ def test_summary_counts_reconcile(demo_run):
 
 def test_run_times_every_stage(demo_run, tmp_path):
     result, _, _, _ = demo_run
-    steps = ["load", "attach", "efficiency", "renewal", "density", "maps", "report", "gpkg"]
+    steps = ["load", "attach", "efficiency", "contracts", "renewal", "density", "maps", "report", "gpkg"]
     assert list(result.timings) == steps and list(result.cpu_timings) == steps
     assert all(v >= 0 for v in result.timings.values())
     line = pipeline.timing_line(result.timings)

@@ -27,7 +27,7 @@ QGIS_PYTHON = os.environ.get("GIS_QGIS_PYTHON", "/usr/bin/python3")
 HOW = "apt-get install python3-qgis qgis-providers (or set GIS_QGIS_PYTHON)"
 CLASS_LABELS = {"A": "A 优先发展", "B": "B 鼓励提升", "C": "C 帮扶转型", "D": "D 倒逼整治"}
 STYLED = ["enterprises", "parcels", "platforms", "parks", "townships", "renewal_parcels",
-          "renewal_blocks", "hotspots", "clusters"]
+          "renewal_blocks", "hotspots", "clusters", "contracts"]
 
 pytestmark = pytest.mark.slow
 
@@ -131,6 +131,12 @@ def test_qgis_opens_every_layer_with_its_default_style(qgis_view, gpkg):
     for zone in ("platforms", "parks", "townships"):
         assert layers[zone]["renderer"] == "singleSymbol" and layers[zone]["labels"]
         assert layers[zone]["label_field"] == "name_zh"
+    # 标准地 contracts by 履约 status in the maps' colours (every status is in the demo)
+    from gis.config import load_settings
+
+    status = _categories(view, "contracts")
+    assert layers["contracts"]["attr"] == "status_zh"
+    assert {k: c[2] for k, c in status.items()} == load_settings()["maps"]["contract_colours"]
     # renewal candidates by main reason (first reason), read back independently
     r = pyogrio.read_dataframe(gpkg, layer="renewal_parcels", read_geometry=False)
     main = set(r.loc[r["status"] == "候选", "reasons"].str.split("；").str[0])

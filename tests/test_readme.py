@@ -21,10 +21,10 @@ def _script():
 
 
 @pytest.mark.slow
-def test_readme_sample_run_is_current(demo_full_run):
+def test_readme_sample_run_is_current(demo_zongdi_run):
     sample = _script()
     old = sample.current_block(sample.README.read_text(encoding="utf-8"))
-    new = sample.sample_block(demo_full_run, *sample.measured_timing(old))
+    new = sample.sample_block(demo_zongdi_run, *sample.measured_timing(old))
     assert new == old, f"README.md's sample run is stale: run `{sample.COMMAND}` and commit README.md"
 
 

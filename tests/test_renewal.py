@@ -389,7 +389,7 @@ def test_input_validation_lists_all_problems(parcels, settings):
 
 def test_zh_columns(parcels, rr):
     c = zh_columns(candidates(parcels, rr))
-    assert {"宗地标识码", "认定结果", "认定理由", "容积率偏低"} <= set(c.columns)
+    assert {"图斑标识码", "认定结果", "认定理由", "容积率偏低"} <= set(c.columns)
 
 
 # ------------------------------------------------------------------ benchmarks

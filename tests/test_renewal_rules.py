@@ -63,6 +63,15 @@ CASES = [
     ("idle_stopped", {"stop_date": pd.Timestamp("2020-01-01"),
                       "resume_date": pd.Timestamp("2021-05-04")}, True, False, None, 2.0,
      "停工后已于 2021-05-04 复工"),
+    # 标准地 contracts: the land's verdict from gis.contracts.outputs.land_verdicts (idle, or late
+    # by contracts.long_overdue_days); no contract on the land: not evaluated
+    ("contract_breach", {"contract_breach": True,
+                         "contract_evidence": "YW1 闲置：约定 2023-06-30 开工，未动工满 1 年"}, True, True,
+     NAN, NAN, "YW1 闲置：约定 2023-06-30 开工，未动工满 1 年"),
+    ("contract_breach", {"contract_breach": False, "contract_evidence": "标准地合同 YW2 按期：…"},
+     True, False, NAN, NAN, "标准地合同 YW2 按期：…"),
+    ("contract_breach", {"contract_breach": pd.NA}, False, False, NAN, NAN, "无标准地合同，未检验"),
+    ("contract_breach", {}, False, False, NAN, NAN, "未提供标准地合同，未检验"),
     # the whole 15 亩 planned 0701 (housing) ≥ 0.5 亩
     ("against_plan", {"plan": "0701"}, True, True, 15.0, 0.5, "规划为非工业用地(0701) 15.00 亩 ≥ 0.5 亩"),
     ("against_plan", {"plan": "100101"}, True, False, 0.0, 0.5, "与规划相符(不符部分 0.00 亩 < 0.5 亩)"),
@@ -148,8 +157,9 @@ def test_rule_metadata_lives_in_the_registry():
     # the rules no exemption may lift, and those that apply to land in other use
     assert {r for r, v in REGISTRY.items() if not v.exemptible} == {
         "dangerous_building", "prohibited", "unrectified", "idle_unstarted", "idle_stopped",
-        "against_plan"}
-    assert {r for r, v in REGISTRY.items() if v.other_use} == {"prohibited", "against_plan"}
+        "contract_breach", "against_plan"}
+    assert {r for r, v in REGISTRY.items() if v.other_use} == {"prohibited", "contract_breach",
+                                                                "against_plan"}
 
 
 def test_rule_functions_are_short():

@@ -118,7 +118,7 @@ def test_workbook_sheets_headers_rows_panes(tmp_path, firms, platforms, ledger, 
                           summary={"year": 2025, "firms_read": 6, "firms_rejected": 1},
                           labels=LABELS, settings=settings)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["汇总", "企业评价", "宗地", "平台", "园区", "镇街", "产业链", "规划目标", "数据质量"]
+    assert wb.sheetnames == ["汇总", "企业评价", "图斑", "平台", "园区", "镇街", "产业链", "规划目标", "数据质量"]
     ws = wb["企业评价"]
     headers = [c.value for c in ws[1]]
     assert headers[:5] == ["企业名称", "统一社会信用代码", "平台", "产业链", "用地面积(亩)"]
@@ -294,7 +294,7 @@ def test_year_change_sheet_only_with_previous(tmp_path, firms, platforms, ledger
     p2 = write_report(tmp_path / "b", 2025, tables, ledger=ledger, previous=changes, settings=settings,
                       progress=False, generated_at="2026-01-01T00:00:00")
     wb = openpyxl.load_workbook(p2["workbook"])
-    assert wb.sheetnames == ["汇总", "企业评价", "宗地", "平台", "园区", "镇街", "产业链", "规划目标",
+    assert wb.sheetnames == ["汇总", "企业评价", "图斑", "平台", "园区", "镇街", "产业链", "规划目标",
                              "年度变化", "数据质量"]
     assert wb["年度变化"].max_row == len(changes) + 1
     page = p2["html"].read_text(encoding="utf-8")

@@ -111,7 +111,7 @@ def test_key_figures_are_this_year_beside_last_year_and_the_difference(demo_run)
     # the renewal figures and the yearly-target check are there, last year's recomputed
     # by the same rules on last year's firms (and this year's land), the basis said
     cands = result.renewal["renewal_parcels"]
-    assert _num(rows["更新候选宗地(宗)"][1]) == int((cands["status"] == "候选").sum())
+    assert _num(rows["更新候选图斑(个)"][1]) == int((cands["status"] == "候选").sum())
     from gis import pipeline
 
     facts = pipeline.parcel_facts(result.tables["previous_firms"], result.parcels, result.year - 1,
@@ -119,8 +119,8 @@ def test_key_figures_are_this_year_beside_last_year_and_the_difference(demo_run)
     prev = pipeline.renewal_outputs(facts, result.plan, result.year - 1, layers=result.layers,
                                     settings=result.settings)["renewal_parcels"]
     n_prev = int((prev["status"] == "候选").sum())
-    assert _num(rows["更新候选宗地(宗)"][2]) == n_prev
-    assert _num(rows["更新候选宗地(宗)"][3]) == int((cands["status"] == "候选").sum()) - n_prev
+    assert _num(rows["更新候选图斑(个)"][2]) == n_prev
+    assert _num(rows["更新候选图斑(个)"][3]) == int((cands["status"] == "候选").sum()) - n_prev
     assert "上年低效用地指标按同一认定规则重算" in _html(out)
     assert rows["年度盘活目标能否完成"][1] in ("可以", "不能")
     assert _num(rows["年度更新目标(亩)"][1]) == result.settings["renewal"]["yearly_target_mu"]
@@ -251,8 +251,8 @@ def test_target_exceeded_by_orders_of_magnitude_is_flagged():
 # the workbook as planners read it
 # --------------------------------------------------------------------------
 #: columns whose values are codes or names a planner uses as they are
-CODE_COLUMNS = {"行业代码", "统一社会信用代码", "宗地标识码", "地类编码", "规划地类", "区块编号",
-                "成员宗地", "全部宗地", "评价类别", "上年类别", "本年类别", "图层", "文件", "值",
+CODE_COLUMNS = {"行业代码", "统一社会信用代码", "图斑标识码", "地类编码", "规划地类", "区块编号",
+                "成员图斑", "全部图斑", "评价类别", "上年类别", "本年类别", "图层", "文件", "值",
                 "类别变化", "主导产业链", "产业链构成"}
 _CODE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

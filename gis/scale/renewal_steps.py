@@ -23,10 +23,11 @@ __all__ = ["renewal_results"]
 
 _FACT_COLS = ("parcel_id", "parcel_ids", "tax", "value_added", "floor_area", "chain",
               "size_class", "start_year", "class", "industry_code", "lessee", "land_mu",
-              "table_mu", "leased_mu", "class_previous")
+              "table_mu", "leased_mu", "class_previous",
+              "scope")  # the land figures count the firms in efficiency scope (gis.land_figures)
 
 
-def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=None):
+def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=None, verdicts=None):
     """:func:`gis.pipeline.parcel_facts` of this partition's parcels (zones attached).
 
     ``evs``: the evaluation pieces of this partition and the partitions
@@ -58,6 +59,10 @@ def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=N
     zoned = attach.attach_zones(parcels.drop(columns=[PART]), layers.get("platforms"),
                                 layers.get("parks"), layers.get("townships"), settings=settings)
     facts = pipeline.parcel_facts(sub, zoned, year, settings=settings)  # keeps the ORD column
+    if verdicts is not None:  # 标准地 履约 of the land (gis.contracts), as the in-memory path
+        from ..contracts.outputs import land_facts
+
+        facts = land_facts(facts, verdicts)
     return facts[facts[idc].isin(set(own[idc]))]
 
 def _plain_facts(f):
@@ -289,7 +294,8 @@ def _drop_ord(f):
     return None if f is None else f.drop(columns=[ORD])
 
 
-def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir, prev_evf=None):
+def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir, prev_evf=None,
+                    contract_verdicts=None):
     """Renewal on partitioned parcels, written per partition by the workers.
 
     Parcel facts, rules, candidates and blocks per partition (each with its
@@ -309,7 +315,7 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     layers = layers or {}
     lfut = _scatter_layers(client, layers)
     facts, prev_parts, bench = _facts_and_benchmarks(client, evf, handles, lfut, settings, year,
-                                                     prev_evf)
+                                                     prev_evf, contract_verdicts)
     gap = float(settings["renewal"]["block_gap_m"])
     parts, hulls = handles["parts"], handles["hulls"]
     pl = _plan_pieces(client, plan, hulls)
@@ -337,7 +343,7 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
                        "block_mu": blocks["mu"]}}
 
 
-def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=None):
+def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=None, verdicts=None):
     """Per-partition parcel facts (futures, each with its halo), last year's facts for the
     rules (futures or Nones) and the chain benchmarks (one task over every partition)."""
     halo = float(_cfg(settings)["halo_m"])
@@ -347,13 +353,13 @@ def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=N
     def near(firm_parts, i):  # the firms of partition i and of those within twice the halo
         return [firm_parts[i]] + [firm_parts[j] for j in nb2[i]]
 
-    def facts_of(firm_parts, y, last_year=None):  # last_year: for the class two years running
+    def facts_of(firm_parts, y, last_year=None, v=None):  # last_year: class two years running
         return [client.submit(_facts_task, parts[i], [parts[j] for j in nb[i]], hulls[i],
                               near(firm_parts, i), lfut, settings, y, halo,
-                              None if last_year is None else near(last_year, i), pure=False)
+                              None if last_year is None else near(last_year, i), v, pure=False)
                 for i in range(len(parts))]
 
-    facts = facts_of(evf, year, prev_evf)
+    facts = facts_of(evf, year, prev_evf, verdicts)
     now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)
     if prev_evf is not None:

@@ -76,7 +76,8 @@ def read_density(folder):
 
 
 def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, plan=None,
-                   stages=_STAGES, ledger=None, source="", clip=None, timings=None, previous=None):
+                   stages=_STAGES, ledger=None, source="", clip=None, timings=None, previous=None,
+                   contract_verdicts=None):
     """Efficiency, renewal and density, every partition processed and written by the workers.
 
     The workers write ``firms``, ``facts``, ``rules``, ``renewal_parcels``
@@ -121,7 +122,7 @@ def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, 
     if "renewal" in stages:
         t = time.perf_counter()
         ren = renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
-                           prev_evf)
+                           prev_evf, contract_verdicts=contract_verdicts)
         ren.pop("facts_futures", None)
         res["renewal"] = ren
         timings["renewal"] = time.perf_counter() - t
@@ -230,10 +231,20 @@ def _summary(result, info, rows_read, source, output_dir, t0):
     return s
 
 
+def _land_of_partitions(folder):
+    """The parcels of a partitions folder as one frame (for the few 标准地 contracts to find their land)."""
+    files = sorted(Path(folder).glob("part.*.parquet"))
+    whole = pd.concat([gpd.read_parquet(f) for f in files])
+    if ORD in whole.columns:
+        whole = whole.sort_values(ORD, kind="stable")
+    return _restore(whole).reset_index(drop=True)
+
+
 def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coords=None,
              settings=None, workers=None, scheduler=None, processes=None, memory_limit=None,
              stages=_STAGES, catalogue=None, work_dir=None, client=None, echo=None,
-             output_dir=None, results=True, demo=False, sheet=None):
+             output_dir=None, results=True, demo=False, sheet=None, cadastre=None,
+             contracts=None):
     """The pipeline's efficiency, renewal and density stages on dask: the one distributed path.
 
     Loading and validation are those of the in-memory path
@@ -251,6 +262,11 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         for the renewal rules).  ``landuse`` may also be a folder written by
         :func:`partition_landuse` (``gis partition``): the parcels are then
         never loaded whole by the run itself.
+    contracts : str or Path, optional
+        The 标准地 contract ledger: checked on the client (few rows) as by
+        :func:`gis.pipeline.contracts_stage` (from a partitions folder the
+        parcels are read for it); the land's verdict goes to the workers'
+        renewal rules.
     workers, scheduler, processes, memory_limit
         The cluster (:func:`dask_client`); a running ``scheduler`` address
         instead of a LocalCluster.
@@ -295,15 +311,29 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     t0 = time.perf_counter()
     timings = {}
     layers = pipeline.planning_layers(catalogue)
+    if cadastre:  # the 宗地 are the land units, partitioned like 三调 parcels
+        from ..land_figures import zongdi_settings
+
+        if _is_partitioned(landuse):
+            raise ValidationError("run_dask: with a 宗地 layer give the 三调 layer itself, not its "
+                                  "partitions: the 宗地 are what is partitioned")
+
+        settings = zongdi_settings(settings)
     result = pipeline.Run(year=int(year), settings=settings, layers=layers)
-    result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan)
-    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet}
+    result.inputs = pipeline.input_roles(enterprises, previous, landuse, plan, cadastre, contracts)
+    inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
+              "cadastre": cadastre, "contracts": contracts}
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
     pipeline.load_inputs(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
                          output_dir)
     ledger = result.ledger
     rows_read = ledger.counts("enterprises")["rows_read"]
     timings["load"] = time.perf_counter() - t0
+    if contracts:
+        t = time.perf_counter()
+        pipeline.contracts_stage(result, inputs, None if result.parcels is not None
+                                 else _land_of_partitions(landuse))
+        timings["contracts"] = time.perf_counter() - t
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
             tempfile.TemporaryDirectory(prefix="gis_dask_"))
@@ -323,7 +353,8 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         area = layers["boundary"].geometry.union_all()
         try:
             kept = run_partitions(cl, firms, pddf, layers, settings, result.year, output_dir,
-                                  result.plan, stages, ledger, enterprises, area, timings, prev)
+                                  result.plan, stages, ledger, enterprises, area, timings, prev,
+                                  contract_verdicts=(result.contracts or {}).get("verdicts"))
         except _lost_work() as exc:
             raise GisError(_lost_work_message(cfg, exc)) from exc
         result.renewal = kept.get("renewal", {})

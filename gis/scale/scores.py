@@ -172,10 +172,17 @@ def _attach_task(own, others, hull, pieces, k, layers, settings, halo):
     sub = firms[own_firms | guests].sort_values(ORD, kind="stable")
     if not len(sub):
         return None
+    from ..land_figures import holder_links, land_join
+
+    plain = parcels.drop(columns=[ORD, PART])
+    register = holder_links(sub, plain)  # 宗地 land units: by the holder's credit code
     units = attach.evaluation_units(
-        sub.drop(columns=[ORD, "__home", "__pord"]), parcels.drop(columns=[ORD, PART]),
+        sub.drop(columns=[ORD, "__home", "__pord"]), plain,
         layers.get("platforms"), layers.get("parks"), layers.get("townships"), settings=settings,
+        register=register,
     )
+    if register is not None:
+        units["land_join"] = land_join(sub, units, register).to_numpy()
     units[ORD] = sub[ORD]
     return units.loc[sub.index[sub["__home"].to_numpy() == k]]
 

@@ -34,6 +34,8 @@
     if (v === null || v === undefined || (typeof v === "number" && isNaN(v))) return "—";
     if (typeof v === "number") {
       if (dec === null || dec === undefined) return String(v);
+      // a small positive number that would print as 0.000 (a p value): "< 0.001"
+      if (v > 0 && v < Math.pow(10, -dec) / 2) return "< " + Math.pow(10, -dec).toFixed(dec);
       return v.toLocaleString(lang === "en" ? "en-US" : "zh-CN", {
         minimumFractionDigits: dec, maximumFractionDigits: dec });
     }
@@ -62,6 +64,8 @@
       if (f[0] === spec.title) return;
       var v = props[f[0]];
       if (v === undefined) return;
+      // no empty rows: a text field with nothing to say is left out (a missing number says —)
+      if ((f[3] === null || f[3] === undefined) && (v === null || (typeof v === "string" && !v.trim()))) return;
       var tr = t.insertRow();
       tr.appendChild(el("th", null, f[1]));
       var missing = v === null || (typeof v === "number" && isNaN(v));
@@ -137,6 +141,7 @@
       markers[i] = m;
     }
     grp.addLayers(markers);
+    grp._gisMarkers = markers;  // in data order: gis.find answers with an index
     if (n === 0) gis.pending[spec.key] = false;
     gis.counts[spec.key] = n;
     return grp;
@@ -241,11 +246,183 @@
 
   gis.dataLayer = function (spec) {
     var layer = spec.kind === "points" ? pointLayer(spec) : polygonLayer(spec);
+    if (spec.fillClickZoom && gis.map) gis.fillClick(gis.map, spec.key, spec.fillClickZoom);
     gis.layers[spec.key] = layer;
     gis.specs = gis.specs || {};
     gis.specs[spec.key] = spec;
     if (spec.kind !== "points") { zoomBehaviour(layer, spec); zoneLabels(layer, spec); }
     return layer;
+  };
+
+  /* One search over every layer of the map: names (firm, platform, park, township),
+   * credit code, parcel number, block id.  A hit is {key, i, label, exact}. */
+  gis.searchKeys = [["name", 0], ["name_zh", 0], ["uscc", 1], ["block_id", 1], ["parcel_id", 1],
+                    ["BSM", 1]];
+  gis.find = function (text, most) {
+    text = String(text || "").trim();
+    most = most || 12;
+    if (!text) return [];
+    var hits = [], seen = {}, low = text.toLowerCase();
+    Object.keys(gis.specs || {}).forEach(function (key) {
+      var spec = gis.specs[key], props = spec.props || {};
+      gis.searchKeys.forEach(function (sk) {
+        var col = props[sk[0]];
+        if (!col) return;
+        for (var i = 0; i < col.length; i++) {
+          var v = col[i];
+          if (v === null || v === undefined || v === "") continue;
+          v = String(v);
+          var lv = v.toLowerCase(), exact = lv === low;
+          // names match anywhere, codes and numbers from their start (or exactly)
+          if (!(exact || (sk[1] === 0 ? lv.indexOf(low) >= 0 : lv.indexOf(low) === 0))) continue;
+          var id = key + ":" + i;
+          if (seen[id]) continue;
+          seen[id] = true;
+          var title = props._title ? props._title[i] : (spec.title && props[spec.title] ? props[spec.title][i] : v);
+          var label = sk[1] === 0 ? v : v + " · " + String(title);
+          // the feature's own id (its popup title says it), not the parcel a firm is on
+          var own = sk[1] === 0 || spec.title === sk[0] || String(title).indexOf(v) >= 0;
+          hits.push({ key: key, i: i, label: label, exact: exact, own: own ? 1 : 0 });
+        }
+      });
+    });
+    // exact first, then where the text is the feature's own id (a block, not its parcels)
+    hits.sort(function (a, b) {
+      return (b.exact - a.exact) || (b.own - a.own) || (a.label.length - b.label.length);
+    });
+    return hits.slice(0, most);
+  };
+
+  /* Show a hit: its layer on, zoom to it, its popup open. */
+  gis.open = function (hit, done) {
+    var map = gis.map, layer = gis.layers[hit.key], spec = gis.specs[hit.key];
+    if (!map || !layer) return false;
+    if (!map.hasLayer(layer)) map.addLayer(layer);
+    if (spec.kind === "points") {
+      var m = layer._gisMarkers[hit.i];
+      if (gis.pending[hit.key] || !layer.hasLayer(m)) {  // a clustered layer just put on: still loading
+        hit.tries = (hit.tries || 0) + 1;
+        if (hit.tries < 200) setTimeout(function () { gis.open(hit, done); }, 50);
+        return true;
+      }
+      layer.zoomToShowLayer(m, function () { m.openPopup(); if (done) done(); });
+      return true;
+    }
+    var f = layer.getLayers()[hit.i];
+    if (!f) return false;
+    var z = Math.max(spec.minZoom || 0, Math.min(map.getBoundsZoom(f.getBounds()), 17));
+    var at = f.getBounds().getCenter();
+    if (f.getLatLngs && L.Polygon && f instanceof L.Polygon && !f.getBounds().contains(at)) at = f.getBounds().getNorthWest();
+    map.once("moveend", function () { f.openPopup(at); if (done) done(); });
+    map.setView(f.getBounds().getCenter(), z);
+    return true;
+  };
+
+  /* The search box of every map (leaflet-search over gis.find). */
+  gis.searchAll = function (map, opts) {
+    var found = {};
+    var ctl = new L.Control.Search({
+      sourceData: function (text, cb) {
+        var recs = {};
+        gis.find(text, 12).forEach(function (h) {
+          var ll = L.latLng(0, 0);
+          ll.hit = h;
+          recs[h.label] = ll;
+        });
+        found = recs;
+        cb(recs);
+        return { abort: function () {} };
+      },
+      formatData: function (recs) { return recs; },
+      filterData: function (text, recs) { return recs; },
+      initial: false, zoom: 17, minLength: 1, autoCollapse: false,
+      textPlaceholder: opts.placeholder, textErr: opts.notFound, textCancel: opts.cancel,
+      position: "topleft", marker: false,
+      buildTip: function (text) { return el("a", null, text); },
+      moveToLocation: function (latlng) { if (latlng && latlng.hit) gis.open(latlng.hit); },
+    });
+    map.addControl(ctl);
+    var btn = ctl._button || ctl._container.querySelector(".search-button");
+    if (btn) { btn.setAttribute("title", opts.placeholder); btn.setAttribute("aria-label", opts.placeholder); }
+    if (ctl._input) ctl._input.setAttribute("aria-label", opts.placeholder);
+    var cancel = ctl._cancel || ctl._container.querySelector(".search-cancel");
+    if (cancel) { cancel.setAttribute("title", opts.cancel); cancel.setAttribute("aria-label", opts.cancel); }
+    L.DomEvent.on(ctl._input, "input", function (e) {
+      if (e.isComposing) return;
+      ctl._handleKeypress({ keyCode: 0, type: "input" });
+    });
+    gis.searchControl = ctl;
+    return ctl;
+  };
+
+  /* A link such as overview.html#q=稠江街道 (the report links to the maps so) opens that
+   * feature once the map is ready; a number (credit code, parcel, block) must match exactly. */
+  gis.openHash = function () {
+    var h = window.location.hash || "";
+    var m = /^#q=(.+)$/.exec(h);
+    if (!m) return;
+    var text;
+    try { text = decodeURIComponent(m[1]); } catch (e) { return; }
+    var tries = 0;
+    var go = function () {
+      if (!gis.isReady() && tries++ < 100) { setTimeout(go, 100); return; }
+      var hits = gis.find(text, 50).filter(function (x) { return x.exact; });
+      if (hits.length) gis.open(hits[0]);
+    };
+    setTimeout(go, 0);
+  };
+  window.addEventListener("hashchange", function () { gis.openHash(); });
+
+  /* Zones whose inside answers a click up to a zoom (renewal blocks at 16): a class on the
+   * map container lets their fill catch the click (CSS), above it the parcels answer. */
+  gis.fillClick = function (map, key, maxZoom) {
+    var cls = "gis-fillclick-" + key;
+    var sync = function () { L.DomUtil[map.getZoom() <= maxZoom ? "addClass" : "removeClass"](map.getContainer(), cls); };
+    map.on("zoomend", sync);
+    map.whenReady(sync);
+  };
+
+  /* Leaflet's default marker images given as data: URIs (nothing requested next to the page). */
+  gis.markerImages = function (urls) {
+    L.Icon.Default.mergeOptions(urls);
+    L.Icon.Default.prototype.options.imagePath = "";
+  };
+
+  /* leaflet-measure styles its vertices through their SVG path: while measuring, new vector
+   * layers of a canvas-preferring map are drawn in SVG (else every click throws). */
+  gis.measureInSvg = function () {
+    var M = L.Control.Measure;
+    if (!M || M.prototype._gisSvg) return;
+    // the handlers are looked up when a measurement starts (not when the control was added)
+    ["_handleMeasureClick", "_handleMeasureMove", "_handleMeasureDoubleClick"].forEach(function (name) {
+      var fn = M.prototype[name];
+      if (!fn) return;
+      M.prototype[name] = function () {
+        var map = this._map, prev = map.options.renderer;
+        map.options.renderer = this._gisSvgRenderer || (this._gisSvgRenderer = L.svg());
+        try { return fn.apply(this, arguments); } finally { map.options.renderer = prev; }
+      };
+    });
+    M.prototype._gisSvg = true;
+  };
+
+  /* Controls' tooltips in the map's language (Leaflet and its plugins write English). */
+  gis.chineseControls = function (map, t) {
+    var put = function (sel, text) {
+      Array.prototype.forEach.call(map.getContainer().querySelectorAll(sel), function (e) {
+        e.setAttribute("title", text);
+        e.setAttribute("aria-label", text);
+      });
+    };
+    var run = function () {
+      put(".leaflet-control-zoom-in", t.zoom_in);
+      put(".leaflet-control-zoom-out", t.zoom_out);
+      put(".leaflet-control-layers-toggle", t.layers);
+      var fs = map.getContainer().querySelector(".leaflet-control-fullscreen-button, .leaflet-fullscreen-button");
+      if (fs && !fs.getAttribute("aria-label")) fs.setAttribute("aria-label", fs.getAttribute("title") || t.fullscreen);
+    };
+    setTimeout(run, 0);
+    map.whenReady(run);
   };
 
   gis.register = function (key, layer, n) {
