@@ -228,9 +228,9 @@ def _all_functions():
 # ---------------------------------------------------------------- the KNOWN tables
 #: import circles still there (sorted module tuples); each names the issue step that removes it
 KNOWN_CIRCLES = {
-    # pipeline.demo_inputs imports demo and demo.Sample imports pipeline (issue 23 step a removes
-    # that); demo imports demo_cadastre and contracts.demo, which import demo back (issues 24, 26)
-    ('gis.contracts.demo', 'gis.demo', 'gis.demo_cadastre', 'gis.pipeline'),
+    # demo imports demo_cadastre and contracts.demo (the 宗地 layer, the contracts), which import
+    # demo.make_uscc back (issues 24, 26; listed at the merge of main)
+    ('gis.contracts.demo', 'gis.demo', 'gis.demo_cadastre'),
     # figures.parcel_units delegates to land_figures, land_figures imports figures lazily (issue 24; listed at the merge of main)
     ('gis.figures', 'gis.land_figures'),
 }
@@ -239,10 +239,9 @@ KNOWN_CIRCLES = {
 KNOWN_BIG_MODULES = {
     "gis.maps": 2231,  # assets, tiles, classification, layer drawing, the standard map set
     "gis.io": 1941,  # tables, numbers and units, enterprise checks, vector layers, validation
-    "gis.pipeline": 1816,  # stage functions, the run, output shaping, demo glue
     "gis.report": 1671,  # an OOXML streamer, an HTML engine, the yearly report
     "gis.renewal": 1605,  # facts and benchmarks, the rule registry, candidates, blocks and priority
-    "gis.demo": 1517,  # synthetic city, synthetic firms, an xlsx writer, the sample
+    "gis.demo": 1411,  # synthetic city, synthetic firms, the 宗地 and contracts glue, the sample
 }
 
 #: functions over MAX_FUNCTION_LINES body lines: {name: lines (a ceiling)}, with the reason
@@ -253,7 +252,7 @@ KNOWN_LONG_FUNCTIONS = {
     "gis.demo.generate": 86,  # listed when main was merged into house; not split yet
     "gis.cadastre.read_cadastre": 85,  # listed when main was merged into house; not split yet
     "gis.demo._plant": 81,  # the synthetic city drawn in one pass (zones, roads, parcels)
-    "gis.demo._xlsx": 81,  # the demo's own OOXML writer: goes with the one Excel writer (issue 23)
+    "gis.enterprise_xlsx.write_xlsx": 81,  # the demo's own OOXML writer: goes with the one Excel writer (issue 23)
 }
 
 #: functions over MAX_PARAMETERS parameters: {name: parameters (a ceiling)}, with the reason

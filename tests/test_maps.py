@@ -743,11 +743,11 @@ def test_furniture_in_page():
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def planner_run(tmp_path_factory):
-    from gis import pipeline
+    from gis import demo, pipeline
 
     data = tmp_path_factory.mktemp("planner_data")
     out = tmp_path_factory.mktemp("planner_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
+    inputs = demo.demo_inputs(data, scale=0.15)
     result = pipeline.run(**inputs, out_dir=out, progress=False,
                           stages=("efficiency", "renewal", "density", "maps"))
     return result, pipeline.map_layers(result), result.paths["maps"]
