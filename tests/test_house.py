@@ -237,7 +237,6 @@ KNOWN_CIRCLES = {
 
 #: modules over MAX_MODULE_LINES: {module: lines (a ceiling)}; reason: more than one idea, split in issue 23
 KNOWN_BIG_MODULES = {
-    "gis.maps": 2231,  # assets, tiles, classification, layer drawing, the standard map set
     "gis.io": 1941,  # tables, numbers and units, enterprise checks, vector layers, validation
     "gis.report": 1671,  # an OOXML streamer, an HTML engine, the yearly report
     "gis.renewal": 1605,  # facts and benchmarks, the rule registry, candidates, blocks and priority
@@ -247,7 +246,7 @@ KNOWN_BIG_MODULES = {
 #: functions over MAX_FUNCTION_LINES body lines: {name: lines (a ceiling)}, with the reason
 KNOWN_LONG_FUNCTIONS = {
     "gis.contracts.check.check_contracts": 168,  # listed when main was merged into house; not split yet
-    "gis.maps._add_layer": 102,  # one layer of every kind and its 24 options: becomes a LayerStyle object
+    "gis.maps.layers._add_layer": 102,  # one layer of every kind and its 24 options: becomes a LayerStyle object
     "gis.layers._read_entry": 90,  # one catalogue entry, every source kind in one branchy reader
     "gis.demo.generate": 86,  # listed when main was merged into house; not split yet
     "gis.cadastre.read_cadastre": 85,  # listed when main was merged into house; not split yet
@@ -257,20 +256,20 @@ KNOWN_LONG_FUNCTIONS = {
 
 #: functions over MAX_PARAMETERS parameters: {name: parameters (a ceiling)}, with the reason
 KNOWN_MANY_PARAMETERS = {
-    "gis.maps._add_layer": 24,  # the style options of a layer: a LayerStyle object
+    "gis.maps.layers._add_layer": 24,  # the style options of a layer: a LayerStyle object
     "gis.report.write_report": 22,  # the report's inputs: a ReportInputs object
     "gis.scale.run.run_dask": 22,  # run()'s arguments plus the engine's own
     "gis.pipeline.run": 19,  # the command line's options, one keyword each
     "gis.scale.run.run_partitions": 15,  # run_dask's inputs handed down
-    "gis.maps.standard_maps": 13,  # the map set's options (layers, basemap, public, lang, ...)
+    "gis.maps.standard.standard_maps": 13,  # the map set's options (layers, basemap, public, lang, ...)
     "gis.clusters.dbscan_clusters": 12,  # DBSCAN parameters beside the zone layers
     "gis.density.density_on_grid": 12,  # the KDE spec: a KdeSpec object
     "gis.report.write_html_report": 12,  # the report's inputs (see write_report)
     "gis.demo._manifest_counts": 11,  # the generated frames one by one
     "gis.density.density_by_chain": 11,  # the KDE spec (see density_on_grid)
-    "gis.maps.add_polygons": 11,  # the layer style (see _add_layer)
     "gis.matching.match_sites": 11,  # the site criteria: a small criteria object
     "gis.contracts.outputs.contract_results": 11,  # listed when main was merged into house; not split yet
+    "gis.maps.layers.add_polygons": 11,  # the layer style (see _add_layer)
 }
 
 #: cross-module private imports: "<importer> -> <owner>.<name>"; each becomes a public helper
