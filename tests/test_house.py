@@ -237,7 +237,6 @@ KNOWN_CIRCLES = {
 
 #: modules over MAX_MODULE_LINES: {module: lines (a ceiling)}; reason: more than one idea, split in issue 23
 KNOWN_BIG_MODULES = {
-    "gis.io": 1941,  # tables, numbers and units, enterprise checks, vector layers, validation
     "gis.report": 1671,  # an OOXML streamer, an HTML engine, the yearly report
     "gis.renewal": 1605,  # facts and benchmarks, the rule registry, candidates, blocks and priority
     "gis.demo": 1411,  # synthetic city, synthetic firms, the 宗地 and contracts glue, the sample

@@ -61,6 +61,7 @@ class _OfflineMap(folium.Map):
 
 
 def map_state(m):
+    """Return the state :func:`base_map` attached to ``m`` (language, settings, public mode)."""
     st = getattr(m, "gis", None)
     if st is None:
         raise ValidationError(
@@ -188,6 +189,7 @@ def public_frame(gdf, settings=None):
 
 
 def to_working_frame(gdf, where):
+    """Return ``gdf`` in EPSG:4549 without empty geometries (refuses a missing frame)."""
     if gdf is None:
         raise ValidationError(f"{where}: expected a GeoDataFrame")
     g = require_frame(gdf, where, reproject=True)
@@ -214,6 +216,7 @@ def display_geometries(geoms_4549, st, simplify=True):
 
 
 def popup_fields_of(kind, st, columns):
+    """Return the popup fields ``[column, label, unit, decimals]`` of a layer kind present in ``columns``."""
     lang = st["lang"]
     out = []
     for col, zh, en, unit, dec in st["settings"]["popup_fields"].get(kind, []):

@@ -20,6 +20,7 @@ __all__ = [
 
 
 def column_values(series):
+    """Return a column's values as JSON-ready Python values (dates as text, floats rounded, None for missing)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         series = series.dt.strftime("%Y-%m-%d")
     if pd.api.types.is_float_dtype(series):

@@ -28,6 +28,7 @@ _COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20})$")
 
 
 def maps_settings(settings):
+    """Return the ``maps`` section of the settings (loaded when None; a section passed as is)."""
     s = settings if settings is not None else load_settings()
     if "maps" in s:
         s = s["maps"]
@@ -35,6 +36,7 @@ def maps_settings(settings):
 
 
 def check_colour(c, key):
+    """Return ``c`` when it is a colour (#rrggbb or a CSS name), else raise a ConfigError naming ``maps.<key>``."""
     if not isinstance(c, str) or not _COLOUR.match(c):
         raise ConfigError(f"maps.{key}: {c!r} is not a colour (#rrggbb or a CSS name)")
     return c
@@ -140,6 +142,7 @@ def firm_categories(firms, lang="zh", settings=None):
 
 
 def grade_labels(lang):
+    """Return the legend labels of the classes A-D (and of missing) in ``lang``."""
     from ..labels import class_label
 
     out = {g: (v[1] if lang == "en" else class_label(g)) for g, v in GRADE_TEXT.items()}

@@ -73,9 +73,11 @@ GRADE_TEXT = {"A": (None, "A priority"), "B": (None, "B encourage"),
 
 
 def map_text(key, lang):
+    """Return the map word ``key`` in ``lang`` (``en`` or Chinese)."""
     zh, en = MAP_TEXT[key]
     return en if lang == "en" else zh
 
 
 def as_text(series):
+    """Return ``series`` as stripped text ('' for missing)."""
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()

@@ -25,6 +25,7 @@ BASEMAPS = ("none", "intranet", "tianditu", "amap", "osm", "tiles:DIR")
 # base map
 # ---------------------------------------------------------------------------
 def lonlat_bounds(bounds_or_gdf):
+    """Return ``(west, south, east, north)`` in degrees of a GeoDataFrame or of bounds (degrees or EPSG:4549)."""
     if hasattr(bounds_or_gdf, "total_bounds"):
         g = bounds_or_gdf
         if g.crs is None:
