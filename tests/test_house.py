@@ -237,7 +237,6 @@ KNOWN_CIRCLES = {
 
 #: modules over MAX_MODULE_LINES: {module: lines (a ceiling)}; reason: more than one idea, split in issue 23
 KNOWN_BIG_MODULES = {
-    "gis.report": 1671,  # an OOXML streamer, an HTML engine, the yearly report
     "gis.renewal": 1605,  # facts and benchmarks, the rule registry, candidates, blocks and priority
     "gis.demo": 1411,  # synthetic city, synthetic firms, the 宗地 and contracts glue, the sample
 }
@@ -256,14 +255,14 @@ KNOWN_LONG_FUNCTIONS = {
 #: functions over MAX_PARAMETERS parameters: {name: parameters (a ceiling)}, with the reason
 KNOWN_MANY_PARAMETERS = {
     "gis.maps.layers._add_layer": 24,  # the style options of a layer: a LayerStyle object
-    "gis.report.write_report": 22,  # the report's inputs: a ReportInputs object
+    "gis.report.document.write_report": 22,  # the report's inputs: a ReportInputs object
     "gis.scale.run.run_dask": 22,  # run()'s arguments plus the engine's own
     "gis.pipeline.run": 19,  # the command line's options, one keyword each
     "gis.scale.run.run_partitions": 15,  # run_dask's inputs handed down
     "gis.maps.standard.standard_maps": 13,  # the map set's options (layers, basemap, public, lang, ...)
     "gis.clusters.dbscan_clusters": 12,  # DBSCAN parameters beside the zone layers
     "gis.density.density_on_grid": 12,  # the KDE spec: a KdeSpec object
-    "gis.report.write_html_report": 12,  # the report's inputs (see write_report)
+    "gis.report.html_page.write_html_report": 12,  # the report's inputs (see write_report)
     "gis.demo._manifest_counts": 11,  # the generated frames one by one
     "gis.density.density_by_chain": 11,  # the KDE spec (see density_on_grid)
     "gis.matching.match_sites": 11,  # the site criteria: a small criteria object
