@@ -237,7 +237,7 @@ KNOWN_CIRCLES = {
 
 #: modules over MAX_MODULE_LINES: {module: lines (a ceiling)}; reason: more than one idea, split in issue 23
 KNOWN_BIG_MODULES = {
-    "gis.renewal": 1605,  # facts and benchmarks, the rule registry, candidates, blocks and priority
+    "gis.renewal": 1613,  # facts and benchmarks, the rule registry, candidates, blocks and priority
     "gis.demo": 1411,  # synthetic city, synthetic firms, the 宗地 and contracts glue, the sample
 }
 
@@ -271,48 +271,7 @@ KNOWN_MANY_PARAMETERS = {
 }
 
 #: cross-module private imports: "<importer> -> <owner>.<name>"; each becomes a public helper
-KNOWN_PRIVATE_IMPORTS = {
-    "gis.layers -> gis.crs._YIWU_4549_BOUNDS",
-    "gis.matching -> gis.renewal._components",
-    "gis.matching -> gis.renewal._f",
-    "gis.matching -> gis.renewal._prefix",
-    "gis.matching -> gis.renewal._settings",
-    "gis.matching -> gis.renewal._text",
-    "gis.matching -> gis.renewal._weighted_mode",
-    "gis.scale.density_steps -> gis.density._settings",
-    "gis.scale.density_steps -> gis.scale.cluster._cfg",
-    "gis.scale.density_steps -> gis.scale.cluster._each",
-    "gis.scale.density_steps -> gis.scale.cluster._partitions",
-    "gis.scale.partitions -> gis.scale.cluster._cfg",
-    "gis.scale.partitions -> gis.scale.cluster._need_dask",
-    "gis.scale.renewal_steps -> gis.scale.cluster._cfg",
-    "gis.scale.renewal_steps -> gis.scale.cluster._each",
-    "gis.scale.renewal_steps -> gis.scale.cluster._no_attrs",
-    "gis.scale.renewal_steps -> gis.scale.cluster._scatter_layers",
-    "gis.scale.renewal_steps -> gis.scale.cluster._second",
-    "gis.scale.renewal_steps -> gis.scale.cluster._write_task",
-    "gis.scale.renewal_steps -> gis.scale.partitions._in_order",
-    "gis.scale.renewal_steps -> gis.scale.partitions._neighbours",
-    "gis.scale.renewal_steps -> gis.scale.partitions._with_halo",
-    "gis.scale.run -> gis.scale.cluster._cfg",
-    "gis.scale.run -> gis.scale.cluster._need_dask",
-    "gis.scale.run -> gis.scale.cluster._release_memory",
-    "gis.scale.run -> gis.scale.cluster._write_task",
-    "gis.scale.run -> gis.scale.density_steps._density_of_parts",
-    "gis.scale.run -> gis.scale.density_steps._points_task",
-    "gis.scale.run -> gis.scale.partitions._hulls",
-    "gis.scale.run -> gis.scale.partitions._is_partitioned",
-    "gis.scale.run -> gis.scale.partitions._restore",
-    "gis.scale.scores -> gis.scale.cluster._cfg",
-    "gis.scale.scores -> gis.scale.cluster._each",
-    "gis.scale.scores -> gis.scale.cluster._partitions",
-    "gis.scale.scores -> gis.scale.cluster._scatter_layers",
-    "gis.scale.scores -> gis.scale.cluster._second",
-    "gis.scale.scores -> gis.scale.partitions._hulls",
-    "gis.scale.scores -> gis.scale.partitions._in_order",
-    "gis.scale.scores -> gis.scale.partitions._neighbours",
-    "gis.scale.scores -> gis.scale.partitions._with_halo",
-}
+KNOWN_PRIVATE_IMPORTS = set()  # none left: keep it so
 
 
 def _ratchet(found, known, limit, what):
