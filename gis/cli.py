@@ -266,7 +266,8 @@ def _demo_arguments(p):
 
 def _demo(args):
     from .config import load_settings
-    from .pipeline import demo_inputs, run
+    from .demo import demo_inputs
+    from .pipeline import run
 
     settings = load_settings(args.settings)
     inputs = demo_inputs(args.data, scale=args.scale, settings=settings, parcels=not args.no_parcels)
@@ -460,7 +461,7 @@ def _input_arguments(p):
 def _inputs(args, settings):
     """Run inputs from the arguments, or the demo data when no table is given."""
     from ._errors import ValidationError
-    from .pipeline import demo_inputs
+    from .demo import demo_inputs
 
     if args.enterprises is None:
         print("未指定 --enterprises，使用示例数据（合成） / no --enterprises: using the synthetic demo data")

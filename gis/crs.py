@@ -74,7 +74,7 @@ M2_PER_MU = 10000.0 / 15.0
 #: N 29.03–29.57); used to recognise data with no CRS and to flag points.
 YIWU_LONLAT_BOUNDS = (119.6, 28.9, 120.5, 29.7)
 # Same box in EPSG:4549 (eastings/northings, metres), padded.
-_YIWU_4549_BOUNDS = (440_000.0, 3_200_000.0, 550_000.0, 3_290_000.0)
+YIWU_4549_BOUNDS = (440_000.0, 3_200_000.0, 550_000.0, 3_290_000.0)
 
 # GCJ-02 constants of the public forward formula (Krasovsky 1940 ellipsoid).
 _A = 6378245.0
@@ -338,8 +338,8 @@ def detect_crs(bounds, declared=None):
         raise CRSError("the data have no valid coordinates (empty or NaN bounds)")
     lonlat = _inside((minx, miny, maxx, maxy), YIWU_LONLAT_BOUNDS)
     swapped = _inside((miny, minx, maxy, maxx), YIWU_LONLAT_BOUNDS)
-    gk = _inside((minx, miny, maxx, maxy), _YIWU_4549_BOUNDS)
-    gk_zone = _inside((minx - 40_000_000, miny, maxx - 40_000_000, maxy), _YIWU_4549_BOUNDS)
+    gk = _inside((minx, miny, maxx, maxy), YIWU_4549_BOUNDS)
+    gk_zone = _inside((minx - 40_000_000, miny, maxx - 40_000_000, maxy), YIWU_4549_BOUNDS)
     if declared is not None:
         from pyproj import CRS
 

@@ -53,6 +53,7 @@ __all__ = [
     "read_geotiff",
     "linear_bin_sparse",
     "geotiff_rows",
+    "density_settings",
 ]
 
 KERNELS = ("quartic", "gaussian")
@@ -178,7 +179,8 @@ def settings_problems(settings):
     return problems
 
 
-def _settings(settings):
+def density_settings(settings):
+    """Return the ``density`` section of the settings (loaded when None)."""
     return (settings or load_settings())["density"]
 
 
@@ -495,7 +497,7 @@ def grid_clip_mask(area, transform, rows, cols):
 
 
 def _prepare(points, cell, radius, kernel, bounds, settings):
-    s = _settings(settings)["kde"]
+    s = density_settings(settings)["kde"]
     cell = float(cell if cell is not None else s["cell_m"])
     radius = float(radius if radius is not None else s["radius_m"])
     kernel = kernel or s["kernel"]
@@ -639,7 +641,7 @@ _TAG_KEYS = ("kernel", "radius", "cell", "weight", "units", "date", "source", "c
 
 def _profile(path, transform, rows, cols, crs, nodata, settings):
     """The rasterio profile of a density GeoTIFF (float32, deflate, tiled); makes the folder."""
-    s = _settings(settings)["kde"]
+    s = density_settings(settings)["kde"]
     tile = int(s["tile"])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return dict(

@@ -14,6 +14,8 @@ here, so they cannot disagree.
 * :func:`worst_class` — the worst 亩均 class of the firms on each parcel.
 * :func:`previous_class` — last year's class of each firm, joined by its
   credit code (统一社会信用代码), never by parcel.
+* :func:`parcel_facts` — per parcel, the facts the renewal rules read
+  (firms, tax, value added, floor area, main chain, exemptions, grades).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "parcel_figures",
     "worst_class",
     "previous_class",
+    "parcel_facts",
 ]
 
 #: Firm figures shared among a firm's parcels (with ``land_mu``).
@@ -173,3 +176,106 @@ def parcel_figures(ev, land, settings=None):
     from .land_figures import land_figures
 
     return land_figures(ev, land, settings)
+
+
+def _joined_codes(keys, codes):
+    """Per key, its distinct codes sorted and joined with ";" (one pass, no Python per row).
+
+    >>> _joined_codes(pd.Series(["p1", "p1", "p2", "p1"]), pd.Series(["C2", "C1", None, "C2"])).to_dict()
+    {'p1': 'C1;C2'}
+    """
+    t = pd.DataFrame({"k": keys.to_numpy(), "c": codes.to_numpy()}).dropna()
+    t["c"] = t["c"].astype(str)
+    t = t.drop_duplicates().sort_values(["k", "c"], kind="mergesort")
+    k, c = t["k"].to_numpy(), t["c"].to_numpy(dtype=object)
+    if not len(k):
+        return pd.Series(dtype=object).astype(str)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    return pd.Series([";".join(c[a:b]) for a, b in zip(starts, ends)], index=k[starts]).astype(str)
+
+
+def parcel_facts(ev, parcels, year=None, previous=None, settings=None):
+    """Per-parcel facts for the renewal rules, from the evaluated firms.
+
+    The land unit's tax, value added and 地块亩均 (``tax_per_mu``,
+    ``va_per_mu``) are those of the land-unit sheet
+    (:func:`gis.land_figures.land_figures`: the firms counted under
+    ``efficiency.tenants``, NaN when none is); its floor area and ``firms``
+    count every firm on it, tenants included.  A firm on several parcels
+    (``parcel_ids``) has its figures shared among them
+    (:func:`firm_parcel_shares`: by parcel area, or per parcel
+    under ``attach.multi_parcel: per_parcel``).
+
+    Parameters
+    ----------
+    ev : DataFrame
+        :func:`gis.stages.evaluate_firms` output (``parcel_id``, ``parcel_ids``, ``tax``,
+        ``value_added``, ``floor_area``, ``chain``, ``size_class``,
+        ``start_year``, ``class``, ``industry_code``, ``uscc``).
+    parcels : GeoDataFrame
+        三调 parcels (``BSM``, ``DLBM``), with ``platform``/``park`` if known.
+    year : int, optional
+        Evaluation year (for ``youngest_years``).
+    previous : DataFrame, optional
+        Last year's evaluated firms: ``grade_previous`` is the worst of last
+        year's classes of the firms on the parcel THIS year, each joined by
+        its credit code (:func:`gis.previous_class`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``parcels`` with the columns of the :mod:`gis.renewal` input
+        contract: ``parcel_id``, ``area_mu``, ``firms``, ``tax``,
+        ``value_added``, ``tax_per_mu``, ``va_per_mu``, ``floor_area``
+        (NaN where no firm),
+        ``chain``, ``any_above_size`` and ``youngest_years`` (of the firms
+        holding the land, tenants excluded), ``grade``, ``grade_previous``
+        (when ``previous`` is given), ``industry_codes``.
+    """
+    from . import efficiency, land_figures
+
+    settings = settings or load_settings()
+    drop = [c for c in list(efficiency.AGG_LABELS_ZH) + ["grade", "area_mu"] if c in parcels.columns]
+    out = parcels.drop(columns=drop)
+    out["parcel_id"] = out["BSM"]
+    land = land_figures.unit_area(parcels, settings)
+    out["area_mu"] = out["BSM"].map(land).astype(float)
+    # the land unit's money and 地块亩均: the one function every output reads
+    lf = land_figures.land_figures(ev, land, settings)
+    lf = lf.drop(index=lf.index[-1])[["tax", "value_added", "tax_per_mu", "va_per_mu"]]
+    if previous is not None:
+        ev = ev.assign(class_previous=previous_class(ev, previous).to_numpy())
+    f = parcel_units(ev, land, settings)
+    f = f[f["parcel_id"].notna()].rename(columns={"parcel_id": "pid"}).reset_index(drop=True)
+    firm = f["firm"] if per_parcel_units(ev, settings) else f["unit"]
+    money = pd.DataFrame({c: pd.to_numeric(f[c], errors="coerce").fillna(0.0)
+                          for c in ("tax", "value_added", "floor_area")})
+    money["pid"] = f["pid"]
+    sums = money.groupby("pid")[["floor_area"]].sum()
+    sums = sums.join(lf, how="left")
+    sums["firms"] = firm.groupby(f["pid"]).nunique()
+    f = f.assign(share_tax=money["tax"])
+    chain = (f.groupby(["pid", "chain"])["share_tax"].sum().reset_index()
+             .sort_values(["pid", "share_tax", "chain"], ascending=[True, False, True])
+             .drop_duplicates("pid").set_index("pid")["chain"])
+    sums["chain"] = chain
+    # exemptions come from the firms holding the land, not from tenants: a
+    # tenant that moved in last year does not exempt its landlord's parcel
+    lessee = f["lessee"].fillna(False).astype(bool) if "lessee" in f else pd.Series(False, index=f.index)
+    holders = f[~lessee]
+    sums["any_above_size"] = holders.assign(a=holders["size_class"].eq("规上")).groupby("pid")["a"].any()
+    if year is not None and "start_year" in f:
+        newest = pd.to_numeric(holders["start_year"], errors="coerce").groupby(holders["pid"]).max()
+        sums["youngest_years"] = year - newest
+    if "class" in f:
+        sums["grade"] = worst_class(f["class"], f["pid"])
+    if "class_previous" in f:
+        sums["grade_previous"] = worst_class(f["class_previous"], f["pid"])
+    sums["industry_codes"] = _joined_codes(f["pid"], f["industry_code"]).reindex(sums.index).fillna("")
+    out = out.merge(sums, left_on="parcel_id", right_index=True, how="left")
+    out["firms"] = out["firms"].fillna(0).astype(int)
+    # no firm on the parcel: its tax and floor area are unknown, not zero
+    # (the renewal rules then say "not tested" rather than "FAR 0.00 < 1.00")
+    out["any_above_size"] = out["any_above_size"].astype("boolean").fillna(False).astype(bool)
+    return out

@@ -32,7 +32,7 @@ import yaml
 
 from ._errors import ConfigError, CRSError, GisError
 from .config import DEFAULTS_DIR
-from .crs import WORKING_CRS, _YIWU_4549_BOUNDS, area_mu, to_working
+from .crs import WORKING_CRS, YIWU_4549_BOUNDS, area_mu, to_working
 from .labels import code_labels
 
 __all__ = [
@@ -398,7 +398,7 @@ def _read_entry(row, cat_file, read=_read_file):
         raise ConfigError(f"{where}: {path.name} holds no geometry")
     gdf = to_working(gdf, source=f"{where} ({path.name})")
     minx, miny, maxx, maxy = gdf.total_bounds
-    bx = _YIWU_4549_BOUNDS
+    bx = YIWU_4549_BOUNDS
     if maxx < bx[0] or minx > bx[2] or maxy < bx[1] or miny > bx[3]:
         raise CRSError(
             f"{where}: {path.name} in {WORKING_CRS} lies outside Yiwu (bounds {minx:.0f}, "

@@ -39,12 +39,12 @@ from .crs import M2_PER_MU
 from .labels import column_labels
 from .renewal import (
     STATUS,
-    _components,
-    _f,
-    _prefix,
-    _settings,
-    _text,
-    _weighted_mode,
+    near_components,
+    format_numbers,
+    code_starts_with,
+    renewal_settings,
+    text_column,
+    weighted_mode,
     industrial_mask,
 )
 
@@ -124,12 +124,12 @@ def planned_unbuilt(parcels, plan, settings=None, gap_m=None):
     耕地), ``platform``, ``park`` (largest area), ``parcel_ids`` (list),
     ``geometry`` (union of the pieces).
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     s = settings["renewal"]
     gap = float(s["block_gap_m"] if gap_m is None else gap_m)
-    built = _prefix(parcels["DLBM"], s["built_codes_sandiao"])
+    built = code_starts_with(parcels["DLBM"], s["built_codes_sandiao"])
     ind = industrial_mask(parcels["DLBM"], settings, "sandiao")
-    unbuilt = _prefix(parcels["DLBM"], s["unbuilt_codes_sandiao"])
+    unbuilt = code_starts_with(parcels["DLBM"], s["unbuilt_codes_sandiao"])
     P = parcels[unbuilt & ~built & ~ind]
     Z = plan[industrial_mask(plan["YDYHFLDM"], settings, "ydyh")]
     pg, zg = P.geometry.values, Z.geometry.values
@@ -141,13 +141,13 @@ def planned_unbuilt(parcels, plan, settings=None, gap_m=None):
     cols = ["site_id", "area_mu", "cultivated_mu", "platform", "park", "parcel_ids"]
     if len(i) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=parcels.crs)
-    lab = _components(pieces, gap)
-    cult = _prefix(P["DLBM"].to_numpy()[i], s["cultivated_codes_sandiao"])
+    lab = near_components(pieces, gap)
+    cult = code_starts_with(P["DLBM"].to_numpy()[i], s["cultivated_codes_sandiao"])
     df = pd.DataFrame({"l": lab, "area_mu": a, "cultivated_mu": np.where(cult, a, 0.0)})
     out = df.groupby("l").sum()
     for name in ("platform", "park"):
-        keys = _text(P, name)[i]
-        out[name] = _weighted_mode(lab, keys, a).reindex(out.index).fillna("")
+        keys = text_column(P, name)[i]
+        out[name] = weighted_mode(lab, keys, a).reindex(out.index).fillna("")
     pid = pd.Series(P["parcel_id"].to_numpy(dtype=object)[i])
     out["parcel_ids"] = pid.groupby(lab).agg(lambda x: list(dict.fromkeys(x))).reindex(out.index)
     geom = gpd.GeoDataFrame({"l": lab}, geometry=pieces, crs=parcels.crs).dissolve("l").geometry
@@ -169,7 +169,7 @@ def site_pool(candidates=None, blocks=None, parcels=None, plan=None, settings=No
     industrial but built for another use, 亩), ``cultivated_mu``, ``needs_conversion``
     (bool), ``parcel_ids`` (list), ``geometry``.
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     frames = []
     rows = None
     if blocks is not None and len(blocks):
@@ -234,7 +234,7 @@ def site_pool(candidates=None, blocks=None, parcels=None, plan=None, settings=No
         out.append(gpd.GeoDataFrame(f[cols], geometry=f.geometry.values, crs=f.crs))
     res = pd.concat(out, ignore_index=True)
     for col in ("platform", "park", "chain"):
-        res[col] = _text(res, col)
+        res[col] = text_column(res, col)
     for col in ("firms", "floor_area", "area_mu", "against_plan_mu", "other_use_mu",
                 "cultivated_mu"):
         res[col] = pd.to_numeric(res[col], errors="coerce").fillna(0.0)
@@ -295,7 +295,7 @@ def match_sites(need_mu=(80, 150), chain=None, platform=None, max_far=None, *,
     ``parcel_ids`` (joined by ","); Chinese headers when ``lang="zh"``
     (:data:`MATCH_LABELS_ZH`).  Empty (same columns) when nothing fits.
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     m = settings["renewal"]["match"]
     lo, hi = parse_mu_range(need_mu) if isinstance(need_mu, str) else tuple(map(float, need_mu))
     if lo <= 0 or lo > hi:
@@ -331,8 +331,8 @@ def match_sites(need_mu=(80, 150), chain=None, platform=None, max_far=None, *,
     score = w.get("area", 0) * t_area + w.get("chain", 0) * t_chain + w.get("ready", 0) * t_ready
 
     hi_txt = "∞" if math.isinf(hi) else f"{hi:g}"
-    why = np.where(inside, "面积 " + _f(area, 1) + f" 亩在需求 {lo:g}–{hi_txt} 亩内",
-                   "面积 " + _f(area, 1) + " 亩大于需求，可分割出让")
+    why = np.where(inside, "面积 " + format_numbers(area, 1) + f" 亩在需求 {lo:g}–{hi_txt} 亩内",
+                   "面积 " + format_numbers(area, 1) + " 亩大于需求，可分割出让")
     place = np.where(pool["platform"] != "", "位于" + pool["platform"],
                      np.where(pool["park"] != "", "位于" + pool["park"], ""))
     why = np.where(place != "", why + "；" + place, why)
@@ -351,11 +351,11 @@ def match_sites(need_mu=(80, 150), chain=None, platform=None, max_far=None, *,
         text = np.broadcast_to(np.asarray(text, dtype=object), obs.shape)
         obs = np.where(mask, np.where(obs == "", text, obs + "；" + text), obs)
 
-    add(firms > 0, "需搬迁企业 " + _f(firms, 0) + " 家(建筑面积 " + _f(pool["floor_area"], 0) + " m²)")
-    add(other > 0, "现状为非工业建设用地 " + _f(other, 1) + " 亩，需收回/拆迁")
-    add(against, "用地不符合规划(规划非工业 " + _f(pool["against_plan_mu"], 1) + " 亩)，需调整规划")
+    add(firms > 0, "需搬迁企业 " + format_numbers(firms, 0) + " 家(建筑面积 " + format_numbers(pool["floor_area"], 0) + " m²)")
+    add(other > 0, "现状为非工业建设用地 " + format_numbers(other, 1) + " 亩，需收回/拆迁")
+    add(against, "用地不符合规划(规划非工业 " + format_numbers(pool["against_plan_mu"], 1) + " 亩)，需调整规划")
     cult = pool["cultivated_mu"].to_numpy(float)
-    add(conv & (cult > 0), "需农用地转用(含耕地 " + _f(cult, 1) + " 亩，占补平衡)")
+    add(conv & (cult > 0), "需农用地转用(含耕地 " + format_numbers(cult, 1) + " 亩，占补平衡)")
     add(conv & (cult <= 0), "需办理农用地转用/征收")
     obs = np.where(obs == "", "无", obs)
 

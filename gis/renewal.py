@@ -193,6 +193,12 @@ __all__ = [
     "benchmark_gain",
     "yearly_plan_check",
     "zh_columns",
+    "near_components",
+    "format_numbers",
+    "code_starts_with",
+    "renewal_settings",
+    "text_column",
+    "weighted_mode",
 ]
 
 #: the three statuses of :func:`candidates`
@@ -214,7 +220,8 @@ LABELS_ZH = column_labels("renewal", [
 
 
 # --------------------------------------------------------------- helpers
-def _settings(settings):
+def renewal_settings(settings):
+    """Return the settings (loaded when None), refusing those without a ``renewal`` section."""
     settings = settings if settings is not None else load_settings()
     if "renewal" not in settings:
         raise ConfigError("settings: section 'renewal' missing (gis/defaults/renewal.yaml)")
@@ -227,7 +234,7 @@ def _norm_codes(values):
     return s.astype(object).where(s.notna(), "").astype(str).str.strip().str.upper()
 
 
-def _prefix(values, prefixes):
+def code_starts_with(values, prefixes):
     """Bool array: code starts with one of ``prefixes``."""
     prefixes = tuple(str(p).strip().upper() for p in (prefixes or []))
     if not prefixes:
@@ -269,14 +276,15 @@ def _num(parcels, col, default=np.nan):
     return np.full(len(parcels), default, dtype=float)
 
 
-def _text(parcels, col):
+def text_column(parcels, col):
+    """Return column ``col`` of ``parcels`` as text ('' for missing; all '' when the column is absent)."""
     if col in parcels.columns:
         s = parcels[col]
         return s.astype(object).where(s.notna(), "").astype(str).to_numpy(dtype=object)
     return np.full(len(parcels), "", dtype=object)
 
 
-def _f(values, digits=2):
+def format_numbers(values, digits=2):
     """Format numbers as text (vectorised)."""
     arr = np.asarray(values, dtype=float)
     out = np.char.mod(f"%.{digits}f", np.nan_to_num(arr, nan=0.0)).astype(object)
@@ -293,7 +301,7 @@ def _cat(*parts):
     return out
 
 
-def _components(geoms, gap_m):
+def near_components(geoms, gap_m):
     """Labels of connected components of geometries within ``gap_m`` of each other."""
     n = len(geoms)
     if n == 0:
@@ -343,11 +351,11 @@ def industrial_mask(codes, settings=None, system="sandiao"):
     >>> industrial_mask(["100101", "0601", "M2"], system="ydyh").tolist()
     [True, False, True]
     """
-    s = _settings(settings)["renewal"]
+    s = renewal_settings(settings)["renewal"]
     key = {"sandiao": "industrial_codes_sandiao", "ydyh": "industrial_codes_plan"}.get(system)
     if key is None:
         raise ValueError(f"industrial_mask: system must be 'sandiao' or 'ydyh', got {system!r}")
-    return _prefix(codes, s[key])
+    return code_starts_with(codes, s[key])
 
 
 def plan_overlay(parcels, plan, settings=None):
@@ -381,7 +389,7 @@ def plan_overlay(parcels, plan, settings=None):
     >>> plan_overlay(p, z).round(2).to_dict("list")
     {'mismatch_mu': [0.0, 7.5], 'plan_code': ['', '100101']}
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     _check_parcels(parcels, "plan_overlay", required=("DLBM",))
     return _plan_overlay(parcels, plan, settings)
 
@@ -416,7 +424,7 @@ def _scope(parcels, plan, settings):
     """(scope text array, overlay DataFrame or None) for every parcel."""
     s = settings["renewal"]
     ind = industrial_mask(parcels["DLBM"], settings, "sandiao")
-    built = _prefix(parcels["DLBM"], s["built_codes_sandiao"])
+    built = code_starts_with(parcels["DLBM"], s["built_codes_sandiao"])
     scope = np.where(ind, "三调工业", "").astype(object)
     ov = None
     if plan is not None:
@@ -476,7 +484,7 @@ def chain_benchmarks(parcels, settings=None, previous=None):
     >>> float(b.loc["光电显示", "tax_avg_previous"]), float(b.loc["全部", "tax_avg_previous"])
     (2.0, 1.8)
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     s = settings["renewal"]
     names = list(settings["chains"]["chains"])
     for c in ([] if parcels is None or "chain" not in parcels else parcels["chain"].dropna().unique()):
@@ -542,7 +550,7 @@ def _yes_no(parcels, col):
     n = len(parcels)
     if col not in parcels.columns:
         return np.zeros(n, bool), np.zeros(n, bool), np.full(n, "", dtype=object)
-    raw = pd.Series(_text(parcels, col), dtype=object).str.strip()
+    raw = pd.Series(text_column(parcels, col), dtype=object).str.strip()
     low = raw.str.lower()
     yes = low.isin(_YES).to_numpy(bool)
     no = low.isin(_NO).to_numpy(bool)
@@ -612,7 +620,7 @@ def rule(id, name_zh, *, exemptible=True, other_use=False, settings=()):
     ...     floor = p.local("low_coverage")["min"]
     ...     ev = ~np.isnan(cov)
     ...     return Outcome(ev, ev & (cov < floor), cov, np.full(p.n, floor),
-    ...                    np.where(ev, _cat("建筑系数 ", _f(cov)), "缺少建筑系数，未检验"))
+    ...                    np.where(ev, _cat("建筑系数 ", format_numbers(cov)), "缺少建筑系数，未检验"))
     >>> "low_coverage" in RULES
     True
     >>> unregister("low_coverage")
@@ -661,7 +669,7 @@ class RuleInput:
         self.no_data = self.has_firms & self.no_firm
         self.tax = np.where(self.no_data, np.nan, _num(P, "tax"))
         self.floor = np.where(self.no_data, np.nan, _num(P, "floor_area"))
-        self.chain = _text(P, "chain")
+        self.chain = text_column(P, "chain")
         with np.errstate(divide="ignore", invalid="ignore"):
             # no land area: the ratios are unknown and their rules not evaluated
             self.far = np.where(self.area > 0, self.floor / (self.area * M2_PER_MU), np.nan)
@@ -675,7 +683,7 @@ class RuleInput:
 
     def text(self, col):
         """Column ``col`` as text ('' when missing)."""
-        return _text(self.P, col)
+        return text_column(self.P, col)
 
     def nothing(self, why):
         """An outcome 'not evaluated' with the reason ``why`` for every parcel."""
@@ -713,7 +721,7 @@ def low_far(p):
     ev = ~np.isnan(p.far)
     fail = ev & (p.far < thr)
     return Outcome(ev, fail, p.far, thr, np.where(
-        ev, _cat("容积率 ", _f(p.far), np.where(fail, " < ", " ≥ "), _f(thr)),
+        ev, _cat("容积率 ", format_numbers(p.far), np.where(fail, " < ", " ≥ "), format_numbers(thr)),
         np.where(p.no_data, NO_FIRM_DATA, "缺少建筑面积，未检验")))
 
 
@@ -725,8 +733,8 @@ def low_tax(p):
     ev = ~np.isnan(p.tpm) & ~np.isnan(avg)
     fail = ev & (p.tpm < thr)
     return Outcome(ev, fail, p.tpm, thr, np.where(
-        ev, _cat("亩均税收 ", _f(p.tpm), np.where(fail, " < ", " ≥ "), _f(thr),
-                 " 万元/亩（上年产业链均值 ", _f(avg), " × ", f"{p.s['tax_share']:g}）"),
+        ev, _cat("亩均税收 ", format_numbers(p.tpm), np.where(fail, " < ", " ≥ "), format_numbers(thr),
+                 " 万元/亩（上年产业链均值 ", format_numbers(avg), " × ", f"{p.s['tax_share']:g}）"),
         np.where(p.no_data, NO_FIRM_DATA, "缺少税收或产业链均值，未检验")))
 
 
@@ -804,7 +812,7 @@ def grade_c_twice(p):
 @rule("idle", "闲置(无企业或无税收)", settings=("idle_max_tax", "idle_codes_sandiao"))
 def idle(p):
     """No firm, or firms paying no tax, on land whose firms are in the (industrial) list."""
-    idle_land = _prefix(p.P["DLBM"], p.s["idle_codes_sandiao"])
+    idle_land = code_starts_with(p.P["DLBM"], p.s["idle_codes_sandiao"])
     no_tax = ~p.no_firm & ~np.isnan(p.tax) & (p.tax <= p.s["idle_max_tax"])
     ev = p.has_firms & idle_land
     fail = ev & (p.no_firm | no_tax)
@@ -812,7 +820,7 @@ def idle(p):
         not p.has_firms, "缺少企业数，未检验", np.where(
             ~idle_land, "仓储用地企业不在工业企业名录，未检验",
             np.where(p.no_firm, "无入驻企业",
-                     _cat("企业 ", _f(p.firms, 0), " 家，税收 ", _f(p.tax), " 万元")))))
+                     _cat("企业 ", format_numbers(p.firms, 0), " 家，税收 ", format_numbers(p.tax), " 万元")))))
 
 
 def _idle_untested(p, date_col, missing):
@@ -833,8 +841,8 @@ def idle_unstarted(p):
     ev = ~np.isnat(sup)
     started = ~np.isnat(start) & (start <= ref)
     fail = ev & ~started & (yrs >= idle_years)
-    evid = np.where(started, _cat("供地后已开工，距供地 ", _f(yrs, 1), " 年"),
-                    _cat("供地满 ", _f(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
+    evid = np.where(started, _cat("供地后已开工，距供地 ", format_numbers(yrs, 1), " 年"),
+                    _cat("供地满 ", format_numbers(yrs, 1), " 年未开工", np.where(fail, " ≥ ", " < "),
                          f"{idle_years:g} 年"))
     return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无供地日期，未检验"))
 
@@ -854,7 +862,7 @@ def idle_stopped(p):
     day = np.datetime_as_string(resume, unit="D").astype(object)
     evid = np.where(later, "停工日期晚于评价年度末", np.where(
         resumed, _cat("停工后已于 ", day, " 复工"),
-        _cat("停工满 ", _f(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "), f"{idle_years:g} 年")))
+        _cat("停工满 ", format_numbers(yrs, 1), " 年未复工", np.where(fail, " ≥ ", " < "), f"{idle_years:g} 年")))
     return Outcome(ev, fail, yrs, np.full(p.n, idle_years), np.where(ev, evid, "无停工日期，未检验"))
 
 
@@ -885,9 +893,9 @@ def against_plan(p):
     fail = mis >= sliver
     evid = np.where(
         p.scope == "三调工业",
-        np.where(fail, _cat("规划为非工业用地(", code, ") ", _f(mis), f" 亩 ≥ {sliver:g} 亩"),
-                 _cat("与规划相符(不符部分 ", _f(mis), f" 亩 < {sliver:g} 亩)")),
-        _cat("规划工业用地(", code, ") ", _f(mis), " 亩，现状地类 ", p.text("DLBM")))
+        np.where(fail, _cat("规划为非工业用地(", code, ") ", format_numbers(mis), f" 亩 ≥ {sliver:g} 亩"),
+                 _cat("与规划相符(不符部分 ", format_numbers(mis), f" 亩 < {sliver:g} 亩)")),
+        _cat("规划工业用地(", code, ") ", format_numbers(mis), " 亩，现状地类 ", p.text("DLBM")))
     return Outcome(np.ones(p.n, bool), fail, mis, np.full(p.n, sliver), evid)
 
 
@@ -1099,7 +1107,7 @@ def rule_results(parcels, settings=None, *, plan=None, year=None, previous=None,
     >>> rr.loc[rr["flagged"], ["parcel_id", "rule"]].values.tolist()
     [['330782200000000014', 'low_far'], ['330782200000000014', 'low_tax'], ['330782200000000016', 'low_tax']]
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     lifted = _checked_exemptions(settings)
     _check_parcels(parcels, "rule_results")
     scope, ov = _scope(parcels, plan, settings)
@@ -1295,7 +1303,7 @@ def _largest_overlap(geoms, layer, name_col="name_zh"):
     return names.fillna("").to_numpy(dtype=object)
 
 
-def _weighted_mode(labels, keys, weights):
+def weighted_mode(labels, keys, weights):
     """Per label, the key with the largest summed weight ('' keys ignored)."""
     df = pd.DataFrame({"l": labels, "k": keys, "w": weights})
     df = df[df["k"].astype(str) != ""]
@@ -1352,13 +1360,13 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     >>> round(float(blocks.loc[0, "area_mu"]), 1), blocks.loc[0, "parcel_ids"]
     (24.2, ['330782200000000014', '330782200000000016'])
     """
-    settings = _settings(settings)
+    settings = renewal_settings(settings)
     gap = float(settings["renewal"]["block_gap_m"] if gap_m is None else gap_m)
     if gap < 0:
         raise ValueError(f"renewal_blocks: gap_m must be ≥ 0, got {gap}")
     c = candidates[candidates["status"] == STATUS["flagged"]]
     geoms = c.geometry.values
-    lab = _components(geoms, gap)
+    lab = near_components(geoms, gap)
     area = _area_mu(c)
     df = pd.DataFrame({"l": lab, "area_mu": area})
     for col in ("firms", "tax", "value_added", "floor_area", "gain_tax", "gain_value_added"):
@@ -1382,7 +1390,7 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
     if "tax" in out:
         out["tax_per_mu"] = out["tax"] / out["area_mu"]
     if "chain" in c.columns:
-        out["chain"] = _weighted_mode(lab, _text(c, "chain"), area).reindex(out.index).fillna("")
+        out["chain"] = weighted_mode(lab, text_column(c, "chain"), area).reindex(out.index).fillna("")
     # geometry: union of members (singletons copied as they are)
     single = out["n_parcels"].to_numpy() == 1
     geom = np.empty(len(out), dtype=object)
@@ -1398,12 +1406,12 @@ def renewal_blocks(candidates, gap_m=None, settings=None, platforms=None, parks=
         if layer is not None:
             out[name] = _largest_overlap(geom, layer)
         elif name in c.columns:
-            out[name] = _weighted_mode(lab, _text(c, name), area).reindex(out.index).fillna("")
+            out[name] = weighted_mode(lab, text_column(c, name), area).reindex(out.index).fillna("")
     if rule_cols:
         txt = np.full(len(out), "", dtype=object)
         for r in rule_cols:
             k = out[f"n_{r}"].to_numpy()
-            piece = np.where(k > 0, _cat(RULES[r], " ", _f(k, 0)), "")
+            piece = np.where(k > 0, _cat(RULES[r], " ", format_numbers(k, 0)), "")
             txt = np.where((txt != "") & (piece != ""), _cat(txt, "；", piece), txt + piece)
         out["reasons"] = txt
     out["parcel_ids"] = c["parcel_id"].groupby(lab).agg(list).reindex(out.index).to_numpy()
@@ -1444,7 +1452,7 @@ def benchmark_gain(frame, benchmarks):
     missing = [c for c in ("area_mu", "tax") if c not in frame.columns]
     if missing:
         raise ValidationError(f"benchmark_gain: columns {missing} missing")
-    chain = _text(frame, "chain")
+    chain = text_column(frame, "chain")
     area = pd.to_numeric(frame["area_mu"], errors="coerce").to_numpy(float)
     bt = _lookup(chain, benchmarks, "benchmark_tax_per_mu")
     bv = _lookup(chain, benchmarks, "benchmark_value_added_per_mu")
@@ -1487,7 +1495,7 @@ def priority(frame, settings=None, benchmarks=None, blocks=None):
     ``term_platform``, ``term_block``, ``priority`` (0–100), ``rank``
     (1 = first; ties by larger area, then input order).
     """
-    s = _settings(settings)["renewal"]
+    s = renewal_settings(settings)["renewal"]
     w = s["priority_weights"]
     if "area_mu" not in frame.columns:
         raise ValidationError("priority: column 'area_mu' missing")
@@ -1495,11 +1503,11 @@ def priority(frame, settings=None, benchmarks=None, blocks=None):
         benchmarks = chain_benchmarks(frame, settings)
     area = pd.to_numeric(frame["area_mu"], errors="coerce").fillna(0).to_numpy(float)
     tax = np.nan_to_num(_num(frame, "tax"), nan=0.0)
-    bench = _lookup(_text(frame, "chain"), benchmarks, "benchmark_tax_per_mu")
+    bench = _lookup(text_column(frame, "chain"), benchmarks, "benchmark_tax_per_mu")
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = np.where(bench > 0, np.clip(1 - tax / np.where(area > 0, area, np.nan) / bench, 0, 1), 0)
     gap = np.nan_to_num(gap, nan=0.0)
-    plat = _text(frame, "platform") != ""
+    plat = text_column(frame, "platform") != ""
     if "parcel_ids" in frame.columns:
         block_area = area
     elif blocks is not None and len(blocks):
@@ -1553,7 +1561,7 @@ def yearly_plan_check(ranked, target_mu=None, settings=None):
     >>> r["reaches_target"], r["years_of_supply"], r["n_first_year"]
     (True, 1.3, 2)
     """
-    s = _settings(settings)["renewal"]
+    s = renewal_settings(settings)["renewal"]
     target = float(s["yearly_target_mu"] if target_mu is None else target_mu)
     if target <= 0:
         raise ValueError(f"yearly_plan_check: target_mu must be > 0, got {target}")

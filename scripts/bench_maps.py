@@ -132,7 +132,7 @@ def build_baseline(parcels, firms, path, max_features):
         if rel is None:
             return ""
         tag = "style" if rel.endswith(".css") else "script"
-        return f"<{tag}>{maps._asset_text(rel)}</{tag}>"
+        return f"<{tag}>{maps.assets._asset_text(rel)}</{tag}>"
 
     page = re.sub(r'<script src="([^"]*/)?([^"/]+)"></script>', inline, page)
     page = re.sub(r'<link rel="stylesheet" href="([^"]*/)?([^"/]+)"/>', inline, page)

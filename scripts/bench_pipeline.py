@@ -67,7 +67,7 @@ def _env():
 
 def generate(scale, folder):
     """Generate the demo data of size ``scale`` into ``folder``; return the seconds taken."""
-    code = ("import sys; from gis.pipeline import demo_inputs; "
+    code = ("import sys; from gis.demo import demo_inputs; "
             "demo_inputs(sys.argv[1], scale=float(sys.argv[2]))")
     t = time.perf_counter()
     subprocess.run([_python(), "-c", code, str(folder), str(scale)], check=True, env=_env(),

@@ -53,12 +53,12 @@ def make_province(out, counties, base_scale, by="county"):
     """
     import shapely
 
-    from gis import pipeline, scale
+    from gis import demo, pipeline, scale
 
     folder = Path(out) / f"n{counties}_s{base_scale}_{by}"
     if (folder / "meta.json").exists():
         return folder
-    base = pipeline.demo_inputs(Path(out) / f"base_s{base_scale}", scale=base_scale)
+    base = demo.demo_inputs(Path(out) / f"base_s{base_scale}", scale=base_scale)
     layers = pipeline.planning_layers()
     firms, _ = pipeline.load_firms(base["enterprises"], base["coords"], layers["boundary"])
     parcels, _ = pipeline.load_land(base["landuse"])

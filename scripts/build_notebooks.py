@@ -18,8 +18,8 @@ OUT = Path(__file__).resolve().parents[1] / "notebooks"
 SETUP = """\
 # 示例数据（合成）: 第一次运行时生成，约半分钟。换成自己的数据见最后一节。
 # Demo data (synthetic), generated on first use. For your own files see the last section.
-from gis import pipeline
-inputs = pipeline.demo_inputs()
+from gis import demo, pipeline
+inputs = demo.demo_inputs()
 layers = pipeline.planning_layers()
 inputs"""
 

@@ -37,7 +37,8 @@ STREET_JS = """(zoom) => {
 
 
 def _demo_maps(tmp):
-    from gis.pipeline import demo_inputs, run
+    from gis.demo import demo_inputs
+    from gis.pipeline import run
 
     result = run(**demo_inputs(), out_dir=tmp, stages=("efficiency", "renewal", "density", "maps", "report"),
                  progress=False)

@@ -86,14 +86,14 @@ def measured_timing(block):
 
 def run_demo(folder):
     """Run the default demo into ``folder``; return ``(result, cpu_seconds, peak_gb)``."""
-    from gis import pipeline
+    from gis import demo, pipeline
 
     def cpu():  # this process and any worker process it waited for
         return time.process_time() + sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), k)
                                          for k in ("ru_utime", "ru_stime"))
 
     t0 = cpu()
-    inputs = pipeline.demo_inputs(Path(folder) / "data", scale=1.0, parcels=True)  # as gis demo
+    inputs = demo.demo_inputs(Path(folder) / "data", scale=1.0, parcels=True)  # as gis demo
     result = pipeline.run(**inputs, out_dir=Path(folder) / "out", progress=False)
     seconds = cpu() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

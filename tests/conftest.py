@@ -97,11 +97,11 @@ def demo_run(tmp_path_factory):
     import json
     from pathlib import Path
 
-    from gis import pipeline
+    from gis import demo, pipeline
 
     data = tmp_path_factory.mktemp("demo_data")
     out = tmp_path_factory.mktemp("demo_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
+    inputs = demo.demo_inputs(data, scale=0.15)
     result = pipeline.run(**inputs, out_dir=out, progress=False)
     manifest = json.loads(Path(data, "demo_manifest.json").read_text(encoding="utf-8"))
     return result, out, manifest, inputs
@@ -112,10 +112,10 @@ def demo_run(tmp_path_factory):
 # --------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def demo_full_inputs(tmp_path_factory):
-    """:func:`gis.pipeline.demo_inputs` of the default demo (scale 1, default seed), generated once."""
-    from gis import pipeline
+    """:func:`gis.demo.demo_inputs` of the default demo (scale 1, default seed), generated once."""
+    from gis import demo
 
-    return pipeline.demo_inputs(tmp_path_factory.mktemp("demo_full_data"), scale=1.0)
+    return demo.demo_inputs(tmp_path_factory.mktemp("demo_full_data"), scale=1.0)
 
 
 @pytest.fixture(scope="session")

@@ -49,9 +49,9 @@ def test_late_stage_failure_publishes_only_the_ledger(tmp_path, demo_sample, mon
     def boom(*a, **k):
         raise ValidationError("the report cannot be written (test)", source="x")
 
-    boom.__signature__ = inspect.signature(pipeline._stage_report)
+    boom.__signature__ = inspect.signature(pipeline.write_run_report)
 
-    monkeypatch.setattr(pipeline, "_stage_report", boom)
+    monkeypatch.setattr(pipeline, "write_run_report", boom)
     out = tmp_path / "out"
     assert _run(demo_sample, out, landuse=demo_sample.paths["landuse"]) == 2
     assert sorted(x.name for x in out.iterdir()) == ["rejects.csv", "run.json"]

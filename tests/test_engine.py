@@ -21,6 +21,7 @@ import geopandas as gpd
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
+from gis import demo as gis_demo  # noqa: E402
 from gis import pipeline, renewal, scale  # noqa: E402
 from gis.scale import density_steps, renewal_steps  # noqa: E402
 from gis._errors import ConfigError, ValidationError  # noqa: E402
@@ -33,7 +34,7 @@ FIRM_COLS = ["parcel_id", "parcel_ids", "land_mu", "platform", "township", "scop
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo_engine")
-    inputs = pipeline.demo_inputs(root / "data", scale=0.1)
+    inputs = gis_demo.demo_inputs(root / "data", scale=0.1)
     mem = pipeline.run(**inputs, out_dir=root / "out", stages=("efficiency", "renewal", "density"),
                        progress=False)
     return inputs, mem

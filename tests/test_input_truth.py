@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ENTERPRISE_HEADERS_ZH, TOWNSHIP_CENTRES
 
-from gis import cli, crs, pipeline
+from gis import cli, crs, demo, pipeline
 from gis.io import load_enterprises
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
     """The demo inputs at scale 0.1 (about 450 firms, 1 200 parcels), generated once."""
-    inputs = pipeline.demo_inputs(tmp_path_factory.mktemp("input_demo"), scale=0.1)
+    inputs = demo.demo_inputs(tmp_path_factory.mktemp("input_demo"), scale=0.1)
     return inputs
 
 

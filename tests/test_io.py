@@ -61,7 +61,7 @@ def excel_engine(request, monkeypatch):
         def unavailable(*args, **kwargs):
             raise ImportError("python_calamine")
 
-        monkeypatch.setattr(gis.io, "_read_calamine", unavailable)
+        monkeypatch.setattr(gis.io.tables, "_read_calamine", unavailable)
     else:
         pytest.importorskip("python_calamine")
     return request.param

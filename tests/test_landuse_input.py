@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from gis import ValidationError, cli, pipeline
+from gis import ValidationError, cli, demo, pipeline, stages
 from gis.io import read_landuse, read_plan
 from gis.ledger import Ledger
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo_data(tmp_path_factory):
-    return pipeline.demo_inputs(tmp_path_factory.mktemp("landuse_demo"), scale=0.1)
+    return demo.demo_inputs(tmp_path_factory.mktemp("landuse_demo"), scale=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def trap(monkeypatch):
     def loaded(*a, **k):
         raise AssertionError("the run started loading before checking its arguments")
 
-    monkeypatch.setattr(pipeline, "load_firms", loaded)
+    monkeypatch.setattr(stages, "load_firms", loaded)
     monkeypatch.setattr(pipeline, "check_memory", loaded)
 
 

@@ -100,7 +100,7 @@ def make_layers(n_firms=40, n_parcels=30):
 def spec_of(m, key):
     """The JSON spec a data layer writes into the page."""
     for child in m._children.values():
-        if isinstance(child, maps._DataLayer) and f'"key":"{key}"' in child.spec_json[:200]:
+        if isinstance(child, maps.elements.DataLayer) and f'"key":"{key}"' in child.spec_json[:200]:
             return json.loads(child.spec_json)
     raise KeyError(key)
 
@@ -141,7 +141,8 @@ def test_every_folium_url_used_maps_to_a_vendored_file():
     with pytest.raises(GisError, match="no vendored copy of https://x.org/new-plugin.js"):
         maps.vendored_file("https://x.org/new-plugin.js")
     # no host is written in the module: assets are known by file name only
-    assert not re.search(r"https?://", Path(maps.__file__).read_text(encoding="utf-8"))
+    for path in Path(maps.__file__).parent.glob("*.py"):  # the package gis.maps
+        assert not re.search(r"https?://", path.read_text(encoding="utf-8")), path.name
 
 
 def test_page_is_self_contained(tmp_path):
@@ -359,7 +360,7 @@ def test_budget_aggregates_with_note():
     assert len(spec["geoms"]) <= 50
     lu = spec_of(m, "landuse")
     assert sum(lu["props"]["_n"]) == 30 and len(lu["geoms"]) <= 10
-    notes = [c.text for c in m._children.values() if isinstance(c, maps._Note)]
+    notes = [c.text for c in m._children.values() if isinstance(c, maps.elements.MapNote)]
     assert any("200" in t and "50" in t and "六边形" in t for t in notes)
     assert "_dom" in lu["props"]  # dominant land-use class per hexagon
 
@@ -383,7 +384,7 @@ def test_density_image_bounds_and_scale():
     d = lay["density"]
     m = maps.base_map(lay["boundary"])
     maps.add_density(m, d["grid"], d["transform"], unit="家/km²")
-    img = [c for c in m._children.values() if isinstance(c, maps._ImageLayer)][0]
+    img = [c for c in m._children.values() if isinstance(c, maps.elements.ImageLayer)][0]
     (s_, w), (n, e) = img.bounds
     # the grid's corners reprojected with pyproj (EPSG:4549 -> 4326)
     lon0, lat1 = TO_WGS.transform(X0 - 12_500, Y0 + 10_000)
@@ -743,11 +744,11 @@ def test_furniture_in_page():
 # ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def planner_run(tmp_path_factory):
-    from gis import pipeline
+    from gis import demo, pipeline
 
     data = tmp_path_factory.mktemp("planner_data")
     out = tmp_path_factory.mktemp("planner_out")
-    inputs = pipeline.demo_inputs(data, scale=0.15)
+    inputs = demo.demo_inputs(data, scale=0.15)
     result = pipeline.run(**inputs, out_dir=out, progress=False,
                           stages=("efficiency", "renewal", "density", "maps"))
     return result, pipeline.map_layers(result), result.paths["maps"]
@@ -1001,7 +1002,7 @@ def test_natural_breaks_equal_the_exact_jenks_reference(seed):
     implementation) on skewed data like 亩均税收."""
     import mapclassify
 
-    from gis.maps import _natural_breaks
+    from gis.maps.classify import _natural_breaks
 
     rng = np.random.default_rng(seed)
     values = np.round(rng.lognormal(3.0, 1.0, size=400), 2)

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
-from gis import outputs, pipeline
+from gis import demo, outputs, pipeline, publishing
 from gis.cli import main
 
 HOSTILE = ["../../../x", "/etc/x", "..\\..\\win", "C:\\Windows\\x", "CON", "nul.txt", "Com1",
@@ -112,7 +112,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over_with_a_note(tmp_path):
 # ---------------------------------------------------------------- whole runs or nothing
 @pytest.fixture(scope="module")
 def small_inputs(tmp_path_factory):
-    return pipeline.demo_inputs(tmp_path_factory.mktemp("outputs_demo"), scale=0.1)
+    return demo.demo_inputs(tmp_path_factory.mktemp("outputs_demo"), scale=0.1)
 
 
 def _snapshot(folder):
@@ -141,7 +141,7 @@ def test_interrupted_run_leaves_the_previous_complete_outputs(small_inputs, tmp_
     def ctrl_c(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "write_results", ctrl_c)  # Ctrl-C while writing results.gpkg
+    monkeypatch.setattr(publishing, "write_results", ctrl_c)  # Ctrl-C while writing results.gpkg
     with pytest.raises(KeyboardInterrupt):
         pipeline.run(**small_inputs, out_dir=out, stages=("efficiency",), progress=False)
     assert _snapshot(out) == before

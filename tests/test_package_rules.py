@@ -1,7 +1,7 @@
 """Rules of the developers' guide checked on the source of the package itself.
 
 * every public function (no leading underscore, defined at module level) of
-  every ``gis/*.py`` and ``gis/scale/*.py`` module is in that module's
+  every ``gis/*.py`` and ``gis/<package>/*.py`` module is in that module's
   ``__all__``, and every name in ``__all__`` exists;
 * no function or method in ``gis/`` is longer than 120 lines
   (``end_lineno - lineno + 1``, decorators excluded);
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "gis"
-MODULES = sorted(ROOT.glob("*.py")) + sorted((ROOT / "scale").glob("*.py"))
+#: the modules of gis/ and of its sub-packages (gis/scale, gis/maps, ...)
+MODULES = sorted(ROOT.glob("*.py")) + sorted(p for p in ROOT.glob("*/*.py") if (p.parent / "__init__.py").exists())
 MAX_LINES = 120
 
 

@@ -57,7 +57,7 @@ def test_parcel_names_its_block_and_block_lists_its_parcels(run):
     # a candidate in no block names none
     listed = {p for ids in blocks["parcel_ids"] for p in (ids if not isinstance(ids, str) else ids.split("、"))}
     assert cands.loc[~cands.index.isin(list(listed)), "block_id"].isna().all()
-    fields = {f[0]: f[1] for f in maps._maps_settings(None)["popup_fields"]["renewal"]}
+    fields = {f[0]: f[1] for f in maps.colours.maps_settings(None)["popup_fields"]["renewal"]}
     assert fields["block_id"] == "所属更新单元" and fields["parcel_ids"] == "所含图斑"
 
 

@@ -233,7 +233,7 @@ def test_workbook_deterministic_bytes(tmp_path, firms, platforms, settings):
 def test_workbook_splits_a_table_past_the_row_limit(tmp_path, settings, monkeypatch):
     import gis.report as report_mod
 
-    monkeypatch.setattr(report_mod, "EXCEL_MAX_ROWS", 4)  # a header and 3 data rows per sheet
+    monkeypatch.setattr(report_mod.workbook, "EXCEL_MAX_ROWS", 4)  # a header and 3 data rows per sheet
     df = pd.DataFrame({"name": [f"企业{i}" for i in range(7)], "land_mu": [float(i) for i in range(7)]})
     path = write_workbook(tmp_path / "big.xlsx", {"firms": df}, summary={"year": 2025}, settings=settings)
     wb = openpyxl.load_workbook(path)

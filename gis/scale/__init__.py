@@ -28,8 +28,8 @@ edges, one density grid.
 
 Typical use::
 
-    from gis import pipeline, scale
-    inputs = pipeline.demo_inputs(scale=0.1)
+    from gis import demo, scale
+    inputs = demo.demo_inputs(scale=0.1)
     result = scale.run_dask(**inputs, workers=2)     # a pipeline.Run
 """
 

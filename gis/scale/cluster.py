@@ -16,11 +16,12 @@ import pandas as pd
 from .._errors import ConfigError
 from ..config import choice_problems, load_settings, number_problems
 
-__all__ = ["settings_problems", "dask_client"]
+__all__ = ["settings_problems", "dask_client", "engine_settings", "submit_each", "partition_futures", "need_dask", "without_attrs", "scatter_layers", "second", "write_task", "release_memory"]
 
 
 
-def _need_dask():
+def need_dask():
+    """Raise an ImportError naming the packages when dask-geopandas or distributed is missing."""
     try:
         import dask_geopandas  # noqa: F401
         import distributed  # noqa: F401
@@ -53,7 +54,8 @@ def settings_problems(settings):
     return problems
 
 
-def _cfg(settings):
+def engine_settings(settings):
+    """Return the checked ``engine`` section of the settings (loaded when None)."""
     settings = settings or load_settings()
     problems = settings_problems(settings)
     if problems:
@@ -81,10 +83,10 @@ def dask_client(workers=None, scheduler=None, processes=None, memory_limit=None,
     distributed.Client
         Closed (and the LocalCluster stopped) on exit.
     """
-    _need_dask()
+    need_dask()
     from distributed import Client, LocalCluster
 
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     scheduler = scheduler if scheduler is not None else cfg.get("scheduler")
     if scheduler:
         client = Client(scheduler)
@@ -108,33 +110,35 @@ def dask_client(workers=None, scheduler=None, processes=None, memory_limit=None,
         cluster.close()
 
 
-def _each(client, fn, items, *args):
+def submit_each(client, fn, items, *args):
     """``fn(item, *args)`` for each item (a future) on the cluster: futures, in order."""
     return [client.submit(fn, it, *args, pure=False) for it in items]
 
 
-def _scatter_layers(client, layers):
+def scatter_layers(client, layers):
     """Zone layers on every worker: a dict of futures (plain ``{}`` when empty)."""
     layers = {k: v for k, v in (layers or {}).items() if v is not None}
     return client.scatter(layers, broadcast=True) if layers else {}
 
 
-def _partitions(client, ddf):
+def partition_futures(client, ddf):
     """Futures of the partitions of ``ddf`` (kept on the workers)."""
     return client.compute(ddf.to_delayed())
 
 
-def _no_attrs(df):
+def without_attrs(df):
+    """Return ``df`` as a plain DataFrame with empty ``attrs`` (cheap to send between workers)."""
     out = pd.DataFrame(df)
     out.attrs = {}
     return out
 
 
-def _second(pair):
+def second(pair):
+    """Return the second item of a pair (a picklable task for the workers)."""
     return pair[1]
 
 
-def _write_task(df, path):
+def write_task(df, path):
     """Write one partition's result (GeoParquet when it has geometry); its row count."""
     if df is None or not len(df):
         return 0
@@ -169,7 +173,7 @@ def _trim_memory(lean=False):
         return 0
 
 
-def _release_memory(client, lean=False):
+def release_memory(client, lean=False):
     """Between stages: freed memory of the client and the workers back to the system.
 
     Large gathered frames are freed but glibc keeps their pages; dask

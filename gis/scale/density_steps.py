@@ -16,10 +16,10 @@ import numpy as np
 from .._errors import ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
-from .cluster import _cfg, _each, _partitions
+from .cluster import engine_settings, submit_each, partition_futures
 from .partitions import ORD
 
-__all__ = ["density_grids"]
+__all__ = ["density_grids", "density_of_parts", "points_task"]
 
 
 
@@ -116,7 +116,7 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
         (read a grid back with :func:`gis.density.read_geotiff`).
     """
     settings = settings or load_settings()
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     if isinstance(points, gpd.GeoDataFrame):
         import dask_geopandas
 
@@ -131,8 +131,8 @@ def density_grids(client, points, chain_col="chain", clip=None, bounds=None, set
         if ORD not in ddf.columns:
             raise ValidationError(f"density_grids: dask points need an '{ORD}' column "
                                   "(see write_partitioned)")
-    parts = _partitions(client, ddf)
-    return _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir)
+    parts = partition_futures(client, ddf)
+    return density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir)
 
 
 def _one_chain(result, name):
@@ -224,7 +224,7 @@ def _chain_grid(result, name, n_points, spec, transform, rows, cols, kde, clip, 
             "mass": shown * cell * cell / 1e6}
 
 
-def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir=None):
+def density_of_parts(client, parts, chain_col, clip, bounds, settings, write_dir=None):
     """:func:`density_grids` of point partitions given as futures.
 
     The partitions' binned masses are summed pairwise on the workers.
@@ -234,7 +234,7 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_di
     """
     from .. import density
 
-    s = density._settings(settings)["kde"]
+    s = density.density_settings(settings)["kde"]
     cell, radius, kernel = float(s["cell_m"]), float(s["radius_m"]), s["kernel"]
     truncate = float(s.get("gaussian_truncate", 4.0))
     pad = radius if kernel == "quartic" else truncate * radius
@@ -253,7 +253,7 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_di
     k = density.kernel_weights(cell, radius, kernel, truncate).shape[0] // 2
     p = k + 1
     spec = (transform.c - p * cell, transform.f + p * cell, cell, rows + 2 * p, cols + 2 * p)
-    level = _each(client, _bin_task, parts, chain_col, spec)
+    level = submit_each(client, _bin_task, parts, chain_col, spec)
     while len(level) > 1:
         nxt = [client.submit(_merge_bins, level[k], level[k + 1], pure=False)
                for k in range(0, len(level) - 1, 2)]
@@ -277,7 +277,8 @@ def _density_of_parts(client, parts, chain_col, clip, bounds, settings, write_di
             for name, n in zip(names, ns)}
 
 
-def _points_task(ev, chain_col):
+def points_task(ev, chain_col):
+    """Return the firm points of one partition: chain, geometry and order columns (None stays None)."""
     if ev is None:
         return None
     ok = ev.geometry.notna() & ~ev.geometry.is_empty

@@ -15,10 +15,10 @@ import shapely
 
 from .._errors import ValidationError
 from ..config import load_settings
-from .cluster import _cfg, _need_dask
+from .cluster import engine_settings, need_dask
 
 __all__ = ["ORD", "PART", "partition_keys", "write_partitioned", "partition_landuse",
-           "read_partitioned", "firm_homes", "write_firm_partitions"]
+           "read_partitioned", "firm_homes", "write_firm_partitions", "in_order", "neighbour_partitions", "with_halo", "partition_hulls", "is_partitioned", "restore_index"]
 
 
 
@@ -73,7 +73,7 @@ def partition_keys(parcels, by=None, settings=None, n=None):
     >>> partition_keys(p, "township", settings=s).value_counts().sort_index().to_dict()
     {'330782001.000': 2, '330782001.001': 2, '330782001.002': 1}
     """
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     by = by or cfg["partition_by"]
     limit = cfg.get("max_parcels_per_partition")
     if by in ("township", "county") and "ZLDWDM" in parcels.columns:
@@ -293,7 +293,7 @@ def read_partitioned(path):
 
     One partition per file, spatial partitions (hulls) calculated.
     """
-    _need_dask()
+    need_dask()
     import dask_geopandas
 
     files = sorted(str(p) for p in Path(path).glob("part.*.parquet"))
@@ -306,7 +306,8 @@ def read_partitioned(path):
     return ddf
 
 
-def _hulls(ddf):
+def partition_hulls(ddf):
+    """Return the spatial hull of each partition of ``ddf`` (computed when not known)."""
     hulls = ddf.spatial_partitions
     if hulls is None:
         ddf.calculate_spatial_partitions()
@@ -314,7 +315,7 @@ def _hulls(ddf):
     return np.asarray(hulls.values)
 
 
-def _neighbours(hulls, dist):
+def neighbour_partitions(hulls, dist):
     """For each partition, the other partitions within ``dist`` of its hull."""
     tree = shapely.STRtree(hulls)
     ok = ~shapely.is_empty(hulls)
@@ -326,7 +327,7 @@ def _neighbours(hulls, dist):
     return out
 
 
-def _with_halo(own, others, hull, dist):
+def with_halo(own, others, hull, dist):
     """``own`` parcels plus those of ``others`` within ``dist`` of ``hull``, in global order."""
     parts = [own]
     zone = shapely.buffer(hull, dist) if dist > 0 else hull
@@ -337,7 +338,7 @@ def _with_halo(own, others, hull, dist):
     return out.sort_values(ORD, kind="stable")
 
 
-def _is_partitioned(path):
+def is_partitioned(path):
     """Whether ``path`` is a folder of ``part.*.parquet`` files (see :func:`partition_landuse`)."""
     try:
         return Path(path).is_dir() and any(Path(path).glob("part.*.parquet"))
@@ -345,13 +346,13 @@ def _is_partitioned(path):
         return False
 
 
-def _restore(gdf):
+def restore_index(gdf):
     """Drop the engine's bookkeeping columns and restore the stored index."""
     out = gdf.drop(columns=[c for c in (ORD, PART) if c in gdf.columns])
     return out
 
 
-def _in_order(pieces):
+def in_order(pieces):
     """Per-partition frames (``None`` skipped) as one frame in :data:`ORD` order."""
     got = [x for x in pieces if x is not None]
     if not got:

@@ -14,8 +14,8 @@ import pandas as pd
 import shapely
 
 from ..crs import WORKING_CRS
-from .cluster import _cfg, _each, _no_attrs, _scatter_layers, _second, _write_task
-from .partitions import ORD, PART, _in_order, _neighbours, _with_halo
+from .cluster import engine_settings, submit_each, without_attrs, scatter_layers, second, write_task
+from .partitions import ORD, PART, in_order, neighbour_partitions, with_halo
 
 __all__ = ["renewal_results"]
 
@@ -47,11 +47,11 @@ def _facts_task(own, others, hull, evs, layers, settings, year, halo, prev_evs=N
         prev = [e for e in (prev_evs or []) if e is not None and len(e)]
         if prev:
             ev = ev.assign(class_previous=previous_class(ev, pd.concat(prev)).to_numpy())
-        ev = _no_attrs(ev[[c for c in _FACT_COLS if c in ev.columns]])
+        ev = without_attrs(ev[[c for c in _FACT_COLS if c in ev.columns]])
     else:
         ev = pd.DataFrame({c: pd.Series([], dtype=object) for c in _FACT_COLS})
     idc = settings["attach"]["parcel_id_col"]
-    parcels = _with_halo(own, others, hull, halo)
+    parcels = with_halo(own, others, hull, halo)
     ids = set(parcels[idc])
     pids = ev["parcel_ids"].fillna(ev["parcel_id"]).astype(str).str.split(";").explode()
     linked = pids.isin(ids).groupby(level=0).any().reindex(ev.index, fill_value=False)
@@ -69,7 +69,7 @@ def _plain_facts(f):
     """Facts of the parcels with firms, no geometry: all the chain benchmarks and the
     previous-year rules read (parcels without firms carry no chain, tax or grade)."""
     f = _facts_with_firms(f)
-    return None if f is None else _no_attrs(f.drop(columns="geometry", errors="ignore"))
+    return None if f is None else without_attrs(f.drop(columns="geometry", errors="ignore"))
 
 
 #: the facts columns :func:`gis.renewal.chain_benchmarks` reads
@@ -88,8 +88,8 @@ def _chain_bench_task(settings, n, *pieces):
     year's :func:`_bench_facts` pieces (on a worker)."""
     from .. import renewal
 
-    now = _in_order(pieces[:n]).drop(columns=[ORD])
-    prev = _in_order(pieces[n:]).drop(columns=[ORD]) if len(pieces) > n else None
+    now = in_order(pieces[:n]).drop(columns=[ORD])
+    prev = in_order(pieces[n:]).drop(columns=[ORD]) if len(pieces) > n else None
     return renewal.chain_benchmarks(now, settings, previous=prev)
 
 
@@ -217,7 +217,7 @@ def _edge_split(out, k, hulls, gap):
                                if c in blocks.columns]].copy()
     inner["__p"] = k
     inner["__i"] = np.flatnonzero(~edge)
-    return eb, flagged, _no_attrs(inner)
+    return eb, flagged, without_attrs(inner)
 
 
 def _cands_terms(out, bench, settings, edge_area):
@@ -249,7 +249,7 @@ def _cand_ranks_task(*pieces):
 
     Returns the rank by parcel :data:`ORD` and ``(rows, flagged)`` counts.
     """
-    pi = _in_order(pieces)
+    pi = in_order(pieces)
     if not len(pi):
         return pd.Series([], dtype=int), (0, 0)
     order = np.lexsort((np.arange(len(pi)), -pi["area"].to_numpy(), -pi["priority"].to_numpy()))
@@ -263,7 +263,7 @@ def _finish_cands(c, ranks, path):
         return 0
     c = c.copy()
     c["rank"] = ranks[0].reindex(c[ORD].to_numpy()).to_numpy()
-    return _write_task(gpd.GeoDataFrame(c, geometry="geometry", crs=WORKING_CRS), path)
+    return write_task(gpd.GeoDataFrame(c, geometry="geometry", crs=WORKING_CRS), path)
 
 
 def _finish_blocks(out, assign, path):
@@ -274,7 +274,7 @@ def _finish_blocks(out, assign, path):
     for col in assign.columns.drop("__i"):
         b[col] = assign[col].to_numpy()
     b = b.reset_index(drop=True)
-    return _write_task(gpd.GeoDataFrame(b, geometry="geometry", crs=WORKING_CRS), path)
+    return write_task(gpd.GeoDataFrame(b, geometry="geometry", crs=WORKING_CRS), path)
 
 
 def _rules_out(out):
@@ -313,7 +313,7 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     import distributed
 
     layers = layers or {}
-    lfut = _scatter_layers(client, layers)
+    lfut = scatter_layers(client, layers)
     facts, prev_parts, bench = _facts_and_benchmarks(client, evf, handles, lfut, settings, year,
                                                      prev_evf, contract_verdicts)
     gap = float(settings["renewal"]["block_gap_m"])
@@ -322,10 +322,10 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
     outs = [client.submit(_rules_task, facts[i], pl[i], prev_parts[i], bench, settings, year, gap,
                           lfut, pure=False) for i in range(len(parts))]
     out_dir = Path(out_dir)
-    writes = [client.submit(_write_task, client.submit(_facts_with_firms, facts[i], pure=False),
+    writes = [client.submit(write_task, client.submit(_facts_with_firms, facts[i], pure=False),
                             str(out_dir / "facts" / f"part.{i:05d}.parquet"), pure=False)
               for i in range(len(parts))]
-    writes += [client.submit(_write_task, client.submit(_rules_out, outs[i], pure=False),
+    writes += [client.submit(write_task, client.submit(_rules_out, outs[i], pure=False),
                              str(out_dir / "rules" / f"part.{i:05d}.parquet"), pure=False)
                for i in range(len(parts))]
     allb, edge_blocks, remerged = _block_table(client, outs, hulls, settings, layers, gap)
@@ -346,9 +346,9 @@ def renewal_results(client, evf, handles, plan, year, layers, settings, out_dir,
 def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=None, verdicts=None):
     """Per-partition parcel facts (futures, each with its halo), last year's facts for the
     rules (futures or Nones) and the chain benchmarks (one task over every partition)."""
-    halo = float(_cfg(settings)["halo_m"])
+    halo = float(engine_settings(settings)["halo_m"])
     parts, hulls, nb = handles["parts"], handles["hulls"], handles["neighbours"]
-    nb2 = _neighbours(hulls, 2 * halo)  # firms homed there may hold parcels in the halo
+    nb2 = neighbour_partitions(hulls, 2 * halo)  # firms homed there may hold parcels in the halo
 
     def near(firm_parts, i):  # the firms of partition i and of those within twice the halo
         return [firm_parts[i]] + [firm_parts[j] for j in nb2[i]]
@@ -360,13 +360,13 @@ def _facts_and_benchmarks(client, evf, handles, lfut, settings, year, prev_evf=N
                 for i in range(len(parts))]
 
     facts = facts_of(evf, year, prev_evf, verdicts)
-    now = _each(client, _bench_facts, _each(client, _plain_facts, facts))
+    now = submit_each(client, _bench_facts, submit_each(client, _plain_facts, facts))
     prev, prev_parts = [], [None] * len(parts)
     if prev_evf is not None:
-        plain = _each(client, _plain_facts,
+        plain = submit_each(client, _plain_facts,
                       facts_of(prev_evf, None if year is None else year - 1))
-        prev = _each(client, _bench_facts, plain)  # once: the rules and the benchmarks read it
-        prev_parts = _each(client, _drop_ord, plain)
+        prev = submit_each(client, _bench_facts, plain)  # once: the rules and the benchmarks read it
+        prev_parts = submit_each(client, _drop_ord, plain)
         del plain
     # the chain benchmarks read every parcel with firms: one task on a worker
     bench = client.submit(_chain_bench_task, settings, len(now), *now, *prev,
@@ -433,7 +433,7 @@ def _ranked_blocks_written(client, allb, edge_blocks, outs, bench, settings, out
         eb = edge_blocks.drop(columns=["__first"]).copy()
         for col in a.columns.drop("__i"):
             eb[col] = a[col].to_numpy()
-        _write_task(eb.reset_index(drop=True),
+        write_task(eb.reset_index(drop=True),
                     out_dir / "renewal_blocks" / "part.edge.parquet")
         edge_area = eb[["parcel_ids", "area_mu"]].explode("parcel_ids").set_index(
             "parcel_ids")["area_mu"]
@@ -448,8 +448,8 @@ def _candidates_written(client, outs, bench, settings, edge_area, out_dir):
     efut = client.scatter(edge_area, broadcast=True) if edge_area is not None else None
     ct = [client.submit(_cands_terms, outs[i], bench, settings, efut, pure=False)
           for i in range(len(outs))]
-    rfut = client.submit(_cand_ranks_task, *_each(client, _prio_inputs, ct), pure=False)
-    ncands, nflag = client.submit(_second, rfut, pure=False).result()
+    rfut = client.submit(_cand_ranks_task, *submit_each(client, _prio_inputs, ct), pure=False)
+    ncands, nflag = client.submit(second, rfut, pure=False).result()
     writes = [client.submit(_finish_cands, ct[i], rfut,
                             str(out_dir / "renewal_parcels" / f"part.{i:05d}.parquet"),
                             pure=False) for i in range(len(outs))]

@@ -21,9 +21,9 @@ import pandas as pd
 from .._errors import ConfigError, GisError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
-from .cluster import _cfg, _need_dask, _release_memory, _write_task, dask_client
-from .density_steps import _density_of_parts, _points_task
-from .partitions import (ORD, _hulls, _is_partitioned, _restore, partition_keys, read_partitioned,
+from .cluster import engine_settings, need_dask, release_memory, write_task, dask_client
+from .density_steps import density_of_parts, points_task
+from .partitions import (ORD, partition_hulls, is_partitioned, restore_index, partition_keys, read_partitioned,
                          write_firm_partitions, write_partitioned)
 from .renewal_steps import renewal_results
 from .scores import firm_scores
@@ -100,24 +100,24 @@ def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, 
         for old in (out_dir / what).glob("part.*.parquet"):
             old.unlink()
     t = time.perf_counter()
-    _release_memory(client, lean=True)
+    release_memory(client, lean=True)
     evf, handles, info = firm_scores(client, firms, parcels_ddf, layers, settings, year,
                                           ledger, source)
-    fw = [client.submit(_write_task, e, str(out_dir / "firms" / f"part.{k:05d}.parquet"),
+    fw = [client.submit(write_task, e, str(out_dir / "firms" / f"part.{k:05d}.parquet"),
                         pure=False) for k, e in enumerate(evf)]
     client.gather(fw)
     prev_evf = None
     if previous is not None and "renewal" in stages:
         prev_evf, _, _ = firm_scores(client, previous, parcels_ddf, layers, settings,
                                           None if year is None else year - 1)
-        client.gather([client.submit(_write_task, e, str(out_dir / "previous_firms" /
+        client.gather([client.submit(write_task, e, str(out_dir / "previous_firms" /
                                                          f"part.{k:05d}.parquet"), pure=False)
                        for k, e in enumerate(prev_evf)])
     timings["efficiency"] = time.perf_counter() - t
     # the density points now (small), so the evaluation can leave after renewal
-    pts = [client.submit(_points_task, e, "chain", pure=False) for e in evf] \
+    pts = [client.submit(points_task, e, "chain", pure=False) for e in evf] \
         if "density" in stages else []
-    _release_memory(client)
+    release_memory(client)
     res = {"efficiency": info, "out_dir": str(out_dir)}
     if "renewal" in stages:
         t = time.perf_counter()
@@ -129,11 +129,11 @@ def run_partitions(client, firms, parcels_ddf, layers, settings, year, out_dir, 
     del handles, prev_evf, evf  # the parcels and evaluations leave the workers' memory
     if "density" in stages:
         t = time.perf_counter()
-        _release_memory(client)
+        release_memory(client)
         ddir = out_dir / "density"
         for old in ddir.glob("*.tif"):
             old.unlink()
-        res["density"] = {"written": _density_of_parts(client, pts, "chain", clip, None,
+        res["density"] = {"written": density_of_parts(client, pts, "chain", clip, None,
                                                        settings, write_dir=ddir)}
         timings["density"] = time.perf_counter() - t
     return res
@@ -158,14 +158,14 @@ def _lost_work_message(cfg, exc):
 
 def _partitioned_parcels(landuse, parcels, folder, settings, echo):
     """The parcels as a dask-geopandas frame: a :func:`gis partition` folder, or written now."""
-    if _is_partitioned(landuse):  # prepared by partition_landuse: never loaded whole
+    if is_partitioned(landuse):  # prepared by partition_landuse: never loaded whole
         pddf = read_partitioned(landuse)
         echo(f"三调图斑: 分区 {pddf.npartitions} 个 ({landuse})")
         return pddf
     path = write_partitioned(parcels, Path(folder) / "parcels",
                              partition_keys(parcels, settings=settings))
     pddf = read_partitioned(path)
-    echo(f"三调图斑 {len(parcels)} 个, 分区 {pddf.npartitions} 个 ({_cfg(settings)['partition_by']})")
+    echo(f"三调图斑 {len(parcels)} 个, 分区 {pddf.npartitions} 个 ({engine_settings(settings)['partition_by']})")
     return pddf
 
 
@@ -191,7 +191,7 @@ def results_from_partitions(result, out_dir, pddf=None, rules=True):
     ev.attrs["benchmarks"] = result.summary.get("benchmarks", {})
     result.firms = ev
     if result.parcels is None and pddf is not None:
-        result.parcels = _restore(pddf.compute().sort_values(ORD, kind="stable"))
+        result.parcels = restore_index(pddf.compute().sort_values(ORD, kind="stable"))
     result.tables = pipeline.efficiency_tables(ev, result.parcels, result.layers,
                                                settings=result.settings)
     prev = read_output(out_dir, "previous_firms")
@@ -237,7 +237,7 @@ def _land_of_partitions(folder):
     whole = pd.concat([gpd.read_parquet(f) for f in files])
     if ORD in whole.columns:
         whole = whole.sort_values(ORD, kind="stable")
-    return _restore(whole).reset_index(drop=True)
+    return restore_index(whole).reset_index(drop=True)
 
 
 def _checked_arguments(settings, stages, landuse, results, output_dir, cadastre):
@@ -248,7 +248,7 @@ def _checked_arguments(settings, stages, landuse, results, output_dir, cadastre)
     """
     if settings is None or isinstance(settings, (str, Path)):
         settings = load_settings(settings)
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     unknown = set(stages) - set(_STAGES)
     if unknown:
         raise ValueError(f"run_dask: unknown stages {sorted(unknown)}; known: {', '.join(_STAGES)}")
@@ -259,7 +259,7 @@ def _checked_arguments(settings, stages, landuse, results, output_dir, cadastre)
                           "the results stay there")
     if not cadastre:
         return settings
-    if _is_partitioned(landuse):
+    if is_partitioned(landuse):
         raise ValidationError("run_dask: with a 宗地 layer give the 三调 layer itself, not its "
                               "partitions: the 宗地 are what is partitioned")
     from ..land_figures import zongdi_settings
@@ -290,7 +290,10 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         :func:`partition_landuse` (``gis partition``): the parcels are then
         never loaded whole by the run itself.
     contracts : str or Path, optional
-        标准地 contracts, checked on the client (:func:`gis.pipeline.contracts_stage`).
+        The 标准地 contract ledger: checked on the client (few rows) as by
+        :func:`gis.pipeline.contracts_stage` (from a partitions folder the
+        parcels are read for it); the land's verdict goes to the workers'
+        renewal rules.
     workers, scheduler, processes, memory_limit
         The cluster (:func:`dask_client`); a running ``scheduler`` address
         instead of a LocalCluster.
@@ -319,10 +322,10 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     """
     from .. import pipeline
 
-    _need_dask()
+    need_dask()
     echo = echo or (lambda *_: None)
     settings = _checked_arguments(settings, stages, landuse, results, output_dir, cadastre)
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     t0 = time.perf_counter()
     timings = {}
     layers = pipeline.planning_layers(catalogue)
@@ -331,14 +334,15 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
     inputs = {"enterprises": enterprises, "previous": previous, "coords": coords, "sheet": sheet,
               "cadastre": cadastre, "contracts": contracts}
     # read and checked exactly as the in-memory path does (one ledger, per-file balances)
-    pipeline.load_inputs(result, inputs, None if _is_partitioned(landuse) else landuse, plan,
+    pipeline.load_inputs(result, inputs, None if is_partitioned(landuse) else landuse, plan,
                          output_dir)
     ledger = result.ledger
     rows_read = ledger.counts("enterprises")["rows_read"]
     timings["load"] = time.perf_counter() - t0
-    if contracts:  # the land's verdict goes to the workers' renewal rules
+    if contracts:
         t = time.perf_counter()
-        pipeline.contracts_stage(result, inputs, _land_of_partitions(landuse) if result.parcels is None else None)
+        pipeline.contracts_stage(result, inputs, None if result.parcels is not None
+                                 else _land_of_partitions(landuse))
         timings["contracts"] = time.perf_counter() - t
     with contextlib.ExitStack() as stack:
         folder = work_dir or cfg.get("work_dir") or stack.enter_context(
@@ -348,10 +352,10 @@ def run_dask(enterprises, year, *, landuse=None, plan=None, previous=None, coord
         t = time.perf_counter()
         pddf = _partitioned_parcels(landuse, result.parcels, folder, settings, echo)
         # the firms too: written by parcel partition, then only the workers read them
-        firms = write_firm_partitions(result.firms, _hulls(pddf), Path(folder) / "firms")
+        firms = write_firm_partitions(result.firms, partition_hulls(pddf), Path(folder) / "firms")
         prev = inputs.pop("previous_firms", None)
         prev = None if prev is None or "renewal" not in stages else write_firm_partitions(
-            prev, _hulls(pddf), Path(folder) / "previous_firms")
+            prev, partition_hulls(pddf), Path(folder) / "previous_firms")
         result.firms = None
         timings["partition"] = time.perf_counter() - t
         cl = client if client is not None else stack.enter_context(

@@ -19,8 +19,8 @@ import shapely
 from .._errors import ConfigError, ValidationError
 from ..config import load_settings
 from ..crs import WORKING_CRS
-from .cluster import _cfg, _each, _partitions, _scatter_layers, _second
-from .partitions import ORD, PART, _hulls, _in_order, _neighbours, _with_halo, firm_homes
+from .cluster import engine_settings, submit_each, partition_futures, scatter_layers, second
+from .partitions import ORD, PART, partition_hulls, in_order, neighbour_partitions, with_halo, firm_homes
 
 __all__ = ["firm_scores"]
 
@@ -111,7 +111,7 @@ def _home_task(own, others, hull, firm_parts, settings, k):
     near = firms[shapely.dwithin(firms.geometry.values, hull, snap)].sort_values(ORD, kind="stable")
     if not len(near):
         return empty
-    parcels = _with_halo(own, others, hull, 2 * snap + 1.0)
+    parcels = with_halo(own, others, hull, 2 * snap + 1.0)
     m = attach.firm_parcels(near.drop(columns=[ORD]), parcels, settings=settings)
     idc = settings["attach"]["parcel_id_col"]
     pos = pd.Series(own[ORD].to_numpy(), index=own[idc].to_numpy())
@@ -166,7 +166,7 @@ def _attach_task(own, others, hull, pieces, k, layers, settings, halo):
     if not pieces:
         return None
     firms = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
-    parcels = _with_halo(own, others, hull, halo)
+    parcels = with_halo(own, others, hull, halo)
     own_firms = firms["__home"].to_numpy() == k
     guests = firms["__pord"].isin(parcels[ORD]).to_numpy()
     sub = firms[own_firms | guests].sort_values(ORD, kind="stable")
@@ -254,7 +254,7 @@ def _routed(client, fparts, fhulls, parts, hulls, settings):
     partitions (:func:`_route_task`) and is cut by home partition.
     """
     snap = float(settings["attach"]["snap_m"])
-    nb_snap = _neighbours(hulls, 2 * snap + 1.0)
+    nb_snap = neighbour_partitions(hulls, 2 * snap + 1.0)
     near = _near_pairs(hulls, fhulls, snap)
     homes = [client.submit(_home_task, parts[i], [parts[j] for j in nb_snap[i]], hulls[i],
                            [fparts[f] for f in near[i]], settings, i, pure=False)
@@ -283,13 +283,13 @@ def _attached(client, firms, parcels_ddf, layers, settings, halo):
     """
     import distributed
 
-    hulls = _hulls(parcels_ddf)
-    parts = _partitions(client, parcels_ddf)
+    hulls = partition_hulls(parcels_ddf)
+    parts = partition_futures(client, parcels_ddf)
     fparts, fhulls = _firm_parts(client, firms, hulls)
     pieces = _routed(client, fparts, fhulls, parts, hulls, settings)
     del fparts
-    nb_halo = _neighbours(hulls, halo)
-    lfut = _scatter_layers(client, layers)
+    nb_halo = neighbour_partitions(hulls, halo)
+    lfut = scatter_layers(client, layers)
     units = []
     for i in range(len(parts)):
         mine = [p for j in [i] + nb_halo[i] for p in pieces.get(j, [])]
@@ -308,20 +308,20 @@ def _attached_inputs(client, firms, parcels_ddf, layers, settings, year):
     (:func:`_benchmarks_task`), so the client never holds them.
     """
     settings = settings or load_settings()
-    cfg = _cfg(settings)
+    cfg = engine_settings(settings)
     if settings["attach"]["multi_parcel"] != "per_firm":
         raise ConfigError("the dask engine supports attach.multi_parcel: per_firm only "
                           "(gis/defaults/attach.yaml)")
     units, parts, hulls, nb = _attached(client, firms, parcels_ddf, layers, settings,
                                         float(cfg["halo_m"]))
-    pieces = _each(client, _bench_task, units, settings, year)
+    pieces = submit_each(client, _bench_task, units, settings, year)
     bm, averages = client.submit(_benchmarks_task, settings, *pieces, pure=False).result()
     return settings, cfg, units, parts, hulls, nb, bm, averages
 
 
 def _benchmarks_task(settings, *pieces):
     """:func:`_global_benchmarks` of the partitions' :func:`_bench_task` pieces (on a worker)."""
-    return _global_benchmarks(_in_order(pieces), settings)
+    return _global_benchmarks(in_order(pieces), settings)
 
 
 def _global_benchmarks(allf, settings):
@@ -390,7 +390,7 @@ def _ranks_task(settings, *pieces):
 
     Returns the per-firm columns (with the partition ``__p``) and a summary.
     """
-    r = _in_order(pieces)
+    r = in_order(pieces)
     out = _global_classes(r, settings)
     out["__p"] = r["__p"]
     info = {"firms": int(len(r)), "graded": int(r["scope"].eq("graded").sum()),
@@ -466,19 +466,19 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
     settings, cfg, units, parts, hulls, nb, bm, averages = _attached_inputs(
         client, firms, parcels_ddf, layers, settings, year)
     fixed = _fixed_settings(settings, bm)
-    evs = _each(client, _evaluate_task, units, fixed, year, averages)
+    evs = submit_each(client, _evaluate_task, units, fixed, year, averages)
     del units
     # --- global ranks and classes from (score, scope, size class), on one worker
     ranks = client.submit(_ranks_task, settings,
                           *[client.submit(_rank_inputs, e, k, pure=False)
                             for k, e in enumerate(evs)], pure=False)
     evf = [client.submit(_assign_task, e, ranks, k, pure=False) for k, e in enumerate(evs)]
-    info = client.submit(_second, ranks, pure=False).result()
+    info = client.submit(second, ranks, pure=False).result()
     info["benchmarks"] = {str(k): {str(c): float(v) for c, v in row.items()}
                           for k, row in bm.to_dict(orient="index").items()}
     del ranks
     if ledger is not None:
-        um = [u for u in client.gather(_each(client, _unmatched_rows, evf)) if u is not None]
+        um = [u for u in client.gather(submit_each(client, _unmatched_rows, evf)) if u is not None]
         um = pd.concat(um).sort_values(ORD, kind="stable") if um else None
         if um is not None and len(um):
             pipeline.note_unmatched(um, um, ledger, source)
