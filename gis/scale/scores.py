@@ -485,7 +485,7 @@ def firm_scores(client, firms, parcels_ddf, layers, settings=None, year=None, le
         # declared 用地面积 against the land units' own area, as the in-memory attach notes it
         from ..land_figures import note_declared_land_rows
 
-        dr = [d for d in client.gather(_each(client, _declared_rows, evf)) if d is not None]
+        dr = [d for d in client.gather(submit_each(client, _declared_rows, evf)) if d is not None]
         if dr:
             idc = settings["attach"]["parcel_id_col"]
             area = parcels_ddf[[idc, "TBDLMJ"]].compute()
