@@ -77,8 +77,10 @@ def test_long_function_finder_knows_a_long_function(tmp_path):
 
 #: functions still over the limit, each split by the engineer who owns it;
 #: the test below fails when one is fixed but left listed, so the list only
-#: shrinks (empty since gis.report.write_report was split)
-KNOWN_LONG = set()
+#: shrinks (gis.report.write_report was split; check_contracts came in with the
+#: 标准地 check, seen once the rule reached the sub-packages: one status per
+#: contract over eight checkpoints, to split by checkpoint)
+KNOWN_LONG = {"gis.contracts.check.check_contracts"}
 
 
 def test_no_function_longer_than_120_lines():
